@@ -1,0 +1,3 @@
+from clientbase.cli import main
+
+main()

@@ -1,0 +1,465 @@
+"""The imperative shell: one function per command. Each opens the store, runs one transaction and
+returns a plain summary for the CLI to render."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from itertools import combinations, groupby
+from operator import itemgetter
+from pathlib import Path
+
+from clientbase.calls import (
+    REQUIRED_CALL_FIELDS,
+    Call,
+    CallBuilder,
+    judge_calls,
+    map_call_columns,
+)
+from clientbase.config import Rules, rules_to_toml
+from clientbase.dedupe import DedupeSettings, MatchRecord, find_clusters
+from clientbase.errors import UserError
+from clientbase.golden import RecordFacts, golden_record, stable_ids
+from clientbase.ingest import RecordBuilder, build_records, map_columns, parse_overrides
+from clientbase.models import QuarantineEntry
+from clientbase.phones import PhoneNormaliser
+from clientbase.quarantine import (
+    ClientVerdict,
+    PhoneFacts,
+    judge_phone,
+    review_quarantine,
+)
+from clientbase.readers import Table, read_tables
+from clientbase.store import Store
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@contextmanager
+def opened(db: Path) -> Iterator[Store]:
+    store = Store.open(db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@dataclass
+class InitResult:
+    db: Path
+    rules_path: Path
+    rules_written: bool
+
+
+def init(db: Path, rules_path: Path, rules: Rules) -> InitResult:
+    with opened(db):
+        pass
+    written = not rules_path.exists()
+    if written:
+        rules_path.write_text(rules_to_toml(rules), encoding="utf-8")
+    return InitResult(db, rules_path, written)
+
+
+@dataclass
+class SourceSummary:
+    source: str
+    path: str
+    rows: int = 0
+    ok: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    phones: dict[str, int] = field(default_factory=dict)
+    outcome: str = "new"  # new | replaced | unchanged
+    mapping: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    sources: list[SourceSummary]
+    dry_run: bool
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.sources)
+
+    @property
+    def rejected(self) -> int:
+        return sum(sum(s.rejected.values()) for s in self.sources)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _counted(rows, summary: SourceSummary, progress: Progress | None, total: int | None):
+    """Tally each (row, phones, ...) tuple into the summary as it streams past on its way to the store."""
+    rejected: Counter[str] = Counter()
+    phones: Counter[str] = Counter()
+    for item in rows:
+        row, found = item[0], item[1]
+        summary.rows += 1
+        if row.status == "ok":
+            summary.ok += 1
+        else:
+            rejected[row.reason or "rejected"] += 1
+        for phone in found:
+            phones[phone.status] += 1
+        if progress and summary.rows % 5000 == 0:
+            progress(summary.source, summary.rows, total)
+        yield item
+    summary.rejected = dict(rejected)
+    summary.phones = dict(phones)
+
+
+def _phone_normaliser(rules: Rules, region: str | None) -> PhoneNormaliser:
+    return PhoneNormaliser(default_region=(region or rules.ingest.default_region).upper(),
+                           default_area_code=rules.ingest.default_area_code or None)
+
+
+def _load_sources(
+    store: Store,
+    kind: str,
+    paths: Sequence[Path],
+    *,
+    source: str | None,
+    sheet: str | None,
+    settings: str,
+    load: Callable[[str, Table, SourceSummary], Iterable],
+    write: Callable[[int, Iterable], int],
+    progress: Progress | None,
+) -> list[SourceSummary]:
+    """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it."""
+    if source and len(paths) > 1:
+        raise UserError(f"--source names one file, but {len(paths)} were given")
+    summaries: list[SourceSummary] = []
+    for path in paths:
+        digest = _file_digest(path)
+        for table in read_tables(path, sheet=sheet):
+            name = table.source if source is None else source + table.source[len(path.name):]
+            summary = SourceSummary(source=name, path=str(path))
+            summaries.append(summary)
+            fingerprint = hashlib.sha256(f"{kind}{digest}{name}{settings}".encode()).hexdigest()
+            known = store.source(name)
+            if known and known.kind != kind:
+                raise UserError(f"{path}: source {name!r} already holds {known.kind}; give it another --source")
+            rows = load(name, table, summary)
+            if known and known.fingerprint == fingerprint:
+                summary.outcome, summary.rows = "unchanged", known.rows
+                continue
+            summary.outcome = "replaced" if known else "new"
+            source_id = store.save_source(name, kind, str(path), fingerprint, 0)
+            write(source_id, _counted(rows, summary, progress, table.total_rows))
+            store.save_source(name, kind, str(path), fingerprint, summary.rows)
+            store.audit(kind, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows})
+    return summaries
+
+
+def ingest(
+    db: Path,
+    rules: Rules,
+    paths: Sequence[Path],
+    *,
+    source: str | None = None,
+    mappings: Sequence[str] = (),
+    region: str | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Read every file into records, all in one transaction: a failure anywhere writes nothing."""
+    overrides = parse_overrides(mappings)
+    phones = _phone_normaliser(rules, region)
+
+    def load(name: str, table: Table, summary: SourceSummary) -> Iterable:
+        columns = map_columns(table.header, overrides)
+        summary.mapping = columns.describe(table.header)
+        summary.unmapped = list(columns.unmapped)
+        return build_records(RecordBuilder(name, table.header, columns, phones), table.rows)
+
+    with opened(db) as store:
+        with store.rehearsal() if dry_run else store.transaction():
+            summaries = _load_sources(
+                store, "records", paths, source=source, sheet=sheet, progress=progress, load=load,
+                write=store.replace_records, settings=json.dumps([sorted(overrides.items()), region, sheet]),
+            )
+    return IngestSummary(summaries, dry_run)
+
+
+def import_calls(
+    db: Path,
+    rules: Rules,
+    paths: Sequence[Path],
+    *,
+    source: str | None = None,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Read dialer logs into calls, in one transaction, with the same source rules as ingest."""
+    phones = _phone_normaliser(rules, None)
+
+    def load(name: str, table: Table, summary: SourceSummary) -> Iterable:
+        columns = map_call_columns(table.header)
+        missing = [f for f in REQUIRED_CALL_FIELDS if f not in columns and not (f == "at" and "time" in columns)]
+        if missing:
+            raise UserError(f"{name}: no {' or '.join(missing)} column in a call log "
+                            f"(headers: {', '.join(table.header) or 'none'})")
+        summary.mapping = {table.header[i]: f for f, i in columns.items()}
+        builder = CallBuilder(name, table.header, columns, phones)
+        return ((builder.build(row.number, row.cells, row.rejected), ()) for row in table.rows)
+
+    with opened(db) as store:
+        with store.transaction():
+            summaries = _load_sources(store, "calls", paths, source=source, sheet=sheet, progress=progress,
+                                      load=load, write=store.replace_calls, settings=json.dumps([sheet]))
+    return IngestSummary(summaries, dry_run=False)
+
+
+def quarantine_list(db: Path, as_of: date) -> list[dict]:
+    """Quarantined clients, with whether their re-check is due."""
+    with opened(db) as store:
+        rows = store.quarantined_clients()
+    for row in rows:
+        row["recheck_due"] = row["recheck_on"] <= as_of.isoformat()
+    return rows
+
+
+def quarantine_release(db: Path, client_id: int, as_of: date) -> QuarantineEntry:
+    """Take a client out of the quarantine by hand; clean will not put it back without new evidence."""
+    with opened(db) as store:
+        with store.transaction():
+            entry = store.quarantine_entries().get(client_id)
+            if entry is None or entry.released_on is not None:
+                raise UserError(f"client {client_id} is not in quarantine")
+            released = replace(entry, released_on=as_of.isoformat())
+            store.save_quarantine(released)
+            store.audit("quarantine release", "release", {"reason": entry.reason, "by": "hand"}, client_id=client_id)
+    return released
+
+
+EXPORTS = {
+    "records": ("record_ref", "client_id", "contact_id", "status", "reason"),
+    "clients": ("client_id", "name", "inn", "kpp", "city", "channel", "owner", "owner_until", "segment", "abcde",
+                "profit", "potential", "last_contact", "next_due", "state", "record_refs"),
+    "duplicates": ("client_id", "record_ref_a", "record_ref_b", "rule", "score", "decision", "detail"),
+    "quarantine": ("client_id", "e164", "reason", "since", "recheck_on"),
+    "phones": ("record_ref", "raw", "e164", "extension", "type", "region", "status", "reason", "client_id"),
+}
+
+
+@dataclass
+class ExportTable:
+    kind: str
+    columns: tuple[str, ...]
+    rows: list[dict]
+
+
+def export(db: Path, rules: Rules, kind: str) -> ExportTable:
+    with opened(db) as store:
+        if kind == "quarantine":
+            rows = list(store.export_quarantine(rules.quarantine.recheck_days))
+        else:
+            rows = list(getattr(store, f"export_{kind}")())
+    return ExportTable(kind, EXPORTS[kind], rows)
+
+
+def _city_key(city: str | None) -> str | None:
+    return " ".join(city.casefold().replace("ё", "е").split()) if city else None
+
+
+@dataclass
+class DedupeSummary:
+    records: int = 0
+    clients: int = 0
+    merged_records: int = 0
+    review_pairs: int = 0
+    hubs: int = 0
+    moved_records: int = 0
+
+
+def _deduplicate(store: Store, rules: Rules, command: str) -> DedupeSummary:
+    """Cluster every usable record into clients, keep ids stable, and log each record that changed client."""
+    facts = [RecordFacts(*row) for row in store.record_facts()]
+    phones: dict[int, set[str]] = defaultdict(set)
+    for record_id, e164 in store.usable_phones():
+        phones[record_id].add(e164)
+    emails: dict[int, set[str]] = defaultdict(set)
+    domains: dict[int, set[str]] = defaultdict(set)
+    for record_id, value, domain, free_mail in store.valid_emails():
+        emails[record_id].add(value)
+        if domain and not free_mail:
+            domains[record_id].add(domain)
+    candidates = [
+        MatchRecord(
+            record_id=f.id, name_key=f.name_key, person=bool(f.person), city=_city_key(f.city),
+            inn=f.inn if f.inn_valid else None, kpp=f.kpp,
+            email_domains=tuple(sorted(domains[f.id])), emails=tuple(sorted(emails[f.id])),
+            phones=tuple(sorted(phones[f.id])),
+        )
+        for f in facts
+    ]
+    id_of_ref = {f.ref: f.id for f in facts}
+    cannot_link = [(id_of_ref[a], id_of_ref[b]) for a, b in store.not_duplicates() if a in id_of_ref and b in id_of_ref]
+    settings = DedupeSettings(rules.dedupe.merge_score, rules.dedupe.review_score, rules.dedupe.hub_min_clients)
+    result = find_clusters(candidates, settings, cannot_link)
+
+    by_id = {f.id: f for f in facts}
+    ids = stable_ids(result.clusters, {f.id: f.client_id for f in facts}, store.max_client_id() + 1)
+    client_of = {record_id: client_id for cluster, client_id in zip(result.clusters, ids) for record_id in cluster}
+    goldens = [golden_record(client_id, [by_id[r] for r in cluster], rules.ingest.source_priority)
+               for cluster, client_id in zip(result.clusters, ids)]
+    reasons: dict[int, str] = {}
+    for pair in result.pairs:
+        if pair.decision == "merged":
+            reasons.setdefault(pair.b, f"{pair.rule}: {pair.detail}")
+            reasons.setdefault(pair.a, f"{pair.rule}: {pair.detail}")
+    matches = [(client_of[p.a], by_id[p.a].ref, by_id[p.b].ref, p.rule, p.score, p.decision, p.detail)
+               for p in result.pairs]
+    store.save_clients(goldens, matches, result.hubs)
+
+    summary = DedupeSummary(records=len(facts), clients=len(goldens), hubs=len(result.hubs),
+                            merged_records=len(facts) - len(goldens),
+                            review_pairs=sum(p.decision == "review" for p in result.pairs))
+    sizes = {client_id: len(cluster) for cluster, client_id in zip(result.clusters, ids)}
+    for f in facts:
+        new = client_of[f.id]
+        if f.client_id != new and (f.client_id is not None or sizes[new] > 1):
+            summary.moved_records += 1
+            store.audit(command, "merge" if sizes[new] > 1 else "split",
+                        {"record": f.ref, "from": f.client_id, "to": new, "why": reasons.get(f.id, "alone")},
+                        client_id=new)
+    return summary
+
+
+@dataclass
+class JudgeSummary:
+    dead: int = 0
+    mismatch: int = 0
+    quarantined: int = 0
+    released: int = 0
+    in_quarantine: int = 0
+    recheck_due: int = 0
+
+
+def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummary:
+    """Judge every number from its calls and the data, then move clients in and out of the quarantine."""
+    health = []
+    for e164, group in groupby(store.calls_by_phone(), key=itemgetter(0)):
+        calls = [Call(datetime.fromisoformat(at), outcome) for _, at, outcome in group]
+        h = judge_calls(calls, rules.phones.no_answer_streak, rules.phones.no_answer_min_days)
+        health.append((e164, h.status, h.reason, h.decided_on, h.last_answered))
+    store.save_phone_health(health)
+
+    summary = JudgeSummary()
+    judgements = []
+    working: Counter[int] = Counter()
+    judged: Counter[int] = Counter()
+    for phone in (PhoneFacts(*row) for row in store.phones_to_judge()):
+        status, reason, decided_on = judge_phone(phone, as_of)
+        if status:
+            judgements.append((status, reason, decided_on, phone.phone_id))
+            judged[phone.client_id] += 1
+            setattr(summary, status, getattr(summary, status) + 1)
+        else:
+            working[phone.client_id] += 1
+    store.save_phone_judgements(judgements)
+    answered = store.last_answered()
+    store.update_last_contact(answered)
+
+    entries = store.quarantine_entries()
+    clients = store.client_ids()
+    store.drop_quarantine(set(entries) - set(clients))
+    closed = store.closed_clients()
+    for client_id in clients:
+        last = answered.get(client_id)
+        verdict = ClientVerdict(client_id, working[client_id], judged[client_id], client_id in closed,
+                                last[:10] if last else None)
+        change = review_quarantine(verdict, entries.get(client_id), as_of, rules.quarantine.recheck_days)
+        if change is None:
+            continue
+        if change.entry is None:
+            store.drop_quarantine([client_id])
+            summary.released += 1
+        else:
+            store.save_quarantine(change.entry)
+            summary.quarantined += change.action == "quarantine"
+        store.audit(command, change.action, {"reason": change.entry.reason if change.entry else "answered a call"},
+                    client_id=client_id)
+    active = [e for e in store.quarantine_entries().values() if e.released_on is None]
+    summary.in_quarantine = len(active)
+    summary.recheck_due = sum(e.recheck_on <= as_of.isoformat() for e in active)
+    return summary
+
+
+@dataclass
+class CleanSummary:
+    as_of: date
+    dry_run: bool
+    dedupe: DedupeSummary
+    phones: JudgeSummary
+
+
+def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False) -> CleanSummary:
+    """The nightly job, in one transaction: deduplicate, then the rules that follow from it."""
+    with opened(db) as store:
+        with store.rehearsal() if dry_run else store.transaction():
+            dedupe = _deduplicate(store, rules, "clean")
+            phones = _judge(store, rules, as_of, "clean")
+    return CleanSummary(as_of, dry_run, dedupe, phones)
+
+
+@dataclass
+class Explanation:
+    client: dict
+    records: list[dict]
+    matches: list[dict]
+    history: list[dict]
+
+
+def explain(db: Path, client_id: int) -> Explanation:
+    with opened(db) as store:
+        client = store.client(client_id)
+        if client is None:
+            raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
+        return Explanation(client, store.client_records(client_id), store.client_matches(client_id),
+                           store.history(client_id))
+
+
+@dataclass
+class UnmergeResult:
+    client_id: int
+    detached: list[str]
+    clients: list[int]
+
+
+def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) -> UnmergeResult:
+    """Split a client into its records (or detach the given ones) and remember they are not duplicates."""
+    with opened(db) as store:
+        with store.transaction():
+            records = store.client_records(client_id)
+            if not records:
+                raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
+            all_refs = [r["ref"] for r in records]
+            unknown = [ref for ref in refs if ref not in all_refs]
+            if unknown:
+                raise UserError(f"client {client_id} has no record {unknown[0]}; its records: {', '.join(all_refs)}")
+            if len(all_refs) < 2:
+                raise UserError(f"client {client_id} has a single record: nothing to unmerge")
+            detached = list(refs) or all_refs
+            if refs:
+                pairs = [(a, b) for a in refs for b in all_refs if b not in refs]
+            else:
+                pairs = list(combinations(all_refs, 2))
+            store.add_not_duplicates(pairs)
+            store.audit("unmerge", "unmerge", {"records": detached}, client_id=client_id)
+            _deduplicate(store, rules, "unmerge")
+            after = store.clients_of(all_refs)
+    return UnmergeResult(client_id, detached, after)

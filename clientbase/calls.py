@@ -1,0 +1,177 @@
+"""Call outcomes from dialer logs, and what they say about a number's health."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from clientbase.ingest import raw_json, raw_keys
+from clientbase.phones import PhoneNormaliser
+from clientbase.values import parse_datetime, parse_money
+
+OUTCOMES = ("answered", "no_answer", "busy", "unavailable", "not_registered", "wrong_party", "voicemail")
+
+# Longest phrases first so that `не зарегистрирован в сети` is not read as a bare `сети`.
+_WORDS: tuple[tuple[str, str], ...] = (
+    ("not_registered", r"не зарегистрирован\w*( в сети)?|номер не существует|несуществующий номер|не существует"
+                       r"|номер не обслуживается|не обслуживается|not registered|does not exist|doesn t exist"
+                       r"|number not in service|not in service|disconnected"),
+    ("wrong_party", r"не тот абонент|неверный номер|ошиблись номером|другой абонент|чужой номер|не та организация"
+                    r"|wrong number|wrong party|wrong person"),
+    ("unavailable", r"абонент недоступен|недоступен|вне зоны( действия сети)?|выключен|unavailable|not available"
+                    r"|out of reach|switched off"),
+    ("voicemail", r"автоответчик|голосовая почта|voicemail|voice mail|answering machine"),
+    ("no_answer", r"нет ответа|не отвечает|не ответил\w*|без ответа|недозвон|no answer|noanswer|not answered|no reply"),
+    ("busy", r"занято|занят|линия занята|busy"),
+    ("answered", r"отвечен|ответил\w*|разговор|дозвон|соединен\w*|успешн\w*|answered|connected|talk\w*|success\w*"),
+)
+_COMPILED = tuple((outcome, re.compile(rf"^(?:{pattern})$")) for outcome, pattern in _WORDS)
+_FOLD = re.compile(r"[^0-9a-zа-я]+")
+
+
+def outcome_of(text: str | None) -> str | None:
+    """The outcome a dialer's word means, in Russian or English; None when the word is unknown."""
+    if not text:
+        return None
+    folded = _FOLD.sub(" ", text.casefold().replace("ё", "е")).strip()
+    if folded in OUTCOMES or folded.replace(" ", "_") in OUTCOMES:
+        return folded.replace(" ", "_")
+    return next((outcome for outcome, rx in _COMPILED if rx.match(folded)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    at: datetime
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    status: str  # ok | dead | mismatch
+    reason: str | None
+    decided_on: str | None  # ISO date of the call that decided it
+    last_answered: str | None
+
+
+def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
+    """Replay a number's calls in time order: the latest decisive event wins.
+
+    An answer makes the number ok and ends any streak; `not_registered` is dead at once and
+    `wrong_party` a mismatch at once; `streak` no-answer/busy attempts in a row spanning at least
+    `min_days` make it dead. `unavailable` and voicemail prove nothing either way.
+    """
+    status, reason, decided = "ok", None, None
+    last_answered = None
+    run: list[datetime] = []
+    for call in sorted(calls, key=lambda c: c.at):
+        day = call.at.date().isoformat()
+        if call.outcome == "answered":
+            status, reason, decided, last_answered = "ok", None, day, day
+            run = []
+        elif call.outcome == "not_registered":
+            status, reason, decided = "dead", "not registered in the network", day
+            run = []
+        elif call.outcome == "wrong_party":
+            status, reason, decided = "mismatch", "someone else answers", day
+            run = []
+        elif call.outcome in ("no_answer", "busy"):
+            run.append(call.at)
+            span = (run[-1] - run[0]).days
+            if status == "ok" and len(run) >= streak and span >= min_days:
+                status, decided = "dead", day
+                reason = f"{len(run)} attempts without an answer over {span} days"
+    return Health(status, reason, decided, last_answered)
+
+
+# Dialer and telephony export headers, checked in order against the folded header.
+CALL_HEADERS: tuple[tuple[str, str], ...] = (
+    ("duration", r"(длительность|продолжительность|время разговора|секунд|duration|talk time|billsec|seconds)( .*)?"),
+    ("outcome", r"(результат|статус|исход|итог|результат звонка|статус звонка|result|status|outcome|disposition|call result)( .*)?"),
+    ("manager", r"(оператор|менеджер|сотрудник|ответственный|агент|agent|operator|manager|user|employee)( .*)?"),
+    ("time", r"(время|time|время звонка|call time)"),
+    ("at", r"(дата и время|дата время|дата звонка|дата|начало|начало звонка|date|datetime|date time|start|start time"
+           r"|call date|started at|timestamp)( .*)?"),
+    ("phone", r"(телефон|номер|номер телефона|номер абонента|кому|вызываемый номер|абонент|phone|number|phone number"
+              r"|callee|called number|destination|to)( .*)?"),
+)
+_CALL_COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in CALL_HEADERS)
+
+
+def map_call_columns(header: Sequence[str]) -> dict[str, int]:
+    """Column index of each call field; the first matching column wins."""
+    found: dict[str, int] = {}
+    for index, title in enumerate(header):
+        folded = _FOLD.sub(" ", title.casefold().replace("ё", "е")).strip()
+        name = next((n for n, rx in _CALL_COMPILED if folded and rx.match(folded)), None)
+        if name and name not in found:
+            found[name] = index
+    return found
+
+
+@dataclass(slots=True)
+class CallRow:
+    row: int
+    ref: str
+    raw: str
+    status: str = "ok"
+    reason: str | None = None
+    phone_raw: str | None = None
+    e164: str | None = None
+    at: str | None = None
+    outcome: str | None = None
+    outcome_raw: str | None = None
+    manager: str | None = None
+    duration: int | None = None
+
+
+REQUIRED_CALL_FIELDS = ("phone", "outcome", "at")
+
+
+@dataclass
+class CallBuilder:
+    """Turns the cells of one dialer log's rows into calls."""
+
+    source: str
+    header: tuple[str, ...]
+    columns: dict[str, int]
+    phones: PhoneNormaliser
+
+    def __post_init__(self) -> None:
+        self.keys = raw_keys(self.header)
+        if "at" not in self.columns and "time" in self.columns:
+            self.columns = {**self.columns, "at": self.columns.pop("time")}
+
+    def build(self, number: int, cells: tuple[str, ...], rejected: str | None) -> CallRow:
+        call = CallRow(row=number, ref=f"{self.source}:{number}", raw=raw_json(self.keys, cells))
+        if rejected:
+            call.status, call.reason = "rejected", rejected
+            return call
+
+        def cell(name: str) -> str:
+            index = self.columns.get(name)
+            return cells[index] if index is not None and index < len(cells) else ""
+
+        call.phone_raw = cell("phone") or None
+        call.outcome_raw = cell("outcome") or None
+        call.manager = cell("manager") or None
+        stamp = " ".join(part for part in (cell("at"), cell("time") if "time" in self.columns else "") if part)
+        moment = parse_datetime(stamp)
+        call.at = moment.isoformat(sep=" ") if moment else None
+        seconds = parse_money(cell("duration"))
+        call.duration = int(seconds) if seconds is not None and seconds >= 0 else None
+        call.outcome = outcome_of(call.outcome_raw)
+        found = self.phones.parse_cell(call.phone_raw) if call.phone_raw else []
+        call.e164 = next((p.e164 for p in found if p.e164), None)
+        if not call.phone_raw:
+            call.reason = "no phone"
+        elif call.e164 is None:
+            call.reason = "not a usable phone"
+        elif call.outcome is None:
+            call.reason = f"unknown outcome {call.outcome_raw!r}" if call.outcome_raw else "no outcome"
+        elif call.at is None:
+            call.reason = "no date" if not stamp else "unreadable date"
+        if call.reason:
+            call.status = "rejected"
+        return call

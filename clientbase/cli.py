@@ -1,0 +1,384 @@
+"""The command line: parse arguments, call one function of `app`, render the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clientbase import app as core
+from clientbase.config import Rules, load_rules, rules_to_toml
+from clientbase.errors import UserError
+from clientbase.export import FORMATS, format_for, write_table
+
+cli = typer.Typer(
+    name="clientbase",
+    help="Keep a B2B client base clean and worked: ingest dumps, dedupe, judge phones, make call lists.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class Context:
+    db: Path
+    rules_path: Path | None
+    quiet: bool
+    console: Console
+
+    def rules(self) -> Rules:
+        return load_rules(self.rules_path)
+
+    def say(self, *parts) -> None:
+        if not self.quiet:
+            self.console.print(*parts)
+
+
+def _as_of(value: Optional[str]) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint="--as-of") from None
+
+
+AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Today's date for the run, YYYY-MM-DD (default: the local date).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _rules_path(option: Path | None) -> Path | None:
+    if option is not None:
+        return option
+    if env := os.environ.get("CLIENTBASE_RULES"):
+        return Path(env)
+    default = Path("clientbase.toml")
+    return default if default.exists() else None
+
+
+@cli.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[Optional[Path], typer.Option("--db", help="Database file [env CLIENTBASE_DB, else ./clientbase.db].")] = None,
+    rules: Annotated[Optional[Path], typer.Option("--rules", help="Rules file [env CLIENTBASE_RULES, else ./clientbase.toml if present].")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only errors (for cron).")] = False,
+) -> None:
+    """Keep a B2B client base clean and worked.
+
+    Example nightly job:  clientbase ingest crm.xlsx 1c.csv && clientbase clean
+    """
+    db_path = db or Path(os.environ.get("CLIENTBASE_DB") or "clientbase.db")
+    ctx.obj = Context(db_path, _rules_path(rules), quiet, Console(stderr=True))
+
+
+def _emit_json(document: object) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1, default=str) + "\n")
+
+
+@cli.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database and write a commented clientbase.toml with the defaults.
+
+    Example:  clientbase init
+    """
+    c: Context = ctx.obj
+    target = c.rules_path or Path("clientbase.toml")
+    result = core.init(c.db, target, c.rules())
+    c.say(f"database: {result.db}")
+    c.say(f"rules: {result.rules_path} " + ("(written with the defaults)" if result.rules_written else "(kept as it was)"))
+
+
+@cli.command()
+def rules(ctx: typer.Context) -> None:
+    """Print the rules in force as TOML.
+
+    Example:  clientbase --rules strict.toml rules
+    """
+    c: Context = ctx.obj
+    sys.stdout.write(rules_to_toml(c.rules(), comments=False))
+
+
+def _progress(c: Context):
+    """A progress bar on stderr for long reads; silent when quiet or not a terminal."""
+    if c.quiet or not c.console.is_terminal:
+        return None, None
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                   TimeElapsedColumn(), console=c.console, transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(source: str, done: int, total: int | None) -> None:
+        if source not in tasks:
+            tasks[source] = bar.add_task(source, total=total)
+        bar.update(tasks[source], completed=done)
+
+    return bar, update
+
+
+@cli.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="CSV/TSV/TXT or XLSX/XLSM/XLS/ODS dumps.", exists=True, dir_okay=False)],
+    source: Annotated[Optional[str], typer.Option(help="Source name for the records' references (default: file name).")] = None,
+    map_: Annotated[list[str], typer.Option("--map", help='Override a column mapping: "Header=field" (empty field ignores it).')] = [],
+    region: Annotated[Optional[str], typer.Option(help="Country of phones without a country code (default from rules: RU).")] = None,
+    sheet: Annotated[Optional[str], typer.Option(help="Read only this sheet of a workbook.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and report, write nothing.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Read dumps into records, each traceable as SOURCE:ROW.
+
+    Examples:
+      clientbase ingest crm_export.xlsx 1c_export.csv
+      clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="
+    """
+    c: Context = ctx.obj
+    bar, update = _progress(c)
+    if bar:
+        with bar:
+            summary = core.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
+                                  sheet=sheet, dry_run=dry_run, progress=update)
+    else:
+        summary = core.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
+                              sheet=sheet, dry_run=dry_run)
+    if as_json:
+        _emit_json({"dry_run": summary.dry_run, "rows": summary.rows, "rejected": summary.rejected,
+                    "sources": [asdict(s) for s in summary.sources]})
+    _render_sources(c, "Ingest" + (" (dry run: nothing written)" if dry_run else ""), summary)
+
+
+def _render_sources(c: Context, title: str, summary: core.IngestSummary) -> None:
+    if c.quiet:
+        return
+    table = Table(title=title)
+    for column in ("source", "outcome", "rows", "ok", "rejected", "phones by status"):
+        table.add_column(column, justify="right" if column in ("rows", "ok", "rejected") else "left")
+    for s in summary.sources:
+        fresh = s.outcome != "unchanged"
+        rejected = ", ".join(f"{n} {why}" for why, n in sorted(s.rejected.items())) or "0"
+        phones = ", ".join(f"{k} {v}" for k, v in sorted(s.phones.items())) or "-"
+        table.add_row(s.source, s.outcome, f"{s.rows:,}", f"{s.ok:,}" if fresh else "-",
+                      rejected if fresh else "-", phones if fresh else "-")
+    c.console.print(table)
+    for s in summary.sources:
+        if s.unmapped and s.outcome != "unchanged":
+            c.console.print(f"[dim]{s.source}: columns kept only in the raw record: {', '.join(s.unmapped)}[/dim]")
+
+
+@cli.command()
+def export(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help=f"What to export: {', '.join(core.EXPORTS)}.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: CSV on stdout).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, xlsx or json (default: from the file name, else csv).")] = None,
+) -> None:
+    """Write a table: records, phones, clients, duplicates, quarantine.
+
+    Examples:
+      clientbase export phones > phones.csv
+      clientbase export records -o records.xlsx
+    """
+    c: Context = ctx.obj
+    if kind not in core.EXPORTS:
+        raise typer.BadParameter(f"{kind!r} is not one of: {', '.join(core.EXPORTS)}", param_hint="KIND")
+    if fmt is not None and fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
+    chosen = format_for(output, fmt)
+    if chosen == "xlsx" and output is None:
+        raise typer.BadParameter("xlsx needs a file: add -o FILE.xlsx", param_hint="--format")
+    table = core.export(c.db, c.rules(), kind)
+    count = write_table(table.columns, table.rows, path=output, fmt=chosen, sheet=kind, stdout=sys.stdout)
+    if output is not None:
+        c.say(f"{count:,} {kind} rows written to {output}")
+
+
+@cli.command()
+def clean(
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change, write nothing.")] = False,
+    as_json: Json = False,
+) -> None:
+    """The nightly job: deduplicate records into clients and apply the working rules.
+
+    Examples:
+      clientbase clean
+      clientbase clean --as-of 2026-11-20 --dry-run --json
+    """
+    c: Context = ctx.obj
+    summary = core.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run)
+    if as_json:
+        _emit_json(asdict(summary))
+    if c.quiet:
+        return
+    d = summary.dedupe
+    table = Table(title=f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""))
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in (("records", d.records), ("clients", d.clients), ("records merged into others", d.merged_records),
+                         ("pairs to review", d.review_pairs), ("hub phones (not keys)", d.hubs),
+                         ("records that changed client", d.moved_records)):
+        table.add_row(label, f"{value:,}")
+    c.console.print(table)
+
+
+@cli.command()
+def explain(
+    ctx: typer.Context,
+    client: Annotated[int, typer.Argument(help="Client id.")],
+    as_json: Json = False,
+) -> None:
+    """Why a client's records were merged, and its history.
+
+    Example:  clientbase explain 42
+    """
+    c: Context = ctx.obj
+    result = core.explain(c.db, client)
+    if as_json:
+        _emit_json(asdict(result))
+        return
+    out = Console()
+    g = result.client
+    out.print(f"client {g['id']}: {g['name'] or '(no name)'}  INN {g['inn'] or '-'}  {g['city'] or ''}", highlight=False)
+    records = Table(title="records")
+    for column in ("ref", "name", "inn", "kpp", "city", "owner"):
+        records.add_column(column)
+    for r in result.records:
+        records.add_row(*(str(r[k] or "") for k in ("ref", "name", "inn", "kpp", "city", "owner")))
+    out.print(records)
+    if result.matches:
+        pairs = Table(title="why they are one client")
+        for column in ("record a", "record b", "rule", "score", "decision", "values"):
+            pairs.add_column(column)
+        for m in result.matches:
+            pairs.add_row(m["ref_a"], m["ref_b"], m["rule"], f"{m['score']:.0f}", m["decision"], m["detail"])
+        out.print(pairs)
+    for h in result.history:
+        out.print(f"{h['at']}  {h['command']}  {h['action']}  {h['detail']}", highlight=False)
+
+
+@cli.command()
+def unmerge(
+    ctx: typer.Context,
+    client: Annotated[int, typer.Argument(help="Client id.")],
+    ref: Annotated[list[str], typer.Option("--ref", help="Detach only this record (SOURCE:ROW); repeatable.")] = [],
+) -> None:
+    """Split a client back into its records and remember they are not duplicates.
+
+    Examples:
+      clientbase unmerge 42
+      clientbase unmerge 42 --ref purchased_base.csv:17
+    """
+    c: Context = ctx.obj
+    result = core.unmerge(c.db, c.rules(), client, ref)
+    c.say(f"client {result.client_id}: detached {len(result.detached)} record(s); "
+          f"now clients {', '.join(map(str, result.clients))}")
+
+
+@cli.command()
+def calls(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Dialer or telephony exports (CSV/XLSX).", exists=True, dir_okay=False)],
+    source: Annotated[Optional[str], typer.Option(help="Source name for the calls' references (default: file name).")] = None,
+    sheet: Annotated[Optional[str], typer.Option(help="Read only this sheet of a workbook.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Import call outcomes (phone, time, outcome, manager) from dialer logs.
+
+    Outcome words are understood in Russian and English (Отвечен, Нет ответа, Занято,
+    Не зарегистрирован в сети, Не тот абонент...); an unknown word rejects the row, it is never guessed.
+
+    Example:  clientbase calls dialer_log.csv && clientbase clean
+    """
+    c: Context = ctx.obj
+    bar, update = _progress(c)
+    if bar:
+        with bar:
+            summary = core.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet, progress=update)
+    else:
+        summary = core.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet)
+    if as_json:
+        _emit_json({"rows": summary.rows, "rejected": summary.rejected,
+                    "sources": [asdict(s) for s in summary.sources]})
+    _render_sources(c, "Calls", summary)
+
+
+quarantine_cli = typer.Typer(help="The quarantine (отстойник): clients with no working number, or closed.",
+                             no_args_is_help=False, invoke_without_command=True)
+cli.add_typer(quarantine_cli, name="quarantine")
+
+
+@quarantine_cli.callback(invoke_without_command=True)
+def quarantine_main(ctx: typer.Context, as_of: AsOf = None, as_json: Json = False) -> None:
+    """List quarantined clients (the default), or release one: `quarantine release ID`."""
+    if ctx.invoked_subcommand is None:
+        _quarantine_list(ctx.obj, as_of, as_json)
+
+
+@quarantine_cli.command("list")
+def quarantine_list(ctx: typer.Context, as_of: AsOf = None, as_json: Json = False) -> None:
+    """List quarantined clients and whether their re-check is due.
+
+    Example:  clientbase quarantine list --as-of 2026-11-20
+    """
+    _quarantine_list(ctx.obj, as_of, as_json)
+
+
+def _quarantine_list(c: Context, as_of: Optional[str], as_json: bool) -> None:
+    day = _as_of(as_of)
+    rows = core.quarantine_list(c.db, day)
+    if as_json:
+        _emit_json({"as_of": day.isoformat(), "items": rows})
+        return
+    table = Table(title=f"Quarantine on {day}: {len(rows)} client(s), {sum(r['recheck_due'] for r in rows)} due for re-check")
+    for column in ("client", "name", "city", "reason", "since", "re-check on"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["client_id"]), r["name"] or "", r["city"] or "", r["reason"], r["since"],
+                      r["recheck_on"] + (" (due)" if r["recheck_due"] else ""))
+    Console().print(table)
+
+
+@quarantine_cli.command("release")
+def quarantine_release(
+    ctx: typer.Context,
+    client: Annotated[int, typer.Argument(help="Client id.")],
+    as_of: AsOf = None,
+) -> None:
+    """Release a client from quarantine by hand (logged).
+
+    Example:  clientbase quarantine release 42
+    """
+    c: Context = ctx.obj
+    entry = core.quarantine_release(c.db, client, _as_of(as_of))
+    c.say(f"client {client} released from quarantine (was: {entry.reason}, since {entry.since})")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except UserError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a last line of defence: one line, never a traceback
+        if os.environ.get("CLIENTBASE_DEBUG"):
+            raise
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
+        sys.exit(1)

@@ -1,0 +1,200 @@
+"""The rules in force: a typed config loaded once from TOML, defaults from DOMAIN.md."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from clientbase.errors import UserError
+
+
+class RulesError(UserError):
+    """A rules file that cannot be used; the message is one line naming the file and the setting."""
+
+
+@dataclass(frozen=True)
+class IngestRules:
+    default_region: str = "RU"
+    default_area_code: str = ""
+    source_priority: tuple[str, ...] = ("crm", "1c", "purchased")
+
+
+@dataclass(frozen=True)
+class DedupeRules:
+    merge_score: float = 92.0
+    review_score: float = 85.0
+    hub_min_clients: int = 3
+
+
+@dataclass(frozen=True)
+class PhoneRules:
+    no_answer_streak: int = 5
+    no_answer_min_days: int = 14
+
+
+@dataclass(frozen=True)
+class QuarantineRules:
+    recheck_days: int = 180
+    snooze_days: int = 365
+
+
+@dataclass(frozen=True)
+class CycleRules:
+    rest_days: int = 30
+
+
+@dataclass(frozen=True)
+class OwnershipRules:
+    term_days: int = 90
+    conflict_rule: str = "earliest"
+
+
+@dataclass(frozen=True)
+class RankRules:
+    active_days: int = 180
+    max_share: float = 0.5
+    high_share: float = 0.8
+    key_share: float = 0.10
+    critical_share: float = 0.20
+    mono_share: float = 0.70
+
+
+@dataclass(frozen=True)
+class TodayRules:
+    quota: int = 50
+    birthday_days: int = 3
+    call_from: str = "09:00"
+    call_until: str = "20:00"
+
+
+@dataclass(frozen=True)
+class Rules:
+    ingest: IngestRules = field(default_factory=IngestRules)
+    dedupe: DedupeRules = field(default_factory=DedupeRules)
+    phones: PhoneRules = field(default_factory=PhoneRules)
+    quarantine: QuarantineRules = field(default_factory=QuarantineRules)
+    cycle: CycleRules = field(default_factory=CycleRules)
+    ownership: OwnershipRules = field(default_factory=OwnershipRules)
+    rank: RankRules = field(default_factory=RankRules)
+    today: TodayRules = field(default_factory=TodayRules)
+
+
+# Why each setting exists, written into `clientbase init`'s file as comments.
+COMMENTS: dict[str, str] = {
+    "ingest": "Reading dumps and normalising phones.",
+    "ingest.default_region": "Country of numbers written without a country code.",
+    "ingest.default_area_code": 'Area code for bare local numbers when the city has several (e.g. "495" for Moscow); empty: leave them incomplete.',
+    "ingest.source_priority": "Most trusted sources first (matched as a prefix of the source name); used for golden records.",
+    "dedupe": "Deduplication: one real buyer, one client.",
+    "dedupe.merge_score": "Name similarity (0-100) at which a corroborated fuzzy pair merges.",
+    "dedupe.review_score": "Name similarity from which a pair goes to the review list instead of being ignored.",
+    "dedupe.hub_min_clients": "A phone on this many unrelated clients is a hub (reception, call centre), not a key.",
+    "phones": "Phone health from call outcomes.",
+    "phones.no_answer_streak": "No-answer/busy attempts in a row, with no answer between, that make a number dead...",
+    "phones.no_answer_min_days": "...when they span at least this many days.",
+    "quarantine": "The quarantine (отстойник).",
+    "quarantine.recheck_days": "Days after which quarantined contacts come back to be called again.",
+    "quarantine.snooze_days": "Default snooze for a client whose purchasing is done elsewhere.",
+    "cycle": "Rest between contacts.",
+    "cycle.rest_days": "Days a client rests after any contact.",
+    "ownership": "One client, one manager.",
+    "ownership.term_days": "Days a manager holds a client from assignment or last result.",
+    "ownership.conflict_rule": "Who keeps a client claimed twice: earliest or latest assignment.",
+    "rank": "Segments and ABCDE.",
+    "rank.active_days": "A client who bought within this many days is active; before that, lost.",
+    "rank.max_share": "Pareto tier: running share of the total before a client below this is maximum...",
+    "rank.high_share": "...below this is high, otherwise low.",
+    "rank.key_share": "Share of company profit that makes a key client (exempt from expiry).",
+    "rank.critical_share": "Share that makes a critical dependency.",
+    "rank.mono_share": "Share that makes a mono-client.",
+    "today": "Today's call lists.",
+    "today.quota": "Calls per manager per day.",
+    "today.birthday_days": "Flag a decision maker's birthday within this many days.",
+    "today.call_from": "Earliest local time to call a client.",
+    "today.call_until": "Latest local time to call a client.",
+}
+
+
+def _section_types() -> dict[str, type]:
+    return {f.name: f.default_factory for f in fields(Rules)}  # type: ignore[misc]
+
+
+def _coerce(path: str, key: str, default: object, value: object) -> object:
+    where = f"{path}: [{key.split('.')[0]}] {key.split('.')[1]}"
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value  # type: ignore[arg-type]
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value  # type: ignore[arg-type]
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise RulesError(f"{where} must be {type(default).__name__}, got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise RulesError(f"{where} must not be negative, got {value!r}")
+    return value
+
+
+def load_rules(path: Path | None) -> Rules:
+    """Read a rules file over the defaults; None gives the built-in defaults."""
+    if path is None:
+        return Rules()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RulesError(f"{path}: rules file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{path}: not valid TOML: {exc}") from None
+    rules = Rules()
+    sections = _section_types()
+    for name, table in data.items():
+        if name not in sections or not isinstance(table, dict):
+            raise RulesError(f"{path}: unknown section [{name}]")
+        current = getattr(rules, name)
+        known = {f.name for f in fields(current)}
+        changes = {}
+        for key, value in table.items():
+            if key not in known:
+                raise RulesError(f"{path}: unknown setting [{name}] {key}")
+            changes[key] = _coerce(str(path), f"{name}.{key}", getattr(current, key), value)
+        rules = replace(rules, **{name: replace(current, **changes)})
+    if rules.ownership.conflict_rule not in ("earliest", "latest"):
+        raise RulesError(f"{path}: [ownership] conflict_rule must be 'earliest' or 'latest'")
+    if rules.dedupe.review_score > rules.dedupe.merge_score:
+        raise RulesError(f"{path}: [dedupe] review_score must not exceed merge_score")
+    return rules
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def rules_to_toml(rules: Rules, *, comments: bool = True) -> str:
+    lines: list[str] = []
+    if comments:
+        lines += ["# clientbase rules. Every setting is optional: a missing one takes its default.", ""]
+    for section in fields(rules):
+        values = getattr(rules, section.name)
+        if comments:
+            lines.append(f"# {COMMENTS[section.name]}")
+        lines.append(f"[{section.name}]")
+        for item in fields(values):
+            key = f"{section.name}.{item.name}"
+            if comments and key in COMMENTS:
+                lines.append(f"# {COMMENTS[key]}")
+            lines.append(f"{item.name} = {_toml_value(getattr(values, item.name))}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,544 @@
+"""Deduplication: cluster records into clients, explain every merge, never join two valid INNs.
+
+Edges are tried strongest first: same INN, same company email domain, same phone, a person's name
+with a shared phone or email, the same name in the same city, then similar names in the same city
+by falling similarity. A union-find refuses every union that would put two different valid INNs, or
+two records the user split apart, into one client, so no chain of edges can join them either.
+A key touching two valid INNs, or clearly different clients, is a hub: it joins nothing.
+
+Pure and deterministic: plain dataclasses in and out; the output does not depend on the input order.
+Exact keys are grouped with dicts; names are compared only inside small blocks (same city and the
+same first or last letters), so the work stays near-linear in the number of records.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from operator import attrgetter
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    """What matching needs of one record; every key already normalised by the caller."""
+
+    record_id: int
+    name_key: str | None  # company name folded, legal form stripped: 'ромашка'
+    person: bool  # a private person or a sole trader
+    city: str | None  # folded city: 'москва'
+    inn: str | None  # a valid INN only
+    kpp: str | None
+    email_domains: tuple[str, ...]  # company domains only: free mail is excluded by the caller
+    emails: tuple[str, ...]  # every valid address: keys for persons
+    phones: tuple[str, ...]  # E.164 of the usable phones
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    merge_score: float = 92.0  # name similarity at which a pair corroborated by its city merges
+    review_score: float = 85.0  # from here up to merge_score: listed for review, not merged
+    hub_min_clients: int = 3  # a key on this many clearly different clients is a hub, not a key
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    a: int  # record ids, a < b
+    b: int
+    rule: str  # 'inn', 'email_domain', 'phone', 'person:name+phone', 'person:name+email', 'name+city', 'name'
+    score: float  # 100 for exact keys, the name similarity for fuzzy ones
+    decision: str  # 'merged' or 'review'
+    detail: str  # the values that joined them: 'INN 7707083893', 'phone +74951234567', ...
+
+
+@dataclass
+class DedupeResult:
+    clusters: list[list[int]]  # every record id in exactly one cluster; each sorted, ordered by first id
+    pairs: list[Pair]  # the merges used (one per joined record) and the review pairs, by (a, b)
+    hubs: dict[str, int]  # hub phone -> how many clusters it touches
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    contact_id: int
+    name_key: str | None  # folded person name: 'иванов иван иванович', 'иванов и и'
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+# Blocks of similar names: the same city and the same first (or last) letters. A one-letter typo
+# keeps one of the two in any name of 6+ letters; a block larger than the window is compared
+# only between neighbours in sorted order, which keeps giant blocks ('строй…' in Moscow) linear.
+_BLOCK_LETTERS = 3
+_WINDOW = 40
+# Names kept per party when telling how many clients a shared key touches.
+_PARTY_NAMES = 4
+
+_MERGED, _SAME, _REFUSED = 1, 0, -1
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0-100, one decimal: 100·(1 − edits / (len a + len b)), the better of as written and words sorted.
+
+    Edits are the optimal-string-alignment distance: a wrong, missing, extra or swapped letter is
+    one edit (fuzz.ratio counts a wrong letter twice), so 'ромашка' ~ 'ромашко' scores 92.9.
+    """
+    score = _edit_ratio(a, b)
+    if " " in a or " " in b:
+        score = max(score, _edit_ratio(" ".join(sorted(a.split())), " ".join(sorted(b.split()))))
+    return round(score, 1)
+
+
+def _edit_ratio(a: str, b: str) -> float:
+    total = len(a) + len(b)
+    return 100.0 * (1.0 - OSA.distance(a, b) / total) if total else 100.0
+
+
+def person_names_compatible(a: str, b: str) -> bool:
+    """Whether two person names can be one person: 'иванов иван иванович' ~ 'иванов и и' ~ 'иван иванов'.
+
+    A full word must agree on both sides (a one-letter typo is forgiven in words of 5+ letters, a
+    feminine ending is not: 'иванов' vs 'иванова'). The words left over must not contradict: an
+    initial agrees with a word of its first letter, two different full words disagree, and words
+    present on one side only ('иванов иван' vs 'иванов иван иванович') are missing, not different.
+    """
+    left, right = a.split(), b.split()
+    rest_left: list[str] = []
+    agreed = False
+    for word in sorted(left, key=len, reverse=True):  # full words claim their partners first
+        hit = next((k for k, other in enumerate(right)
+                    if len(word) > 1 and len(other) > 1 and _same_word(word, other)), None)
+        if hit is None:
+            rest_left.append(word)
+        else:
+            del right[hit]
+            agreed = True
+    if not agreed:
+        return False
+    unpaired = False
+    for word in rest_left:
+        hit = next((k for k, other in enumerate(right)
+                    if other[0] == word[0] and (len(word) == 1 or len(other) == 1)), None)
+        if hit is None:
+            unpaired = True
+        else:
+            del right[hit]
+    return not (unpaired and right)
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or a + "а" == b or b + "а" == a:
+        return False
+    return OSA.distance(a, b, score_cutoff=1) <= 1
+
+
+class _Forest:
+    """Union-find over record positions that keeps one valid INN per component and honours cannot-links."""
+
+    __slots__ = ("parent", "size", "inn", "banned")
+
+    def __init__(self, inns: list[str | None], banned_pairs: Iterable[tuple[int, int]]) -> None:
+        count = len(inns)
+        self.parent = list(range(count))
+        self.size = [1] * count
+        self.inn = list(inns)  # the component's INN, kept at its root
+        self.banned: dict[int, set[int]] = {}  # root -> records (anywhere) its component must not join
+        for a, b in banned_pairs:
+            self.banned.setdefault(a, set()).add(b)
+            self.banned.setdefault(b, set()).add(a)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> int:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return _SAME
+        inn_a, inn_b = self.inn[ra], self.inn[rb]
+        if inn_a and inn_b and inn_a != inn_b:
+            return _REFUSED
+        banned = self.banned
+        if banned:
+            banned_a, banned_b = banned.get(ra), banned.get(rb)
+            # Both sides hold a cannot-link if the two components are split apart.
+            if banned_a and banned_b:
+                probe, target = (banned_a, rb) if len(banned_a) <= len(banned_b) else (banned_b, ra)
+                if any(self.find(x) == target for x in probe):
+                    return _REFUSED
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        self.inn[ra] = inn_a or inn_b
+        if banned and rb in banned:
+            banned.setdefault(ra, set()).update(banned.pop(rb))
+        return _MERGED
+
+
+class _Linker:
+    """One run of find_clusters: the record columns, the forest, and the pairs it explains."""
+
+    def __init__(self, records: list[MatchRecord], settings: DedupeSettings,
+                 banned_pairs: list[tuple[int, int]]) -> None:
+        self.settings = settings
+        self.ids = [r.record_id for r in records]
+        self.names = [r.name_key or None for r in records]  # an empty key (a bare legal form) is no name
+        self.inns = [r.inn or None for r in records]
+        self.kpps = [r.kpp for r in records]
+        self.persons = [r.person for r in records]
+        self.banned = {*banned_pairs, *((b, a) for a, b in banned_pairs)}
+        self.forest = _Forest(self.inns, banned_pairs)
+        self.merged: list[Pair] = []
+        self.review: dict[tuple[int, int], Pair] = {}
+
+    def link(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
+        """Merge two records; a union refused only through the records joined to them goes to review."""
+        outcome = self.forest.union(a, b)
+        if outcome == _MERGED:
+            self.merged.append(self._pair(a, b, rule, score, "merged", detail))
+        elif outcome == _REFUSED:
+            self.suggest(a, b, rule, score, detail)
+
+    def link_all(self, members: list[int], rule: str, detail: str) -> None:
+        first = members[0]
+        for other in members[1:]:
+            self.link(first, other, rule, 100.0, detail)
+
+    def suggest(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
+        if not self.opposed(a, b):
+            key = (a, b) if a < b else (b, a)
+            if key not in self.review:
+                self.review[key] = self._pair(a, b, rule, score, "review", detail)
+
+    def opposed(self, a: int, b: int) -> bool:
+        """The records themselves say they are different clients: two valid INNs, or the user split them."""
+        inn_a, inn_b = self.inns[a], self.inns[b]
+        return bool(inn_a and inn_b and inn_a != inn_b) or (a, b) in self.banned
+
+    def _pair(self, a: int, b: int, rule: str, score: float, decision: str, detail: str) -> Pair:
+        if a > b:
+            a, b = b, a
+        return Pair(self.ids[a], self.ids[b], rule, score, decision, detail)
+
+    def is_hub(self, members: list[int]) -> bool:
+        """A shared key is a hub when it touches two valid INNs or hub_min_clients clearly different clients."""
+        inns, names, persons = self.inns, self.names, self.persons
+        seen: str | None = None
+        for m in members:
+            inn = inns[m]
+            if inn:
+                if seen and inn != seen:
+                    return True
+                seen = inn
+        limit = self.settings.hub_min_clients
+        entries = {(names[m], persons[m], bool(inns[m])) for m in members if names[m]}
+        return len(entries) >= limit and _count_parties(entries, limit, self.settings.review_score) >= limit
+
+    def link_persons(self, members: list[int], rule: str, via: str) -> None:
+        """A shared phone or email joins a person only to records whose names can be the same person."""
+        names, persons = self.names, self.persons
+        by_name: dict[str, list[int]] = defaultdict(list)
+        for m in members:
+            if names[m]:
+                by_name[names[m]].append(m)
+        groups = [(name, group, any(persons[m] for m in group)) for name, group in by_name.items()]
+        for name, group, has_person in groups:
+            if has_person and len(group) > 1:
+                self.link_all(group, rule, f'name "{name}", {via}')
+        for (name_a, group_a, person_a), (name_b, group_b, person_b) in combinations(groups, 2):
+            if (person_a or person_b) and person_names_compatible(name_a, name_b):
+                self.link(group_a[0], group_b[0], rule, 100.0, f'names "{name_a}" ~ "{name_b}", {via}')
+
+
+def _count_parties(entries: set[tuple[str, bool, bool]], limit: int, review_score: float) -> int:
+    """How many clearly different clients (counting up to limit) the (name, person, has INN) entries show.
+
+    Names seen with the key's one INN are one client; other names join a client whose name is
+    similar (or, for two persons, compatible), else they start a new one.
+    """
+    parties: list[list[tuple[str, bool]]] = []
+    with_inn = sorted((name, person) for name, person, has_inn in entries if has_inn)
+    if with_inn:
+        parties.append(with_inn[:_PARTY_NAMES])
+    for name, person in sorted({(name, person) for name, person, has_inn in entries if not has_inn} - set(with_inn)):
+        for party in parties:
+            if any((person and other_person and person_names_compatible(name, other))
+                   or name_similarity(name, other) >= review_score for other, other_person in party):
+                if len(party) < _PARTY_NAMES and (name, person) not in party:
+                    party.append((name, person))
+                break
+        else:
+            parties.append([(name, person)])
+            if len(parties) >= limit:
+                break
+    return len(parties)
+
+
+def find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
+                  cannot_link: Iterable[tuple[int, int]] = ()) -> DedupeResult:
+    """Cluster records into clients; cannot_link holds pairs of record ids the user split apart."""
+    ordered = sorted(records, key=attrgetter("record_id"))  # the same input in any order, the same result
+    position = {r.record_id: i for i, r in enumerate(ordered)}
+    if len(position) != len(ordered):
+        raise ValueError("record ids must be unique")
+    banned = [(position[a], position[b]) for a, b in cannot_link if a in position and b in position and a != b]
+    linker = _Linker(ordered, settings, banned)
+
+    inn_index: dict[str, list[int]] = defaultdict(list)
+    domain_index: dict[str, list[int]] = defaultdict(list)
+    phone_index: dict[str, list[int]] = defaultdict(list)
+    email_index: dict[str, list[int]] = defaultdict(list)
+    name_index: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+    names = linker.names
+    for i, r in enumerate(ordered):
+        if r.inn:
+            inn_index[r.inn].append(i)
+        for phone in r.phones:
+            phone_index[phone].append(i)
+        if r.person:  # persons join on name + phone or email; their domains and city say nothing
+            for email in r.emails:
+                email_index[email].append(i)
+        else:
+            for domain in r.email_domains:
+                domain_index[domain].append(i)
+            if names[i]:
+                name_index[(r.city or None, names[i])].append(i)
+
+    _link_strong_keys(linker, inn_index, domain_index)
+    hubs = _link_phones(linker, phone_index)
+    for email, members in email_index.items():
+        if len(members) > 1 and not linker.is_hub(members):
+            linker.link_persons(members, "person:name+email", f"email {email}")
+    _link_names(linker, name_index)
+
+    find = linker.forest.find
+    by_root: dict[int, list[int]] = {}
+    for i, record_id in enumerate(linker.ids):
+        root = find(i)
+        cluster = by_root.get(root)
+        if cluster is None:
+            by_root[root] = [record_id]
+        else:
+            cluster.append(record_id)
+    pairs = linker.merged + [pair for (a, b), pair in linker.review.items() if find(a) != find(b)]
+    pairs.sort(key=lambda p: (p.a, p.b, p.decision))
+    return DedupeResult(
+        clusters=list(by_root.values()),  # records in id order: each cluster sorted, clusters by first id
+        pairs=pairs,
+        hubs={phone: len({find(m) for m in members}) for phone, members in hubs},
+    )
+
+
+def _link_strong_keys(linker: _Linker, inn_index: dict[str, list[int]],
+                      domain_index: dict[str, list[int]]) -> None:
+    kpps = linker.kpps
+    for inn, members in inn_index.items():
+        first = members[0]
+        for other in members[1:]:
+            kpp_a, kpp_b = kpps[first], kpps[other]
+            branches = f", KPP {kpp_a} / {kpp_b}" if kpp_a and kpp_b and kpp_a != kpp_b else ""
+            linker.link(first, other, "inn", 100.0, f"INN {inn}{branches}")
+    for domain, members in domain_index.items():
+        if len(members) > 1 and not linker.is_hub(members):  # a holding's or a web studio's domain
+            linker.link_all(members, "email_domain", f"email domain {domain}")
+
+
+def _link_phones(linker: _Linker, phone_index: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
+    """Join companies on a shared phone, persons on a phone and a compatible name; return the hubs."""
+    persons = linker.persons
+    hubs: list[tuple[str, list[int]]] = []
+    for phone, members in phone_index.items():
+        if len(members) < 2:
+            continue
+        if linker.is_hub(members):
+            hubs.append((phone, members))
+            continue
+        companies = [m for m in members if not persons[m]]
+        if len(companies) > 1:
+            linker.link_all(companies, "phone", f"phone {phone}")
+        if len(companies) < len(members):
+            linker.link_persons(members, "person:name+phone", f"phone {phone}")
+    return hubs
+
+
+def _link_names(linker: _Linker, name_index: dict[tuple[str | None, str], list[int]]) -> None:
+    """Companies by name: the same name in a city merges, similar names in a city merge or go to review.
+
+    Without a city to agree on, a name match is listed for review at most. A name carried by two
+    valid INNs in one city cannot tell which of them its other records belong to: review only.
+    """
+    settings, inns = linker.settings, linker.inns
+    keys = list(name_index)
+    firsts = [name_index[key][0] for key in keys]
+    ambiguous: set[int] = set()
+    unknown_city: list[int] = []
+    for k, key in enumerate(keys):
+        city, name = key
+        members = name_index[key]
+        if city is None:
+            unknown_city.append(k)
+            for other in members[1:]:
+                linker.suggest(members[0], other, "name", 100.0, f'name "{name}", city unknown')
+        elif len({inns[m] for m in members if inns[m]}) > 1:
+            ambiguous.add(k)
+            for other in members[1:]:
+                linker.suggest(members[0], other, "name+city", 100.0,
+                               f'name "{name}" in {city}, carried by different INNs')
+        elif len(members) > 1:
+            linker.link_all(members, "name+city", f'name "{name}" in {city}')
+
+    if unknown_city:
+        _suggest_known_cities(linker, keys, firsts, unknown_city)
+
+    merges: list[tuple[float, int, int, str]] = []
+    for k1, k2, score in _similar_names(keys, settings.review_score):
+        city, name_a = keys[k1]
+        name_b = keys[k2][1]
+        a, b = firsts[k1], firsts[k2]
+        if a > b:
+            a, b, name_a, name_b = b, a, name_b, name_a
+        if city is None:
+            if score >= settings.merge_score:
+                linker.suggest(a, b, "name", score, f'names "{name_a}" ~ "{name_b}" ({score}), city unknown')
+            continue
+        detail = f'names "{name_a}" ~ "{name_b}" ({score}) in {city}'
+        if score >= settings.merge_score and k1 not in ambiguous and k2 not in ambiguous:
+            merges.append((-score, a, b, detail))
+        else:
+            linker.suggest(a, b, "name+city", score, detail)
+    merges.sort()
+    for negative, a, b, detail in merges:
+        linker.link(a, b, "name+city", -negative, detail)
+
+
+def _suggest_known_cities(linker: _Linker, keys: list[tuple[str | None, str]], firsts: list[int],
+                          unknown_city: list[int]) -> None:
+    """A name without a city is put up for review against the same name in a known city, unless the
+    name is in so many cities that it is a chain or a generic word."""
+    wanted = {keys[k][1] for k in unknown_city}
+    known: dict[str, list[int]] = defaultdict(list)
+    for k, (city, name) in enumerate(keys):
+        if city is not None and name in wanted:
+            known[name].append(k)
+    for k in unknown_city:
+        name = keys[k][1]
+        places = known.get(name, ())
+        if len(places) < linker.settings.hub_min_clients:
+            for place in places:
+                linker.suggest(firsts[k], firsts[place], "name", 100.0,
+                               f'name "{name}", city unknown vs {keys[place][0]}')
+
+
+def _similar_names(keys: list[tuple[str | None, str]], review_score: float):
+    """Yield (k1, k2, score) for distinct (city, name) keys in one city whose names score review_score or more.
+
+    fuzz.ratio counts a wrong letter as two edits, so it is a cheap lower bound that prefilters.
+    """
+    prefilter = max(0.0, 2 * review_score - 100)
+    seen: set[tuple[int, int]] = set()
+    for blocks in (_blocks(keys, reverse=False), _blocks(keys, reverse=True)):
+        for block in blocks:
+            names = [keys[k][1] for k in block]
+            for pos, query in enumerate(names[:-1]):
+                neighbours = names[pos + 1:pos + 1 + _WINDOW]
+                for _, _, offset in process.extract(query, neighbours, scorer=fuzz.ratio,
+                                                    score_cutoff=prefilter, limit=None):
+                    k1, k2 = block[pos], block[pos + 1 + offset]
+                    pair = (k1, k2) if k1 < k2 else (k2, k1)
+                    if pair in seen:
+                        continue
+                    seen.add(pair)
+                    score = name_similarity(query, names[pos + 1 + offset])
+                    if score >= review_score:
+                        yield pair[0], pair[1], score
+
+
+def _blocks(keys: list[tuple[str | None, str]], reverse: bool) -> list[list[int]]:
+    """Keys of one city sharing their first (or last) letters, each block in (reversed) name order."""
+    if reverse:
+        order = sorted(range(len(keys)), key=lambda k: keys[k][1][::-1])
+    else:
+        order = sorted(range(len(keys)), key=lambda k: keys[k][1])
+    blocks: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+    for k in order:
+        city, name = keys[k]
+        blocks[(city, name[-_BLOCK_LETTERS:] if reverse else name[:_BLOCK_LETTERS])].append(k)
+    return [block for block in blocks.values() if len(block) > 1]
+
+
+def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:
+    """Group the contacts of one client that are the same person; each group sorted, groups by first id.
+
+    The same name joins; a shared phone or email joins names that can be one person ('Иванов Иван'
+    ~ 'Иванов И.И.' ~ 'Иван Иванов'), and every name in a group must be compatible with every other,
+    so 'Иванов И.' cannot chain 'Иванов Иван' to 'Иванов Игорь'. A contact without a name joins the
+    one person its phones and emails point to, and stays alone when they point to several.
+    """
+    ordered = sorted(contacts, key=attrgetter("contact_id"))
+    names = [c.name_key or None for c in ordered]
+    parent = list(range(len(ordered)))
+    group_names: dict[int, set[str]] = {i: {name} for i, name in enumerate(names) if name}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            return
+        left, right = group_names.get(ra, set()), group_names.get(rb, set())
+        if all(x == y or person_names_compatible(x, y) for x in left for y in right):
+            parent[rb] = ra
+            if right:
+                group_names[ra] = left | group_names.pop(rb)
+
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for i, contact in enumerate(ordered):
+        for key in _contact_keys(contact):
+            by_key[key].append(i)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(names):
+        if name:
+            by_name[name].append(i)
+    for group in by_name.values():
+        for other in group[1:]:
+            join(group[0], other)
+    for members in by_key.values():
+        named = [m for m in members if names[m]]
+        for later, b in enumerate(named):
+            for a in named[:later]:
+                join(a, b)
+
+    # A nameless contact: to the one person its keys point to, or with other nameless ones.
+    nameless = [i for i, name in enumerate(names) if not name]
+    targets = {i: {find(m) for key in _contact_keys(ordered[i]) for m in by_key[key] if names[m]}
+               for i in nameless}
+    for i in nameless:
+        if len(targets[i]) == 1:
+            parent[i] = next(iter(targets[i]))
+    for members in by_key.values():
+        loose = [m for m in members if not names[m] and not targets[m]]
+        for other in loose[1:]:
+            join(loose[0], other)
+
+    groups: dict[int, list[int]] = {}
+    for i, contact in enumerate(ordered):
+        groups.setdefault(find(i), []).append(contact.contact_id)
+    return list(groups.values())
+
+
+def _contact_keys(contact: ContactRecord) -> list[str]:
+    return [*(f"phone {p}" for p in contact.phones), *(f"email {e}" for e in contact.emails)]

@@ -1,0 +1,128 @@
+"""Writing tables out as CSV, XLSX or JSON, safe to open in Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import xlsxwriter
+
+from clientbase.errors import UserError
+
+FORMATS = ("csv", "xlsx", "json")
+# Columns whose values are identifiers: text in Excel, so leading zeros and long digits survive.
+TEXT_COLUMNS = frozenset({"phone", "e164", "raw", "inn", "kpp", "ogrn", "extension", "record_ref", "record_refs"})
+_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?$")
+_PHONE = re.compile(r"^\+\d[\d ()-]{6,}$")
+
+
+def neutralise(value: object) -> object:
+    """Defuse spreadsheet formula injection: a cell starting `=`, `@`, TAB or CR, or `-`/`+` that is
+    neither a number nor a phone, gets a leading apostrophe."""
+    if not isinstance(value, str) or not value:
+        return value
+    first = value[0]
+    if first in "=@\t\r" or (first in "+-" and not _NUMBER.match(value) and not _PHONE.match(value)):
+        return "'" + value
+    return value
+
+
+def cell_text(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def format_for(path: Path | None, requested: str | None) -> str:
+    if requested:
+        return requested
+    if path is not None and path.suffix.lower().lstrip(".") in FORMATS:
+        return path.suffix.lower().lstrip(".")
+    return "csv"
+
+
+def private_open(path: Path, mode: str = "w", **kwargs):
+    """Open for writing with mode 0600: exports carry the client base."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    return open(fd, mode, **kwargs)
+
+
+def write_csv(handle, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else neutralise(cell_text(row.get(c))) for c in columns])
+        count += 1
+    return count
+
+
+def write_json(handle, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    items = [{c: cell_text(row.get(c)) for c in columns} for row in rows]
+    json.dump(items, handle, ensure_ascii=False, indent=1)
+    handle.write("\n")
+    return len(items)
+
+
+def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]]) -> int:
+    """One worksheet per entry, frozen header, widths set, identifiers written as text."""
+    private_open(path, "wb").close()
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                           "strings_to_urls": False})
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7"})
+    text = book.add_format({"num_format": "@"})
+    total = 0
+    for title, (columns, rows) in sheets.items():
+        sheet = book.add_worksheet(_sheet_name(title, book))
+        widths = [len(c) for c in columns]
+        for col, name in enumerate(columns):
+            sheet.write_string(0, col, name, header)
+        line = 0
+        for line, row in enumerate(rows, start=1):
+            for col, name in enumerate(columns):
+                value = cell_text(row.get(name))
+                if value is None or value == "":
+                    continue
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and name not in TEXT_COLUMNS:
+                    sheet.write_number(line, col, value)
+                else:
+                    value = str(neutralise(str(value)))
+                    sheet.write_string(line, col, value, text if name in TEXT_COLUMNS else None)
+                widths[col] = max(widths[col], min(len(str(value)), 60))
+        total += line
+        sheet.freeze_panes(1, 0)
+        for col, width in enumerate(widths):
+            sheet.set_column(col, col, width + 2)
+    book.close()
+    os.chmod(path, 0o600)
+    return total
+
+
+def _sheet_name(title: str, book: xlsxwriter.Workbook) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "Sheet"
+    taken = {s.get_name() for s in book.worksheets()}
+    base, n = name, 2
+    while name in taken:
+        name = f"{base[:28]}~{n}"
+        n += 1
+    return name
+
+
+def write_table(columns: Sequence[str], rows: Iterable[dict], *, path: Path | None, fmt: str,
+                sheet: str = "export", stdout: io.TextIOBase | None = None) -> int:
+    """Write a table to a file, or to stdout when no path is given; returns the row count."""
+    if fmt == "xlsx":
+        if path is None:
+            raise UserError("xlsx needs a file: add -o FILE.xlsx")
+        return write_xlsx(path, {sheet: (columns, rows)})
+    writer = write_csv if fmt == "csv" else write_json
+    if path is None:
+        return writer(stdout, columns, rows)
+    with private_open(path, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
+        return writer(handle, columns, rows)

@@ -1,0 +1,148 @@
+"""Golden records: for each client, the best value of every field from its records, and stable ids."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from clientbase.phones import area_codes_for_city
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFacts:
+    """What survivorship needs of one record."""
+
+    id: int
+    ref: str
+    source: str
+    client_id: int | None
+    name: str | None
+    name_key: str | None
+    person: bool
+    inn: str | None
+    inn_valid: bool
+    kpp: str | None
+    city: str | None
+    channel: str | None
+    owner: str | None
+    assigned_on: str | None
+    profit: float | None
+    revenue: float | None
+    potential: float | None
+    last_purchase: str | None
+    last_contact: str | None
+    last_result: str | None
+    closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Golden:
+    id: int
+    name: str | None
+    name_key: str | None
+    person: bool
+    inn: str | None
+    kpp: str | None
+    city: str | None
+    channel: str | None
+    profit: float | None
+    revenue: float | None
+    potential: float | None
+    last_purchase: str | None
+    last_contact: str | None
+    last_result: str | None
+    closed: bool
+    domestic: bool  # a Russian INN or a Russian city: a foreign number for it is suspect
+    record_ids: tuple[int, ...]
+
+
+def source_rank(source: str, priority: Sequence[str]) -> int:
+    """Position of the source in the trusted list (matched as a name prefix); unknown sources come last."""
+    lowered = source.casefold()
+    for index, prefix in enumerate(priority):
+        if lowered.startswith(prefix.casefold()):
+            return index
+    return len(priority)
+
+
+def survivorship_order(records: Sequence[RecordFacts], priority: Sequence[str]) -> list[RecordFacts]:
+    """Best record first: valid INN, most trusted source, most recent activity, then the oldest reference."""
+    return sorted(records, key=lambda r: (not r.inn_valid, source_rank(r.source, priority), _later_first(r), r.id))
+
+
+def _later_first(record: RecordFacts) -> tuple[int, ...]:
+    """Sort key that puts the record with the latest ISO date first, and records without dates last."""
+    recent = max(record.last_contact or "", record.last_purchase or "", record.last_result or "",
+                 record.assigned_on or "")
+    return tuple(-ord(ch) for ch in recent) if recent else (1,)
+
+
+def _first(ordered: Sequence[RecordFacts], attr: str):
+    for record in ordered:
+        value = getattr(record, attr)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _latest(records: Sequence[RecordFacts], attr: str) -> str | None:
+    values = [getattr(r, attr) for r in records if getattr(r, attr)]
+    return max(values) if values else None
+
+
+def golden_record(client_id: int, records: Sequence[RecordFacts], priority: Sequence[str]) -> Golden:
+    ordered = survivorship_order(records, priority)
+    inn_record = next((r for r in ordered if r.inn_valid), None)
+    cities = Counter(r.city for r in records if r.city)
+    best_city = _first(ordered, "city")
+    # The most common spelling wins over a single trusted one only when it is the clear majority.
+    if cities and cities.most_common(1)[0][1] > len(records) / 2:
+        best_city = cities.most_common(1)[0][0]
+    return Golden(
+        id=client_id,
+        name=_first(ordered, "name"),
+        name_key=_first(ordered, "name_key"),
+        person=ordered[0].person,
+        inn=inn_record.inn if inn_record else _first(ordered, "inn"),
+        kpp=(inn_record.kpp if inn_record and inn_record.kpp else _first(ordered, "kpp")),
+        city=best_city,
+        channel=_first(ordered, "channel"),
+        profit=_first(ordered, "profit"),
+        revenue=_first(ordered, "revenue"),
+        potential=_first(ordered, "potential"),
+        last_purchase=_latest(records, "last_purchase"),
+        last_contact=_latest(records, "last_contact"),
+        last_result=_latest(records, "last_result"),
+        closed=any(r.closed for r in records),
+        domestic=inn_record is not None or bool(area_codes_for_city(best_city)),
+        record_ids=tuple(sorted(r.id for r in records)),
+    )
+
+
+def stable_ids(clusters: Sequence[Sequence[int]], previous: dict[int, int | None], next_id: int) -> list[int]:
+    """Give each cluster the client id most of its records had before, so ids survive re-ingests.
+
+    An old id goes to the cluster holding most of its records (ties: the cluster with the lowest record id);
+    every other cluster gets a fresh id, counting up from `next_id`.
+    """
+    claims: list[tuple[int, int, int, int]] = []  # (-votes, first record, cluster index, old id)
+    for index, cluster in enumerate(clusters):
+        votes = Counter(previous.get(r) for r in cluster if previous.get(r) is not None)
+        for old_id, count in votes.items():
+            claims.append((-count, min(cluster), index, old_id))
+    assigned: dict[int, int] = {}
+    used: set[int] = set()
+    for _, _, index, old_id in sorted(claims):
+        if index not in assigned and old_id not in used:
+            assigned[index] = old_id
+            used.add(old_id)
+    ids = []
+    for index in range(len(clusters)):
+        if index not in assigned:
+            while next_id in used:
+                next_id += 1
+            assigned[index] = next_id
+            used.add(next_id)
+        ids.append(assigned[index])
+    return ids

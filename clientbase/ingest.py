@@ -1,0 +1,244 @@
+"""Ingest: map a dump's columns to fields and turn each row into a normalised record."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from clientbase.companies import (
+    Email,
+    check_emails,
+    check_inn,
+    check_kpp,
+    check_ogrn,
+    parse_company_name,
+)
+from clientbase.errors import UserError
+from clientbase.models import RecordRow
+from clientbase.phones import Phone, PhoneNormaliser
+from clientbase.values import parse_date, parse_money
+
+# Fields that collect every matching column (a row often has `Телефон` and `Моб.`).
+MULTI_FIELDS = ("phone", "email")
+
+# Checked in order against the folded header; the first match wins.
+HEADER_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("inn_kpp", r"инн ?кпп|inn ?kpp"),
+    ("inn", r"инн|inn|tax id|taxpayer id|tin"),
+    ("kpp", r"кпп|kpp"),
+    ("ogrn", r"огрн|огрнип|ogrn|ogrnip"),
+    ("birthday", r"дата рождения|день рождения|д р|birthday|date of birth|dob"),
+    ("contact", r"контактное лицо|контакт|контакты лицо|фио|лпр|contact|contact person|contact name|person"),
+    ("position", r"должность|position|job title|title"),
+    ("assigned_on", r"дата (назначения|закрепления|передачи|привязки)|assigned|assigned on|assignment date"),
+    ("last_purchase", r"дата последней (покупки|отгрузки|продажи|оплаты|сделки|реализации)|последняя (покупка|отгрузка|продажа)"
+                      r"|last (purchase|order|sale|shipment)( date)?"),
+    ("last_contact", r"дата последнего (контакта|звонка)|последний (контакт|звонок)|last (contact|call)( date)?"),
+    ("last_result", r"дата последнего результата|дата результата|last result( date)?"),
+    ("phone", r"(основной |рабочий |мобильный |сотовый |контактный |доп |дополнительный )?"
+              r"(телефон|телефоны|тел|моб|мобильный|сотовый|phone|phones|tel|telephone|mobile|cell)( .*)?"),
+    ("email", r"(e ?mail|email|эл ?почта|электронная почта|почта|mail|e mail)( .*)?"),
+    ("website", r"(сайт|website|web|url|www)( .*)?"),
+    ("city", r"(город|населенный пункт|city|town)( .*)?"),
+    ("address", r"((юридический|фактический|юр|факт|почтовый) )?(адрес|address)( .*)?"),
+    ("owner", r"(ответственный|менеджер|owner|manager|responsible|account manager|sales rep)( .*)?"),
+    ("channel", r"(канал|channel)( .*)?"),
+    ("profit", r"(прибыль|маржа|маржинальный доход|валовая прибыль|profit|margin|gross profit)( .*)?"),
+    ("revenue", r"(выручка|сумма продаж|оборот|продажи|revenue|sales|turnover)( .*)?"),
+    ("potential", r"(потенциал|potential)( .*)?"),
+    ("status", r"(статус|состояние|status|state)( .*)?"),
+    ("comment", r"(комментарий|комментарии|примечание|примечания|описание|comment|comments|notes?)( .*)?"),
+    ("name", r"(наименование|полное наименование|краткое наименование|контрагент|компания|организация|клиент|название"
+             r"|юрлицо|юр лицо|name|company|company name|client|customer|organi[sz]ation|account)( .*)?"),
+)
+FIELDS = tuple(dict.fromkeys(name for name, _ in HEADER_PATTERNS if name != "inn_kpp"))
+_COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in HEADER_PATTERNS)
+_FOLD = re.compile(r"[^0-9a-zа-я]+")
+_CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|город|гор\.)\s*([А-ЯЁA-Z][А-ЯЁа-яёA-Za-z\- ]+?)\s*(?:,|$|;)")
+_CITY_PREFIX = re.compile(r"^(?:г\.|г |город |гор\.)\s*", re.IGNORECASE)
+_CLOSED = re.compile(r"закрыт|ликвидир|банкрот|не работает|прекратил|closed|liquidat|out of business", re.IGNORECASE)
+NO_IDENTITY = "no name, phone, INN or email"
+
+
+class MappingError(UserError):
+    """A --map that cannot be applied; the message is one line."""
+
+
+def fold_header(header: str) -> str:
+    return _FOLD.sub(" ", header.casefold().replace("ё", "е")).strip()
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column index feeds which field; unmapped columns stay only in the raw record."""
+
+    single: dict[str, int]
+    multi: dict[str, tuple[int, ...]]
+    inn_kpp: int | None = None
+    unmapped: tuple[str, ...] = ()
+
+    def describe(self, header: tuple[str, ...]) -> dict[str, str]:
+        out = {header[i]: name for name, i in self.single.items()}
+        for name, columns in self.multi.items():
+            out.update({header[i]: name for i in columns})
+        if self.inn_kpp is not None:
+            out[header[self.inn_kpp]] = "inn+kpp"
+        return out
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
+    """`--map "Header=field"` options; an empty field (`Header=`) ignores the column."""
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        header, sep, name = pair.partition("=")
+        name = name.strip()
+        if not sep or not header.strip():
+            raise MappingError(f'--map "{pair}": expected "Header=field"')
+        if name and name not in FIELDS:
+            raise MappingError(f'--map "{pair}": unknown field {name!r}; fields are: {", ".join(FIELDS)}')
+        overrides[fold_header(header)] = name
+    return overrides
+
+
+def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap:
+    single: dict[str, int] = {}
+    multi: dict[str, list[int]] = {name: [] for name in MULTI_FIELDS}
+    inn_kpp = None
+    unmapped = []
+    for index, title in enumerate(header):
+        folded = fold_header(title)
+        if folded in overrides:
+            name = overrides[folded] or None
+        else:
+            name = next((n for n, rx in _COMPILED if folded and rx.match(folded)), None)
+        if name == "inn_kpp" and inn_kpp is None:
+            inn_kpp = index
+        elif name in multi:
+            multi[name].append(index)
+        elif name and name not in single:
+            single[name] = index
+        else:
+            unmapped.append(title)
+    return ColumnMap(single, {k: tuple(v) for k, v in multi.items() if v}, inn_kpp, tuple(unmapped))
+
+
+def city_of(city_cell: str, address: str) -> str | None:
+    """The city as written, without the `г.` prefix; taken from the address when there is no city column."""
+    if city_cell:
+        return _CITY_PREFIX.sub("", city_cell).strip() or None
+    if address and (m := _CITY_IN_ADDRESS.search(address)):
+        return m[1].strip()
+    return None
+
+
+def _iso(text: str) -> str | None:
+    day = parse_date(text)
+    return day.isoformat() if day else None
+
+
+def raw_keys(header: tuple[str, ...]) -> tuple[str, ...]:
+    """Unique names for the raw record's keys: blank headers get their position, repeats a number."""
+    seen: dict[str, int] = {}
+    keys = []
+    for index, title in enumerate(header):
+        title = title or f"column {index + 1}"
+        seen[title] = seen.get(title, 0) + 1
+        keys.append(title if seen[title] == 1 else f"{title} ({seen[title]})")
+    return tuple(keys)
+
+
+def raw_json(keys: tuple[str, ...], cells: tuple[str, ...]) -> str:
+    """The row as read, kept forever: every non-empty cell under its header, extra cells by position."""
+    data = {}
+    for index, value in enumerate(cells):
+        if value:
+            data[keys[index] if index < len(keys) else f"column {index + 1}"] = value
+    return json.dumps(data, ensure_ascii=False)
+
+
+@lru_cache(maxsize=200_000)
+def _company(name: str):
+    return parse_company_name(name)
+
+
+@dataclass
+class RecordBuilder:
+    """Turns the cells of one table's rows into normalised records."""
+
+    source: str
+    header: tuple[str, ...]
+    columns: ColumnMap
+    phones: PhoneNormaliser
+    raw_keys: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.raw_keys = raw_keys(self.header)
+
+    def build(self, number: int, cells: tuple[str, ...], rejected: str | None) -> tuple[RecordRow, list[Phone], list[Email]]:
+        record = RecordRow(row=number, ref=f"{self.source}:{number}", raw=raw_json(self.raw_keys, cells))
+        if rejected:
+            record.status, record.reason = "rejected", rejected
+            return record, [], []
+        width = len(cells)
+
+        def cell(name: str) -> str:
+            index = self.columns.single.get(name)
+            return cells[index] if index is not None and index < width else ""
+
+        def cells_of(name: str) -> list[str]:
+            return [cells[i] for i in self.columns.multi.get(name, ()) if i < width and cells[i]]
+
+        inn_text, kpp_text = cell("inn"), cell("kpp")
+        if self.columns.inn_kpp is not None and self.columns.inn_kpp < width:
+            joined = re.split(r"[/\\|,; ]+", cells[self.columns.inn_kpp].strip(), maxsplit=1)
+            inn_text = inn_text or joined[0]
+            kpp_text = kpp_text or (joined[1] if len(joined) > 1 else "")
+
+        name = cell("name")
+        if name:
+            company = _company(name)
+            if company:
+                record.name, record.name_key = company.display, company.key
+                record.legal_form, record.person = company.legal_form, company.person
+        if inn := check_inn(inn_text):
+            record.inn, record.inn_valid, record.inn_note = inn.value, inn.valid, inn.note
+        if kpp := check_kpp(kpp_text):
+            record.kpp = kpp.value
+        if ogrn := check_ogrn(cell("ogrn")):
+            record.ogrn = ogrn.value
+        record.address = cell("address") or None
+        record.city = city_of(cell("city"), cell("address"))
+        record.contact = cell("contact") or None
+        record.position = cell("position") or None
+        record.birthday = _iso(cell("birthday"))
+        record.owner = cell("owner") or None
+        record.assigned_on = _iso(cell("assigned_on"))
+        record.channel = cell("channel") or None
+        record.profit = parse_money(cell("profit"))
+        record.revenue = parse_money(cell("revenue"))
+        record.potential = parse_money(cell("potential"))
+        record.last_purchase = _iso(cell("last_purchase"))
+        record.last_contact = _iso(cell("last_contact"))
+        record.last_result = _iso(cell("last_result"))
+        record.closed = bool(_CLOSED.search(cell("status")))
+        record.comment = cell("comment") or None
+
+        phones = [p for text in cells_of("phone") for p in self.phones.parse_cell(text, record.city)]
+        emails = [e for text in cells_of("email") for e in check_emails(text)]
+        identified = (
+            record.name
+            or (inn is not None and inn.valid)
+            or any(p.e164 for p in phones)
+            or any(e.valid for e in emails)
+        )
+        if not identified:
+            record.status, record.reason = "rejected", NO_IDENTITY
+        return record, phones, emails
+
+
+def build_records(builder: RecordBuilder, rows: Iterable) -> Iterator[tuple[RecordRow, list[Phone], list[Email]]]:
+    for row in rows:
+        yield builder.build(row.number, row.cells, row.rejected)

@@ -1,0 +1,110 @@
+"""Judging numbers and clients: what is dead or suspect, and who goes to (and leaves) the quarantine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from clientbase.models import QuarantineEntry
+from clientbase.phones import area_codes_for_city
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneFacts:
+    """One usable phone of one client, with the call verdict on its number."""
+
+    phone_id: int
+    client_id: int
+    e164: str
+    type: str
+    country: str | None
+    region: str | None
+    client_city: str | None
+    client_domestic: bool
+    call_status: str | None  # from judge_calls: ok | dead | mismatch, None without calls
+    call_reason: str | None
+    call_decided_on: str | None
+    hub_clients: int | None
+    judged: str | None  # the judgement of the previous run, to keep its date when nothing changed
+    judged_reason: str | None
+    judged_on: str | None
+
+
+def suspicion(phone: PhoneFacts) -> str | None:
+    """Why the data alone makes the number suspect (a mismatch), or None."""
+    if phone.hub_clients:
+        return f"shared by {phone.hub_clients} unrelated clients"
+    if phone.client_domestic and phone.country and phone.country != "RU":
+        return f"foreign number ({phone.country}) for a domestic client"
+    if phone.type == "fixed" and phone.country == "RU" and phone.client_city:
+        codes = area_codes_for_city(phone.client_city)
+        if codes and not phone.e164[2:].startswith(codes):
+            return f"fixed line of {phone.region or 'another region'}, client in {phone.client_city}"
+    return None
+
+
+def judge_phone(phone: PhoneFacts, as_of: date) -> tuple[str | None, str | None, str | None]:
+    """(status, reason, decided_on) for the number on this client; status None means it works.
+
+    Calls outweigh data: an answered number is ok even if the data looks odd.
+    """
+    if phone.call_status in ("dead", "mismatch"):
+        return phone.call_status, phone.call_reason, phone.call_decided_on
+    if phone.call_status == "ok" and phone.call_decided_on:
+        return None, None, None
+    reason = suspicion(phone)
+    if reason is None:
+        return None, None, None
+    same = phone.judged == "mismatch" and phone.judged_reason == reason
+    return "mismatch", reason, phone.judged_on if same and phone.judged_on else as_of.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class ClientVerdict:
+    client_id: int
+    working: int  # numbers that may be called
+    judged: int  # numbers found dead or mismatched
+    closed: bool
+    last_answered: str | None  # date of the latest answered call to any of its numbers
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineChange:
+    client_id: int
+    action: str  # quarantine | release | reason
+    entry: QuarantineEntry | None
+
+
+def quarantine_reason(verdict: ClientVerdict) -> str | None:
+    if verdict.closed:
+        return "closed"
+    if verdict.working:
+        return None
+    return "all numbers dead or mismatched" if verdict.judged else "no working number"
+
+
+def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_of: date,
+                      recheck_days: int) -> QuarantineChange | None:
+    """What the quarantine does with one client tonight, or None when nothing changes.
+
+    A quarantined client leaves only when a call after it went in shows it alive (or by hand);
+    one released by hand does not go back for the same reason without new evidence.
+    """
+    reason = quarantine_reason(verdict)
+    today = as_of.isoformat()
+    active = entry is not None and entry.released_on is None
+    if active:
+        alive = verdict.last_answered is not None and verdict.last_answered >= entry.since
+        if reason is None and alive:
+            return QuarantineChange(verdict.client_id, "release", None)
+        if reason is not None and reason != entry.reason:
+            updated = QuarantineEntry(entry.client_id, reason, entry.since, entry.recheck_on)
+            return QuarantineChange(verdict.client_id, "reason", updated)
+        return None
+    if reason is None:
+        return None
+    if entry is not None and entry.released_on and reason == entry.reason:
+        return None
+    recheck_on = (as_of + timedelta(days=recheck_days)).isoformat()
+    return QuarantineChange(verdict.client_id, "quarantine",
+                            QuarantineEntry(verdict.client_id, reason, today, recheck_on))

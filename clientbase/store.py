@@ -1,0 +1,530 @@
+"""The one module that owns the SQLite schema, its migrations and every SQL statement."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from clientbase.errors import UserError
+from clientbase.models import QuarantineEntry, RecordRow, SourceInfo
+
+
+class StoreError(UserError):
+    """The database cannot be used; the message is one line."""
+
+
+MIGRATIONS: list[str] = [
+    # 1: sources, immutable records with their normalised facts, phones, emails, audit.
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        ingested_at TEXT NOT NULL,
+        rows INTEGER NOT NULL
+    );
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        row INTEGER NOT NULL,
+        ref TEXT NOT NULL UNIQUE,
+        raw TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        name TEXT, name_key TEXT, legal_form TEXT, person INTEGER NOT NULL DEFAULT 0,
+        inn TEXT, inn_valid INTEGER NOT NULL DEFAULT 0, inn_note TEXT,
+        kpp TEXT, ogrn TEXT, city TEXT, address TEXT,
+        contact TEXT, position TEXT, birthday TEXT,
+        owner TEXT, assigned_on TEXT, channel TEXT,
+        profit REAL, revenue REAL, potential REAL,
+        last_purchase TEXT, last_contact TEXT, last_result TEXT,
+        closed INTEGER NOT NULL DEFAULT 0, comment TEXT,
+        client_id INTEGER, contact_id INTEGER
+    );
+    CREATE INDEX records_source ON records(source_id, row);
+    CREATE TABLE phones (
+        id INTEGER PRIMARY KEY,
+        record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+        pos INTEGER NOT NULL,
+        raw TEXT NOT NULL,
+        e164 TEXT, extension TEXT, type TEXT NOT NULL, region TEXT, country TEXT,
+        status TEXT NOT NULL, reason TEXT
+    );
+    CREATE INDEX phones_record ON phones(record_id);
+    CREATE INDEX phones_e164 ON phones(e164);
+    CREATE TABLE emails (
+        id INTEGER PRIMARY KEY,
+        record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+        raw TEXT NOT NULL, value TEXT, valid INTEGER NOT NULL, domain TEXT, free_mail INTEGER NOT NULL
+    );
+    CREATE INDEX emails_record ON emails(record_id);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        command TEXT NOT NULL,
+        action TEXT NOT NULL,
+        client_id INTEGER,
+        detail TEXT NOT NULL
+    );
+    """,
+    # 2: clients after deduplication, the pairs that joined them, and pairs the user said are not duplicates.
+    """
+    CREATE TABLE clients (
+        id INTEGER PRIMARY KEY,
+        name TEXT, name_key TEXT, person INTEGER NOT NULL DEFAULT 0,
+        inn TEXT, kpp TEXT, city TEXT, channel TEXT,
+        profit REAL, revenue REAL, potential REAL,
+        last_purchase TEXT, last_contact TEXT, last_result TEXT,
+        closed INTEGER NOT NULL DEFAULT 0,
+        domestic INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX records_client ON records(client_id);
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        client_id INTEGER,
+        ref_a TEXT NOT NULL,
+        ref_b TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        score REAL NOT NULL,
+        decision TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX matches_client ON matches(client_id);
+    CREATE TABLE not_duplicates (
+        ref_a TEXT NOT NULL,
+        ref_b TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (ref_a, ref_b)
+    );
+    CREATE TABLE hubs (
+        e164 TEXT PRIMARY KEY,
+        clients INTEGER NOT NULL
+    );
+    """,
+    # 3: call outcomes, the health of each number, and the quarantine.
+    """
+    CREATE TABLE calls (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        row INTEGER NOT NULL,
+        ref TEXT NOT NULL UNIQUE,
+        raw TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        phone_raw TEXT, e164 TEXT, at TEXT, outcome TEXT, outcome_raw TEXT, manager TEXT, duration INTEGER
+    );
+    CREATE INDEX calls_e164 ON calls(e164, at);
+    CREATE TABLE phone_health (
+        e164 TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        reason TEXT,
+        decided_on TEXT,
+        last_answered TEXT
+    );
+    CREATE TABLE quarantine (
+        client_id INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL,
+        since TEXT NOT NULL,
+        recheck_on TEXT NOT NULL,
+        released_on TEXT
+    );
+    ALTER TABLE phones ADD COLUMN judged TEXT;
+    ALTER TABLE phones ADD COLUMN judged_reason TEXT;
+    ALTER TABLE phones ADD COLUMN judged_on TEXT;
+    """,
+]
+
+_RECORD_COLUMNS = (
+    "source_id", "row", "ref", "raw", "status", "reason", "name", "name_key", "legal_form", "person",
+    "inn", "inn_valid", "inn_note", "kpp", "ogrn", "city", "address", "contact", "position", "birthday",
+    "owner", "assigned_on", "channel", "profit", "revenue", "potential", "last_purchase", "last_contact",
+    "last_result", "closed", "comment",
+)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only: the client base is not for everyone's eyes."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+@dataclass
+class Store:
+    """An open database. Use `transaction()` around every command that writes."""
+
+    path: Path
+    db: sqlite_utils.Database
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        path = Path(path)
+        if path.exists() and path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a database file")
+        if not path.exists():
+            if not path.parent.exists():
+                raise StoreError(f"{path}: folder {path.parent} does not exist")
+            _create_private(path)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            store = cls(path, sqlite_utils.Database(conn))
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a clientbase database ({exc})") from None
+        return store
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def schema_version(self) -> int:
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: made by a newer clientbase (schema {version})")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction: all of it is written, or none of it."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """A transaction that is always rolled back: for --dry-run."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            self._conn.execute("ROLLBACK")
+
+    # --- sources -------------------------------------------------------------------------
+
+    def source(self, name: str) -> SourceInfo | None:
+        row = self._conn.execute(
+            "SELECT id, name, kind, path, fingerprint, ingested_at, rows FROM sources WHERE name = ?", (name,)
+        ).fetchone()
+        return SourceInfo(*row) if row else None
+
+    def save_source(self, name: str, kind: str, path: str, fingerprint: str, rows: int) -> int:
+        now = datetime.now().isoformat(timespec="seconds")
+        self._conn.execute(
+            "INSERT INTO sources(name, kind, path, fingerprint, ingested_at, rows) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, path=excluded.path, "
+            "fingerprint=excluded.fingerprint, ingested_at=excluded.ingested_at, rows=excluded.rows",
+            (name, kind, path, fingerprint, now, rows),
+        )
+        return self._conn.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()[0]
+
+    # --- records -------------------------------------------------------------------------
+
+    def replace_records(self, source_id: int, records: Iterable[tuple[RecordRow, list, list]]) -> int:
+        """Write a source's records with their phones and emails, keeping each reference's record id.
+
+        Records of the source that the new content no longer has are removed. Returns how many were written.
+        """
+        conn = self._conn
+        placeholders = ",".join("?" for _ in _RECORD_COLUMNS)
+        updates = ",".join(f"{c}=excluded.{c}" for c in _RECORD_COLUMNS if c not in ("ref",))
+        upsert = (
+            f"INSERT INTO records({','.join(_RECORD_COLUMNS)}) VALUES ({placeholders}) "
+            f"ON CONFLICT(ref) DO UPDATE SET {updates} RETURNING id"
+        )
+        conn.execute("DELETE FROM phones WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
+        conn.execute("DELETE FROM emails WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
+        written = 0
+        seen: list[int] = []
+        phone_batch: list[tuple] = []
+        email_batch: list[tuple] = []
+        for record, phones, emails in records:
+            values = [getattr(record, c) for c in _RECORD_COLUMNS if c != "source_id"]
+            record_id = conn.execute(upsert, (source_id, *values)).fetchone()[0]
+            written += 1
+            seen.append(record.row)
+            for pos, phone in enumerate(phones):
+                phone_batch.append((record_id, pos, phone.raw, phone.e164, phone.extension, phone.type,
+                                    phone.region, phone.country, phone.status, phone.reason))
+            for email in emails:
+                email_batch.append((record_id, email.raw, email.value, email.valid, email.domain, email.free_mail))
+            if len(phone_batch) > 5000 or len(email_batch) > 5000:
+                self._flush_children(phone_batch, email_batch)
+        self._flush_children(phone_batch, email_batch)
+        self._drop_unseen("records", source_id, seen)
+        return written
+
+    def _drop_unseen(self, table: str, source_id: int, rows: list[int]) -> None:
+        """Remove a source's rows that its new content no longer has."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_rows(row INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM seen_rows")
+        conn.executemany("INSERT OR IGNORE INTO seen_rows(row) VALUES (?)", ((r,) for r in rows))
+        conn.execute(f"DELETE FROM {table} WHERE source_id = ? AND row NOT IN (SELECT row FROM seen_rows)", (source_id,))
+
+    def replace_calls(self, source_id: int, calls: Iterable[tuple]) -> int:
+        """Write a dialer log's (call, phones) pairs, keeping each reference's id; returns how many were written."""
+        columns = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "at", "outcome", "outcome_raw",
+                   "manager", "duration")
+        sql = (f"INSERT INTO calls(source_id, {','.join(columns)}) VALUES (?, {','.join('?' for _ in columns)}) "
+               f"ON CONFLICT(ref) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in columns)}")
+        seen: list[int] = []
+        batch: list[tuple] = []
+        for call, _ in calls:
+            seen.append(call.row)
+            batch.append((source_id, *(getattr(call, c) for c in columns)))
+            if len(batch) >= 10_000:
+                self._conn.executemany(sql, batch)
+                batch.clear()
+        self._conn.executemany(sql, batch)
+        self._drop_unseen("calls", source_id, seen)
+        return len(seen)
+
+    def _flush_children(self, phones: list[tuple], emails: list[tuple]) -> None:
+        self._conn.executemany(
+            "INSERT INTO phones(record_id, pos, raw, e164, extension, type, region, country, status, reason) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            phones,
+        )
+        self._conn.executemany(
+            "INSERT INTO emails(record_id, raw, value, valid, domain, free_mail) VALUES (?,?,?,?,?,?)", emails
+        )
+        phones.clear()
+        emails.clear()
+
+    def export_records(self) -> Iterator[dict]:
+        yield from self._dicts(
+            "SELECT r.ref AS record_ref, r.client_id, r.contact_id, r.status, r.reason "
+            "FROM records r ORDER BY r.source_id, r.row"
+        )
+
+    def export_phones(self) -> Iterator[dict]:
+        yield from self._dicts(
+            "SELECT r.ref AS record_ref, p.raw, p.e164, p.extension, p.type, p.region, "
+            "coalesce(p.judged, p.status) AS status, coalesce(p.judged_reason, p.reason) AS reason, "
+            "r.client_id FROM phones p JOIN records r ON r.id = p.record_id ORDER BY r.source_id, r.row, p.pos"
+        )
+
+    def _dicts(self, sql: str, params: tuple = ()) -> Iterator[dict]:
+        cursor = self._conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row))
+
+    # --- deduplication -------------------------------------------------------------------
+
+    def record_facts(self) -> Iterator[tuple]:
+        """Every usable record with what matching and survivorship need, in record order."""
+        return self._conn.execute(
+            "SELECT r.id, r.ref, s.name, r.client_id, r.name, r.name_key, r.person, r.inn, r.inn_valid, r.kpp, "
+            "r.city, r.channel, r.owner, r.assigned_on, r.profit, r.revenue, r.potential, r.last_purchase, "
+            "r.last_contact, r.last_result, r.closed "
+            "FROM records r JOIN sources s ON s.id = r.source_id WHERE r.status = 'ok' ORDER BY r.id"
+        )
+
+    def usable_phones(self) -> Iterator[tuple[int, str]]:
+        return self._conn.execute(
+            "SELECT p.record_id, p.e164 FROM phones p JOIN records r ON r.id = p.record_id "
+            "WHERE r.status = 'ok' AND p.status = 'ok' AND p.e164 IS NOT NULL"
+        )
+
+    def valid_emails(self) -> Iterator[tuple[int, str, str, int]]:
+        return self._conn.execute(
+            "SELECT e.record_id, e.value, e.domain, e.free_mail FROM emails e JOIN records r ON r.id = e.record_id "
+            "WHERE r.status = 'ok' AND e.valid"
+        )
+
+    def not_duplicates(self) -> list[tuple[str, str]]:
+        return self._conn.execute("SELECT ref_a, ref_b FROM not_duplicates").fetchall()
+
+    def add_not_duplicates(self, pairs: Iterable[tuple[str, str]]) -> None:
+        now = datetime.now().isoformat(timespec="seconds")
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO not_duplicates(ref_a, ref_b, at) VALUES (?,?,?)",
+            [(min(a, b), max(a, b), now) for a, b in pairs],
+        )
+
+    def max_client_id(self) -> int:
+        return self._conn.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM clients), 0), coalesce((SELECT max(client_id) FROM records), 0))"
+        ).fetchone()[0]
+
+    def save_clients(self, goldens: Iterable, matches: Iterable[tuple], hubs: dict[str, int]) -> None:
+        """Replace the derived client tables and point every record at its client."""
+        conn = self._conn
+        conn.execute("DELETE FROM clients")
+        conn.execute("DELETE FROM matches")
+        conn.execute("DELETE FROM hubs")
+        client_rows, links = [], []
+        for g in goldens:
+            client_rows.append((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit,
+                                g.revenue, g.potential, g.last_purchase, g.last_contact, g.last_result, g.closed,
+                                g.domestic))
+            links.extend((g.id, record_id) for record_id in g.record_ids)
+        conn.executemany(
+            "INSERT INTO clients(id, name, name_key, person, inn, kpp, city, channel, profit, revenue, potential, "
+            "last_purchase, last_contact, last_result, closed, domestic) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            client_rows,
+        )
+        conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL")
+        conn.executemany("UPDATE records SET client_id = ? WHERE id = ? AND client_id IS NOT ?",
+                         [(c, r, c) for c, r in links])
+        conn.executemany(
+            "INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) VALUES (?,?,?,?,?,?,?)",
+            matches,
+        )
+        conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
+
+    def client_records(self, client_id: int) -> list[dict]:
+        return list(self._dicts(
+            "SELECT r.id, r.ref, r.name, r.inn, r.kpp, r.city, r.owner, r.status FROM records r "
+            "WHERE r.client_id = ? ORDER BY r.id", (client_id,)))
+
+    def clients_of(self, refs: Sequence[str]) -> list[int]:
+        marks = ",".join("?" for _ in refs)
+        return [row[0] for row in self._conn.execute(
+            f"SELECT DISTINCT client_id FROM records WHERE ref IN ({marks}) ORDER BY client_id", tuple(refs))]
+
+    def client(self, client_id: int) -> dict | None:
+        return next(self._dicts("SELECT * FROM clients WHERE id = ?", (client_id,)), None)
+
+    def client_matches(self, client_id: int) -> list[dict]:
+        return list(self._dicts(
+            "SELECT ref_a, ref_b, rule, score, decision, detail FROM matches WHERE client_id = ? ORDER BY id",
+            (client_id,)))
+
+    def history(self, client_id: int) -> list[dict]:
+        return list(self._dicts(
+            "SELECT at, command, action, detail FROM audit WHERE client_id = ? ORDER BY id", (client_id,)))
+
+    def export_duplicates(self) -> Iterator[dict]:
+        yield from self._dicts(
+            "SELECT client_id, ref_a AS record_ref_a, ref_b AS record_ref_b, rule, score, decision, detail "
+            "FROM matches ORDER BY decision, client_id, id"
+        )
+
+    def export_clients(self) -> Iterator[dict]:
+        yield from self._dicts(
+            "SELECT c.id AS client_id, c.name, c.inn, c.kpp, c.city, c.channel, c.profit, c.potential, "
+            "c.last_contact, (SELECT group_concat(ref, ';') FROM records WHERE client_id = c.id) AS record_refs "
+            "FROM clients c ORDER BY c.id"
+        )
+
+    # --- phone health and quarantine ------------------------------------------------------
+
+    def calls_by_phone(self) -> Iterator[tuple[str, str, str]]:
+        """(e164, at, outcome) of every usable call, grouped by phone and in time order."""
+        return self._conn.execute(
+            "SELECT e164, at, outcome FROM calls WHERE status = 'ok' ORDER BY e164, at"
+        )
+
+    def save_phone_health(self, health: Iterable[tuple]) -> None:
+        self._conn.execute("DELETE FROM phone_health")
+        self._conn.executemany(
+            "INSERT INTO phone_health(e164, status, reason, decided_on, last_answered) VALUES (?,?,?,?,?)", health
+        )
+
+    def phones_to_judge(self) -> Iterator[tuple]:
+        """Each usable phone of each client, with what the judgement needs."""
+        return self._conn.execute(
+            "SELECT p.id, r.client_id, p.e164, p.type, p.country, p.region, c.city, c.domestic, "
+            "h.status, h.reason, h.decided_on, (SELECT clients FROM hubs WHERE e164 = p.e164), "
+            "p.judged, p.judged_reason, p.judged_on "
+            "FROM phones p JOIN records r ON r.id = p.record_id JOIN clients c ON c.id = r.client_id "
+            "LEFT JOIN phone_health h ON h.e164 = p.e164 "
+            "WHERE r.status = 'ok' AND p.status = 'ok' ORDER BY r.client_id, p.id"
+        )
+
+    def save_phone_judgements(self, judged: Iterable[tuple]) -> None:
+        """(status, reason, decided_on, phone id); status None clears an earlier judgement."""
+        self._conn.execute("UPDATE phones SET judged = NULL, judged_reason = NULL, judged_on = NULL "
+                           "WHERE judged IS NOT NULL")
+        self._conn.executemany("UPDATE phones SET judged = ?, judged_reason = ?, judged_on = ? WHERE id = ?", judged)
+
+    def closed_clients(self) -> set[int]:
+        return {row[0] for row in self._conn.execute("SELECT id FROM clients WHERE closed")}
+
+    def client_ids(self) -> list[int]:
+        return [row[0] for row in self._conn.execute("SELECT id FROM clients ORDER BY id")]
+
+    def quarantine_entries(self) -> dict[int, QuarantineEntry]:
+        return {row[0]: QuarantineEntry(*row) for row in self._conn.execute(
+            "SELECT client_id, reason, since, recheck_on, released_on FROM quarantine")}
+
+    def save_quarantine(self, entry: QuarantineEntry) -> None:
+        self._conn.execute(
+            "INSERT INTO quarantine(client_id, reason, since, recheck_on, released_on) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(client_id) DO UPDATE SET reason = excluded.reason, since = excluded.since, "
+            "recheck_on = excluded.recheck_on, released_on = excluded.released_on",
+            (entry.client_id, entry.reason, entry.since, entry.recheck_on, entry.released_on),
+        )
+
+    def drop_quarantine(self, client_ids: Iterable[int]) -> None:
+        self._conn.executemany("DELETE FROM quarantine WHERE client_id = ?", ((i,) for i in client_ids))
+
+    def last_answered(self) -> dict[int, str]:
+        """The latest answered call of each client, through any of its phones."""
+        return dict(self._conn.execute(
+            "SELECT r.client_id, max(c.at) FROM calls c JOIN phones p ON p.e164 = c.e164 "
+            "JOIN records r ON r.id = p.record_id "
+            "WHERE c.status = 'ok' AND c.outcome = 'answered' AND r.client_id IS NOT NULL GROUP BY r.client_id"
+        ))
+
+    def quarantined_clients(self) -> list[dict]:
+        return list(self._dicts(
+            "SELECT q.client_id, c.name, c.city, q.reason, q.since, q.recheck_on FROM quarantine q "
+            "LEFT JOIN clients c ON c.id = q.client_id WHERE q.released_on IS NULL ORDER BY q.recheck_on, q.client_id"
+        ))
+
+    def update_last_contact(self, answered: dict[int, str]) -> None:
+        self._conn.executemany(
+            "UPDATE clients SET last_contact = ? WHERE id = ? AND (last_contact IS NULL OR last_contact < ?)",
+            [(at[:10], client_id, at[:10]) for client_id, at in answered.items()],
+        )
+
+    def export_quarantine(self, recheck_days: int) -> Iterator[dict]:
+        yield from self._dicts(
+            "SELECT q.client_id, NULL AS e164, q.reason, q.since, q.recheck_on FROM quarantine q "
+            "WHERE q.released_on IS NULL "
+            "UNION ALL "
+            "SELECT DISTINCT r.client_id, p.e164, p.judged || ': ' || p.judged_reason, p.judged_on, "
+            "date(p.judged_on, '+' || ? || ' days') FROM phones p "
+            "JOIN records r ON r.id = p.record_id WHERE p.judged IN ('dead', 'mismatch') "
+            "ORDER BY 1, 2",
+            (recheck_days,),
+        )
+
+    # --- audit ---------------------------------------------------------------------------
+
+    def audit(self, command: str, action: str, detail: dict, client_id: int | None = None) -> None:
+        self._conn.execute(
+            "INSERT INTO audit(at, command, action, client_id, detail) VALUES (?,?,?,?,?)",
+            (datetime.now().isoformat(timespec="seconds"), command, action, client_id,
+             json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+        )

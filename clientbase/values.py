@@ -1,0 +1,72 @@
+"""Parsing of the plain values found in dumps: dates and money."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+# Serials from 1954 to 2119: wide enough for birthdays and deals, narrow enough not to take a sum of money for a date.
+_SERIAL_MIN, _SERIAL_MAX = 20000, 80000
+_DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_MONEY_JUNK = re.compile(r"[\s\u00a0\u202f'’₽$€]|руб\.?|р\.|rub", re.IGNORECASE)
+_MONEY = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
+
+
+def parse_date(text: str | None) -> date | None:
+    """A date from `31.12.2025`, `2025-12-31`, `31.12.25` or an Excel serial; None when it is none of these."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        if m := _YMD.match(text):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DMY.match(text):
+            year = int(m[3])
+            if len(m[3]) == 2:
+                year += 2000 if year < 70 else 1900
+            return date(year, int(m[2]), int(m[1]))
+        if _SERIAL.match(text):
+            serial = float(text)
+            if _SERIAL_MIN <= serial <= _SERIAL_MAX:
+                return _EXCEL_EPOCH + timedelta(days=int(serial))
+    except ValueError:
+        return None
+    return None
+
+
+def parse_datetime(text: str | None) -> datetime | None:
+    """A date-time such as `2026-10-05 10:31:00` or `05.10.2026 10:31`; a bare date gives midnight."""
+    if not text:
+        return None
+    text = text.strip().replace("T", " ")
+    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M"):
+        try:
+            return datetime.strptime(text[:19], pattern)
+        except ValueError:
+            continue
+    day = parse_date(text)
+    return datetime(day.year, day.month, day.day) if day else None
+
+
+def parse_money(text: str | None) -> float | None:
+    """An amount from `1 234 567,89`, `1234567.89`, `1,234,567.89`, `-5 000 ₽`; None when it is not one."""
+    if not text:
+        return None
+    cleaned = _MONEY_JUNK.sub("", text.strip())
+    negative = cleaned.startswith("(") and cleaned.endswith(")")
+    cleaned = cleaned.strip("()").replace("−", "-")
+    if "," in cleaned and "." in cleaned:
+        # The later mark is the decimal one: 1,234,567.89 or 1.234.567,89.
+        thousands = "," if cleaned.rfind(",") < cleaned.rfind(".") else "."
+        cleaned = cleaned.replace(thousands, "").replace(",", ".")
+    elif cleaned.count(",") == 1:
+        cleaned = cleaned.replace(",", ".")
+    elif cleaned.count(",") > 1:
+        cleaned = cleaned.replace(",", "")
+    if not _MONEY.match(cleaned):
+        return None
+    value = float(cleaned)
+    return -value if negative else value

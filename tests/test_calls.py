@@ -1,0 +1,67 @@
+from datetime import datetime, timedelta
+
+import pytest
+
+from clientbase.calls import Call, judge_calls, outcome_of
+
+START = datetime(2026, 10, 1, 10, 0)
+
+
+def attempts(days, outcome="no_answer"):
+    return [Call(START + timedelta(days=d), outcome) for d in days]
+
+
+@pytest.mark.parametrize(
+    "word, outcome",
+    [
+        ("Отвечен", "answered"), ("Разговор", "answered"), ("ANSWERED", "answered"),
+        ("Нет ответа", "no_answer"), ("Занято", "busy"), ("busy", "busy"),
+        ("Не зарегистрирован в сети", "not_registered"), ("Номер не существует", "not_registered"),
+        ("Абонент недоступен", "unavailable"), ("Не тот абонент", "wrong_party"), ("Неверный номер", "wrong_party"),
+        ("Автоответчик", "voicemail"), ("no_answer", "no_answer"), ("wrong number", "wrong_party"),
+        ("Перезвонить завтра", None), ("", None),
+    ],
+)
+def test_outcome_words(word, outcome):
+    assert outcome_of(word) == outcome
+
+
+def judge(calls):
+    return judge_calls(calls, streak=5, min_days=14)
+
+
+def test_four_attempts_are_not_a_streak():
+    assert judge(attempts([0, 5, 10, 15])).status == "ok"
+
+
+def test_five_attempts_in_ten_days_are_not_dead():
+    assert judge(attempts([0, 2, 5, 8, 10])).status == "ok"
+
+
+def test_five_attempts_over_fourteen_days_are_dead():
+    health = judge(attempts([0, 3, 7, 10, 14]))
+    assert health.status == "dead" and "5 attempts" in health.reason
+    assert health.decided_on == "2026-10-15"
+
+
+def test_an_answer_in_between_resets_the_streak():
+    calls = attempts([0, 3, 7]) + attempts([8], "answered") + attempts([10, 12, 14])
+    assert judge(calls).status == "ok"
+
+
+def test_busy_counts_like_no_answer_and_unavailable_proves_nothing():
+    calls = attempts([0, 4], "busy") + attempts([6, 9], "unavailable") + attempts([8, 11, 16])
+    assert judge(calls).status == "dead"
+    assert judge(attempts([0, 5, 10, 15, 20, 25], "unavailable")).status == "ok"
+
+
+def test_not_registered_and_wrong_party_act_at_once_and_a_later_answer_restores():
+    assert judge(attempts([0], "not_registered")).status == "dead"
+    assert judge(attempts([0], "wrong_party")).status == "mismatch"
+    back = judge(attempts([0], "not_registered") + attempts([30], "answered"))
+    assert back.status == "ok" and back.last_answered == "2026-10-31"
+
+
+def test_order_of_the_log_does_not_matter():
+    calls = attempts([14, 0, 10, 3, 7])
+    assert judge(calls).status == "dead"

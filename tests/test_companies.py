@@ -1,0 +1,306 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.ru import inn as stdnum_inn
+
+from clientbase.companies import (
+    CompanyName,
+    Email,
+    TaxId,
+    check_emails,
+    check_inn,
+    check_kpp,
+    check_ogrn,
+    parse_company_name,
+)
+
+SBERBANK_INN = "7707083893"
+PERSON_INN = "500100732259"  # check digits computed with stdnum
+ZERO_INN = "0274062111"  # a 10-digit INN starting with 0, check digit computed with stdnum
+
+
+# --- INN ---
+
+
+@pytest.mark.parametrize("raw", [
+    "7707083893",
+    " 7707083893 ",
+    "7707083893.0",  # Excel float
+    "7707083893,00",
+    "'7707083893",  # Excel text apostrophe
+    "ИНН 7707083893",
+    "77 07\u00a0083893",
+    "7.707083893E+09",  # exponent form that kept every digit
+])
+def test_inn_valid_organisation_in_messy_writing(raw):
+    assert check_inn(raw) == TaxId(raw, SBERBANK_INN, True, "organisation", None)
+
+
+def test_inn_valid_person():
+    assert check_inn(PERSON_INN) == TaxId(PERSON_INN, PERSON_INN, True, "person", None)
+
+
+def test_inn_check_digits_wrong_keeps_digits():
+    result = check_inn("7707083894")
+    assert (result.value, result.valid, result.kind, result.note) == (
+        "7707083894", False, "organisation", "check digits do not match")
+    assert check_inn("500100732258").note == "check digits do not match"
+
+
+@pytest.mark.parametrize("raw, digits", [(ZERO_INN[1:], ZERO_INN), ("12345678943", "012345678943")])
+def test_inn_lost_leading_zero_is_restored(raw, digits):
+    assert stdnum_inn.is_valid(digits)
+    result = check_inn(raw)
+    assert (result.value, result.valid, result.note) == (digits, True, "leading zero restored")
+
+
+def test_inn_short_value_that_zero_does_not_fix_is_wrong_length():
+    result = check_inn("123456789")
+    assert (result.value, result.valid, result.kind) == ("123456789", False, None)
+    assert result.note == "wrong length: 9 digits"
+
+
+@pytest.mark.parametrize("raw, value, note", [
+    ("77070838", "77070838", "wrong length: 8 digits"),
+    ("7.70708E+11", None, "digits lost in Excel exponent form"),
+    ("нет", None, "no digits"),
+    ("0000000000", "0000000000", "placeholder"),
+])
+def test_inn_invalid(raw, value, note):
+    result = check_inn(raw)
+    assert (result.value, result.valid, result.note) == (value, False, note)
+
+
+def test_inn_with_kpp_in_the_same_cell_takes_the_first_number():
+    result = check_inn("ИНН 7707083893 КПП 773601001")
+    assert (result.value, result.valid, result.note) == (SBERBANK_INN, True, "other numbers in the cell ignored")
+
+
+@pytest.mark.parametrize("raw", [None, "", "   "])
+def test_blank_identifiers_are_none(raw):
+    assert check_inn(raw) is None
+    assert check_kpp(raw) is None
+    assert check_ogrn(raw) is None
+
+
+# --- KPP ---
+
+
+def test_kpp_valid_and_with_letters():
+    assert check_kpp("773601001") == TaxId("773601001", "773601001", True, None, None)
+    assert check_kpp("7736ab001").value == "7736AB001"
+    assert check_kpp("773601001.0").valid
+
+
+def test_kpp_lost_leading_zero_is_restored():
+    assert check_kpp("27401001") == TaxId("27401001", "027401001", True, None, "leading zero restored")
+
+
+@pytest.mark.parametrize("raw, note", [
+    ("7736010", "wrong length: 7 characters"),
+    ("77AB01001", "wrong format"),
+    ("000000000", "placeholder"),
+])
+def test_kpp_invalid(raw, note):
+    result = check_kpp(raw)
+    assert (result.valid, result.note) == (False, note)
+
+
+# --- OGRN ---
+
+
+def test_ogrn_organisation():
+    assert check_ogrn("1027700132195") == TaxId("1027700132195", "1027700132195", True, "organisation", None)
+
+
+def test_ogrnip_sole_trader():
+    assert check_ogrn("385768585948949") == TaxId("385768585948949", "385768585948949", True, "sole_trader", None)
+
+
+def test_ogrnip_whose_remainder_is_ten_or_more():
+    # 30450000000001 % 13 == 10: the check digit is the remainder's last digit, 0 (python-stdnum 2.2 rejects it).
+    assert check_ogrn("304500000000010").valid
+    assert not check_ogrn("304500000000011").valid
+
+
+@pytest.mark.parametrize("raw, note", [
+    ("1027700132196", "check digit does not match"),
+    ("2027700132195", "first digit 2: not a registration number"),
+    ("10277001321", "wrong length: 11 digits"),
+])
+def test_ogrn_invalid(raw, note):
+    result = check_ogrn(raw)
+    assert (result.valid, result.note) == (False, note)
+
+
+# --- company names ---
+
+
+@pytest.mark.parametrize("name", [
+    "ООО «Ромашка»",
+    'Общество с ограниченной ответственностью "РОМАШКА"',
+    'OOO "Ромашка"',  # Latin O's
+    "Ромашка, ООО",
+    "Ромашка ООО",
+    "общество С ОГРАНИЧЕННОЙ ответственностью Ромашка",
+    '000 "Ромашка"',  # zeros for О's
+    "OОО „Ромашка“",  # one Latin O among Cyrillic ones
+])
+def test_one_company_written_many_ways_has_one_key(name):
+    company = parse_company_name(name)
+    assert (company.legal_form, company.key, company.person) == ("ООО", "ромашка", False)
+
+
+def test_latin_lookalike_inside_a_cyrillic_word_is_mapped():
+    assert parse_company_name('"Pомашка"').key == "ромашка"  # Latin P
+    assert parse_company_name("ООО «Ромaшкa»").key == "ромашка"  # Latin a
+
+
+def test_latin_name_stays_latin():
+    assert parse_company_name("Romashka Co., Ltd.") == CompanyName("Romashka Co., Ltd.", "Ltd", "romashka", False)
+    assert parse_company_name('ООО "EXPO"').key == "expo"
+
+
+def test_display_keeps_the_name_as_written():
+    company = parse_company_name("  ПАО   «Сбербанк»\u00a0")
+    assert company == CompanyName("ПАО «Сбербанк»", "ПАО", "сбербанк", False)
+
+
+@pytest.mark.parametrize("name, form", [
+    ("Публичное акционерное общество «Ромашка»", "ПАО"),
+    ("ЗАКРЫТОЕ АКЦИОНЕРНОЕ ОБЩЕСТВО Ромашка", "ЗАО"),
+    ("Открытое акционерное общество Ромашка", "ОАО"),
+    ("Акционерное общество Ромашка", "АО"),
+    ("ZAO Ромашка", "ЗАО"),
+    ("Государственное унитарное предприятие Ромашка", "ГУП"),
+    ("Муниципальное унитарное предприятие Ромашка", "МУП"),
+    ("Федеральное государственное унитарное предприятие Ромашка", "ФГУП"),
+    ("Автономная некоммерческая организация Ромашка", "АНО"),
+    ("Ромашка (ПАО)", "ПАО"),
+    ("Ромашка LLC", "LLC"),
+])
+def test_legal_forms_long_short_and_latin(name, form):
+    company = parse_company_name(name)
+    assert (company.legal_form, company.key) == (form, "ромашка")
+
+
+def test_yo_folds_and_inner_quotes_go():
+    assert parse_company_name("ЗАО «Торговый дом «Перекрёсток»»").key == "торговый дом перекресток"
+
+
+def test_form_like_words_elsewhere_are_kept():
+    assert parse_company_name("Мир ПК") == CompanyName("Мир ПК", None, "мир пк", False)
+    assert parse_company_name("AG Group").key == "ag group"
+
+
+@pytest.mark.parametrize("name, form", [
+    ("ИП Иванов Иван Иванович", "ИП"),
+    ("Индивидуальный предприниматель Иванов Иван Иванович", "ИП"),
+    ("Иванов Иван Иванович ИП", "ИП"),
+    ("ИП глава КФХ Иванов Иван Иванович", "КФХ"),
+    ("Иванов Иван Иванович", None),
+    ("ИВАНОВА МАРИЯ ИЛЬИНИЧНА", None),
+])
+def test_people_and_sole_traders(name, form):
+    company = parse_company_name(name)
+    assert (company.legal_form, company.person) == (form, True)
+    assert company.key in ("иванов иван иванович", "иванова мария ильинична")
+
+
+@pytest.mark.parametrize("name", ["Иванов И.И.", "И. И. Иванов", "Мамедов Рашид Ахмед оглы"])
+def test_other_ways_of_writing_a_person(name):
+    assert parse_company_name(name).person
+
+
+@pytest.mark.parametrize("name", ['ООО "Иванов Иван Иванович"', "Строительная компания Север", "Ромашка"])
+def test_organisations_are_not_people(name):
+    assert not parse_company_name(name).person
+
+
+def test_name_that_is_only_a_legal_form_has_an_empty_key():
+    assert parse_company_name("ООО") == CompanyName("ООО", "ООО", "", False)
+
+
+@pytest.mark.parametrize("name", [None, "", " \t\u00a0"])
+def test_blank_name_is_none(name):
+    assert parse_company_name(name) is None
+
+
+# --- emails ---
+
+
+def test_company_email_is_normalised():
+    assert check_emails("Ivan.Petrov@Romashka.RU") == [
+        Email("Ivan.Petrov@Romashka.RU", "ivan.petrov@romashka.ru", True, "romashka.ru", False, None)]
+
+
+@pytest.mark.parametrize("address", ["ivan@mail.ru", "ivan@yandex.ru", "ivan@ya.ru", "ivan@gmail.com", "ivan@bk.ru"])
+def test_free_mail_is_flagged(address):
+    (email,) = check_emails(address)
+    assert email.valid and email.free_mail
+
+
+@pytest.mark.parametrize("cell", ["ivan@@mail.ru", "ivan@mail", "ivan.mail.ru"])
+def test_invalid_syntax(cell):
+    (email,) = check_emails(cell)
+    assert (email.raw, email.valid, email.domain, email.free_mail) == (cell, False, None, False)
+    assert email.note
+
+
+def test_cell_with_two_emails():
+    emails = check_emails("ivan@mail.ru; sales@romashka.ru")
+    assert [(e.value, e.free_mail) for e in emails] == [("ivan@mail.ru", True), ("sales@romashka.ru", False)]
+
+
+@pytest.mark.parametrize("cell", [
+    "mailto:sales@romashka.ru",
+    "<sales@romashka.ru>",
+    "sales@romashka.ru.",
+    "Отдел продаж <sales@romashka.ru>",
+])
+def test_email_wrappers_are_cleaned(cell):
+    assert [e.value for e in check_emails(cell)] == ["sales@romashka.ru"]
+
+
+def test_cells_without_text_give_no_emails():
+    assert check_emails(None) == []
+    assert check_emails(" - ") == []
+
+
+# --- nothing crashes ---
+
+_FUZZ = settings(max_examples=300, deadline=None)
+_DIGITISH = st.text(alphabet="0123456789 .,E+-'ИНН/AB", max_size=20)
+
+
+@_FUZZ
+@given(st.text() | _DIGITISH)
+def test_identifiers_never_crash(text):
+    for check in (check_inn, check_kpp, check_ogrn):
+        result = check(text)
+        assert result is None or (result.valid is False or result.value is not None)
+
+
+@_FUZZ
+@given(st.text())
+def test_names_never_crash(text):
+    company = parse_company_name(text)
+    if company is not None:
+        assert company.display == company.display.strip()
+        assert company.key == company.key.strip() and "  " not in company.key
+
+
+@_FUZZ
+@given(st.text() | st.emails())
+def test_emails_never_crash(text):
+    for email in check_emails(text):
+        assert not email.valid or email.domain
+
+
+@_FUZZ
+@given(st.integers(10**7, 10**9 - 1))
+def test_any_org_inn_survives_excel(body):
+    digits = f"{body:09d}" + stdnum_inn.calc_company_check_digit(f"{body:09d}")
+    assert check_inn(digits + ".0") == TaxId(digits + ".0", digits, True, "organisation", None)
+    if digits[0] == "0":
+        assert check_inn(digits[1:]) == TaxId(digits[1:], digits, True, "organisation", "leading zero restored")

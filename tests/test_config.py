@@ -1,0 +1,76 @@
+import tomllib
+
+import pytest
+
+from clientbase.config import Rules, RulesError, load_rules, rules_to_toml
+
+
+def test_defaults_follow_the_domain():
+    rules = Rules()
+    assert rules.cycle.rest_days == 30
+    assert rules.ownership.term_days == 90
+    assert rules.quarantine.recheck_days == 180
+    assert rules.phones.no_answer_streak == 5 and rules.phones.no_answer_min_days == 14
+    assert rules.today.quota == 50
+    assert (rules.rank.key_share, rules.rank.critical_share, rules.rank.mono_share) == (0.10, 0.20, 0.70)
+
+
+def test_written_rules_read_back_identically(tmp_path):
+    path = tmp_path / "clientbase.toml"
+    path.write_text(rules_to_toml(Rules()), encoding="utf-8")
+    assert load_rules(path) == Rules()
+    assert "# Days a client rests after any contact." in path.read_text(encoding="utf-8")
+
+
+def test_a_partial_file_overrides_only_what_it_names(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text("[cycle]\nrest_days = 21\n[rank]\nmax_share = 0.6\n", encoding="utf-8")
+    rules = load_rules(path)
+    assert rules.cycle.rest_days == 21
+    assert rules.rank.max_share == 0.6
+    assert rules.today.quota == 50
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[cycle]\nrest_dayz = 3\n", "unknown setting [cycle] rest_dayz"),
+        ("[cycles]\nrest_days = 3\n", "unknown section [cycles]"),
+        ("[cycle]\nrest_days = 'long'\n", "[cycle] rest_days must be int"),
+        ("[cycle]\nrest_days = -1\n", "must not be negative"),
+        ("[cycle\n", "not valid TOML"),
+        ("[ownership]\nconflict_rule = 'loudest'\n", "conflict_rule must be"),
+    ],
+)
+def test_bad_rules_name_the_file_and_setting(tmp_path, text, message):
+    path = tmp_path / "r.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError) as error:
+        load_rules(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_rules_command_prints_the_rules_in_force(run, tmp_path):
+    (tmp_path / "clientbase.toml").write_text("[today]\nquota = 40\n", encoding="utf-8")
+    printed = tomllib.loads(run("rules").stdout)
+    assert printed["today"]["quota"] == 40
+    assert printed["cycle"]["rest_days"] == 30
+
+
+def test_init_writes_a_commented_rules_file_and_keeps_an_existing_one(run, tmp_path):
+    run("init")
+    written = (tmp_path / "clientbase.toml").read_text(encoding="utf-8")
+    assert load_rules(tmp_path / "clientbase.toml") == Rules()
+    assert written.count("# ") > 20
+    assert (tmp_path / "cb.db").exists()
+    assert (tmp_path / "cb.db").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "clientbase.toml").write_text("[today]\nquota = 7\n", encoding="utf-8")
+    run("init")
+    assert "quota = 7" in (tmp_path / "clientbase.toml").read_text(encoding="utf-8")
+
+
+def test_a_broken_rules_file_is_a_one_line_error(run, tmp_path):
+    (tmp_path / "clientbase.toml").write_text("[today]\nquota = 'many'\n", encoding="utf-8")
+    result = run("rules", check=1)
+    assert "quota must be int" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

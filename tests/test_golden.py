@@ -1,0 +1,56 @@
+from clientbase.golden import RecordFacts, golden_record, source_rank, stable_ids
+
+
+def facts(id, source, **kw):
+    base = dict(id=id, ref=f"{source}:{id}", source=source, client_id=None, name=None, name_key=None, person=False,
+                inn=None, inn_valid=False, kpp=None, city=None, channel=None, owner=None, assigned_on=None,
+                profit=None, revenue=None, potential=None, last_purchase=None, last_contact=None,
+                last_result=None, closed=False)
+    base.update(kw)
+    return RecordFacts(**base)
+
+
+PRIORITY = ("crm", "1c", "purchased")
+
+
+def test_source_rank_matches_prefixes_and_puts_unknown_last():
+    assert source_rank("crm_export.xlsx#Клиенты", PRIORITY) == 0
+    assert source_rank("1C_export.csv", PRIORITY) == 1
+    assert source_rank("scrape.csv", PRIORITY) == 3
+
+
+def test_valid_inn_beats_a_more_trusted_source_with_an_invalid_one():
+    golden = golden_record(7, [
+        facts(1, "crm.xlsx", name="ООО «Ромашка»", inn="7707083890", inn_valid=False, city="Москва"),
+        facts(2, "purchased.csv", name="Ромашка", inn="7707083893", inn_valid=True, kpp="770701001"),
+    ], PRIORITY)
+    assert golden.inn == "7707083893" and golden.kpp == "770701001"
+    assert golden.name == "Ромашка"  # the valid-INN record is the best record
+    assert golden.city == "Москва"  # missing there: the next record supplies it
+    assert golden.record_ids == (1, 2)
+
+
+def test_trusted_source_then_latest_activity_wins():
+    golden = golden_record(1, [
+        facts(1, "purchased.csv", name="Ромашка", channel="Дилеры", last_purchase="2026-01-01"),
+        facts(2, "1c.csv", name="ООО Ромашка", channel="Розница", last_purchase="2025-06-01", profit=100.0),
+        facts(3, "1c.csv", name="Ромашка ООО", last_contact="2026-10-01"),
+    ], PRIORITY)
+    assert golden.name == "Ромашка ООО"  # same source rank: the most recent record first
+    assert golden.channel == "Розница"
+    assert golden.profit == 100.0
+    assert golden.last_purchase == "2026-01-01"  # dates: the latest of all records
+    assert golden.last_contact == "2026-10-01"
+
+
+def test_closed_anywhere_means_closed():
+    assert golden_record(1, [facts(1, "crm"), facts(2, "1c", closed=True)], PRIORITY).closed
+
+
+def test_stable_ids_keep_majority_id_and_number_new_clusters_after_the_max():
+    previous = {1: 10, 2: 10, 3: 11, 4: 11, 5: None}
+    assert stable_ids([[1, 2, 3], [4], [5]], previous, 12) == [10, 11, 12]
+    # A cluster that splits keeps the id for its larger part.
+    assert stable_ids([[1], [2, 3, 4]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [12, 10]
+    # Order of clusters does not change who gets which id.
+    assert stable_ids([[2, 3, 4], [1]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [10, 12]

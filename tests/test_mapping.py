@@ -1,0 +1,63 @@
+import pytest
+
+from clientbase.ingest import MappingError, city_of, map_columns, parse_overrides
+
+
+def fields_of(header, overrides=()):
+    header = tuple(header)
+    return map_columns(header, parse_overrides(overrides)).describe(header)
+
+
+@pytest.mark.parametrize(
+    "title", ["Наименование", "Контрагент", "Компания", "Организация", "Name", "Company", "НАИМЕНОВАНИЕ КОНТРАГЕНТА"]
+)
+def test_client_name_headers(title):
+    assert fields_of([title]) == {title: "name"}
+
+
+@pytest.mark.parametrize("title", ["Телефон", "Телефоны", "Тел.", "Моб.", "Phone", "Телефон(ы)", "Тел./факс", "Мобильный телефон"])
+def test_phone_headers(title):
+    assert fields_of([title]) == {title: "phone"}
+
+
+@pytest.mark.parametrize("title", ["Ответственный", "Менеджер", "Owner", "Ответственный менеджер"])
+def test_owner_headers(title):
+    assert fields_of([title]) == {title: "owner"}
+
+
+def test_a_real_crm_header_maps_every_known_column_and_keeps_the_rest():
+    header = ("Компания", "ИНН", "КПП", "Город", "Телефоны", "Моб.", "E-mail", "Контактное лицо", "Должность",
+              "Дата рождения", "Ответственный", "Дата назначения", "Канал", "Прибыль", "Потенциал",
+              "Дата последней покупки", "Дата последнего контакта", "Комментарий", "Любимый цвет")
+    columns = map_columns(header, {})
+    described = columns.describe(header)
+    assert described["Телефоны"] == described["Моб."] == "phone"
+    assert described["E-mail"] == "email"
+    assert described["Дата последней покупки"] == "last_purchase"
+    assert described["Дата последнего контакта"] == "last_contact"
+    assert described["Контактное лицо"] == "contact"
+    assert columns.unmapped == ("Любимый цвет",)
+
+
+def test_map_overrides_and_ignores():
+    assert fields_of(["Клиент", "Примечание"], ["Примечание=name", "клиент="]) == {"Примечание": "name"}
+
+
+def test_a_second_name_column_stays_raw():
+    header = ("Компания", "Организация")
+    columns = map_columns(header, {})
+    assert columns.describe(header) == {"Компания": "name"}
+    assert columns.unmapped == ("Организация",)
+
+
+@pytest.mark.parametrize("bad", ["Клиент", "=name", "Клиент=nmae"])
+def test_bad_map_is_a_clear_error(bad):
+    with pytest.raises(MappingError, match="--map"):
+        parse_overrides([bad])
+
+
+def test_city_from_column_or_address():
+    assert city_of("г. Тюмень", "") == "Тюмень"
+    assert city_of("", "625000, г. Тюмень, ул. Ленина, д. 5") == "Тюмень"
+    assert city_of("", "г.Москва, Тверская 1") == "Москва"
+    assert city_of("", "ул. Ленина, 5") is None

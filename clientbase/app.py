@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import combinations, groupby
 from operator import itemgetter
 from pathlib import Path
@@ -22,11 +22,13 @@ from clientbase.calls import (
     map_call_columns,
 )
 from clientbase.config import Rules, rules_to_toml
+from clientbase.cycle import next_due
 from clientbase.dedupe import DedupeSettings, MatchRecord, find_clusters
 from clientbase.errors import UserError
 from clientbase.golden import RecordFacts, golden_record, stable_ids
 from clientbase.ingest import RecordBuilder, build_records, map_columns, parse_overrides
 from clientbase.models import QuarantineEntry
+from clientbase.ownership import Claim, LedgerEvent, manager_name, resolve_owner
 from clientbase.phones import PhoneNormaliser
 from clientbase.quarantine import (
     ClientVerdict,
@@ -34,8 +36,10 @@ from clientbase.quarantine import (
     judge_phone,
     review_quarantine,
 )
+from clientbase.rank import RankInput, RankSettings, rank_clients
 from clientbase.readers import Table, read_tables
 from clientbase.store import Store
+from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -245,12 +249,132 @@ def quarantine_release(db: Path, client_id: int, as_of: date) -> QuarantineEntry
     return released
 
 
+@dataclass
+class OwnerChange:
+    client_id: int
+    previous: str | None
+    owner: str | None
+    until: str | None
+
+
+def _change_owner(store: Store, command: str, client_id: int, kind: str, manager: str | None, as_of: date,
+                  term_days: int | None, reason: str) -> OwnerChange:
+    client = store.client(client_id)
+    if client is None:
+        raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
+    until = (as_of + timedelta(days=term_days)).isoformat() if manager and term_days else None
+    store.add_ledger(LedgerEvent(client_id, kind, manager, as_of.isoformat(), term_days, reason))
+    store.set_owner(client_id, manager, as_of.isoformat() if manager else None, until,
+                    "owned" if manager else "pool")
+    store.audit(command, kind, {"from": client["owner"], "to": manager, "until": until, "reason": reason},
+                client_id=client_id)
+    return OwnerChange(client_id, client["owner"], manager, until)
+
+
+def assign(db: Path, rules: Rules, client_id: int, manager: str, as_of: date, days: int | None = None) -> OwnerChange:
+    """Give a client to a manager for a term (default from the rules)."""
+    with opened(db) as store, store.transaction():
+        name = _known_manager(set(store.owners().values()), manager)
+        return _change_owner(store, "assign", client_id, "assign", name, as_of, days or rules.ownership.term_days,
+                             "assigned by hand")
+
+
+def release(db: Path, client_id: int, as_of: date) -> OwnerChange:
+    """Return a client to the pool."""
+    with opened(db) as store, store.transaction():
+        return _change_owner(store, "release", client_id, "release", None, as_of, None, "released by hand")
+
+
+def reassign(db: Path, rules: Rules, from_manager: str, to_manager: str, as_of: date) -> list[OwnerChange]:
+    """Move every client of one manager to another at once (a manager leaves or is away)."""
+    with opened(db) as store, store.transaction():
+        owners = store.owners()
+        source = _known_manager(set(owners.values()), from_manager)
+        target = _known_manager(set(owners.values()), to_manager)
+        clients = [cid for cid, owner in owners.items() if owner == source]
+        if not clients:
+            raise UserError(f"{from_manager} owns no clients")
+        if source == target:
+            raise UserError("--from and --to name the same manager")
+        return [_change_owner(store, "reassign", cid, "reassign", target, as_of, rules.ownership.term_days,
+                              f"reassigned from {source}") for cid in clients]
+
+
+def snooze(db: Path, client_id: int, until: date, reason: str, as_of: date) -> None:
+    """Put a client aside until a date, e.g. when its purchasing is done by a head office elsewhere."""
+    if until <= as_of:
+        raise UserError(f"--until {until} is not after {as_of}")
+    with opened(db) as store, store.transaction():
+        if store.client(client_id) is None:
+            raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
+        store.save_snooze(client_id, until.isoformat(), reason)
+        store.set_state(client_id, "snoozed")
+        store.audit("snooze", "snooze", {"until": until.isoformat(), "reason": reason}, client_id=client_id)
+
+
+def _known_manager(owners: Iterable[str], name: str) -> str:
+    """The manager's name as the base writes it; a new manager is taken as given."""
+    wanted = name.casefold().strip()
+    return next((o for o in owners if o.casefold() == wanted), " ".join(name.split()))
+
+
+@dataclass
+class TodayResult:
+    as_of: date
+    lists: dict[str, list[WorkItem]]
+    handed_out: int
+
+
+def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit: int | None = None) -> TodayResult:
+    """Build the call lists and hand the pool clients on them to their managers (a claim with a term).
+
+    `limit` shortens each list below the day's quota; only the clients on the lists are handed out.
+    """
+    quota = min(rules.today.quota, limit) if limit else rules.today.quota
+    day = as_of.isoformat()
+    with opened(db) as store:
+        with store.transaction():
+            known = sorted(set(store.owners().values()), key=str.casefold)
+            if manager:
+                managers = [_known_manager(known, manager)]
+            elif known:
+                managers = known
+            else:
+                raise UserError("no manager owns a client yet: name one with --manager")
+            own = {m: store.owned_candidates(m, day) for m in managers}
+            pool = store.pool_candidates(day, quota * len(managers) * 3)
+            rows = [row for m in managers for row in own[m]] + pool
+            phones: dict[int, dict[str, PhoneOption]] = defaultdict(dict)
+            for cid, e164, kind, working, contact, position, birthday in store.phone_options([r[0] for r in rows]):
+                option = PhoneOption(e164, kind, bool(working), contact, position, birthday)
+                known_option = phones[cid].get(e164)
+                if known_option is None or (option.decision_maker and not known_option.decision_maker):
+                    phones[cid][e164] = option
+
+            def candidate(row: tuple) -> Candidate:
+                return Candidate(*row[:8], bool(row[8]), row[9], tuple(phones[row[0]].values()))
+
+            t = rules.today
+            lists = build_worklists(
+                managers, {m: [candidate(r) for r in own[m]] for m in managers}, [candidate(r) for r in pool],
+                as_of, quota=quota, birthday_days=t.birthday_days, call_from=t.call_from, call_until=t.call_until,
+            )
+            until = (as_of + timedelta(days=rules.ownership.term_days)).isoformat()
+            for client_id, to in lists.handouts:
+                store.add_ledger(LedgerEvent(client_id, "handout", to, day, None, "handed out from the pool"))
+                store.set_owner(client_id, to, day, until, "owned")
+                store.audit("today", "handout", {"manager": to, "until": until}, client_id=client_id)
+            store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
+    return TodayResult(as_of, lists.lists, len(lists.handouts))
+
+
 EXPORTS = {
     "records": ("record_ref", "client_id", "contact_id", "status", "reason"),
     "clients": ("client_id", "name", "inn", "kpp", "city", "channel", "owner", "owner_until", "segment", "abcde",
-                "profit", "potential", "last_contact", "next_due", "state", "record_refs"),
+                "profit", "potential", "last_contact", "next_due", "state", "dependency", "record_refs"),
     "duplicates": ("client_id", "record_ref_a", "record_ref_b", "rule", "score", "decision", "detail"),
     "quarantine": ("client_id", "e164", "reason", "since", "recheck_on"),
+    "conflicts": ("client_id", "managers", "resolved_owner", "rule"),
     "phones": ("record_ref", "raw", "e164", "extension", "type", "region", "status", "reason", "client_id"),
 }
 
@@ -400,11 +524,77 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
 
 
 @dataclass
+class RulesSummary:
+    owned: int = 0
+    pool: int = 0
+    snoozed: int = 0
+    quarantined: int = 0
+    conflicts: int = 0
+    expired: int = 0
+    segments: dict[str, int] = field(default_factory=dict)
+    abcde: dict[str, int] = field(default_factory=dict)
+    key_clients: int = 0
+    profit_only_channels: list[str] = field(default_factory=list)
+
+
+def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> RulesSummary:
+    """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
+    inputs = [RankInput(cid, channel, profit, potential, date.fromisoformat(bought) if bought else None)
+              for cid, channel, profit, potential, bought in store.rank_inputs()]
+    r = rules.rank
+    ranking = rank_clients(inputs, as_of, RankSettings(r.active_days, r.max_share, r.high_share, r.key_share,
+                                                        r.critical_share, r.mono_share))
+    summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
+    claims: dict[int, list[Claim]] = defaultdict(list)
+    for client_id, manager, assigned_on, ref in store.owner_claims():
+        if name := manager_name(manager):
+            claims[client_id].append(Claim(name, assigned_on, ref))
+    events = store.last_ledger_events()
+    contacts = {cid: (last_contact, last_result or last_purchase) for cid, last_contact, last_result, last_purchase
+                in store.client_dates()}
+    quarantined = {e.client_id for e in store.quarantine_entries().values() if e.released_on is None}
+    snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
+    previous_conflicts = store.conflicts()
+    conflicts, standing = [], []
+    for ranked in ranking.clients:
+        cid = ranked.client_id
+        last_contact, last_result = contacts[cid]
+        ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result,
+                                  ranked.dependency is not None, as_of, rules.ownership.term_days,
+                                  rules.ownership.conflict_rule)
+        if ownership.expired_on:
+            summary.expired += 1
+            store.add_ledger(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))
+            store.audit(command, "expire", {"owner": ownership.expired_owner, "until": ownership.expired_on},
+                        client_id=cid)
+        if ownership.claimants:
+            row = (cid, ";".join(ownership.claimants), ownership.owner, ownership.rule)
+            conflicts.append(row)
+            if previous_conflicts.get(cid) != row[1:]:
+                store.audit(command, "conflict", {"managers": list(ownership.claimants), "owner": ownership.owner,
+                                                  "rule": ownership.rule}, client_id=cid)
+        state = ("quarantined" if cid in quarantined else "snoozed" if cid in snoozed
+                 else "owned" if ownership.owner else "pool")
+        setattr(summary, state, getattr(summary, state) + 1)
+        summary.segments[ranked.segment] = summary.segments.get(ranked.segment, 0) + 1
+        if ranked.abcde:
+            summary.abcde[ranked.abcde] = summary.abcde.get(ranked.abcde, 0) + 1
+        summary.key_clients += ranked.dependency is not None
+        standing.append((ownership.owner, ownership.since, ownership.until, ranked.segment, ranked.abcde,
+                         ranked.dependency, next_due(last_contact, rules.cycle.rest_days), state, cid))
+    store.save_conflicts(conflicts)
+    store.save_standing(standing)
+    summary.conflicts = len(conflicts)
+    return summary
+
+
+@dataclass
 class CleanSummary:
     as_of: date
     dry_run: bool
     dedupe: DedupeSummary
     phones: JudgeSummary
+    rules: RulesSummary
 
 
 def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False) -> CleanSummary:
@@ -413,7 +603,8 @@ def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False) -> Clea
         with store.rehearsal() if dry_run else store.transaction():
             dedupe = _deduplicate(store, rules, "clean")
             phones = _judge(store, rules, as_of, "clean")
-    return CleanSummary(as_of, dry_run, dedupe, phones)
+            standing = _apply_rules(store, rules, as_of, "clean")
+    return CleanSummary(as_of, dry_run, dedupe, phones, standing)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from rich.table import Table
 from clientbase import app as core
 from clientbase.config import Rules, load_rules, rules_to_toml
 from clientbase.errors import UserError
-from clientbase.export import FORMATS, format_for, write_table
+from clientbase.export import FORMATS, format_for, write_table, write_xlsx
 
 cli = typer.Typer(
     name="clientbase",
@@ -46,13 +46,15 @@ class Context:
             self.console.print(*parts)
 
 
-def _as_of(value: Optional[str]) -> date:
-    if value is None:
-        return date.today()
+def _date_option(value: str, hint: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint="--as-of") from None
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=hint) from None
+
+
+def _as_of(value: Optional[str]) -> date:
+    return date.today() if value is None else _date_option(value, "--as-of")
 
 
 AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Today's date for the run, YYYY-MM-DD (default: the local date).")]
@@ -155,6 +157,7 @@ def ingest(
     if as_json:
         _emit_json({"dry_run": summary.dry_run, "rows": summary.rows, "rejected": summary.rejected,
                     "sources": [asdict(s) for s in summary.sources]})
+        return
     _render_sources(c, "Ingest" + (" (dry run: nothing written)" if dry_run else ""), summary)
 
 
@@ -220,17 +223,29 @@ def clean(
     summary = core.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run)
     if as_json:
         _emit_json(asdict(summary))
-    if c.quiet:
+    if c.quiet or as_json:
         return
-    d = summary.dedupe
+    d, p, r = summary.dedupe, summary.phones, summary.rules
     table = Table(title=f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""))
     table.add_column("what")
     table.add_column("count", justify="right")
-    for label, value in (("records", d.records), ("clients", d.clients), ("records merged into others", d.merged_records),
-                         ("pairs to review", d.review_pairs), ("hub phones (not keys)", d.hubs),
-                         ("records that changed client", d.moved_records)):
+    for label, value in (
+        ("records", d.records), ("clients", d.clients), ("records merged into others", d.merged_records),
+        ("pairs to review", d.review_pairs), ("hub phones (not keys)", d.hubs),
+        ("records that changed client", d.moved_records),
+        ("numbers dead", p.dead), ("numbers mismatched", p.mismatch), ("clients quarantined tonight", p.quarantined),
+        ("clients released from quarantine", p.released), ("in quarantine", p.in_quarantine),
+        ("due for re-check", p.recheck_due),
+        ("owned", r.owned), ("pool", r.pool), ("snoozed", r.snoozed), ("ownership conflicts", r.conflicts),
+        ("terms expired tonight", r.expired), ("key clients", r.key_clients),
+    ):
         table.add_row(label, f"{value:,}")
+    table.add_row("segments", ", ".join(f"{k} {v:,}" for k, v in sorted(r.segments.items())) or "-")
+    table.add_row("ABCDE", ", ".join(f"{k} {v:,}" for k, v in sorted(r.abcde.items())) or "-")
     c.console.print(table)
+    if r.profit_only_channels:
+        c.console.print("[yellow]ranked by profit alone (no potential values):[/yellow] "
+                        + ", ".join(ch or "(no channel)" for ch in r.profit_only_channels))
 
 
 @cli.command()
@@ -311,6 +326,7 @@ def calls(
     if as_json:
         _emit_json({"rows": summary.rows, "rejected": summary.rejected,
                     "sources": [asdict(s) for s in summary.sources]})
+        return
     _render_sources(c, "Calls", summary)
 
 
@@ -363,6 +379,125 @@ def quarantine_release(
     c: Context = ctx.obj
     entry = core.quarantine_release(c.db, client, _as_of(as_of))
     c.say(f"client {client} released from quarantine (was: {entry.reason}, since {entry.since})")
+
+
+TODAY_COLUMNS = ("manager", "client_id", "name", "abcde", "phone", "reason", "last_contact", "next_due",
+                 "overdue_days", "contact", "segment", "timezone", "call_window")
+
+
+@cli.command()
+def today(
+    ctx: typer.Context,
+    manager: Annotated[Optional[str], typer.Option(help="Only this manager's list (default: every manager).")] = None,
+    as_of: AsOf = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="At most N rows per manager.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write .xlsx (a sheet per manager), .csv or .json.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Today's call list: own clients due, then pool clients up to the quota.
+
+    Pool clients on the list are handed to the manager (a claim with a term).
+
+    Examples:
+      clientbase today --manager "Иванов Иван"
+      clientbase today --as-of 2026-11-23 -o lists.xlsx
+    """
+    c: Context = ctx.obj
+    result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit)
+    lists = result.lists
+    rows = [asdict(item) for items in lists.values() for item in items]
+    if as_json:
+        _emit_json({"as_of": result.as_of.isoformat(), "items": rows})
+    if output is not None:
+        fmt = format_for(output, None)
+        if fmt == "xlsx":
+            write_xlsx(output, {m: (TODAY_COLUMNS, [asdict(i) for i in items]) for m, items in lists.items()})
+        else:
+            write_table(TODAY_COLUMNS, rows, path=output, fmt=fmt)
+        c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
+    if as_json or output is not None or c.quiet:
+        return
+    out = Console(stderr=not sys.stdout.isatty())
+    for name, items in lists.items():
+        table = Table(title=f"{name}: {len(items)} calls on {result.as_of}")
+        table.add_column("class")
+        table.add_column("client", justify="right")
+        table.add_column("name", ratio=3)
+        table.add_column("phone", no_wrap=True)
+        table.add_column("why", ratio=2)
+        table.add_column("last contact", no_wrap=True)
+        table.add_column("call (MSK)", no_wrap=True)
+        for i in items:
+            msk = i.call_window.split("(")[-1].removesuffix(" MSK)") if "MSK" in i.call_window \
+                else i.call_window.removesuffix(" local")
+            table.add_row(i.abcde or "-", str(i.client_id), i.name or "", i.phone, i.reason,
+                          i.last_contact or "never", msk)
+        out.print(table)
+    c.say(f"{result.handed_out} pool client(s) handed out")
+
+
+@cli.command()
+def assign(
+    ctx: typer.Context,
+    client: Annotated[int, typer.Argument(help="Client id.")],
+    manager: Annotated[str, typer.Argument(help="Manager's name.")],
+    days: Annotated[Optional[int], typer.Option(min=1, help="Term in days (default from the rules: 90).")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Give a client to a manager for a term (logged).
+
+    Example:  clientbase assign 42 "Петрова Анна" --days 60
+    """
+    c: Context = ctx.obj
+    change = core.assign(c.db, c.rules(), client, manager, _as_of(as_of), days)
+    c.say(f"client {client}: {change.previous or 'pool'} -> {change.owner} until {change.until}")
+
+
+@cli.command()
+def release(ctx: typer.Context, client: Annotated[int, typer.Argument(help="Client id.")], as_of: AsOf = None) -> None:
+    """Return a client to the pool (logged).
+
+    Example:  clientbase release 42
+    """
+    c: Context = ctx.obj
+    change = core.release(c.db, client, _as_of(as_of))
+    c.say(f"client {client}: {change.previous or 'pool'} -> pool")
+
+
+@cli.command()
+def reassign(
+    ctx: typer.Context,
+    from_: Annotated[str, typer.Option("--from", help="The manager who leaves or is away.")],
+    to: Annotated[str, typer.Option("--to", help="The manager who takes the clients.")],
+    as_of: AsOf = None,
+    as_json: Json = False,
+) -> None:
+    """Move every client of one manager to another at once (logged).
+
+    Example:  clientbase reassign --from "Иванов Иван" --to "Петрова Анна"
+    """
+    c: Context = ctx.obj
+    changes = core.reassign(c.db, c.rules(), from_, to, _as_of(as_of))
+    if as_json:
+        _emit_json({"moved": [asdict(ch) for ch in changes]})
+    c.say(f"{len(changes)} client(s) moved from {from_} to {changes[0].owner}")
+
+
+@cli.command()
+def snooze(
+    ctx: typer.Context,
+    client: Annotated[int, typer.Argument(help="Client id.")],
+    until: Annotated[str, typer.Option(help="Return date, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. 'purchasing done by the head office in Москва'.")],
+    as_of: AsOf = None,
+) -> None:
+    """Put a client aside until a date, with the reason (not deleted, not called).
+
+    Example:  clientbase snooze 42 --until 2027-11-22 --reason "закупки через головной офис"
+    """
+    c: Context = ctx.obj
+    core.snooze(c.db, client, _date_option(until, "--until"), reason, _as_of(as_of))
+    c.say(f"client {client} snoozed until {until}: {reason}")
 
 
 def main() -> None:

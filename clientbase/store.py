@@ -15,6 +15,7 @@ import sqlite_utils
 
 from clientbase.errors import UserError
 from clientbase.models import QuarantineEntry, RecordRow, SourceInfo
+from clientbase.ownership import LedgerEvent
 
 
 class StoreError(UserError):
@@ -141,6 +142,46 @@ MIGRATIONS: list[str] = [
     ALTER TABLE phones ADD COLUMN judged TEXT;
     ALTER TABLE phones ADD COLUMN judged_reason TEXT;
     ALTER TABLE phones ADD COLUMN judged_on TEXT;
+    """,
+    # 4: the working rules: ownership ledger, conflicts, snoozes, and each client's standing.
+    """
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        client_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        manager TEXT,
+        on_date TEXT NOT NULL,
+        term_days INTEGER,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX ledger_client ON ledger(client_id, id);
+    CREATE TABLE conflicts (
+        client_id INTEGER PRIMARY KEY,
+        managers TEXT NOT NULL,
+        resolved_owner TEXT,
+        rule TEXT NOT NULL
+    );
+    CREATE TABLE snoozes (
+        client_id INTEGER PRIMARY KEY,
+        until TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    ALTER TABLE clients ADD COLUMN owner TEXT;
+    ALTER TABLE clients ADD COLUMN owner_since TEXT;
+    ALTER TABLE clients ADD COLUMN owner_until TEXT;
+    ALTER TABLE clients ADD COLUMN segment TEXT;
+    ALTER TABLE clients ADD COLUMN abcde TEXT;
+    ALTER TABLE clients ADD COLUMN dependency TEXT;
+    ALTER TABLE clients ADD COLUMN next_due TEXT;
+    ALTER TABLE clients ADD COLUMN state TEXT;
+    CREATE INDEX clients_owner ON clients(owner, state);
+    CREATE INDEX clients_pool ON clients(state, abcde, next_due);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        counts TEXT NOT NULL
+    );
     """,
 ]
 
@@ -431,8 +472,9 @@ class Store:
 
     def export_clients(self) -> Iterator[dict]:
         yield from self._dicts(
-            "SELECT c.id AS client_id, c.name, c.inn, c.kpp, c.city, c.channel, c.profit, c.potential, "
-            "c.last_contact, (SELECT group_concat(ref, ';') FROM records WHERE client_id = c.id) AS record_refs "
+            "SELECT c.id AS client_id, c.name, c.inn, c.kpp, c.city, c.channel, c.owner, c.owner_until, c.segment, "
+            "c.abcde, c.profit, c.potential, c.last_contact, c.next_due, c.state, c.dependency, "
+            "(SELECT group_concat(ref, ';') FROM records WHERE client_id = c.id) AS record_refs "
             "FROM clients c ORDER BY c.id"
         )
 
@@ -519,6 +561,113 @@ class Store:
             "ORDER BY 1, 2",
             (recheck_days,),
         )
+
+    # --- working rules ---------------------------------------------------------------------
+
+    def rank_inputs(self) -> Iterator[tuple]:
+        return self._conn.execute(
+            "SELECT id, channel, coalesce(profit, revenue), potential, last_purchase FROM clients ORDER BY id"
+        )
+
+    def client_dates(self) -> Iterator[tuple]:
+        return self._conn.execute("SELECT id, last_contact, last_result, last_purchase FROM clients")
+
+    def owner_claims(self) -> Iterator[tuple]:
+        """(client_id, manager, assigned_on or the day its dump was read, record ref) of every named owner."""
+        return self._conn.execute(
+            "SELECT r.client_id, r.owner, coalesce(r.assigned_on, substr(s.ingested_at, 1, 10)), r.ref "
+            "FROM records r JOIN sources s ON s.id = r.source_id "
+            "WHERE r.status = 'ok' AND r.owner IS NOT NULL AND r.client_id IS NOT NULL ORDER BY r.client_id, r.id"
+        )
+
+    def last_ledger_events(self) -> dict[int, LedgerEvent]:
+        return {row[0]: LedgerEvent(*row) for row in self._conn.execute(
+            "SELECT client_id, kind, manager, on_date, term_days, reason FROM ledger "
+            "WHERE id IN (SELECT max(id) FROM ledger GROUP BY client_id)")}
+
+    def add_ledger(self, event: LedgerEvent) -> None:
+        self._conn.execute(
+            "INSERT INTO ledger(client_id, kind, manager, on_date, term_days, reason) VALUES (?,?,?,?,?,?)",
+            (event.client_id, event.kind, event.manager, event.on, event.term_days, event.reason),
+        )
+
+    def conflicts(self) -> dict[int, tuple[str, str | None, str]]:
+        return {row[0]: row[1:] for row in
+                self._conn.execute("SELECT client_id, managers, resolved_owner, rule FROM conflicts")}
+
+    def save_conflicts(self, rows: Iterable[tuple]) -> None:
+        self._conn.execute("DELETE FROM conflicts")
+        self._conn.executemany(
+            "INSERT INTO conflicts(client_id, managers, resolved_owner, rule) VALUES (?,?,?,?)", rows)
+
+    def snoozes(self) -> dict[int, tuple[str, str]]:
+        return {row[0]: row[1:] for row in self._conn.execute("SELECT client_id, until, reason FROM snoozes")}
+
+    def save_snooze(self, client_id: int, until: str, reason: str) -> None:
+        self._conn.execute(
+            "INSERT INTO snoozes(client_id, until, reason) VALUES (?,?,?) "
+            "ON CONFLICT(client_id) DO UPDATE SET until = excluded.until, reason = excluded.reason",
+            (client_id, until, reason),
+        )
+
+    def save_standing(self, rows: Iterable[tuple]) -> None:
+        """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id)."""
+        self._conn.executemany(
+            "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
+            "dependency = ?, next_due = ?, state = ? WHERE id = ?",
+            rows,
+        )
+
+    def set_owner(self, client_id: int, owner: str | None, since: str | None, until: str | None,
+                  state: str) -> None:
+        self._conn.execute(
+            "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, "
+            "state = CASE WHEN state IN ('pool', 'owned') THEN ? ELSE state END WHERE id = ?",
+            (owner, since, until, state, client_id),
+        )
+
+    def set_state(self, client_id: int, state: str) -> None:
+        self._conn.execute("UPDATE clients SET state = ? WHERE id = ?", (state, client_id))
+
+    def owners(self) -> dict[int, str]:
+        return dict(self._conn.execute("SELECT id, owner FROM clients WHERE owner IS NOT NULL ORDER BY id"))
+
+    _CANDIDATE = (
+        "SELECT c.id, c.name, c.owner, c.state, c.abcde, c.segment, c.next_due, c.last_contact, "
+        "coalesce(q.recheck_on <= :as_of, 0), "
+        "(SELECT manager FROM ledger l WHERE l.client_id = c.id AND l.kind = 'handout' AND l.on_date = :as_of "
+        " ORDER BY l.id DESC LIMIT 1) "
+        "FROM clients c LEFT JOIN quarantine q ON q.client_id = c.id AND q.released_on IS NULL "
+    )
+
+    def owned_candidates(self, manager: str, as_of: str) -> list[tuple]:
+        return self._conn.execute(self._CANDIDATE + "WHERE c.owner = :manager ORDER BY c.id",
+                                  {"as_of": as_of, "manager": manager}).fetchall()
+
+    def pool_candidates(self, as_of: str, limit: int) -> list[tuple]:
+        """Unowned clients that may be called today (or whose re-check is due), best first."""
+        return self._conn.execute(
+            self._CANDIDATE + "WHERE c.owner IS NULL AND ((c.state = 'pool' AND (c.next_due IS NULL OR "
+            "c.next_due <= :as_of)) OR (c.state = 'quarantined' AND q.recheck_on <= :as_of)) "
+            "ORDER BY c.abcde IS NULL, c.abcde, c.next_due IS NOT NULL, c.next_due, c.id LIMIT :limit",
+            {"as_of": as_of, "limit": limit},
+        ).fetchall()
+
+    def phone_options(self, client_ids: Sequence[int]) -> Iterator[tuple]:
+        """(client, e164, type, working, contact, position, birthday) of each usable number of these clients."""
+        for start in range(0, len(client_ids), 500):
+            chunk = client_ids[start:start + 500]
+            yield from self._conn.execute(
+                "SELECT r.client_id, p.e164, p.type, p.judged IS NULL, r.contact, r.position, r.birthday "
+                "FROM records r JOIN phones p ON p.record_id = r.id "
+                f"WHERE r.client_id IN ({','.join('?' for _ in chunk)}) AND r.status = 'ok' AND p.status = 'ok' "
+                "ORDER BY r.client_id, r.id, p.pos",
+                chunk,
+            )
+
+    def export_conflicts(self) -> Iterator[dict]:
+        yield from self._dicts(
+            "SELECT client_id, managers, resolved_owner, rule FROM conflicts ORDER BY client_id")
 
     # --- audit ---------------------------------------------------------------------------
 

@@ -1,0 +1,99 @@
+"""One client, one manager: owners from dumps and commands, conflicts, and terms that expire."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+HOLDING_EVENTS = ("assign", "handout", "reassign")  # ledger events that give the client an owner
+FREEING_EVENTS = ("release", "expire")  # ledger events that return it to the pool
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An owner named in a dump: `Ответственный` / `Менеджер` of one record."""
+
+    manager: str
+    assigned_on: str | None
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    client_id: int
+    kind: str  # assign | handout | reassign | release | expire
+    manager: str | None
+    on: str  # ISO date the event takes effect
+    term_days: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    client_id: int
+    owner: str | None
+    since: str | None
+    until: str | None
+    basis: str  # where the owner comes from: a record reference, a command, or 'pool'
+    claimants: tuple[str, ...] = ()  # every manager claiming the client, when more than one
+    rule: str | None = None  # how a conflict was resolved
+    expired_on: str | None = None  # the term ran out: the caller records the client's return to the pool
+    expired_owner: str | None = None  # who held it until then
+
+
+def manager_name(text: str | None) -> str | None:
+    """A manager's name with runs of spaces folded; names are compared case-insensitively."""
+    folded = " ".join(text.split()) if text else ""
+    return folded or None
+
+
+def _conflict_order(rule: str):
+    """Sort key putting the winning claim first: earliest (or latest) assignment, undated last, then by name."""
+    def key(claim: Claim):
+        dated = claim.assigned_on is not None
+        when = claim.assigned_on or ""
+        stamp = when if rule == "earliest" else "".join(chr(0x10FFFF - ord(ch)) for ch in when)
+        return (not dated, stamp, claim.manager.casefold(), claim.ref)
+    return key
+
+
+def resolve_owner(
+    client_id: int,
+    claims: Sequence[Claim],
+    last_event: LedgerEvent | None,
+    last_result: str | None,
+    key_client: bool,
+    as_of: date,
+    term_days: int,
+    rule: str,
+) -> Ownership:
+    """Who owns the client on `as_of`.
+
+    A command (the ledger) outranks dump claims made before it; claims dated after it are newer news.
+    Several managers claiming the client in the dumps is a conflict, settled by `rule`. The term runs
+    from the assignment or the last result, whichever is later; key clients never expire. When a
+    term has run out, claims made after that day are considered in turn, so one run settles it.
+    """
+    claimants = tuple(sorted({c.manager.casefold(): c.manager for c in claims}.values(), key=str.casefold))
+    conflict = claimants if len(claimants) > 1 else ()
+    conflict_rule = f"{rule} assignment wins" if conflict else None
+    expired_on = expired_owner = None
+    event = last_event
+    while True:
+        newer = [c for c in claims if event is None or (c.assigned_on is not None and c.assigned_on > event.on)]
+        if newer:
+            best = min(newer, key=_conflict_order(rule))
+            owner, since, basis, event_term = best.manager, best.assigned_on, best.ref, None
+        elif event is not None and event.kind in HOLDING_EVENTS:
+            owner, since, basis, event_term = event.manager, event.on, event.kind, event.term_days
+        else:
+            return Ownership(client_id, None, None, None, "pool", conflict, conflict_rule, expired_on, expired_owner)
+        start = max(filter(None, (since, last_result)), default=None)
+        if start is None or key_client:
+            return Ownership(client_id, owner, since, None, basis, conflict, conflict_rule)
+        until = (date.fromisoformat(start) + timedelta(days=event_term or term_days)).isoformat()
+        if as_of.isoformat() < until:
+            return Ownership(client_id, owner, since, until, basis, conflict, conflict_rule)
+        expired_on, expired_owner = until, owner
+        event = LedgerEvent(client_id, "expire", None, until, None, "term ran out")

@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -501,17 +500,12 @@ def snooze(
 
 
 def main() -> None:
+    """Click reports usage errors itself (exit 2); our own errors become one line and exit 1."""
     try:
-        cli(standalone_mode=False)
+        cli()
     except UserError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Abort:
-        sys.stderr.write("aborted\n")
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except Exception as exc:  # a last line of defence: one line, never a traceback
         if os.environ.get("CLIENTBASE_DEBUG"):
             raise

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, geocoder
+from phonenumbers import NumberParseException, PhoneNumberType
 
 PHONE_TYPES = ("mobile", "fixed", "toll_free", "voip", "other", "unknown")
 PHONE_STATUSES = ("ok", "incomplete", "invalid")
@@ -464,8 +464,16 @@ def _described(cell: str, number: phonenumbers.PhoneNumber, e164: str, note: str
     region = None
     if kind in ("fixed", "unknown"):
         region = _region_name(national) if country == "RU" else None
-        region = region or geocoder.description_for_valid_number(number, "ru") or None
+        region = region or _geocoder().description_for_valid_number(number, "ru") or None
     return Phone(cell, e164, None, kind, region, country, "ok", note)
+
+
+@lru_cache(maxsize=1)
+def _geocoder():
+    """The geocoder's data takes half a second to load: only commands that read phones pay for it."""
+    from phonenumbers import geocoder
+
+    return geocoder
 
 
 def _region_name(national: str) -> str | None:

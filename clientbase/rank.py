@@ -1,0 +1,147 @@
+"""Segments (active, lost, potential), Pareto tiers, ABCDE classes and key-client dependency."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
+
+
+@dataclass(frozen=True, slots=True)
+class RankInput:
+    client_id: int
+    channel: str | None  # ranking is done within a channel; None is its own channel ('')
+    profit: float | None  # current profitability; may be negative or missing
+    potential: float | None
+    last_purchase: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    client_id: int
+    segment: str  # active | lost | potential
+    abcde: str | None  # A..E for active and lost clients; None for potential ones
+    profit_tier: str  # max | high | low
+    potential_tier: str | None  # None when the client's channel and segment has no potential values
+    dependency: str | None  # None | key | critical | mono
+    share: float  # of the company's total positive profit; 0 when the client has none
+
+
+@dataclass(frozen=True)
+class RankSettings:
+    active_days: int = 180
+    max_share: float = 0.5
+    high_share: float = 0.8
+    key_share: float = 0.10
+    critical_share: float = 0.20
+    mono_share: float = 0.70
+
+
+@dataclass
+class RankResult:
+    clients: list[Ranked]  # same order as the input
+    profit_only_channels: list[str]  # sorted; ranked by profit alone in at least one segment
+
+
+def _exact(value: float) -> Decimal:
+    # Amounts and shares are read from decimal text: compare them as decimals, so that a client with
+    # 0.1 of 0.1 + 0.2 + 0.7 is exactly 10% (float division makes it 10.000000000000002%).
+    return Decimal(repr(value))
+
+
+def _positive(value: float | None) -> bool:
+    return value is not None and value > 0  # NaN is not positive either, so it counts as missing
+
+
+def pareto_tiers(values: Mapping[int, float | None], max_share: float, high_share: float) -> dict[int, str]:
+    """Tier of each key: 'max' while the running share of the positive total before it is below
+    max_share, then 'high' below high_share, otherwise 'low'; zero, negative or missing is 'low'.
+
+    Equal values get the same tier, that of the first of them (the share before counts only larger
+    values), so the order of the input never matters and the largest value is always 'max'.
+    """
+    positive = sorted((pair for pair in values.items() if _positive(pair[1])), key=itemgetter(1), reverse=True)
+    # Equal floats are equal decimals: sort and group on the floats (faster), sum the decimals.
+    groups: list[tuple[Decimal, list[int]]] = []
+    for value, group in groupby(positive, key=itemgetter(1)):
+        keys = [key for key, _ in group]
+        groups.append((_exact(value) * len(keys), keys))
+    total = sum((amount for amount, _ in groups), Decimal(0))
+    max_bound, high_bound = _exact(max_share) * total, _exact(high_share) * total
+    tiers = dict.fromkeys(values, "low")
+    before = Decimal(0)
+    for amount, keys in groups:
+        tiers.update(dict.fromkeys(keys, "max" if before < max_bound else "high" if before < high_bound else "low"))
+        before += amount
+    return tiers
+
+
+def _segment(last_purchase: date | None, as_of: date, active_days: int) -> str:
+    if last_purchase is None:
+        return "potential"
+    # Inclusive: bought exactly active_days ago is still active; a date after as_of counts as active.
+    return "active" if (as_of - last_purchase).days <= active_days else "lost"
+
+
+def _abcde(profit: float | None, profit_tier: str, potential_tier: str | None) -> str:
+    if profit is not None and profit < 0:
+        return "E"
+    if potential_tier is None:
+        return {"max": "A", "high": "B"}.get(profit_tier, "D")
+    if profit_tier == "low":
+        return "D" if potential_tier == "low" else "C"
+    return "A" if profit_tier == potential_tier == "max" else "B"
+
+
+def _dependency(profit: Decimal, bounds: Sequence[tuple[str, Decimal]]) -> str | None:
+    # Strictly over the bound: exactly 10% is not key.
+    return next((name for name, bound in bounds if profit > bound), None)
+
+
+def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettings) -> RankResult:
+    """Segment every client, then rank each channel's active clients among themselves, and its lost
+    clients among themselves (for win-back), by profit and potential; potential clients get tiers but
+    no class. A channel and segment where no client has a potential value is ranked by profit alone.
+    Dependency compares a client's profit with all positive profit across the company.
+    """
+    segments = [_segment(c.last_purchase, as_of, settings.active_days) for c in clients]
+    # Keyed by position, not client id, so that the mappings cannot collide.
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, (client, segment) in enumerate(zip(clients, segments)):
+        groups[(client.channel or "", segment)].append(index)
+
+    profit_tiers: dict[int, str] = {}
+    potential_tiers: dict[int, str | None] = {}
+    profit_only: set[str] = set()
+    for (channel, segment), members in groups.items():
+        profit_tiers |= pareto_tiers({i: clients[i].profit for i in members}, settings.max_share,
+                                     settings.high_share)
+        if all(clients[i].potential is None for i in members):
+            potential_tiers |= dict.fromkeys(members)
+            if segment != "potential":  # no class is given there, so nothing is ranked by profit alone
+                profit_only.add(channel)
+        else:
+            potential_tiers |= pareto_tiers({i: clients[i].potential for i in members}, settings.max_share,
+                                            settings.high_share)
+
+    profits = [_exact(c.profit) if _positive(c.profit) else Decimal(0) for c in clients]
+    total = sum(sorted(profits), Decimal(0))  # sorted: the same sum whatever the input order
+    bounds = [(name, _exact(share) * total) for name, share in (
+        ("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))]
+    ranked = [
+        Ranked(
+            client_id=client.client_id,
+            segment=segment,
+            abcde=None if segment == "potential" else _abcde(client.profit, profit_tiers[i], potential_tiers[i]),
+            profit_tier=profit_tiers[i],
+            potential_tier=potential_tiers[i],
+            dependency=_dependency(profits[i], bounds),
+            share=float(profits[i] / total) if total else 0.0,
+        )
+        for i, (client, segment) in enumerate(zip(clients, segments))
+    ]
+    return RankResult(ranked, sorted(profit_only))

@@ -1,0 +1,145 @@
+"""Ingest and export through the real command line, on files written here."""
+
+import csv
+import hashlib
+import io
+import json
+
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+HEADER = "Контрагент;ИНН;КПП;Телефон;Адрес;Менеджер;Сумма продаж;Дата последней отгрузки"
+ROWS = [
+    "ООО «Ромашка»;7707083893;773601001;8 (495) 123-45-67, доб. 12;г. Москва, ул. Ленина 1;Иванов;1 234 567,89;31.12.2025",
+    'Общество с ограниченной ответственностью "РОМАШКА";7707083893;;+7 495 1234567;г. Москва;Петров;100;01.10.2026',
+    "ИП Сидоров;;;55-66-77;г. Тюмень, ул. Мира 2;Иванов;;",
+    ";;;касса;;;;",
+    "Итого;;;;;;1 234 667,89;",
+]
+
+
+def write_1c(path, rows=ROWS):
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("cp1251"))
+    return path
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def export(run, kind, *extra):
+    return list(csv.DictReader(io.StringIO(run("export", kind, *extra).stdout)))
+
+
+def test_a_1c_dump_is_read_completely_and_traceably(run, tmp_path):
+    dump = write_1c(tmp_path / "1c.csv")
+    summary = json.loads(run("ingest", str(dump), "--json").stdout)
+    (source,) = summary["sources"]
+    assert source["rows"] == 5 and source["ok"] == 3
+    assert source["rejected"] == {"no name, phone, INN or email": 1, "totals row": 1}
+    records = export(run, "records")
+    assert [r["record_ref"] for r in records] == [f"1c.csv:{n}" for n in range(1, 6)]
+    assert {r["record_ref"]: r["reason"] for r in records if r["status"] == "rejected"} == {
+        "1c.csv:4": "no name, phone, INN or email", "1c.csv:5": "totals row"}
+
+
+def test_export_phones_has_one_row_per_number_with_its_judgement(run, tmp_path):
+    run("ingest", str(write_1c(tmp_path / "1c.csv")))
+    phones = export(run, "phones")
+    by_ref = {p["record_ref"]: p for p in phones}
+    assert by_ref["1c.csv:1"]["e164"] == "+74951234567" and by_ref["1c.csv:1"]["extension"] == "12"
+    assert by_ref["1c.csv:1"]["raw"] == "8 (495) 123-45-67, доб. 12"
+    assert by_ref["1c.csv:3"]["e164"] == "+73452556677"  # completed from the city in the address
+    assert "3452" in by_ref["1c.csv:3"]["reason"]
+    assert all(p["type"] == "fixed" and p["status"] == "ok" for p in phones)
+
+
+def test_reingesting_the_same_file_is_a_no_op(run, tmp_path):
+    dump = write_1c(tmp_path / "1c.csv")
+    run("ingest", str(dump))
+    before = run("export", "records").stdout
+    again = json.loads(run("ingest", str(dump), "--json").stdout)
+    assert again["sources"][0]["outcome"] == "unchanged"
+    assert run("export", "records").stdout == before
+
+
+def test_a_changed_file_replaces_its_source_and_keeps_references(run, tmp_path):
+    dump = write_1c(tmp_path / "1c.csv")
+    run("ingest", str(dump))
+    write_1c(dump, ROWS[:2] + ["ООО Новая;;;+7 916 123-45-67;г. Москва;Сидоров;;"])
+    result = json.loads(run("ingest", str(dump), "--json").stdout)
+    assert result["sources"][0]["outcome"] == "replaced"
+    refs = [r["record_ref"] for r in export(run, "records")]
+    assert refs == ["1c.csv:1", "1c.csv:2", "1c.csv:3"]
+    assert {p["e164"] for p in export(run, "phones") if p["record_ref"] == "1c.csv:3"} == {"+79161234567"}
+
+
+def test_source_option_names_the_references(run, tmp_path):
+    run("ingest", str(write_1c(tmp_path / "dump.csv")), "--source", "1c")
+    assert export(run, "records")[0]["record_ref"] == "1c:1"
+
+
+def test_dry_run_writes_nothing(run, tmp_path):
+    run("init")
+    db = tmp_path / "cb.db"
+    before = digest(db)
+    result = json.loads(run("ingest", str(write_1c(tmp_path / "1c.csv")), "--dry-run", "--json").stdout)
+    assert result["dry_run"] and result["rows"] == 5
+    assert export(run, "records") == []
+    assert digest(db) == before
+
+
+def test_a_binary_file_is_a_one_line_error_and_leaves_the_database_as_it_was(run, tmp_path):
+    good = write_1c(tmp_path / "1c.csv")
+    run("ingest", str(good))
+    before = run("export", "records").stdout
+    bad = tmp_path / "photo.csv"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    other = write_1c(tmp_path / "second.csv")
+    result = run("ingest", str(other), str(bad), check=1)
+    assert "photo.csv" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert run("export", "records").stdout == before  # second.csv was not half-written either
+
+
+def test_map_overrides_a_header_and_unknown_columns_stay_in_the_raw_record(run, tmp_path):
+    dump = tmp_path / "list.csv"
+    dump.write_text("Фирма,Тел.,Любимый цвет\nАльфа,+7 916 123-45-67,синий\n", encoding="utf-8")
+    result = json.loads(run("ingest", str(dump), "--map", "Фирма=name", "--json").stdout)
+    assert result["sources"][0]["ok"] == 1
+    assert result["sources"][0]["unmapped"] == ["Любимый цвет"]
+    bad = run("ingest", str(dump), "--map", "Фирма=nmae", check=1)
+    assert "unknown field 'nmae'" in bad.stderr
+
+
+def test_an_xlsx_with_two_sheets_gives_a_source_per_sheet(run, tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for title, names in (("Клиенты", ["Альфа", "Бета"]), ("Архив", ["Гамма"])):
+        sheet = book.add_worksheet(title)
+        sheet.write_row(0, 0, ["Компания", "Телефоны", "ИНН"])
+        for row, name in enumerate(names, start=1):
+            sheet.write_row(row, 0, [name, "+7 916 123-45-6" + str(row), ""])
+    book.close()
+    run("ingest", str(path))
+    refs = [r["record_ref"] for r in export(run, "records")]
+    assert refs == ["crm.xlsx#Клиенты:1", "crm.xlsx#Клиенты:2", "crm.xlsx#Архив:1"]
+    only = tmp_path / "only.db"
+    run("--db", str(only), "ingest", str(path), "--sheet", "Архив")
+    assert [r["record_ref"] for r in export(run, "records", )] == refs
+    missing = run("ingest", str(path), "--sheet", "Нет такого", check=1)
+    assert "Нет такого" in missing.stderr
+
+
+def test_exports_write_xlsx_with_phones_as_text_and_json(run, tmp_path):
+    run("ingest", str(write_1c(tmp_path / "1c.csv")))
+    out = tmp_path / "phones.xlsx"
+    run("export", "phones", "-o", str(out))
+    assert out.stat().st_mode & 0o777 == 0o600
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("phones").to_python()
+    assert rows[0][:3] == ["record_ref", "raw", "e164"]
+    assert rows[1][2] == "+74951234567"
+    items = json.loads(run("export", "records", "--format", "json").stdout)
+    assert len(items) == 5 and items[0]["record_ref"] == "1c.csv:1"
+    assert run("export", "records", "--format", "xlsx", check=2).returncode == 2
+    assert run("export", "nonsense", check=2).returncode == 2

@@ -1,0 +1,229 @@
+from datetime import date, timedelta
+from itertools import pairwise
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clientbase.rank import RankInput, RankSettings, pareto_tiers, rank_clients
+
+AS_OF = date(2025, 6, 30)
+RECENT = AS_OF - timedelta(days=10)
+LONG_AGO = AS_OF - timedelta(days=400)
+SETTINGS = RankSettings()
+TIER_ORDER = {"low": 0, "high": 1, "max": 2}
+
+
+def by_id(clients, as_of=AS_OF, settings=SETTINGS):
+    result = rank_clients(clients, as_of, settings)
+    return {r.client_id: r for r in result.clients}, result
+
+
+def active(client_id, profit, potential=None, channel="retail"):
+    return RankInput(client_id, channel, profit, potential, RECENT)
+
+
+def test_small_channel_by_hand():
+    # Profits 50, 30, 10, 5, 5, -3: positive total 100.
+    #   50: share before 0          -> max
+    #   30: before 50/100 = 0.5     -> not below 0.5, high
+    #   10: before 80/100 = 0.8     -> not below 0.8, low
+    #   5, 5: before 90/100         -> low; -3 is not positive -> low
+    # Potentials 400, 50, 300, 150, missing, 100: total 1000, descending 400, 300, 150, 100, 50.
+    #   400: before 0 -> max; 300: before 0.4 -> max; 150: before 0.7 -> high;
+    #   100: before 0.85 -> low; 50: before 0.95 -> low; missing -> low
+    clients = [
+        active(1, 50, 400),   # max/max   -> A
+        active(2, 30, 50),    # high/low  -> B
+        active(3, 10, 300),   # low/max   -> C
+        active(4, 5, 150),    # low/high  -> C
+        active(5, 5, None),   # low/low   -> D
+        active(6, -3, 100),   # negative  -> E whatever the potential
+    ]
+    ranked, result = by_id(clients)
+    assert [(ranked[i].profit_tier, ranked[i].potential_tier, ranked[i].abcde) for i in range(1, 7)] == [
+        ("max", "max", "A"), ("high", "low", "B"), ("low", "max", "C"),
+        ("low", "high", "C"), ("low", "low", "D"), ("low", "low", "E"),
+    ]
+    assert [r.client_id for r in result.clients] == [1, 2, 3, 4, 5, 6]
+    assert result.profit_only_channels == []
+    # Shares of the company's 100: 0.5 critical (not over 0.7), 0.3 critical, 0.1 exactly is not key.
+    assert [ranked[i].share for i in range(1, 7)] == [0.5, 0.3, 0.1, 0.05, 0.05, 0.0]
+    assert [ranked[i].dependency for i in range(1, 7)] == ["critical", "critical", None, None, None, None]
+
+
+def test_max_high_low_borders():
+    # 50, 30, 20 of 100: 30 has exactly 0.5 before it -> high; 20 has exactly 0.8 -> low.
+    assert pareto_tiers({1: 50, 2: 30, 3: 20}, 0.5, 0.8) == {1: "max", 2: "high", 3: "low"}
+    # 49, 30, 21: before 30 is 0.49 -> max; before 21 is 0.79 -> high.
+    assert pareto_tiers({1: 49, 2: 30, 3: 21}, 0.5, 0.8) == {1: "max", 2: "max", 3: "high"}
+
+
+def test_largest_is_always_max_and_zero_or_missing_is_low():
+    assert pareto_tiers({7: 1_000_000, 8: 1}, 0.5, 0.8) == {7: "max", 8: "low"}
+    assert pareto_tiers({7: 0.01}, 0.5, 0.8) == {7: "max"}
+    assert pareto_tiers({1: 0, 2: None, 3: -5}, 0.5, 0.8) == {1: "low", 2: "low", 3: "low"}
+    assert pareto_tiers({}, 0.5, 0.8) == {}
+
+
+def test_equal_values_share_the_tier_of_the_first_whatever_the_order():
+    # 30, 30, 30, 10 of 100: every 30 has only larger values (none) before it -> max;
+    # 10 has 90 before it -> low. One by one the second and third 30 would be max and high.
+    expected = {1: "max", 2: "max", 3: "max", 4: "low"}
+    assert pareto_tiers({1: 30, 2: 30, 3: 30, 4: 10}, 0.5, 0.8) == expected
+    assert pareto_tiers({4: 10, 3: 30, 1: 30, 2: 30}, 0.5, 0.8) == expected
+    # 60, 20, 20: both 20s have 0.6 before them -> high.
+    assert pareto_tiers({1: 20, 2: 60, 3: 20}, 0.5, 0.8) == {1: "high", 2: "max", 3: "high"}
+
+
+def test_profit_only_channel_is_ranked_by_profit_and_reported():
+    # Dealers have no potential at all: 60, 25, 15 of 100 -> before 0 max (A), 0.6 high (B), 0.85 low (D).
+    clients = [
+        active(1, 60, channel="dealers"), active(2, 25, channel="dealers"),
+        active(3, 15, channel="dealers"), active(4, -1, channel="dealers"),
+        active(5, 10, 5, channel="retail"), active(6, 90, None, channel="retail"),
+    ]
+    ranked, result = by_id(clients)
+    assert [ranked[i].abcde for i in (1, 2, 3, 4)] == ["A", "B", "D", "E"]
+    assert all(ranked[i].potential_tier is None for i in (1, 2, 3, 4))
+    assert result.profit_only_channels == ["dealers"]
+    # Retail has one potential value, so it is ranked on both: 90 is max profit but low potential -> B.
+    assert (ranked[6].abcde, ranked[6].potential_tier) == ("B", "low")
+    assert (ranked[5].abcde, ranked[5].potential_tier) == ("C", "max")
+
+
+def test_missing_channel_is_its_own_channel_named_empty():
+    clients = [active(1, 10, channel=None), active(2, 1000, 5, channel="retail")]
+    ranked, result = by_id(clients)
+    assert ranked[1].abcde == "A"
+    assert result.profit_only_channels == [""]
+
+
+def test_channels_are_ranked_separately():
+    # Each channel's largest client is max in its own channel, however small next to the other.
+    # Chains: profits 1000, 10 -> max, low (1000/1010 before); potentials 10, 1000 -> low, max.
+    # Online: profits 5, 1 -> max, low (5/6 before); potentials 9, 1 -> max, low (0.9 before).
+    clients = [active(1, 1000, 10, "chains"), active(2, 10, 1000, "chains"),
+               active(3, 5, 9, "online"), active(4, 1, 1, "online")]
+    ranked, _ = by_id(clients)
+    assert [ranked[i].abcde for i in (1, 2, 3, 4)] == ["B", "C", "A", "D"]
+
+
+def test_segments_at_the_active_days_boundary():
+    clients = [
+        RankInput(1, "retail", 10, None, AS_OF - timedelta(days=180)),  # exactly 180 days: still active
+        RankInput(2, "retail", 10, None, AS_OF - timedelta(days=181)),  # lost
+        RankInput(3, "retail", 10, None, None),                         # never bought
+        RankInput(4, "retail", 10, None, AS_OF),                        # today
+        RankInput(5, "retail", 10, None, AS_OF + timedelta(days=3)),    # dated ahead: counts as active
+    ]
+    ranked, _ = by_id(clients)
+    assert [ranked[i].segment for i in range(1, 6)] == ["active", "lost", "potential", "active", "active"]
+    assert ranked[3].abcde is None
+    ranked, _ = by_id(clients, settings=RankSettings(active_days=181))
+    assert ranked[2].segment == "active"
+
+
+def test_lost_clients_are_ranked_among_the_lost_of_their_channel():
+    # Among the active: 1000 alone -> max. Among the lost: 90, 10 of 100 -> max (A), before 0.9 -> low (D).
+    # Ranked together, the lost 90 would be low next to 1000.
+    clients = [
+        active(1, 1000),
+        RankInput(2, "retail", 10, None, LONG_AGO),
+        RankInput(3, "retail", 90, None, LONG_AGO),
+        RankInput(4, "retail", -2, None, LONG_AGO),
+    ]
+    ranked, result = by_id(clients)
+    assert [(ranked[i].segment, ranked[i].abcde) for i in (1, 2, 3, 4)] == [
+        ("active", "A"), ("lost", "D"), ("lost", "A"), ("lost", "E")]
+    assert result.profit_only_channels == ["retail"]
+
+
+def test_profit_only_is_decided_per_segment():
+    # The active clients have potentials, the lost ones none: only the lost are ranked by profit alone.
+    # Active profits 90, 10 -> max, low (0.9 before); potentials 100, 5 -> max, low (100/105 before).
+    clients = [active(1, 10, 100), active(2, 90, 5), RankInput(3, "retail", 7, None, LONG_AGO)]
+    ranked, result = by_id(clients)
+    assert [ranked[i].abcde for i in (1, 2, 3)] == ["C", "B", "A"]
+    assert ranked[3].potential_tier is None
+    assert result.profit_only_channels == ["retail"]
+
+
+def test_potential_clients_get_tiers_but_no_class_and_no_profit_only_warning():
+    clients = [RankInput(1, "tenders", None, 500, None), RankInput(2, "tenders", None, None, None),
+               RankInput(3, "shops", None, None, None)]
+    ranked, result = by_id(clients)
+    assert [(r.abcde, r.profit_tier, r.potential_tier) for r in ranked.values()] == [
+        (None, "low", "max"), (None, "low", "low"), (None, "low", None)]
+    assert result.profit_only_channels == []
+
+
+@pytest.mark.parametrize(("profit", "rest", "dependency"), [
+    (10, 90, None),            # exactly 10% is not key
+    (10.01, 89.99, "key"),     # 10.01%
+    (20, 80, "key"),           # exactly 20% is not critical
+    (20.01, 79.99, "critical"),
+    (70, 30, "critical"),      # exactly 70% is not mono
+    (70.01, 29.99, "mono"),
+])
+def test_dependency_borders(profit, rest, dependency):
+    # The rest sits in another channel and segment, and a loss-making client does not lower the total.
+    clients = [active(1, profit), RankInput(2, "dealers", rest, None, LONG_AGO), active(3, -50)]
+    ranked, _ = by_id(clients)
+    assert ranked[1].dependency == dependency
+    assert ranked[1].share == pytest.approx(profit / 100)
+    assert (ranked[3].share, ranked[3].dependency) == (0.0, None)
+
+
+def test_dependency_is_exact_on_decimal_amounts():
+    # 0.1 + 0.2 + 0.7 is 0.9999999999999999 in floats, which would make 0.1 "over" 10%.
+    clients = [active(1, 0.1), active(2, 0.2), active(3, 0.7)]
+    ranked, _ = by_id(clients)
+    assert [ranked[i].dependency for i in (1, 2, 3)] == [None, "key", "critical"]
+
+
+def test_no_positive_profit_anywhere_gives_zero_shares():
+    ranked, _ = by_id([active(1, -5), active(2, None), active(3, 0)])
+    assert [(r.share, r.dependency) for r in ranked.values()] == [(0.0, None)] * 3
+    assert [r.abcde for r in ranked.values()] == ["E", "D", "D"]
+
+
+amounts = st.one_of(st.none(), st.integers(-20, 100).map(float),
+                    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
+client_lists = st.lists(
+    st.tuples(st.sampled_from([None, "retail", "dealers"]), amounts, amounts,
+              st.one_of(st.none(), st.dates(AS_OF - timedelta(days=400), AS_OF + timedelta(days=5)))),
+    max_size=25,
+).map(lambda rows: [RankInput(i, *row) for i, row in enumerate(rows)])
+
+
+@given(client_lists)
+def test_every_client_once_in_order_and_e_iff_negative(clients):
+    result = rank_clients(clients, AS_OF, SETTINGS)
+    assert [r.client_id for r in result.clients] == [c.client_id for c in clients]
+    for client, ranked in zip(clients, result.clients):
+        if ranked.segment == "potential":
+            assert ranked.abcde is None
+        else:
+            assert (ranked.abcde == "E") == (client.profit is not None and client.profit < 0)
+    assert sum(r.share for r in result.clients) == pytest.approx(1.0) or all(r.share == 0 for r in result.clients)
+
+
+@given(st.data(), client_lists)
+def test_input_order_does_not_change_the_result(data, clients):
+    shuffled = data.draw(st.permutations(clients))
+    first = {r.client_id: r for r in rank_clients(clients, AS_OF, SETTINGS).clients}
+    again = rank_clients(shuffled, AS_OF, SETTINGS)
+    assert {r.client_id: r for r in again.clients} == first
+    assert again.profit_only_channels == rank_clients(clients, AS_OF, SETTINGS).profit_only_channels
+
+
+@given(st.dictionaries(st.integers(), amounts, max_size=30))
+def test_a_larger_value_never_has_a_lower_tier(values):
+    tiers = pareto_tiers(values, 0.5, 0.8)
+    assert tiers.keys() == values.keys()
+    positive = sorted((v, k) for k, v in values.items() if v is not None and v > 0)
+    for (_, a), (_, b) in pairwise(positive):
+        assert TIER_ORDER[tiers[a]] <= TIER_ORDER[tiers[b]]
+    if positive:
+        assert tiers[positive[-1][1]] == "max"

@@ -110,6 +110,17 @@ def map_call_columns(header: Sequence[str]) -> dict[str, int]:
     return found
 
 
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds from `618`, `10:18` or `00:10:18`."""
+    if m := _CLOCK.match(text.strip()):
+        return int(m[1] or 0) * 3600 + int(m[2]) * 60 + int(m[3])
+    seconds = parse_money(text)
+    return int(seconds) if seconds is not None and seconds >= 0 else None
+
+
 @dataclass(slots=True)
 class CallRow:
     row: int
@@ -159,8 +170,7 @@ class CallBuilder:
         stamp = " ".join(part for part in (cell("at"), cell("time") if "time" in self.columns else "") if part)
         moment = parse_datetime(stamp)
         call.at = moment.isoformat(sep=" ") if moment else None
-        seconds = parse_money(cell("duration"))
-        call.duration = int(seconds) if seconds is not None and seconds >= 0 else None
+        call.duration = parse_duration(cell("duration"))
         call.outcome = outcome_of(call.outcome_raw)
         found = self.phones.parse_cell(call.phone_raw) if call.phone_raw else []
         call.e164 = next((p.e164 for p in found if p.e164), None)

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from clientbase.calls import Call, judge_calls, outcome_of
+from clientbase.calls import Call, judge_calls, outcome_of, parse_duration
 
 START = datetime(2026, 10, 1, 10, 0)
 
@@ -65,3 +65,10 @@ def test_not_registered_and_wrong_party_act_at_once_and_a_later_answer_restores(
 def test_order_of_the_log_does_not_matter():
     calls = attempts([14, 0, 10, 3, 7])
     assert judge(calls).status == "dead"
+
+
+def test_durations():
+    assert parse_duration("00:10:18") == 618
+    assert parse_duration("10:18") == 618
+    assert parse_duration("75") == 75
+    assert parse_duration("") is None

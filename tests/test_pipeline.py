@@ -1,0 +1,184 @@
+"""The nightly job and the morning lists, end to end through the CLI on generated dumps with known truth."""
+
+import collections
+import csv
+import io
+import itertools
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "sample_data"))
+from generate import generate  # noqa: E402
+
+AS_OF = "2026-11-20"
+
+
+def cli(db: Path, *args: str, check: int = 0) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "clientbase", "--db", str(db), *args],
+                            capture_output=True, text=True, cwd=db.parent,
+                            env={k: v for k, v in os.environ.items() if k != "CLIENTBASE_RULES"})
+    assert result.returncode == check, result.stderr
+    return result
+
+
+def table(db: Path, kind: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(cli(db, "export", kind).stdout)))
+
+
+def audit_rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """400 generated companies in four dumps and a dialer log, ingested and cleaned once."""
+    folder = tmp_path_factory.mktemp("base")
+    data = folder / "dumps"
+    generate(data, clients=400, seed=7)
+    db = folder / "cb.db"
+    cli(db, "ingest", str(data / "crm_export.xlsx"), str(data / "1c_export.csv"), str(data / "purchased_base.csv"))
+    cli(db, "calls", str(data / "dialer_log.csv"))
+    first = json.loads(cli(db, "clean", "--as-of", AS_OF, "--json").stdout)
+    return db, data, first
+
+
+def pairs(mapping: dict[str, str]) -> set[tuple[str, str]]:
+    groups = collections.defaultdict(list)
+    for ref, key in mapping.items():
+        groups[key].append(ref)
+    return {tuple(sorted(p)) for refs in groups.values() for p in itertools.combinations(refs, 2)}
+
+
+def test_dedupe_finds_the_real_buyers(base):
+    db, data, _ = base
+    truth = {f"{r['source']}:{r['row']}": r["entity_id"] for r in csv.DictReader(open(data / "truth.csv"))}
+    found = {r["record_ref"]: r["client_id"] for r in table(db, "records") if r["status"] == "ok"}
+    assert set(found) <= set(truth)
+    expected, got = pairs({r: truth[r] for r in found}), pairs(found)
+    precision = len(expected & got) / len(got)
+    recall = len(expected & got) / len(expected)
+    f1 = 2 * precision * recall / (precision + recall)
+    print(f"pairwise precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f} ({len(expected)} true pairs)")
+    assert precision >= 0.98 and recall >= 0.95 and f1 >= 0.97
+
+
+def test_clean_twice_changes_nothing_and_writes_no_audit(base):
+    db, _, first = base
+    clients_before = table(db, "clients")
+    phones_before = table(db, "phones")
+    audits = audit_rows(db)
+    second = json.loads(cli(db, "clean", "--as-of", AS_OF, "--json").stdout)
+    assert second["dedupe"]["moved_records"] == 0
+    assert second["phones"]["quarantined"] == 0 and second["rules"]["expired"] == 0
+    assert second["rules"]["owned"] == first["rules"]["owned"]
+    assert table(db, "clients") == clients_before
+    assert table(db, "phones") == phones_before
+    assert audit_rows(db) == audits
+
+
+def test_reingesting_unchanged_files_keeps_every_client_id(base, tmp_path):
+    db, data, _ = base
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(db) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    ids = {r["record_ref"]: r["client_id"] for r in table(copy, "records")}
+    audits = audit_rows(copy)
+    cli(copy, "ingest", str(data / "crm_export.xlsx"), str(data / "1c_export.csv"), str(data / "purchased_base.csv"))
+    cli(copy, "clean", "--as-of", AS_OF)
+    assert {r["record_ref"]: r["client_id"] for r in table(copy, "records")} == ids
+    assert audit_rows(copy) == audits
+
+
+def test_no_client_holds_two_valid_inns_and_every_merge_is_explained(base):
+    db, _, _ = base
+    clients = table(db, "clients")
+    assert len({c["client_id"] for c in clients}) == len(clients)
+    with sqlite3.connect(db) as conn:
+        mixed = conn.execute(
+            "SELECT client_id FROM records WHERE inn_valid GROUP BY client_id HAVING count(DISTINCT inn) > 1"
+        ).fetchall()
+    assert mixed == []
+    merged = next(c for c in clients if ";" in c["record_refs"])
+    explained = json.loads(cli(db, "explain", merged["client_id"], "--json").stdout)
+    refs = set(merged["record_refs"].split(";"))
+    assert {r["ref"] for r in explained["records"]} == refs
+    joined = {m["ref_a"] for m in explained["matches"]} | {m["ref_b"] for m in explained["matches"]}
+    assert refs <= joined and all(m["rule"] and m["detail"] for m in explained["matches"])
+
+
+def test_duplicates_export_lists_merges_and_reviews(base):
+    db, _, _ = base
+    rows = table(db, "duplicates")
+    assert {r["decision"] for r in rows} <= {"merged", "review"}
+    assert any(r["decision"] == "merged" for r in rows)
+    assert all(r["rule"] and r["record_ref_a"] != r["record_ref_b"] for r in rows)
+
+
+def test_lists_keep_every_rule(base, tmp_path):
+    db, _, _ = base
+    work = tmp_path / "work.db"
+    with sqlite3.connect(db) as src, sqlite3.connect(work) as dst:
+        src.backup(dst)
+    before = {c["client_id"]: c for c in table(work, "clients")}
+    phones = table(work, "phones")
+    first = json.loads(cli(work, "today", "--as-of", AS_OF, "--json").stdout)
+    again = json.loads(cli(work, "today", "--as-of", AS_OF, "--json").stdout)
+    assert first == again  # the same run twice gives the same lists
+
+    items = first["items"]
+    assert items, "no calls at all"
+    by_manager = collections.defaultdict(list)
+    for item in items:
+        by_manager[item["manager"]].append(item)
+    assert len(by_manager) > 1
+    bad_numbers = {p["e164"] for p in phones if p["status"] in ("dead", "mismatch")}
+    order = "ABCDE"
+    seen_clients = [i["client_id"] for i in items]
+    assert len(seen_clients) == len(set(seen_clients))  # never twice, never on two lists
+    for manager, rows in by_manager.items():
+        assert len(rows) <= 50
+        ranks = [(order.index(r["abcde"]) if r["abcde"] else 5, -r["overdue_days"]) for r in rows]
+        assert ranks == sorted(ranks), f"{manager}'s list is not ordered A-E then most overdue"
+        for row in rows:
+            client = before[str(row["client_id"])]
+            assert row["reason"]
+            assert row["phone"].startswith("+")
+            assert client["owner"] in ("", manager), "someone else's client"
+            if "re-check" not in row["reason"]:
+                assert client["state"] in ("pool", "owned")
+                assert row["phone"] not in bad_numbers
+                assert client["next_due"] == "" or client["next_due"] <= AS_OF
+            if client["owner"] == "":
+                assert row["reason"].startswith(("new from pool", "lost client", "re-check"))
+    after = {c["client_id"]: c for c in table(work, "clients")}
+    for row in items:
+        assert after[str(row["client_id"])]["owner"] == row["manager"]  # handing out assigns
+
+
+def test_one_manager_list_and_xlsx_output(base, tmp_path):
+    db, _, _ = base
+    work = tmp_path / "work.db"
+    with sqlite3.connect(db) as src, sqlite3.connect(work) as dst:
+        src.backup(dst)
+    owner = next(c["owner"] for c in table(work, "clients") if c["owner"])
+    items = json.loads(cli(work, "today", "--manager", owner, "--as-of", AS_OF, "--limit", "7", "--json").stdout)
+    assert items["as_of"] == AS_OF
+    assert 0 < len(items["items"]) <= 7 and {i["manager"] for i in items["items"]} == {owner}
+    for key in ("manager", "client_id", "name", "abcde", "phone", "reason", "last_contact"):
+        assert key in items["items"][0]
+    out = tmp_path / "lists.xlsx"
+    cli(work, "today", "--as-of", AS_OF, "-o", str(out))
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(out))
+    assert owner in book.sheet_names and len(book.sheet_names) > 1
+    first_row = book.get_sheet_by_name(owner).to_python()[1]
+    assert str(first_row[4]).startswith("+7")  # phones stay text

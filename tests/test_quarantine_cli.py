@@ -1,0 +1,155 @@
+"""Phone health and the quarantine, driven by real dialer logs through the CLI."""
+
+import csv
+import io
+import json
+
+import pytest
+
+CLIENTS = {
+    "Альфа": "+7 916 100-00-01",  # not registered: dead at once
+    "Бета": "+7 916 100-00-02",  # someone else answers: mismatch at once
+    "Гамма": "+7 916 100-00-03; +7 916 100-00-13",  # one dead number, one good
+    "Дельта": "+7 916 100-00-04",  # 4 attempts: not a streak
+    "Эпсилон": "+7 916 100-00-05",  # 5 attempts within 10 days: not dead
+    "Зета": "+7 916 100-00-06",  # 5 attempts over 14 days: dead
+    "Тета": "+7 916 100-00-07",  # an answer in between resets the streak
+    "Йота": "+7 916 100-00-08",  # unavailable proves nothing
+}
+
+
+def no_answers(phone, days, word="Нет ответа"):
+    return [(phone, f"2026-{10 + (d // 31)}-{1 + d % 31:02d} 10:00", word) for d in days]
+
+
+CALLS = [
+    ("79161000001", "2026-10-05 10:00", "Не зарегистрирован в сети"),
+    ("79161000002", "2026-10-05 11:00", "Не тот абонент"),
+    ("79161000003", "2026-10-06 11:00", "Номер не существует"),
+    ("79161000013", "2026-10-06 12:00", "Отвечен"),
+    *no_answers("79161000004", [0, 6, 12, 20]),
+    *no_answers("79161000005", [0, 2, 5, 8, 10]),
+    *no_answers("79161000006", [0, 3, 7, 10, 14]),
+    *no_answers("79161000007", [0, 3, 7]),
+    ("79161000007", "2026-10-09 10:00", "Разговор"),
+    *no_answers("79161000007", [9, 12, 16]),
+    *no_answers("79161000008", [0, 5, 10, 15, 20, 25], "Абонент недоступен"),
+    ("79161000008", "2026-10-28 10:00", "Перезвонить позже"),
+]
+
+
+def write(path, header, rows, delimiter=";"):
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def base(run, tmp_path):
+    clients = write(tmp_path / "crm.csv", ["Компания", "Город", "Телефон", "Ответственный"],
+                    [[f"ООО «{name}»", "Москва", phones, ""] for name, phones in CLIENTS.items()])
+    run("ingest", str(clients))
+    log = write(tmp_path / "dialer.csv", ["Телефон", "Дата и время", "Результат", "Оператор"],
+                [[p, at, word, "Робот"] for p, at, word in CALLS])
+    imported = json.loads(run("calls", str(log), "--json").stdout)
+    return imported
+
+
+def export(run, kind):
+    return list(csv.DictReader(io.StringIO(run("export", kind).stdout)))
+
+
+def status_of(run):
+    return {p["e164"]: (p["status"], p["reason"]) for p in export(run, "phones")}
+
+
+def client_ids(run):
+    return {c["name"]: c["client_id"] for c in export(run, "clients")}
+
+
+def test_unknown_outcome_words_are_reported_not_guessed(base, run, tmp_path):
+    (source,) = base["sources"]
+    assert source["rows"] == len(CALLS)
+    assert source["rejected"] == {"unknown outcome 'Перезвонить позже'": 1}
+    again = json.loads(run("calls", str(tmp_path / "dialer.csv"), "--json").stdout)
+    assert again["sources"][0]["outcome"] == "unchanged"
+
+
+def test_call_outcomes_decide_each_number(base, run):
+    run("clean", "--as-of", "2026-11-20")
+    status = status_of(run)
+    assert status["+79161000001"][0] == "dead"
+    assert status["+79161000002"][0] == "mismatch"
+    assert status["+79161000003"][0] == "dead" and status["+79161000013"][0] == "ok"
+    assert status["+79161000004"][0] == "ok"  # 4 attempts
+    assert status["+79161000005"][0] == "ok"  # 5 attempts in 10 days
+    assert status["+79161000006"] == ("dead", "5 attempts without an answer over 14 days")
+    assert status["+79161000007"][0] == "ok"  # answered in between
+    assert status["+79161000008"][0] == "ok"  # unavailable proves nothing
+
+
+def test_clients_without_a_working_number_go_to_quarantine(base, run):
+    run("clean", "--as-of", "2026-11-20")
+    ids = client_ids(run)
+    rows = export(run, "quarantine")
+    quarantined = {r["client_id"] for r in rows if r["e164"] == ""}
+    assert quarantined == {ids["ООО «Альфа»"], ids["ООО «Бета»"], ids["ООО «Зета»"]}
+    alpha = next(r for r in rows if r["client_id"] == ids["ООО «Альфа»"] and r["e164"] == "")
+    assert (alpha["since"], alpha["recheck_on"]) == ("2026-11-20", "2027-05-19")
+    # A dead number of a client that has another is listed, but the client is not quarantined.
+    gamma = [r for r in rows if r["client_id"] == ids["ООО «Гамма»"]]
+    assert [r["e164"] for r in gamma] == ["+79161000003"]
+    states = {c["name"]: c["state"] for c in export(run, "clients")}
+    assert states["ООО «Альфа»"] == "quarantined" and states["ООО «Гамма»"] == "pool"
+
+
+def test_quarantined_clients_come_back_as_recheck_and_leave_only_when_alive(base, run, tmp_path):
+    run("clean", "--as-of", "2026-11-20")
+    ids = client_ids(run)
+    alpha = int(ids["ООО «Альфа»"])
+    day1 = json.loads(run("today", "--manager", "Робот", "--as-of", "2026-11-21", "--json").stdout)["items"]
+    listed = {i["client_id"] for i in day1}
+    assert alpha not in listed and int(ids["ООО «Гамма»"]) in listed
+    assert all(i["phone"] not in ("+79161000001", "+79161000003") for i in day1)
+
+    run("clean", "--as-of", "2027-05-20")
+    due = json.loads(run("quarantine", "list", "--as-of", "2027-05-20", "--json").stdout)["items"]
+    assert {d["client_id"] for d in due if d["recheck_due"]} >= {alpha}
+    later = json.loads(run("today", "--manager", "Петрова", "--as-of", "2027-05-20", "--json").stdout)["items"]
+    item = next(i for i in later if i["client_id"] == alpha)
+    assert item["reason"].startswith("re-check") and item["phone"] == "+79161000001"
+
+    answered = write(tmp_path / "recheck.csv", ["Телефон", "Дата", "Результат", "Менеджер"],
+                     [["+7 916 100-00-01", "20.05.2027 11:00", "Разговор", "Петрова"]])
+    run("calls", str(answered))
+    summary = json.loads(run("clean", "--as-of", "2027-05-20", "--json").stdout)
+    assert summary["phones"]["released"] >= 1
+    states = {c["client_id"]: c for c in export(run, "clients")}
+    assert states[str(alpha)]["state"] == "owned"  # back to work, with the manager who called
+    assert states[str(alpha)]["last_contact"] == "2027-05-20"
+
+
+def test_release_by_hand_is_logged_and_sticks(base, run):
+    run("clean", "--as-of", "2026-11-20")
+    beta = client_ids(run)["ООО «Бета»"]
+    run("quarantine", "release", beta, "--as-of", "2026-11-21")
+    run("clean", "--as-of", "2026-11-21")
+    assert beta not in {r["client_id"] for r in export(run, "quarantine") if r["e164"] == ""}
+    assert run("quarantine", "release", beta, check=1).stderr.count("not in quarantine") == 1
+    history = json.loads(run("explain", beta, "--json").stdout)["history"]
+    assert any(h["action"] == "release" for h in history)
+
+
+def test_snooze_keeps_a_client_off_the_lists_until_its_date(base, run):
+    run("clean", "--as-of", "2026-11-20")
+    delta = client_ids(run)["ООО «Дельта»"]
+    run("snooze", delta, "--until", "2027-11-20", "--reason", "закупки через головной офис в Москве",
+        "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-21")
+    clients = {c["client_id"]: c for c in export(run, "clients")}
+    assert clients[delta]["state"] == "snoozed"
+    items = json.loads(run("today", "--manager", "Робот", "--as-of", "2026-11-21", "--json").stdout)["items"]
+    assert int(delta) not in {i["client_id"] for i in items}
+    assert run("snooze", delta, "--until", "2026-11-01", "--reason", "x", "--as-of", "2026-11-21", check=1)

@@ -1,0 +1,134 @@
+"""One client, one manager: conflicts, expiry, key clients, and the commands that move clients."""
+
+import csv
+import io
+import json
+from datetime import date
+
+from clientbase.ownership import Claim, LedgerEvent, resolve_owner
+
+
+def resolve(claims, event=None, last_result=None, key=False, as_of="2026-11-20", rule="earliest"):
+    return resolve_owner(7, claims, event, last_result, key, date.fromisoformat(as_of), 90, rule)
+
+
+IVANOV = Claim("Иванов", "2026-09-01", "crm:1")
+PETROV = Claim("Петров", "2026-10-01", "1c:5")
+
+
+def test_earlier_assignment_wins_a_conflict():
+    owned = resolve([PETROV, IVANOV])
+    assert (owned.owner, owned.since, owned.until) == ("Иванов", "2026-09-01", "2026-11-30")
+    assert owned.claimants == ("Иванов", "Петров") and owned.rule == "earliest assignment wins"
+
+
+def test_latest_rule_and_same_manager_spelled_differently_is_no_conflict():
+    assert resolve([PETROV, IVANOV], rule="latest").owner == "Петров"
+    same = resolve([IVANOV, Claim("иванов", "2026-10-01", "1c:2")])
+    assert same.claimants == () and same.owner == "Иванов"
+
+
+def test_expiry_at_day_90_not_89():
+    claim = [Claim("Иванов", "2026-08-22", "crm:1")]
+    assert resolve(claim, as_of="2026-11-19").owner == "Иванов"  # day 89
+    expired = resolve(claim, as_of="2026-11-20")  # day 90
+    assert expired.owner is None and expired.expired_on == "2026-11-20" and expired.expired_owner == "Иванов"
+
+
+def test_a_result_restarts_the_term_and_key_clients_never_expire():
+    claim = [Claim("Иванов", "2026-01-10", "crm:1")]
+    assert resolve(claim, last_result="2026-10-01").owner == "Иванов"
+    key = resolve(claim, key=True)
+    assert key.owner == "Иванов" and key.until is None
+
+
+def test_when_the_winner_expires_a_later_claim_takes_over():
+    claims = [Claim("Иванов", "2026-01-10", "crm:1"), Claim("Петров", "2026-10-20", "1c:5")]
+    owned = resolve(claims)  # Иванов's earlier claim wins, but its term ran out in April
+    assert owned.owner == "Петров" and owned.since == "2026-10-20"
+
+
+def test_commands_outrank_older_dump_claims():
+    released = LedgerEvent(7, "release", None, "2026-11-01")
+    assert resolve([IVANOV], released).owner is None
+    assigned = LedgerEvent(7, "assign", "Сидорова", "2026-11-01", 30)
+    owned = resolve([IVANOV], assigned)
+    assert (owned.owner, owned.until) == ("Сидорова", "2026-12-01")
+    newer = Claim("Петров", "2026-11-10", "crm:1")
+    assert resolve([newer], assigned).owner == "Петров"  # the dump tells of a later change
+
+
+HEADER = ["Компания", "ИНН", "Город", "Телефон", "Ответственный", "Дата назначения", "Прибыль"]
+
+
+def write_dumps(tmp_path):
+    crm = tmp_path / "crm.csv"
+    rows = [
+        ["ООО «Ромашка»", "7707083893", "Москва", "+7 916 200-00-01", "Иванов Иван", "01.10.2026", "100"],
+        ["ООО «Лютик»", "", "Москва", "+7 916 200-00-02", "Иванов Иван", "01.10.2026", "5"],
+        ["ООО «Василёк»", "", "Тюмень", "+7 916 200-00-03", "Петров Пётр", "2026-10-15", "3"],
+    ]
+    one_c = tmp_path / "1c.csv"
+    with crm.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([HEADER, *rows])
+    with one_c.open("w", encoding="cp1251", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([
+            ["Контрагент", "ИНН", "Телефон", "Менеджер", "Дата назначения"],
+            ["Ромашка ООО", "7707083893", "8 916 200 00 01", "Петров Пётр", "15.09.2026"],
+        ])
+    return crm, one_c
+
+
+def clients(run):
+    return {c["name"]: c for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+
+
+def test_conflicts_are_resolved_listed_and_logged(run, tmp_path):
+    crm, one_c = write_dumps(tmp_path)
+    run("ingest", str(crm), str(one_c))
+    run("clean", "--as-of", "2026-11-20")
+    romashka = clients(run)["ООО «Ромашка»"]
+    assert romashka["owner"] == "Петров Пётр"  # his claim (15.09) is earlier than Иванов's (01.10)
+    conflicts = list(csv.DictReader(io.StringIO(run("export", "conflicts").stdout)))
+    assert conflicts == [{"client_id": romashka["client_id"], "managers": "Иванов Иван;Петров Пётр",
+                          "resolved_owner": "Петров Пётр", "rule": "earliest assignment wins"}]
+    history = json.loads(run("explain", romashka["client_id"], "--json").stdout)["history"]
+    assert any(h["action"] == "conflict" for h in history)
+
+
+def test_expiry_through_clean(run, tmp_path):
+    crm, _ = write_dumps(tmp_path)
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-12-29")  # day 89 for Лютик
+    assert clients(run)["ООО «Лютик»"]["owner"] == "Иванов Иван"
+    summary = json.loads(run("clean", "--as-of", "2026-12-30", "--json").stdout)  # day 90
+    after = clients(run)
+    assert after["ООО «Лютик»"]["owner"] == "" and after["ООО «Лютик»"]["state"] == "pool"
+    # Ромашка earns 100 of 108: a key client (a mono-client, even), exempt from expiry.
+    assert after["ООО «Ромашка»"]["owner"] == "Иванов Иван" and after["ООО «Ромашка»"]["dependency"] == "mono"
+    assert summary["rules"]["expired"] == 1
+    again = json.loads(run("clean", "--as-of", "2026-12-30", "--json").stdout)
+    assert again["rules"]["expired"] == 0
+
+
+def test_assign_release_and_reassign(run, tmp_path):
+    crm, _ = write_dumps(tmp_path)
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    ids = {name: c["client_id"] for name, c in clients(run).items()}
+    moved = json.loads(run("reassign", "--from", "иванов иван", "--to", "Сидорова Анна", "--as-of", "2026-11-20",
+                           "--json").stdout)["moved"]
+    assert {str(m["client_id"]) for m in moved} == {ids["ООО «Ромашка»"], ids["ООО «Лютик»"]}
+    run("clean", "--as-of", "2026-11-21")  # the ledger outlives a clean
+    after = clients(run)
+    assert after["ООО «Лютик»"]["owner"] == "Сидорова Анна"
+    assert after["ООО «Василёк»"]["owner"] == "Петров Пётр"
+    run("release", ids["ООО «Лютик»"], "--as-of", "2026-11-21")
+    run("assign", ids["ООО «Василёк»"], "Сидорова Анна", "--days", "10", "--as-of", "2026-11-21")
+    run("clean", "--as-of", "2026-11-22")
+    final = clients(run)
+    assert final["ООО «Лютик»"]["owner"] == ""
+    assert (final["ООО «Василёк»"]["owner"], final["ООО «Василёк»"]["owner_until"]) == ("Сидорова Анна", "2026-12-01")
+    assert "owns no clients" in run("reassign", "--from", "Никто", "--to", "Петров Пётр", check=1).stderr
+    history = json.loads(run("explain", ids["ООО «Лютик»"], "--json").stdout)["history"]
+    assert [h["action"] for h in history if h["command"] != "clean"] == ["reassign", "release"]

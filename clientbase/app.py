@@ -8,7 +8,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import combinations, groupby
 from operator import itemgetter
@@ -38,6 +38,7 @@ from clientbase.quarantine import (
 )
 from clientbase.rank import RankInput, RankSettings, rank_clients
 from clientbase.readers import Table, read_tables
+from clientbase.report import Report, build_report, run_counts
 from clientbase.store import Store
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
@@ -604,7 +605,14 @@ def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False) -> Clea
             dedupe = _deduplicate(store, rules, "clean")
             phones = _judge(store, rules, as_of, "clean")
             standing = _apply_rules(store, rules, as_of, "clean")
-    return CleanSummary(as_of, dry_run, dedupe, phones, standing)
+            summary = CleanSummary(as_of, dry_run, dedupe, phones, standing)
+            store.save_run(as_of.isoformat(), run_counts(asdict(summary)))
+    return summary
+
+
+def report(db: Path, as_of: date) -> Report:
+    with opened(db) as store:
+        return build_report(as_of.isoformat(), store.report_figures(as_of.isoformat()), store.last_runs(2))
 
 
 @dataclass

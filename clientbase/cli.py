@@ -499,6 +499,31 @@ def snooze(
     c.say(f"client {client} snoozed until {until}: {reason}")
 
 
+@cli.command()
+def report(ctx: typer.Context, as_of: AsOf = None, as_json: Json = False) -> None:
+    """The health of the base: rows and rejections, duplicates, phones, quarantine, ownership,
+    load per manager, ABCDE by channel, key-client dependency, and what changed since the last run.
+
+    Example:  clientbase report --as-of 2026-11-20
+    """
+    c: Context = ctx.obj
+    result = core.report(c.db, _as_of(as_of))
+    if as_json:
+        _emit_json({"as_of": result.as_of, "sections": {
+            s.title: {"rows": [dict(zip(s.columns, row)) for row in s.rows], "note": s.note}
+            for s in result.sections}})
+        return
+    out = Console(stderr=not sys.stdout.isatty())
+    out.rule(f"clientbase report, {result.as_of}")
+    for section in result.sections:
+        table = Table(title=section.title, caption=section.note, title_justify="left")
+        for column in section.columns:
+            table.add_column(column)
+        for row in section.rows:
+            table.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+        out.print(table)
+
+
 def main() -> None:
     """Click reports usage errors itself (exit 2); our own errors become one line and exit 1."""
     try:

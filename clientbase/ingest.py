@@ -134,6 +134,14 @@ def city_of(city_cell: str, address: str) -> str | None:
     return None
 
 
+def channel_name(text: str) -> str | None:
+    """A sales channel, its case evened out so that `розница` and `РОЗНИЦА` rank with `Розница`."""
+    text = " ".join(text.split())
+    if text and (text.islower() or text.isupper()):
+        text = text[0].upper() + text[1:].lower()
+    return text or None
+
+
 def _iso(text: str) -> str | None:
     day = parse_date(text)
     return day.isoformat() if day else None
@@ -216,7 +224,7 @@ class RecordBuilder:
         record.birthday = _iso(cell("birthday"))
         record.owner = cell("owner") or None
         record.assigned_on = _iso(cell("assigned_on"))
-        record.channel = cell("channel") or None
+        record.channel = channel_name(cell("channel"))
         record.profit = parse_money(cell("profit"))
         record.revenue = parse_money(cell("revenue"))
         record.potential = parse_money(cell("potential"))

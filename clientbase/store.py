@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -248,24 +249,47 @@ class Store:
                 self._conn.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
+    def _only_writer(self) -> Iterator[None]:
+        """Two writers never interleave: the second is told so at once instead of waiting.
+
+        An OS lock on a side file: it dies with its process, so a crash leaves no stale lock behind.
+        """
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                raise StoreError(f"{self.path}: another clientbase command is writing ({holder}); "
+                                 "try again when it has finished") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction: all of it is written, or none of it."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._only_writer():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     @contextmanager
     def rehearsal(self) -> Iterator[None]:
         """A transaction that is always rolled back: for --dry-run."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            self._conn.execute("ROLLBACK")
+        with self._only_writer():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            finally:
+                self._conn.execute("ROLLBACK")
 
     # --- sources -------------------------------------------------------------------------
 
@@ -668,6 +692,47 @@ class Store:
     def export_conflicts(self) -> Iterator[dict]:
         yield from self._dicts(
             "SELECT client_id, managers, resolved_owner, rule FROM conflicts ORDER BY client_id")
+
+    # --- report --------------------------------------------------------------------------
+
+    def counts(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of (group..., count) for one of the report's fixed queries."""
+        return self._conn.execute(sql, params).fetchall()
+
+    def report_figures(self, as_of: str) -> dict[str, list[tuple]]:
+        q = self.counts
+        return {
+            "records": q("SELECT s.name, r.status, coalesce(r.reason, ''), count(*) FROM records r "
+                         "JOIN sources s ON s.id = r.source_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+            "calls": q("SELECT status, coalesce(reason, ''), count(*) FROM calls GROUP BY 1, 2 ORDER BY 1, 2"),
+            "duplicates": q("SELECT decision, count(*) FROM matches GROUP BY 1 ORDER BY 1"),
+            "hubs": q("SELECT e164, clients FROM hubs ORDER BY clients DESC, e164 LIMIT 10"),
+            "phones": q("SELECT coalesce(judged, status), count(*) FROM phones GROUP BY 1 ORDER BY 1"),
+            "quarantine": q("SELECT reason, count(*), sum(recheck_on <= ?) FROM quarantine "
+                            "WHERE released_on IS NULL GROUP BY 1 ORDER BY 1", (as_of,)),
+            "states": q("SELECT coalesce(state, 'unranked'), count(*) FROM clients GROUP BY 1 ORDER BY 1"),
+            "segments": q("SELECT coalesce(segment, '-'), count(*) FROM clients GROUP BY 1 ORDER BY 1"),
+            "managers": q("SELECT owner, count(*), sum(abcde = 'A'), sum(state = 'quarantined'), "
+                          "sum(next_due IS NULL OR next_due <= ?) FROM clients WHERE owner IS NOT NULL "
+                          "GROUP BY 1 ORDER BY 2 DESC, 1", (as_of,)),
+            "abcde": q("SELECT coalesce(channel, ''), abcde, count(*) FROM clients WHERE abcde IS NOT NULL "
+                       "GROUP BY 1, 2 ORDER BY 1, 2"),
+            "dependency": q("SELECT id, name, dependency, coalesce(profit, revenue) FROM clients "
+                            "WHERE dependency IS NOT NULL ORDER BY coalesce(profit, revenue) DESC"),
+            "conflicts": q("SELECT count(*) FROM conflicts"),
+            "expiring": q("SELECT count(*) FROM clients WHERE owner_until IS NOT NULL AND owner_until <= date(?, '+7 days')",
+                          (as_of,)),
+            "expired": q("SELECT count(*) FROM ledger WHERE kind = 'expire' AND on_date > date(?, '-30 days')", (as_of,)),
+            "profit": q("SELECT sum(max(coalesce(profit, revenue, 0), 0)) FROM clients"),
+        }
+
+    def save_run(self, as_of: str, counts: dict) -> None:
+        self._conn.execute("INSERT INTO runs(at, as_of, counts) VALUES (?,?,?)",
+                           (datetime.now().isoformat(timespec="seconds"), as_of, json.dumps(counts, sort_keys=True)))
+
+    def last_runs(self, n: int = 2) -> list[tuple[str, str, dict]]:
+        return [(at, as_of, json.loads(counts)) for at, as_of, counts in self._conn.execute(
+            "SELECT at, as_of, counts FROM runs ORDER BY id DESC LIMIT ?", (n,))]
 
     # --- audit ---------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := demo
+# The sample dumps are dated for this day, so the demo's lists do not drift with the calendar.
+DEMO_DAY := 2026-11-20
 
 .PHONY: demo test venv bench clean-demo
 
@@ -20,8 +22,11 @@ demo: venv
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	cd $(DEMO) && ../$(BIN)/clientbase init
 	cd $(DEMO) && ../$(BIN)/clientbase ingest ../sample_data/crm_export.xlsx ../sample_data/1c_export.csv ../sample_data/purchased_base.csv
-	cd $(DEMO) && ../$(BIN)/clientbase export phones -o phones.xlsx
-	@echo "demo database: $(DEMO)/clientbase.db; phones: $(DEMO)/phones.xlsx"
+	cd $(DEMO) && ../$(BIN)/clientbase calls ../sample_data/dialer_log.csv
+	cd $(DEMO) && ../$(BIN)/clientbase clean --as-of $(DEMO_DAY)
+	cd $(DEMO) && ../$(BIN)/clientbase today --as-of $(DEMO_DAY) --limit 5 -o lists.xlsx
+	cd $(DEMO) && COLUMNS=120 ../$(BIN)/clientbase today --as-of $(DEMO_DAY) --limit 5
+	@echo "demo: database $(DEMO)/clientbase.db, lists $(DEMO)/lists.xlsx; try: cd $(DEMO) && ../$(BIN)/clientbase report"
 
 test: venv
 	$(BIN)/python -m pytest -q

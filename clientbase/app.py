@@ -8,12 +8,14 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import combinations, groupby
 from operator import itemgetter
 from pathlib import Path
 
+from clientbase.backups import Snapshot, list_snapshots, snapshot_dir, take_snapshot
 from clientbase.calls import (
     REQUIRED_CALL_FIELDS,
     Call,
@@ -25,6 +27,7 @@ from clientbase.config import Rules, rules_to_toml
 from clientbase.cycle import next_due
 from clientbase.dedupe import DedupeSettings, MatchRecord, find_clusters
 from clientbase.errors import UserError
+from clientbase.export import mask_row, write_table
 from clientbase.golden import RecordFacts, golden_record, stable_ids
 from clientbase.ingest import RecordBuilder, build_records, map_columns, parse_overrides
 from clientbase.models import QuarantineEntry
@@ -369,6 +372,31 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
     return TodayResult(as_of, lists.lists, len(lists.handouts))
 
 
+def snapshots(db: Path) -> list[Snapshot]:
+    return list_snapshots(db)
+
+
+def restore(db: Path, rules: Rules, name: str | None) -> Snapshot:
+    """Bring back a snapshot (the newest by default); the state it replaces is snapshotted first."""
+    available = list_snapshots(db)
+    if not available:
+        raise UserError(f"{db}: no snapshots in {snapshot_dir(db)}")
+    chosen = available[0] if name is None else next((s for s in available if s.name == name), None)
+    if chosen is None:
+        raise UserError(f"no snapshot {name!r}; there are: {', '.join(s.name for s in available[:5])}")
+    with opened(db) as store:
+        take_snapshot(store, "restore", rules.safety.backups + 1)
+        store.restore_from(chosen.path)
+    with opened(db) as store, store.transaction():
+        store.audit("restore", "restore", {"snapshot": chosen.name})
+    return chosen
+
+
+def audit_log(db: Path, client_id: int | None = None, command: str | None = None, limit: int = 50) -> list[dict]:
+    with opened(db) as store:
+        return store.audit_log(client_id, command, limit)
+
+
 EXPORTS = {
     "records": ("record_ref", "client_id", "contact_id", "status", "reason"),
     "clients": ("client_id", "name", "inn", "kpp", "city", "channel", "owner", "owner_until", "segment", "abcde",
@@ -380,20 +408,32 @@ EXPORTS = {
 }
 
 
-@dataclass
-class ExportTable:
-    kind: str
-    columns: tuple[str, ...]
-    rows: list[dict]
+def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str, manager: str | None = None,
+           mask: bool = False, stdout=None) -> int:
+    """Write one table; for a manager only that manager's clients and the columns the rules allow.
 
-
-def export(db: Path, rules: Rules, kind: str) -> ExportTable:
+    Every export is logged: who, what, how many rows, where to.
+    """
     with opened(db) as store:
         if kind == "quarantine":
-            rows = list(store.export_quarantine(rules.quarantine.recheck_days))
+            rows = store.export_quarantine(rules.quarantine.recheck_days)
         else:
-            rows = list(getattr(store, f"export_{kind}")())
-    return ExportTable(kind, EXPORTS[kind], rows)
+            rows = getattr(store, f"export_{kind}")()
+        columns = EXPORTS[kind]
+        owner = None
+        if manager:
+            owners = store.owners()
+            owner = _known_manager(set(owners.values()), manager)
+            mine = {cid for cid, name in owners.items() if name == owner}
+            rows = (r for r in rows if r.get("client_id") in mine)
+            columns = tuple(c for c in columns if c in rules.access.manager_columns)
+        if mask:
+            rows = (mask_row(r) for r in rows)
+        count = write_table(columns, rows, path=path, fmt=fmt, sheet=kind, stdout=stdout)
+        with store.transaction():
+            store.audit("export", kind, {"rows": count, "manager": owner, "masked": mask,
+                                         "to": str(path) if path else "stdout", "columns": list(columns)})
+    return count
 
 
 def _city_key(city: str | None) -> str | None:
@@ -601,7 +641,8 @@ class CleanSummary:
 def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False) -> CleanSummary:
     """The nightly job, in one transaction: deduplicate, then the rules that follow from it."""
     with opened(db) as store:
-        with store.rehearsal() if dry_run else store.transaction():
+        snapshot = partial(take_snapshot, store, "clean", rules.safety.backups)
+        with store.rehearsal() if dry_run else store.transaction(first=snapshot):
             dedupe = _deduplicate(store, rules, "clean")
             phones = _judge(store, rules, as_of, "clean")
             standing = _apply_rules(store, rules, as_of, "clean")
@@ -642,7 +683,7 @@ class UnmergeResult:
 def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) -> UnmergeResult:
     """Split a client into its records (or detach the given ones) and remember they are not duplicates."""
     with opened(db) as store:
-        with store.transaction():
+        with store.transaction(first=partial(take_snapshot, store, "unmerge", rules.safety.backups)):
             records = store.client_records(client_id)
             if not records:
                 raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")

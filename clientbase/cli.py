@@ -18,7 +18,7 @@ from rich.table import Table
 from clientbase import app as core
 from clientbase.config import Rules, load_rules, rules_to_toml
 from clientbase.errors import UserError
-from clientbase.export import FORMATS, format_for, write_table, write_xlsx
+from clientbase.export import FORMATS, format_for, mask_row, write_table, write_xlsx
 
 cli = typer.Typer(
     name="clientbase",
@@ -184,12 +184,15 @@ def export(
     kind: Annotated[str, typer.Argument(help=f"What to export: {', '.join(core.EXPORTS)}.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: CSV on stdout).")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="csv, xlsx or json (default: from the file name, else csv).")] = None,
+    manager: Annotated[Optional[str], typer.Option(help="Only this manager's clients, and only the columns the rules let managers see.")] = None,
+    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, names, birthdays) for lists sent outside.")] = False,
 ) -> None:
-    """Write a table: records, phones, clients, duplicates, quarantine.
+    """Write a table: records, phones, clients, duplicates, quarantine, conflicts.
 
     Examples:
       clientbase export phones > phones.csv
-      clientbase export records -o records.xlsx
+      clientbase export clients -o clients.xlsx
+      clientbase export clients --manager "Петрова Анна" --mask -o for_anna.xlsx
     """
     c: Context = ctx.obj
     if kind not in core.EXPORTS:
@@ -199,8 +202,7 @@ def export(
     chosen = format_for(output, fmt)
     if chosen == "xlsx" and output is None:
         raise typer.BadParameter("xlsx needs a file: add -o FILE.xlsx", param_hint="--format")
-    table = core.export(c.db, c.rules(), kind)
-    count = write_table(table.columns, table.rows, path=output, fmt=chosen, sheet=kind, stdout=sys.stdout)
+    count = core.export(c.db, c.rules(), kind, path=output, fmt=chosen, manager=manager, mask=mask, stdout=sys.stdout)
     if output is not None:
         c.say(f"{count:,} {kind} rows written to {output}")
 
@@ -391,6 +393,7 @@ def today(
     as_of: AsOf = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="At most N rows per manager.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write .xlsx (a sheet per manager), .csv or .json.")] = None,
+    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, names) for lists sent outside.")] = False,
     as_json: Json = False,
 ) -> None:
     """Today's call list: own clients due, then pool clients up to the quota.
@@ -403,14 +406,15 @@ def today(
     """
     c: Context = ctx.obj
     result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit)
-    lists = result.lists
-    rows = [asdict(item) for items in lists.values() for item in items]
+    shown = mask_row if mask else dict
+    lists = {m: [shown(asdict(i)) for i in items] for m, items in result.lists.items()}
+    rows = [item for items in lists.values() for item in items]
     if as_json:
         _emit_json({"as_of": result.as_of.isoformat(), "items": rows})
     if output is not None:
         fmt = format_for(output, None)
         if fmt == "xlsx":
-            write_xlsx(output, {m: (TODAY_COLUMNS, [asdict(i) for i in items]) for m, items in lists.items()})
+            write_xlsx(output, {m: (TODAY_COLUMNS, items) for m, items in lists.items()})
         else:
             write_table(TODAY_COLUMNS, rows, path=output, fmt=fmt)
         c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
@@ -427,10 +431,10 @@ def today(
         table.add_column("last contact", no_wrap=True)
         table.add_column("call (MSK)", no_wrap=True)
         for i in items:
-            msk = i.call_window.split("(")[-1].removesuffix(" MSK)") if "MSK" in i.call_window \
-                else i.call_window.removesuffix(" local")
-            table.add_row(i.abcde or "-", str(i.client_id), i.name or "", i.phone, i.reason,
-                          i.last_contact or "never", msk)
+            window = i["call_window"]
+            msk = window.split("(")[-1].removesuffix(" MSK)") if "MSK" in window else window.removesuffix(" local")
+            table.add_row(i["abcde"] or "-", str(i["client_id"]), i["name"] or "", i["phone"], i["reason"],
+                          i["last_contact"] or "never", msk)
         out.print(table)
     c.say(f"{result.handed_out} pool client(s) handed out")
 
@@ -524,10 +528,63 @@ def report(ctx: typer.Context, as_of: AsOf = None, as_json: Json = False) -> Non
         out.print(table)
 
 
+@cli.command()
+def restore(
+    ctx: typer.Context,
+    snapshot: Annotated[Optional[str], typer.Argument(help="Snapshot name (default: the newest).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the snapshots instead.")] = False,
+) -> None:
+    """Bring back a snapshot taken before clean/unmerge (the current state is snapshotted first).
+
+    Examples:
+      clientbase restore --list
+      clientbase restore 20261120-031500-123456-clean.db
+    """
+    c: Context = ctx.obj
+    if list_:
+        table = Table(title=f"Snapshots of {c.db}")
+        for column in ("name", "taken", "size"):
+            table.add_column(column)
+        for snap in core.snapshots(c.db):
+            table.add_row(snap.name, snap.taken, f"{snap.size:,}")
+        Console().print(table)
+        return
+    chosen = core.restore(c.db, c.rules(), snapshot)
+    c.say(f"restored {chosen.name} (taken {chosen.taken})")
+
+
+@cli.command()
+def audit(
+    ctx: typer.Context,
+    client: Annotated[Optional[int], typer.Option(help="Only this client's entries.")] = None,
+    command: Annotated[Optional[str], typer.Option(help="Only entries of this command (clean, export, reassign...).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="The newest N entries.")] = 50,
+    as_json: Json = False,
+) -> None:
+    """Show the audit log: every merge, reassignment, quarantine move and export.
+
+    Example:  clientbase audit --command export --limit 20
+    """
+    c: Context = ctx.obj
+    rows = core.audit_log(c.db, client, command, limit)
+    if as_json:
+        _emit_json({"items": rows})
+        return
+    table = Table(title="Audit log")
+    for column in ("at", "user", "command", "action", "client", "detail"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["at"], r["user"] or "", r["command"], r["action"], str(r["client_id"] or ""), r["detail"])
+    Console(stderr=not sys.stdout.isatty()).print(table)
+
+
 def main() -> None:
     """Click reports usage errors itself (exit 2); our own errors become one line and exit 1."""
+    args = sys.argv[1:]
+    # Cron lines put -q anywhere; it is a global option, so move it before the command.
+    quiet = [a for a in args if a in ("-q", "--quiet")]
     try:
-        cli()
+        cli(args=quiet + [a for a in args if a not in ("-q", "--quiet")], prog_name="clientbase")
     except UserError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

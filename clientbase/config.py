@@ -69,6 +69,20 @@ class TodayRules:
 
 
 @dataclass(frozen=True)
+class AccessRules:
+    manager_columns: tuple[str, ...] = (
+        "client_id", "name", "inn", "kpp", "city", "channel", "owner", "owner_until", "segment", "abcde",
+        "last_contact", "next_due", "state", "record_ref", "raw", "e164", "extension", "type", "region", "status",
+        "reason", "since", "recheck_on", "manager", "phone", "contact", "overdue_days", "timezone", "call_window",
+    )
+
+
+@dataclass(frozen=True)
+class SafetyRules:
+    backups: int = 7
+
+
+@dataclass(frozen=True)
 class Rules:
     ingest: IngestRules = field(default_factory=IngestRules)
     dedupe: DedupeRules = field(default_factory=DedupeRules)
@@ -78,6 +92,8 @@ class Rules:
     ownership: OwnershipRules = field(default_factory=OwnershipRules)
     rank: RankRules = field(default_factory=RankRules)
     today: TodayRules = field(default_factory=TodayRules)
+    access: AccessRules = field(default_factory=AccessRules)
+    safety: SafetyRules = field(default_factory=SafetyRules)
 
 
 # Why each setting exists, written into `clientbase init`'s file as comments.
@@ -113,6 +129,10 @@ COMMENTS: dict[str, str] = {
     "today.birthday_days": "Flag a decision maker's birthday within this many days.",
     "today.call_from": "Earliest local time to call a client.",
     "today.call_until": "Latest local time to call a client.",
+    "access": "What a manager may see.",
+    "access.manager_columns": "Columns an export or list made with --manager may carry (no profit by default).",
+    "safety": "Undo.",
+    "safety.backups": "Snapshots kept before commands that rewrite derived data (clean, unmerge, restore).",
 }
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from operator import attrgetter
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 
@@ -74,7 +74,7 @@ class ContactRecord:
 # keeps one of the two in any name of 6+ letters; a block larger than the window is compared
 # only between neighbours in sorted order, which keeps giant blocks ('строй…' in Moscow) linear.
 _BLOCK_LETTERS = 3
-_WINDOW = 40
+_WINDOW = 20
 # Names kept per party when telling how many clients a shared key touches.
 _PARTY_NAMES = 4
 
@@ -86,11 +86,19 @@ def name_similarity(a: str, b: str) -> float:
 
     Edits are the optimal-string-alignment distance: a wrong, missing, extra or swapped letter is
     one edit (fuzz.ratio counts a wrong letter twice), so 'ромашка' ~ 'ромашко' scores 92.9.
+    Names that share whole words are judged by the words that tell them apart: 'стройсервис нова'
+    ~ 'стройсервис нива' is 'нова' ~ 'нива' (87.5), not 96.9 because of the long common word.
     """
-    score = _edit_ratio(a, b)
-    if " " in a or " " in b:
-        score = max(score, _edit_ratio(" ".join(sorted(a.split())), " ".join(sorted(b.split()))))
-    return round(score, 1)
+    if " " not in a and " " not in b:
+        return round(_edit_ratio(a, b), 1)
+    words_a, words_b = a.split(), b.split()
+    common = set(words_a).intersection(words_b)
+    if common:
+        rest_a = [word for word in words_a if word not in common]
+        rest_b = [word for word in words_b if word not in common]
+        if rest_a and rest_b:
+            return round(_edit_ratio(" ".join(sorted(rest_a)), " ".join(sorted(rest_b))), 1)
+    return round(max(_edit_ratio(a, b), _edit_ratio(" ".join(sorted(words_a)), " ".join(sorted(words_b)))), 1)
 
 
 def _edit_ratio(a: str, b: str) -> float:
@@ -136,6 +144,37 @@ def _same_word(a: str, b: str) -> bool:
     if min(len(a), len(b)) < 5 or a + "а" == b or b + "а" == a:
         return False
     return OSA.distance(a, b, score_cutoff=1) <= 1
+
+
+class _Groups:
+    """Record positions per key value, with a list only for the values seen on two records or more.
+
+    Most phones, INNs and names are seen once: millions of one-element lists would cost more in
+    allocation and garbage-collector passes than the clustering itself.
+    """
+
+    __slots__ = ("first", "shared")
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}  # value -> the first record carrying it, for every value
+        self.shared: dict[str, list[int]] = {}  # value -> every record carrying it, for shared values
+
+    def add(self, value: str, position: int) -> None:
+        if self.first.setdefault(value, position) != position:
+            self.share(value, position)
+
+    def share(self, value: str, position: int) -> None:
+        """Add a record to a value already seen; a value repeated within one record counts once."""
+        members = self.shared.get(value)
+        if members is None:
+            first = self.first[value]
+            if first != position:
+                self.shared[value] = [first, position]
+        elif members[-1] != position:
+            members.append(position)
+
+    def members(self, value: str) -> list[int]:
+        return self.shared.get(value) or [self.first[value]]
 
 
 class _Forest:
@@ -294,32 +333,32 @@ def find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     banned = [(position[a], position[b]) for a, b in cannot_link if a in position and b in position and a != b]
     linker = _Linker(ordered, settings, banned)
 
-    inn_index: dict[str, list[int]] = defaultdict(list)
-    domain_index: dict[str, list[int]] = defaultdict(list)
-    phone_index: dict[str, list[int]] = defaultdict(list)
-    email_index: dict[str, list[int]] = defaultdict(list)
-    name_index: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+    inns, domains, phones, emails = _Groups(), _Groups(), _Groups(), _Groups()
+    names_by_city: dict[str | None, _Groups] = defaultdict(_Groups)
     names = linker.names
+    first_inn, first_phone = inns.first.setdefault, phones.first.setdefault  # the common case, inlined
     for i, r in enumerate(ordered):
-        if r.inn:
-            inn_index[r.inn].append(i)
+        inn = r.inn
+        if inn and first_inn(inn, i) != i:
+            inns.share(inn, i)
         for phone in r.phones:
-            phone_index[phone].append(i)
+            if first_phone(phone, i) != i:
+                phones.share(phone, i)
         if r.person:  # persons join on name + phone or email; their domains and city say nothing
             for email in r.emails:
-                email_index[email].append(i)
+                emails.add(email, i)
         else:
             for domain in r.email_domains:
-                domain_index[domain].append(i)
+                domains.add(domain, i)
             if names[i]:
-                name_index[(r.city or None, names[i])].append(i)
+                names_by_city[r.city or None].add(names[i], i)
 
-    _link_strong_keys(linker, inn_index, domain_index)
-    hubs = _link_phones(linker, phone_index)
-    for email, members in email_index.items():
-        if len(members) > 1 and not linker.is_hub(members):
+    _link_strong_keys(linker, inns, domains)
+    hubs = _link_phones(linker, phones)
+    for email, members in emails.shared.items():
+        if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
-    _link_names(linker, name_index)
+    _link_names(linker, names_by_city)
 
     find = linker.forest.find
     by_root: dict[int, list[int]] = {}
@@ -330,7 +369,13 @@ def find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
             by_root[root] = [record_id]
         else:
             cluster.append(record_id)
-    pairs = linker.merged + [pair for (a, b), pair in linker.review.items() if find(a) != find(b)]
+    # One review pair per two clusters: the closest one, as the question is whether the clients are one.
+    review: dict[tuple[int, int], Pair] = {}
+    for (a, b), pair in sorted(linker.review.items(), key=lambda item: (-item[1].score, item[0])):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            review.setdefault((ra, rb) if ra < rb else (rb, ra), pair)
+    pairs = linker.merged + list(review.values())
     pairs.sort(key=lambda p: (p.a, p.b, p.decision))
     return DedupeResult(
         clusters=list(by_root.values()),  # records in id order: each cluster sorted, clusters by first id
@@ -339,27 +384,24 @@ def find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     )
 
 
-def _link_strong_keys(linker: _Linker, inn_index: dict[str, list[int]],
-                      domain_index: dict[str, list[int]]) -> None:
+def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups) -> None:
     kpps = linker.kpps
-    for inn, members in inn_index.items():
+    for inn, members in inns.shared.items():
         first = members[0]
         for other in members[1:]:
             kpp_a, kpp_b = kpps[first], kpps[other]
             branches = f", KPP {kpp_a} / {kpp_b}" if kpp_a and kpp_b and kpp_a != kpp_b else ""
             linker.link(first, other, "inn", 100.0, f"INN {inn}{branches}")
-    for domain, members in domain_index.items():
-        if len(members) > 1 and not linker.is_hub(members):  # a holding's or a web studio's domain
+    for domain, members in domains.shared.items():
+        if not linker.is_hub(members):  # a holding's or a web studio's domain
             linker.link_all(members, "email_domain", f"email domain {domain}")
 
 
-def _link_phones(linker: _Linker, phone_index: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
+def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]]:
     """Join companies on a shared phone, persons on a phone and a compatible name; return the hubs."""
     persons = linker.persons
     hubs: list[tuple[str, list[int]]] = []
-    for phone, members in phone_index.items():
-        if len(members) < 2:
-            continue
+    for phone, members in phones.shared.items():
         if linker.is_hub(members):
             hubs.append((phone, members))
             continue
@@ -371,109 +413,127 @@ def _link_phones(linker: _Linker, phone_index: dict[str, list[int]]) -> list[tup
     return hubs
 
 
-def _link_names(linker: _Linker, name_index: dict[tuple[str | None, str], list[int]]) -> None:
+def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> None:
     """Companies by name: the same name in a city merges, similar names in a city merge or go to review.
 
-    Without a city to agree on, a name match is listed for review at most. A name carried by two
-    valid INNs in one city cannot tell which of them its other records belong to: review only.
+    Without a city to agree on, a name match is listed for review at most, and not even that when the
+    name is found in hub_min_clients cities (a chain, a generic word). A name carried by two valid
+    INNs in one city cannot tell which of them its other records belong to: review only.
     """
     settings, inns = linker.settings, linker.inns
-    keys = list(name_index)
-    firsts = [name_index[key][0] for key in keys]
+    # One item per (city, name): parallel lists, as millions of tuples would weigh on the collector.
+    cities: list[str | None] = []
+    names: list[str] = []
+    firsts: list[int] = []
     ambiguous: set[int] = set()
-    unknown_city: list[int] = []
-    for k, key in enumerate(keys):
-        city, name = key
-        members = name_index[key]
-        if city is None:
-            unknown_city.append(k)
-            for other in members[1:]:
-                linker.suggest(members[0], other, "name", 100.0, f'name "{name}", city unknown')
-        elif len({inns[m] for m in members if inns[m]}) > 1:
-            ambiguous.add(k)
-            for other in members[1:]:
-                linker.suggest(members[0], other, "name+city", 100.0,
-                               f'name "{name}" in {city}, carried by different INNs')
-        elif len(members) > 1:
-            linker.link_all(members, "name+city", f'name "{name}" in {city}')
+    for city, groups in names_by_city.items():
+        for name, first in groups.first.items():
+            item = len(names)
+            cities.append(city)
+            names.append(name)
+            firsts.append(first)
+            members = groups.shared.get(name)
+            if members is None:
+                continue
+            if city is None:
+                for other in members[1:]:
+                    linker.suggest(first, other, "name", 100.0, f'name "{name}", city unknown')
+            elif len(carriers := {inns[m]: m for m in reversed(members) if inns[m]}) > 1:
+                ambiguous.add(item)
+                if len(carriers) < settings.hub_min_clients:  # with more, the name is a generic word
+                    for other in members:
+                        for carrier in sorted(carriers.values()):
+                            linker.suggest(carrier, other, "name+city", 100.0,
+                                           f'name "{name}" in {city}, carried by different INNs')
+            else:
+                linker.link_all(members, "name+city", f'name "{name}" in {city}')
 
-    if unknown_city:
-        _suggest_known_cities(linker, keys, firsts, unknown_city)
-
-    merges: list[tuple[float, int, int, str]] = []
-    for k1, k2, score in _similar_names(keys, settings.review_score):
-        city, name_a = keys[k1]
-        name_b = keys[k2][1]
-        a, b = firsts[k1], firsts[k2]
+    def explain(k1: int, k2: int, score: float) -> tuple[int, int, str]:
+        a, b, name_a, name_b = firsts[k1], firsts[k2], names[k1], names[k2]
         if a > b:
             a, b, name_a, name_b = b, a, name_b, name_a
+        return a, b, f'name "{name_a}"' if name_a == name_b else f'names "{name_a}" ~ "{name_b}" ({score})'
+
+    merges: list[tuple[float, int, int, str]] = []
+    unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches
+    for k1, k2, score in _similar_names(cities, names, settings.review_score):
+        city = cities[k1]
+        if city != cities[k2]:  # one of them has no city
+            if score >= settings.merge_score:
+                unplaced[k1 if city is None else k2].append((score, k2 if city is None else k1))
+            continue
+        a, b, detail = explain(k1, k2, score)
         if city is None:
             if score >= settings.merge_score:
-                linker.suggest(a, b, "name", score, f'names "{name_a}" ~ "{name_b}" ({score}), city unknown')
-            continue
-        detail = f'names "{name_a}" ~ "{name_b}" ({score}) in {city}'
-        if score >= settings.merge_score and k1 not in ambiguous and k2 not in ambiguous:
-            merges.append((-score, a, b, detail))
+                linker.suggest(a, b, "name", score, f"{detail}, city unknown")
+        elif score >= settings.merge_score and k1 not in ambiguous and k2 not in ambiguous:
+            merges.append((-score, a, b, f"{detail} in {city}"))
         else:
-            linker.suggest(a, b, "name+city", score, detail)
+            linker.suggest(a, b, "name+city", score, f"{detail} in {city}")
     merges.sort()
     for negative, a, b, detail in merges:
         linker.link(a, b, "name+city", -negative, detail)
 
-
-def _suggest_known_cities(linker: _Linker, keys: list[tuple[str | None, str]], firsts: list[int],
-                          unknown_city: list[int]) -> None:
-    """A name without a city is put up for review against the same name in a known city, unless the
-    name is in so many cities that it is a chain or a generic word."""
-    wanted = {keys[k][1] for k in unknown_city}
-    known: dict[str, list[int]] = defaultdict(list)
-    for k, (city, name) in enumerate(keys):
-        if city is not None and name in wanted:
-            known[name].append(k)
-    for k in unknown_city:
-        name = keys[k][1]
-        places = known.get(name, ())
-        if len(places) < linker.settings.hub_min_clients:
-            for place in places:
-                linker.suggest(firsts[k], firsts[place], "name", 100.0,
-                               f'name "{name}", city unknown vs {keys[place][0]}')
+    for k, matches in unplaced.items():
+        if len({cities[other] for _, other in matches}) < settings.hub_min_clients:
+            for score, other in sorted(matches, key=lambda match: (-match[0], match[1])):
+                a, b, detail = explain(k, other, score)
+                linker.suggest(a, b, "name", score, f"{detail}, city unknown vs {cities[other]}")
 
 
-def _similar_names(keys: list[tuple[str | None, str]], review_score: float):
-    """Yield (k1, k2, score) for distinct (city, name) keys in one city whose names score review_score or more.
+def _similar_names(cities: list[str | None], names: list[str], review_score: float) -> list[tuple[int, int, float]]:
+    """(k1, k2, score) for the (city, name) items whose names score review_score or more, k1 < k2.
 
-    fuzz.ratio counts a wrong letter as two edits, so it is a cheap lower bound that prefilters.
+    Compared: items of one city within a block, and an item without a city with its neighbours in
+    name order whatever their city. The edit distance, bounded from the query's length alone,
+    prefilters in rapidfuzz; name_similarity is computed only for names close enough as written.
     """
-    prefilter = max(0.0, 2 * review_score - 100)
-    seen: set[tuple[int, int]] = set()
-    for blocks in (_blocks(keys, reverse=False), _blocks(keys, reverse=True)):
-        for block in blocks:
-            names = [keys[k][1] for k in block]
-            for pos, query in enumerate(names[:-1]):
-                neighbours = names[pos + 1:pos + 1 + _WINDOW]
-                for _, _, offset in process.extract(query, neighbours, scorer=fuzz.ratio,
-                                                    score_cutoff=prefilter, limit=None):
-                    k1, k2 = block[pos], block[pos + 1 + offset]
-                    pair = (k1, k2) if k1 < k2 else (k2, k1)
-                    if pair in seen:
-                        continue
-                    seen.add(pair)
-                    score = name_similarity(query, names[pos + 1 + offset])
-                    if score >= review_score:
-                        yield pair[0], pair[1], score
+    count = len(names)
+    # edits <= share·(len a + len b) <= 2·share·max(len a, len b): a bound rapidfuzz can apply
+    cutoff = min(1.0, 2 * (1 - review_score / 100))
+    found: dict[int, float] = {}  # k1 * count + k2 -> score: ints, not millions of tuples
 
+    def compare(order: list[int], ordered_names: list[str], pos: int, start: int, end: int) -> None:
+        k, query = order[pos], ordered_names[pos]
+        for name, distance, offset in process.extract(query, ordered_names[start:end], scorer=OSA.normalized_distance,
+                                                      score_cutoff=cutoff, limit=None):
+            size = len(query) + len(name)
+            edits = round(distance * max(len(query), len(name)))
+            as_written = round(100 * (1 - edits / size), 1)
+            other = order[start + offset]
+            if as_written >= review_score and other != k:
+                pair = k * count + other if k < other else other * count + k
+                if pair not in found:
+                    several_words = " " in query or " " in name
+                    found[pair] = name_similarity(query, name) if several_words else as_written
 
-def _blocks(keys: list[tuple[str | None, str]], reverse: bool) -> list[list[int]]:
-    """Keys of one city sharing their first (or last) letters, each block in (reversed) name order."""
-    if reverse:
-        order = sorted(range(len(keys)), key=lambda k: keys[k][1][::-1])
-    else:
-        order = sorted(range(len(keys)), key=lambda k: keys[k][1])
-    blocks: dict[tuple[str | None, str], list[int]] = defaultdict(list)
-    for k in order:
-        city, name = keys[k]
-        blocks[(city, name[-_BLOCK_LETTERS:] if reverse else name[:_BLOCK_LETTERS])].append(k)
-    return [block for block in blocks.values() if len(block) > 1]
+    city_ids = {city: n for n, city in enumerate(dict.fromkeys(cities))}
+    city_of = [city_ids[city] for city in cities]
+    # Orderings: the names reversed (for their last letters), and the names with the first word
+    # moved last (for their first letters): a first word is often generic ('тд', 'стройсервис'),
+    # and blocks on it would be large and full of names that differ only after it.
+    reversed_names = [name[::-1] for name in names]
+    rotated_names = [f"{rest} {head}" if rest else head for head, _, rest in (name.partition(" ") for name in names)]
+    for sort_keys in (reversed_names, rotated_names):
+        by_name = sorted(range(count), key=sort_keys.__getitem__)
+        if None in city_ids:  # an item without a city may belong to any: its neighbours in every city
+            ordered_names = [names[k] for k in by_name]
+            for pos, k in enumerate(by_name):
+                if cities[k] is None:
+                    compare(by_name, ordered_names, pos, max(0, pos - _WINDOW), pos + 1 + _WINDOW)
+        # Blocks are runs of one city and one key prefix; a stable sort by city keeps the name order.
+        order = sorted(by_name, key=city_of.__getitem__)
+        ordered_names = [names[k] for k in order]
+        blocks = [(city_of[k], sort_keys[k][:_BLOCK_LETTERS]) for k in order]
+        start = 0
+        while start < count:
+            end = start + 1
+            while end < count and blocks[end] == blocks[start]:
+                end += 1
+            for pos in range(start, end - 1):
+                compare(order, ordered_names, pos, pos + 1, min(end, pos + 1 + _WINDOW))
+            start = end
+    return [(pair // count, pair % count, score) for pair, score in found.items() if score >= review_score]
 
 
 def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:
@@ -511,8 +571,8 @@ def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:
             by_key[key].append(i)
     by_name: dict[str, list[int]] = defaultdict(list)
     for i, name in enumerate(names):
-        if name:
-            by_name[name].append(i)
+        if name:  # 'иван иванов' is 'иванов иван'
+            by_name[" ".join(sorted(name.split()))].append(i)
     for group in by_name.values():
         for other in group[1:]:
             join(group[0], other)

@@ -32,6 +32,38 @@ def neutralise(value: object) -> object:
     return value
 
 
+_MASKED_FIELDS = {"phone": "phone", "e164": "phone", "raw": "phone", "email": "email", "contact": "person",
+                  "birthday": "date"}
+
+
+def mask_value(kind: str, value: str) -> str:
+    """Hide personal data for lists that leave the company: enough to recognise, not to use."""
+    if kind == "phone":
+        digits = [ch for ch in value if ch.isdigit()]
+        keep_head, keep_tail = 4, 2
+        seen = 0
+        out = []
+        for ch in value:
+            if ch.isdigit():
+                seen += 1
+                out.append(ch if seen <= keep_head or seen > len(digits) - keep_tail else "*")
+            else:
+                out.append(ch)
+        return "".join(out)
+    if kind == "email":
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}" if domain else "***"
+    if kind == "person":
+        words = value.split()
+        return " ".join([words[0], *(w[0] + "." for w in words[1:])]) if words else value
+    return "****-**-**"
+
+
+def mask_row(row: dict) -> dict:
+    return {k: mask_value(_MASKED_FIELDS[k], v) if k in _MASKED_FIELDS and isinstance(v, str) and v else v
+            for k, v in row.items()}
+
+
 def cell_text(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return ";".join(str(v) for v in value)

@@ -21,13 +21,21 @@ import re
 import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from itertools import dropwhile, islice
 from pathlib import Path
 from xml.etree import ElementTree
 
 from charset_normalizer import from_bytes
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+from python_calamine import (
+    CalamineError,
+    CalamineSheet,
+    CalamineWorkbook,
+    SheetTypeEnum,
+    SheetVisibleEnum,
+)
 
 from clientbase.errors import UserError
 
@@ -41,11 +49,14 @@ TITLE_ROWS = 10
 # A one-column text table is split on a character that never occurs in text: the ASCII unit separator.
 NO_DELIMITER = "\x1f"
 
-# Labels that only ever start a totals row, wherever it stands ("Итого по группе", "Всего:").
-_TOTALS_ANYWHERE = re.compile(r"(?:итого?|общий итог|subtotal|sub-total|grand total)\b|(?:всего|total|totals)\s*:", re.I)
-# Words that could also begin a name ("Total Oil"): a totals row only at the end of the table, and only
-# when no other word follows them (or "по"/"for": "Всего по Москве").
-_TOTALS_AT_END = re.compile(r"(?:всего|total|totals)\b(?:\s+(?:по|за|for|of)\b|(?!\s*[^\W\d_]))", re.I)
+# The first cell of a totals row. Group `anywhere`: labels that only ever start one ("Итого по группе",
+# "Всего:"). The rest could also begin a name ("Total Oil"), so they mark a totals row only at the end of
+# the table, and only when no other word follows them (or "по"/"for": "Всего по Москве").
+_TOTALS = re.compile(
+    r"(?P<anywhere>(?:итого?|общий итог|subtotal|sub-total|grand total)\b|(?:всего|total|totals)\s*:)"
+    r"|(?:всего|total|totals)\b(?:\s+(?:по|за|for|of)\b|(?!\s*[^\W\d_]))",
+    re.I,
+)
 
 _ZIP = b"PK\x03\x04"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -56,11 +67,12 @@ _BINARY_KINDS = {
 # Bytes below 0x20 other than whitespace: never in text, common in binary files. NUL is counted apart.
 _CONTROL_BYTES = bytes(b for b in range(1, 32) if b not in b"\t\n\r\x0b\x0c")
 _CONTROL_CHARS = re.compile("[\x01-\x08\x0e-\x1f]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 # Russian letters from the most to the least frequent: a wrong codepage turns text into rare letters and symbols.
 _RUSSIAN_BY_FREQUENCY = "оеаинтсрвлкмдпуяызьбгчйхжшюцщэфъё"
 _RUSSIAN_WEIGHT = {letter: len(_RUSSIAN_BY_FREQUENCY) - rank for rank, letter in enumerate(_RUSSIAN_BY_FREQUENCY)}
-# Windows and 1C; DOS-era 1C. KOI8-R is left to charset-normalizer: it holds the same letters as cp1251 in
-# another order, which letter counts on a short sample cannot tell apart.
+# Windows and 1C; DOS-era 1C. Not KOI8-R: it holds the same letters as cp1251 in another order, which
+# letter counts on a short sample cannot tell apart, and the contract names cp1251.
 _CYRILLIC_CODEPAGES = ("cp1251", "cp866")
 
 
@@ -112,24 +124,24 @@ def read_tables(path: Path, sheet: str | None = None) -> list[Table]:
 
 # --- shared: header, blank rows, totals ---------------------------------------------------------------
 
-Records = Iterator[tuple[int, list[str]]]  # (line where the row starts, stripped cells), blank rows included
+Records = Iterator[tuple[int, tuple[str, ...]]]  # (line where the row starts, stripped cells), blank rows too
 
 
 def _find_header(records: Records) -> tuple[int, tuple[str, ...], tuple[str, ...]] | None:
     """(line, cells, skipped titles) of the header, or None when every row is blank."""
-    singles: list[tuple[int, list[str]]] = []
+    singles: list[tuple[int, tuple[str, ...]]] = []
     for line, cells in records:
         filled = sum(1 for cell in cells if cell)
         if filled > 1:
-            return line, tuple(cells), tuple(next(c for c in title if c) for _, title in singles)
+            return line, cells, tuple(next(cell for cell in title if cell) for _, title in singles)
         if filled:
             singles.append((line, cells))
             if len(singles) == TITLE_ROWS:
                 break
     if not singles:
         return None
-    line, cells = singles[0]
-    return line, tuple(cells), ()
+    line, cells = singles[0]  # a one-column table
+    return line, cells, ()
 
 
 def _data_rows(records: Records, header_line: int, subtotals: frozenset[int] = frozenset(),
@@ -140,22 +152,21 @@ def _data_rows(records: Records, header_line: int, subtotals: frozenset[int] = f
     summing a column, which a running-total column also does, so they are totals only at the end."""
     number = 0
     held: list[Row] = []  # possible totals rows, decided by whether any ordinary row follows them
-    for line, cells in records:
-        if line <= header_line:
-            continue
+    for line, cells in dropwhile(lambda record: record[0] <= header_line, records):
         number += 1
-        first = next((cell for cell in cells if cell), None)
+        first = cells[0] if cells and cells[0] else next((cell for cell in cells if cell), None)
         if first is None:
             continue
-        if _TOTALS_ANYWHERE.match(first) or line in subtotals:
-            held.append(Row(number, tuple(cells), TOTALS_ROW, line))
-        elif _TOTALS_AT_END.match(first) or line in sums:
-            held.append(Row(number, tuple(cells), None, line))
+        totals = _TOTALS.match(first)
+        if (totals and totals["anywhere"]) or line in subtotals:
+            held.append(Row(number, cells, TOTALS_ROW, line))
+        elif totals or line in sums:
+            held.append(Row(number, cells, None, line))
         else:
             if held:  # an ordinary row follows: only the labels that always mean totals stay rejected
                 yield from held
                 held.clear()
-            yield Row(number, tuple(cells), None, line)
+            yield Row(number, cells, None, line)
     yield from (row if row.rejected else replace(row, rejected=TOTALS_ROW) for row in held)
 
 
@@ -177,16 +188,27 @@ def _zip_kind(path: Path) -> str:
     if "content.xml" in names and b"spreadsheet" in mimetype:
         return "ods"
     if "word/document.xml" in names or "content.xml" in names:
-        raise ReadError(f"{path.name}: a text document, not a table")
+        raise ReadError(f"{path.name}: a document, not a spreadsheet or a text table")
     raise ReadError(f"{path.name}: a zip archive, not a workbook or a text table")
 
 
-def _read_workbook(path: Path, wanted: str | None, kind: str) -> list[Table]:
+@contextmanager
+def _calamine_errors(path: Path, what: str) -> Iterator[None]:
     try:
+        yield
+    except CalamineError as exc:
+        raise ReadError(f"{path.name}: cannot read {what} ({_one_line(exc)})") from None
+    except BaseException as exc:
+        # A damaged file can make calamine's Rust code panic; pyo3 raises that as a BaseException.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise ReadError(f"{path.name}: cannot read {what} (damaged: {_one_line(exc)})") from None
+
+
+def _read_workbook(path: Path, wanted: str | None, kind: str) -> list[Table]:
+    with _calamine_errors(path, f"the {kind} workbook"):
         workbook = CalamineWorkbook.from_path(path)
         worksheets = [m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
-    except CalamineError as exc:
-        raise ReadError(f"{path.name}: cannot read the {kind} workbook ({_one_line(exc)})") from None
     visible = [m.name for m in worksheets if m.visible == SheetVisibleEnum.Visible]
     if wanted is None:
         names = visible  # hidden sheets hold lookup lists for drop-downs, not clients; --sheet can name one
@@ -199,11 +221,9 @@ def _read_workbook(path: Path, wanted: str | None, kind: str) -> list[Table]:
     several = len(visible) > 1 or wanted not in (None, *visible)
     tables = []
     for name in names:
-        try:
+        with _calamine_errors(path, f"sheet '{name}'"):
             loaded = workbook.get_sheet_by_name(name)
-        except CalamineError as exc:
-            raise ReadError(f"{path.name}: sheet '{name}': {_one_line(exc)}") from None
-        found = _find_header(_sheet_records(loaded))
+            found = _find_header(_sheet_records(loaded))
         if found is None:
             continue
         line, header, titles = found
@@ -211,7 +231,7 @@ def _read_workbook(path: Path, wanted: str | None, kind: str) -> list[Table]:
         end = loaded.end[0] + 1 if loaded.end else line
         tables.append(Table(source, name, header, line, end - line, titles=titles,
                             _open_rows=_sheet_rows(path, workbook, name, loaded, line, kind)))
-    return tables or [Table(path.name, wanted, (), 0, 0)]
+    return tables or [Table(f"{path.name}#{wanted}" if wanted and several else path.name, wanted, (), 0, 0)]
 
 
 def _sheet_rows(path: Path, workbook: CalamineWorkbook, name: str, loaded: CalamineSheet,
@@ -220,9 +240,10 @@ def _sheet_rows(path: Path, workbook: CalamineWorkbook, name: str, loaded: Calam
     preloaded = [loaded]
 
     def rows() -> Iterator[Row]:
-        sheet = preloaded.pop() if preloaded else workbook.get_sheet_by_name(name)
-        subtotals, sums = _xlsx_total_formulas(path, name) if kind == "xlsx" else (frozenset(), frozenset())
-        return _data_rows(_sheet_records(sheet), header_line, subtotals, sums)
+        with _calamine_errors(path, f"sheet '{name}'"):
+            sheet = preloaded.pop() if preloaded else workbook.get_sheet_by_name(name)
+            subtotals, sums = _xlsx_total_formulas(path, name) if kind == "xlsx" else (frozenset(), frozenset())
+            yield from _data_rows(_sheet_records(sheet), header_line, subtotals, sums)
 
     return rows
 
@@ -230,8 +251,8 @@ def _sheet_rows(path: Path, workbook: CalamineWorkbook, name: str, loaded: Calam
 def _sheet_records(sheet: CalamineSheet) -> Records:
     # calamine yields every row from the sheet's first, so the index is the sheet row.
     for index, values in enumerate(sheet.iter_rows(), 1):
-        yield index, [value.strip() if type(value) is str and "\x00" not in value else _cell_text(value)
-                      for value in values]
+        yield index, tuple([value.strip() if type(value) is str and "\x00" not in value else _cell_text(value)
+                            for value in values])
 
 
 def _cell_text(value: object) -> str:
@@ -252,14 +273,14 @@ def _cell_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*>(?:_xlfn\.)?(SUBTOTAL|AGGREGATE|SUM|COUNTA?|AVERAGE|MIN|MAX)\(([^<]*)", re.I)
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*>(?:_xlfn\.)?(SUBTOTAL|AGGREGATE|SUM|COUNTA?|AVERAGE|MIN|MAX)\(([^<]*)",
+                      re.I)
 _ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"")
 _VERTICAL_RANGE = re.compile(rb"\$?[A-Z]{1,3}\$?(\d+):\$?[A-Z]{1,3}\$?(\d+)")
-_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
 def _xlsx_total_formulas(path: Path, sheet: str) -> tuple[frozenset[int], frozenset[int]]:
-    """Sheet rows holding SUBTOTAL/AGGREGATE formulas, and rows summing a column (SUM(D2:D90) and kin).
+    """Sheet rows holding SUBTOTAL/AGGREGATE formulas, and rows summing the rows above (SUM(D2:D90) and kin).
 
     python-calamine gives cached values only, so the formulas are read from the sheet's XML, streamed."""
     subtotals: set[int] = set()
@@ -287,22 +308,28 @@ def _xlsx_total_formulas(path: Path, sheet: str) -> tuple[frozenset[int], frozen
 
 
 def _scan_formulas(chunk: bytes, subtotals: set[int], sums: set[int]) -> None:
+    if b"</f>" not in chunk and b":f>" not in chunk:
+        return  # no formula text (`</f>` or `</x:f>`): most dumps have none, and this test is fast
     for match in _FORMULA.finditer(chunk):
         tag = chunk.rfind(b"row", 0, match.start())  # <row ...> or <x:row ...>: the row this formula is in
         tag = chunk.rfind(b"<", 0, tag) if tag > 0 else -1
         row = _ROW_NUMBER.match(chunk, tag) if tag >= 0 else None
         if row is None:
             continue
-        name = match[1].upper()
-        if name in (b"SUBTOTAL", b"AGGREGATE"):
-            subtotals.add(int(row[1]))
-        elif any(low != high for low, high in _VERTICAL_RANGE.findall(match[2])):
-            sums.add(int(row[1]))
+        number = int(row[1])
+        if match[1].upper() in (b"SUBTOTAL", b"AGGREGATE"):
+            subtotals.add(number)
+        elif any(low != high and max(int(low), int(high)) < number for low, high in _VERTICAL_RANGE.findall(match[2])):
+            sums.add(number)  # sums rows above it: SUM(D2:D90) in row 91, not a running SUM($D$2:D5) in row 5
 
 
 def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
     workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rid = next((e.get(_RELATIONSHIP_ID) for e in workbook.iter() if e.tag.endswith("}sheet") and e.get("name") == sheet), None)
+    element = next((e for e in workbook.iter() if e.tag.endswith("}sheet") and e.get("name") == sheet), None)
+    if element is None:
+        return None
+    # r:id, in the transitional or the strict OOXML namespace
+    rid = next((value for key, value in element.attrib.items() if key.endswith("}id")), None)
     relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     target = next((e.get("Target") for e in relations if e.get("Id") == rid), None)
     if not target:
@@ -314,25 +341,35 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
 
 def _read_text(path: Path, head: bytes) -> Table:
     encoding = _detect_encoding(path, head)
-    sample = codecs.getincrementaldecoder(encoding)().decode(head)  # a character cut at the end waits, unseen
+    # For sniffing only: a character cut at the end waits unseen, bad bytes are reported by line when read.
+    sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
     if len(head) == SAMPLE_BYTES:
         sample = sample[: max(sample.rfind("\n"), sample.rfind("\r")) + 1] or sample
-    if _CONTROL_CHARS.search(sample) and len(_CONTROL_CHARS.findall(sample)) > len(sample) / 200:
+    if len(_CONTROL_CHARS.findall(sample)) > len(sample) / 200:  # UTF-16 escapes the byte test in _detect_encoding
         raise ReadError(f"{path.name}: not a text table (binary content)")
     _refuse_markup(path, sample)
-    delimiter, width = _sniff(sample)
+    # Excel's `sep=;` first line names the delimiter and is no row.
+    stated = re.match(r"sep=([;,\t|])\r?\n", sample)
+    delimiter, width = _sniff(sample[stated.end():], (stated[1],)) if stated else _sniff(sample)
     syntax = _Syntax(delimiter or NO_DELIMITER, width)
     with _text_lines(path, encoding) as lines:
-        found = _find_header(_guarded(path, encoding, _text_records(lines, syntax)))
+        try:
+            records = _text_records(lines, syntax)
+            found = _find_header(islice(records, 1, None) if stated else records)
+        except UnicodeDecodeError:
+            raise _undecodable(path, encoding) from None
     if found is None:
         return Table(path.name, None, (), 0, 0, encoding, delimiter)
     line, header, titles = found
-    records = sum(1 for _ in io.StringIO(sample, newline=""))
-    estimate = max(0, round(path.stat().st_size * records / max(1, len(head))) - line)
+    sample_lines = sum(1 for _ in io.StringIO(sample, newline=""))
+    estimate = max(0, round(path.stat().st_size * sample_lines / max(1, len(head))) - line)
 
     def rows() -> Iterator[Row]:
         with _text_lines(path, encoding) as lines:
-            yield from _data_rows(_guarded(path, encoding, _text_records(lines, syntax)), line)
+            try:
+                yield from _data_rows(_text_records(lines, syntax), line)
+            except UnicodeDecodeError:
+                raise _undecodable(path, encoding) from None
 
     return Table(path.name, None, header, line, estimate, encoding, delimiter, titles, rows)
 
@@ -342,16 +379,8 @@ def _text_lines(path: Path, encoding: str) -> io.TextIOWrapper:
     return path.open(encoding=encoding, errors="strict", newline="")
 
 
-def _guarded(path: Path, encoding: str, records: Records) -> Records:
-    """The records, with a decoding failure turned into a ReadError naming the line of the bad bytes."""
-    try:
-        yield from records
-    except UnicodeDecodeError:
-        raise ReadError(f"{path.name}: line {_undecodable_line(path, encoding)}: "
-                        f"bytes that are not {encoding} text") from None
-
-
-def _undecodable_line(path: Path, encoding: str) -> int:
+def _undecodable(path: Path, encoding: str) -> ReadError:
+    # The text layer decodes ahead in blocks, so the failing line is found again from the bytes.
     decoder = codecs.getincrementaldecoder(encoding)()
     line = 1
     with path.open("rb") as handle:
@@ -359,15 +388,20 @@ def _undecodable_line(path: Path, encoding: str) -> int:
             try:
                 line += decoder.decode(block).count("\n")
             except UnicodeDecodeError as exc:
-                return line + exc.object[: exc.start].decode(encoding, errors="ignore").count("\n")
-    return line
+                line += exc.object[: exc.start].decode(encoding, errors="ignore").count("\n")
+                bad = exc.object[exc.start: exc.end].hex(" ").upper()
+                return ReadError(f"{path.name}: line {line}: bytes {bad} are not {encoding} text")
+    return ReadError(f"{path.name}: line {line}: not {encoding} text")
 
 
 def _refuse_markup(path: Path, sample: str) -> None:
-    start = sample.lstrip("\ufeff \t\r\n")[:300].lower()
-    if start.startswith(("<html", "<!doctype html", "<table", "<?xml", "<head", "<meta")) or "<html" in start:
-        kind = "an XML file" if start.startswith("<?xml") and "<html" not in start else "an HTML page"
-        raise ReadError(f"{path.name}: {kind}, not a table file (open it in Excel and save it as .xlsx)")
+    # CRMs (Bitrix24 among them) save "Excel" exports as HTML, and 1C can write XML spreadsheets: neither
+    # is a delimited table, and read as one they would give rows of markup.
+    start = sample.lstrip("\ufeff \t\r\n")[:20].lower()
+    if start.startswith(("<html", "<!doctype html", "<table", "<head", "<meta", "<body")):
+        raise ReadError(f"{path.name}: an HTML page, not a table file (open it in Excel and save it as .xlsx)")
+    if start.startswith("<?xml"):
+        raise ReadError(f"{path.name}: an XML file, not a table file (open it in Excel and save it as .xlsx)")
 
 
 # --- encodings ----------------------------------------------------------------------------------------
@@ -389,9 +423,16 @@ def _detect_encoding(path: Path, head: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    for codepage in _CYRILLIC_CODEPAGES:
-        if _russian_score(sample, codepage) >= 0.45:
-            return codepage
+    scores = {codepage: _russian_score(sample, codepage) for codepage in _CYRILLIC_CODEPAGES}
+    best = max(scores, key=scores.__getitem__)  # a tie goes to cp1251, listed first
+    if scores[best] >= 0.45:
+        return best
+    try:
+        sample.decode("cp1251")
+        return "cp1251"  # too little Russian to judge (a lone surname, `№`): the region's codepage
+    except UnicodeDecodeError:
+        pass
+    # charset-normalizer only now: on short Russian samples it guesses shift_jis or cp932.
     guess = from_bytes(sample).best()
     if guess is None:
         raise ReadError(f"{path.name}: not a text table (unknown encoding or binary content)")
@@ -426,7 +467,8 @@ def _first_non_ascii_block(path: Path) -> bytes:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             if not block.isascii():
-                return block
+                start = _NON_ASCII.search(block).start()  # all ASCII before it: a character starts here
+                return block[start: start + SAMPLE_BYTES]
     return b""
 
 
@@ -445,16 +487,19 @@ def _russian_score(sample: bytes, encoding: str) -> float:
 
 # --- delimiters and quotes ----------------------------------------------------------------------------
 
-def _sniff(sample: str) -> tuple[str | None, int]:
-    """The delimiter whose cell count is the most consistent over the sample's rows, and that count."""
+def _sniff(sample: str, candidates: tuple[str, ...] = DELIMITERS) -> tuple[str | None, int]:
+    """The delimiter that splits the sample's rows into the most consistent cell count, then the highest,
+    and that count; None, 1 when none splits them (a one-column table). Rows whose quotes break under a
+    delimiter count against it: `"a;b","c"` is two cells with `,`, not with `;`."""
     best: tuple[tuple[float, int], str | None, int] = ((0.0, 0), None, 1)
-    for delimiter in DELIMITERS:
-        widths = Counter(len(cells) for _, cells in _text_records(io.StringIO(sample, newline=""), _Syntax(delimiter))
-                         if any(cells))
+    for delimiter in candidates:
+        syntax = _Syntax(delimiter)
+        widths = Counter(len(cells) for _, cells in _text_records(io.StringIO(sample, newline=""), syntax)
+                         if len(cells) > 1 or cells[0])  # not empty lines: they have one cell whatever splits them
         if not widths:
             continue
         width, count = widths.most_common(1)[0]
-        score = (round(count / widths.total(), 1), width)
+        score = ((count - syntax.broken_rows) / widths.total(), width)
         if width > 1 and score > best[0]:
             best = (score, delimiter, width)
     return best[1], best[2]
@@ -466,70 +511,89 @@ class _Syntax:
     A cell is quoted only when it starts with `"` and a closing `"` is followed by the delimiter or the
     line's end; `ООО "Ромашка"` and `"Ромашка" ООО` keep their quotes as written. A quoted cell left open
     at the end of a line continues on the next lines only if they close it well-formed within
-    MAX_JOINED_LINES and the joined row has the table's cell count (or comes closer to it than the line
-    alone); otherwise the opening quote is literal and every line stays its own row."""
+    MAX_JOINED_LINES, without breaking another quote, into a row that fits the table's cell count at
+    least as well as the line alone; otherwise the opening quote is literal and each line is a row."""
 
     def __init__(self, delimiter: str, width: int | None = None) -> None:
         d = re.escape(delimiter)
         self.delimiter = delimiter
         self.width = width  # the table's usual cell count; None accepts any well-formed join (sniffing)
         self.quote_start = delimiter + '"'
-        cell = rf'(?:"(?:[^"]|"")*+"|[^"{d}][^{d}]*+|)'
-        self.well_formed = re.compile(rf"{cell}(?:{d}{cell})*+", re.S)
         self.quoted = re.compile(rf'"((?:[^"]|"")*+)"(?={d}|\Z)', re.S)
         self.unclosed = re.compile(r'"(?:[^"]|"")*+\Z', re.S)
         self.closes = re.compile(r'(?:[^"]|"")*+"', re.S)  # a line that ends a cell opened on an earlier line
+        self.broken_rows = 0  # rows read so far whose quotes had to be taken literally
+        # csv's strict mode refuses exactly the rows that are not well-formed; one reader, fed a row at a time.
+        self._feed = _Feed()
+        self._csv = csv.reader(self._feed, delimiter=delimiter, strict=True)
 
-    def split(self, text: str) -> tuple[list[str], bool]:
-        """The cells of `text`, and whether its last cell is a quote still open at the end."""
-        if self.well_formed.fullmatch(text):
-            try:
-                return [cell.strip() for cell in next(csv.reader((text,), delimiter=self.delimiter, strict=False))], False
-            except csv.Error:  # a cell over csv's size limit: split it below, more slowly
-                pass
+    def split(self, text: str) -> tuple[tuple[str, ...], int, bool]:
+        """The cells of one row's text; how many cells have broken quotes (taken literally); and whether
+        the last cell's quote is still open at the end (taken literally, unless later lines close it)."""
+        self._feed.text = text
+        try:
+            return tuple(map(str.strip, next(self._csv))) or ("",), 0, False  # csv gives no cell for ""
+        except csv.Error:  # a quote closed before other text, left open, or a cell over csv's size limit
+            pass
         cells: list[str] = []
-        delimiter, position, end, still_open = self.delimiter, 0, len(text), False
+        delimiter, position, end, broken, still_open = self.delimiter, 0, len(text), 0, False
         while True:
             match = self.quoted.match(text, position) if text.startswith('"', position) else None
             if match:
                 cells.append(match[1].replace('""', '"').strip())
                 position = match.end()
             else:
-                still_open = text.startswith('"', position) and bool(self.unclosed.match(text, position))
+                if text.startswith('"', position):
+                    if self.unclosed.match(text, position):
+                        still_open = True
+                    elif not still_open:  # after an open quote only doubled quotes remain: not broken ones
+                        broken += 1
                 stop = text.find(delimiter, position)
                 stop = end if stop < 0 else stop
                 cells.append(text[position:stop].strip())
                 position = stop
             if position >= end:
-                return cells, still_open
+                return tuple(cells), broken, still_open
             position += 1
+
+
+class _Feed:
+    """An iterator of the one text last put in it, and then of nothing, as many times as refilled."""
+
+    __slots__ = ("text",)
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        text, self.text = self.text, None
+        if text is None:
+            raise StopIteration
+        return text
+
+
+def _better_joined(syntax: _Syntax, alone: tuple[str, ...], joined: tuple[str, ...]) -> bool:
+    """Whether lines joined into one row fit the table's cell count at least as well as the first line
+    alone with a literal quote (a tie is a writer's multi-line cell holding the delimiter)."""
+    return syntax.width is None or abs(len(joined) - syntax.width) <= abs(len(alone) - syntax.width)
 
 
 def _text_records(lines: Iterable[str], syntax: _Syntax) -> Records:
     """(line number, cells) for each row of a text table; see _Syntax for the quoting rules."""
-    delimiter, quote_start, width = syntax.delimiter, syntax.quote_start, syntax.width
-    lines_in = enumerate(lines, 1)
-    backlog: deque[tuple[int, str]] = deque()  # lines read ahead for an open quote and given back
-
-    def numbered() -> Iterator[tuple[int, str]]:
-        for item in lines_in:
-            yield item
-            while backlog:
-                yield backlog.popleft()
+    delimiter, quote_start = syntax.delimiter, syntax.quote_start
+    numbered = enumerate(lines, 1)
+    backlog: deque[tuple[int, str]] = deque()  # lines read ahead for an open quote, then given back
 
     def following() -> Iterator[tuple[int, str]]:
         while backlog:
             yield backlog.popleft()
-        yield from lines_in
+        yield from numbered
 
-    for number, raw in numbered():
-        text = raw.rstrip("\r\n")
-        if "\x00" in text:
-            text = text.replace("\x00", "")
-        if '"' not in text or (text[:1] != '"' and quote_start not in text):
-            yield number, [cell.strip() for cell in text.split(delimiter)]  # the common case: no quoted cell
-            continue
-        cells, still_open = syntax.split(text)
+    def quoted_row(raw: str) -> tuple[str, ...]:
+        cells, broken, still_open = syntax.split(raw.rstrip("\r\n").replace("\x00", ""))
         if still_open:
             joined, ahead = raw, []
             for item in following():
@@ -539,13 +603,26 @@ def _text_records(lines: Iterable[str], syntax: _Syntax) -> Records:
                     break
                 if not syntax.closes.match(item[1]):
                     continue  # the quoted cell goes on
-                candidate = joined.rstrip("\r\n").replace("\x00", "")
-                longer, reopened = syntax.split(candidate)
+                longer, broken_joined, reopened = syntax.split(joined.rstrip("\r\n").replace("\x00", ""))
                 if reopened:
                     continue  # closed, and another quoted cell opened on the same line
-                if syntax.well_formed.fullmatch(candidate) and (
-                        width is None or abs(len(longer) - width) < abs(len(cells) - width) or len(longer) == width):
-                    cells, ahead = longer, []
+                # The join must close the open cell well-formed (no new broken quote) and fit the table better.
+                if broken_joined == broken and _better_joined(syntax, cells, longer):
+                    cells, still_open, ahead = longer, False, []
                 break
             backlog.extendleft(reversed(ahead))
-        yield number, cells
+        if broken or still_open:
+            syntax.broken_rows += 1
+        return cells
+
+    for number, raw in numbered:
+        text = raw.rstrip("\r\n")
+        if '"' not in text or (text[:1] != '"' and quote_start not in text):  # the common case: no quoted cell
+            if "\x00" in text:
+                text = text.replace("\x00", "")
+            yield number, tuple(map(str.strip, text.split(delimiter)))
+            continue
+        yield number, quoted_row(raw)
+        while backlog:  # lines read ahead in vain are rows of their own, in order
+            number, raw = backlog.popleft()
+            yield number, quoted_row(raw)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,6 +185,10 @@ MIGRATIONS: list[str] = [
         counts TEXT NOT NULL
     );
     """,
+    # 5: who did it.
+    """
+    ALTER TABLE audit ADD COLUMN user TEXT;
+    """,
 ]
 
 _RECORD_COLUMNS = (
@@ -192,6 +197,13 @@ _RECORD_COLUMNS = (
     "owner", "assigned_on", "channel", "profit", "revenue", "potential", "last_purchase", "last_contact",
     "last_result", "closed", "comment",
 )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _create_private(path: Path) -> None:
@@ -270,9 +282,15 @@ class Store:
             os.close(fd)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One transaction: all of it is written, or none of it."""
+    def transaction(self, first: Callable[[], object] | None = None) -> Iterator[None]:
+        """One transaction: all of it is written, or none of it.
+
+        `first` runs under the writer lock before the transaction opens: a snapshot taken inside
+        the connection's own write transaction would wait on itself.
+        """
         with self._only_writer():
+            if first is not None:
+                first()
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -738,7 +756,39 @@ class Store:
 
     def audit(self, command: str, action: str, detail: dict, client_id: int | None = None) -> None:
         self._conn.execute(
-            "INSERT INTO audit(at, command, action, client_id, detail) VALUES (?,?,?,?,?)",
+            "INSERT INTO audit(at, command, action, client_id, detail, user) VALUES (?,?,?,?,?,?)",
             (datetime.now().isoformat(timespec="seconds"), command, action, client_id,
-             json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+             json.dumps(detail, ensure_ascii=False, sort_keys=True), _user()),
         )
+
+    def audit_log(self, client_id: int | None, command: str | None, limit: int) -> list[dict]:
+        where, params = [], []
+        if client_id is not None:
+            where.append("client_id = ?")
+            params.append(client_id)
+        if command is not None:
+            where.append("command = ?")
+            params.append(command)
+        sql = ("SELECT id, at, user, command, action, client_id, detail FROM audit"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
+        return list(self._dicts(sql, (*params, limit)))[::-1]
+
+    # --- backups -------------------------------------------------------------------------
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy through SQLite's backup API, readable by the owner only."""
+        _create_private(target)
+        copy = sqlite3.connect(target)
+        try:
+            self._conn.backup(copy)
+        finally:
+            copy.close()
+
+    def restore_from(self, snapshot: Path) -> None:
+        """Replace the whole database with a snapshot, under the writer lock."""
+        with self._only_writer():
+            source = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+            try:
+                source.backup(self._conn)
+            finally:
+                source.close()

@@ -85,8 +85,8 @@ def test_dry_run_writes_nothing(run, tmp_path):
     before = digest(db)
     result = json.loads(run("ingest", str(write_1c(tmp_path / "1c.csv")), "--dry-run", "--json").stdout)
     assert result["dry_run"] and result["rows"] == 5
-    assert export(run, "records") == []
     assert digest(db) == before
+    assert export(run, "records") == []
 
 
 def test_a_binary_file_is_a_one_line_error_and_leaves_the_database_as_it_was(run, tmp_path):

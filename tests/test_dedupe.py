@@ -1,0 +1,414 @@
+import os
+import random
+import resource
+import time
+from collections import Counter, defaultdict
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from clientbase.dedupe import (
+    ContactRecord,
+    DedupeSettings,
+    MatchRecord,
+    find_clusters,
+    group_contacts,
+    name_similarity,
+    person_names_compatible,
+)
+
+SETTINGS = DedupeSettings()
+
+
+def rec(record_id, name=None, city=None, inn=None, phones=(), person=False, kpp=None, domains=(), emails=()):
+    return MatchRecord(record_id=record_id, name_key=name, person=person, city=city, inn=inn, kpp=kpp,
+                       email_domains=tuple(domains), emails=tuple(emails), phones=tuple(phones))
+
+
+def cluster_of(result, record_id):
+    return next(cluster for cluster in result.clusters if record_id in cluster)
+
+
+def together(result, *record_ids):
+    return set(record_ids) <= set(cluster_of(result, record_ids[0]))
+
+
+# --- the rules, one by one ------------------------------------------------------------------------------------
+
+def test_same_inn_with_another_kpp_is_a_branch_of_the_same_client():
+    result = find_clusters([rec(1, "ромашка", "москва", "7707083893", kpp="770701001"),
+                            rec(2, "ромашка северо запад", "санкт петербург", "7707083893", kpp="781001001")],
+                           SETTINGS)
+    assert result.clusters == [[1, 2]]
+    [pair] = result.pairs
+    assert (pair.rule, pair.score, pair.decision) == ("inn", 100.0, "merged")
+    assert pair.detail == "INN 7707083893, KPP 770701001 / 781001001"
+
+
+def test_same_name_in_different_cities_with_different_inns_stays_apart():
+    result = find_clusters([rec(1, "ромашка", "москва", "7707083893", phones=["+74951234567"]),
+                            rec(2, "ромашка", "казань", "1655000010"),
+                            rec(3, "ромашка", "москва"),  # joins the Moscow one
+                            rec(4, "ромашка", "казань", phones=["+78432000000"])], SETTINGS)
+    assert result.clusters == [[1, 3], [2, 4]]
+    assert all(p.decision == "merged" for p in result.pairs)
+
+
+def test_same_name_in_different_cities_without_inn_is_neither_merged_nor_reviewed():
+    result = find_clusters([rec(1, "ромашка", "москва"), rec(2, "ромашка", "казань")], SETTINGS)
+    assert result.clusters == [[1], [2]] and result.pairs == []
+
+
+def test_a_reception_phone_shared_by_different_companies_is_a_hub():
+    reception = "+74951112233"
+    result = find_clusters([
+        rec(1, "альфа строй", "москва", phones=[reception, "+74950000001"]),
+        rec(2, "бета логистик", "москва", phones=[reception]),
+        rec(3, "гамма консалт", "москва", phones=[reception]),
+        rec(4, "альфа строй", None, phones=["+74950000001"]),  # its own phone still joins it
+    ], SETTINGS)
+    assert result.clusters == [[1, 4], [2], [3]]
+    assert result.hubs == {reception: 3}
+    assert [p.rule for p in result.pairs] == ["phone"]
+
+
+def test_a_phone_on_two_valid_inns_is_a_hub_and_joins_nothing_else():
+    shared = "+74951112233"
+    result = find_clusters([rec(1, "ромашка", "москва", "7707083893", phones=[shared]),
+                            rec(2, "лютик", "москва", "1655000010", phones=[shared]),
+                            rec(3, "василек", "москва", phones=[shared])], SETTINGS)
+    assert result.clusters == [[1], [2], [3]] and result.hubs == {shared: 3}
+
+
+def test_a_phone_shared_by_two_records_of_one_company_joins_them():
+    result = find_clusters([rec(1, "ромашка", "москва", phones=["+74951234567"]),
+                            rec(2, "тд ромашка", None, phones=["+74951234567", "+79161234567"])], SETTINGS)
+    assert result.clusters == [[1, 2]] and result.pairs[0].detail == "phone +74951234567"
+
+
+def test_one_letter_typo_in_the_same_city_merges():
+    assert name_similarity("ромашка", "ромашко") == 92.9  # fuzz.ratio would say 85.7
+    result = find_clusters([rec(1, "ромашка", "москва"), rec(2, "ромашко", "москва")], SETTINGS)
+    assert result.clusters == [[1, 2]]
+    [pair] = result.pairs
+    assert (pair.rule, pair.score, pair.decision) == ("name+city", 92.9, "merged")
+    assert pair.detail == 'names "ромашка" ~ "ромашко" (92.9) in москва'
+
+
+def test_one_letter_typo_with_a_shared_phone_merges():
+    result = find_clusters([rec(1, "ромашка", "москва", phones=["+74951234567"]),
+                            rec(2, "ромашко", None, phones=["+74951234567"])], SETTINGS)
+    assert result.clusters == [[1, 2]]
+
+
+def test_typo_without_city_or_phone_agreement_is_only_reviewed():
+    result = find_clusters([rec(1, "ромашка", "москва", phones=["+74951234567"]),
+                            rec(2, "ромашко", None, phones=["+74957654321"])], SETTINGS)
+    assert result.clusters == [[1], [2]]
+    [pair] = result.pairs
+    assert (pair.a, pair.b, pair.rule, pair.decision) == (1, 2, "name", "review")
+    assert pair.detail == 'names "ромашка" ~ "ромашко" (92.9), city unknown vs москва'
+
+
+def test_close_but_not_close_enough_names_in_one_city_are_reviewed():
+    assert 85 <= name_similarity("стройтех", "стройтекс") < 92
+    result = find_clusters([rec(1, "стройтех", "москва"), rec(2, "стройтекс", "москва")], SETTINGS)
+    assert result.clusters == [[1], [2]]
+    assert [(p.rule, p.decision) for p in result.pairs] == [("name+city", "review")]
+
+
+def test_a_chain_never_joins_two_inns():
+    # A (INN1) shares a phone with B (no INN); B's name is C's (INN2) in the same city.
+    result = find_clusters([rec(1, "ромашка", "москва", "7707083893", phones=["+74951234567"]),
+                            rec(2, "лютик", "москва", phones=["+74951234567"]),
+                            rec(3, "лютик", "москва", "1655000010")], SETTINGS)
+    assert result.clusters == [[1, 2], [3]]
+    review = [p for p in result.pairs if p.decision == "review"]
+    assert [(p.a, p.b, p.rule) for p in review] == [(2, 3, "name+city")]  # the refused name match is shown
+
+
+def test_a_name_carried_by_two_inns_in_one_city_does_not_pick_one():
+    result = find_clusters([rec(1, "ромашка", "москва", "7707083893"), rec(2, "ромашка", "москва", "1655000010"),
+                            rec(3, "ромашка", "москва")], SETTINGS)
+    assert result.clusters == [[1], [2], [3]]
+    assert {(p.a, p.b) for p in result.pairs} == {(1, 3), (2, 3)}
+    assert {p.decision for p in result.pairs} == {"review"}
+
+
+def test_a_domain_on_two_inns_is_not_a_key():
+    result = find_clusters([rec(1, "ромашка", "москва", "7707083893", domains=["holding.ru"]),
+                            rec(2, "лютик", "казань", "1655000010", domains=["holding.ru"]),
+                            rec(3, "василек", "омск", domains=["holding.ru"]),
+                            rec(4, "ромашка", "москва", domains=["romashka.ru"]),
+                            rec(5, "ромашка", None, domains=["romashka.ru"])], SETTINGS)
+    assert result.clusters == [[1, 4, 5], [2], [3]]
+
+
+def test_cannot_link_splits_and_holds_through_chains():
+    records = [rec(1, "ромашка", "москва", phones=["+74951234567"]), rec(2, "ромашка", "москва"),
+               rec(3, "ромашко", "москва", phones=["+74951234567"])]
+    assert find_clusters(records, SETTINGS).clusters == [[1, 2, 3]]
+    result = find_clusters(records, SETTINGS, cannot_link=[(2, 1)])
+    assert result.clusters == [[1, 3], [2]]
+    # a review pair between records the user split apart would only nag
+    assert all(p.decision == "merged" for p in result.pairs)
+    assert find_clusters(records, SETTINGS, cannot_link=[(1, 2), (1, 3), (2, 3)]).clusters == [[1], [2], [3]]
+
+
+def test_persons_join_on_name_and_phone_or_email_never_on_name_and_city():
+    person = dict(person=True, city="москва")
+    result = find_clusters([
+        rec(1, "иванов иван иванович", phones=["+79161234567"], **person),
+        rec(2, "иванов и и", phones=["+79161234567"], **person),
+        rec(3, "иван иванов", emails=["ivanov@mail.ru"], **person),
+        rec(4, "иванов иван иванович", emails=["ivanov@mail.ru"], phones=["+79161234567"], **person),
+        rec(5, "иванов иван иванович", **person),  # a namesake in the same city
+        rec(6, "иванова мария петровна", phones=["+79161234567"], **person),  # his wife, same phone
+    ], SETTINGS)
+    assert result.clusters == [[1, 2, 3, 4], [5], [6]]
+    assert {p.rule for p in result.pairs} == {"person:name+phone", "person:name+email"}
+
+
+def test_person_names():
+    assert person_names_compatible("иванов иван иванович", "иванов и и")
+    assert person_names_compatible("иван иванов", "иванов иван иванович")
+    assert person_names_compatible("иваноф иван", "иванов иван")  # a typo
+    assert not person_names_compatible("иванов иван", "иванов игорь")
+    assert not person_names_compatible("иванов и п", "иванов иван сергеевич")
+    assert not person_names_compatible("иванов иван", "иванова мария")
+    assert not person_names_compatible("иванов иван", "иванова иванна")
+
+
+def test_pairs_explain_one_merge_per_joined_record():
+    result = find_clusters([rec(i, "ромашка", "москва", "7707083893", phones=["+74951234567"]) for i in range(1, 6)],
+                           SETTINGS)
+    merged = [p for p in result.pairs if p.decision == "merged"]
+    assert len(merged) == 4 and all(p.a < p.b for p in merged)
+
+
+def test_duplicate_ids_are_refused():
+    with pytest.raises(ValueError):
+        find_clusters([rec(1, "а"), rec(1, "б")], SETTINGS)
+
+
+def test_order_does_not_matter():
+    records, _ = synthetic(random.Random(3), entities=600)
+    expected = find_clusters(records, SETTINGS)
+    shuffled = records[:]
+    random.Random(4).shuffle(shuffled)
+    again = find_clusters(shuffled, SETTINGS)
+    assert again.clusters == expected.clusters
+    assert again.pairs == expected.pairs and again.hubs == expected.hubs
+
+
+# --- contacts inside one client -------------------------------------------------------------------------------
+
+def test_group_contacts():
+    contacts = [
+        ContactRecord(1, "иванов иван", ("+79161234567",), ()),
+        ContactRecord(2, "иванов и и", ("+79161234567",), ()),
+        ContactRecord(3, "иван иванов", (), ("ivanov@romashka.ru",)),
+        ContactRecord(4, None, (), ("ivanov@romashka.ru",)),
+        ContactRecord(5, "иванов игорь", ("+79161234567",), ()),  # same phone, another Ivanov
+        ContactRecord(6, "петрова анна", ("+74951234567",), ()),
+        ContactRecord(7, None, ("+74951234567", "+79161234567"), ()),  # two people's phones: stays alone
+    ]
+    assert group_contacts(contacts) == [[1, 2, 3, 4], [5], [6], [7]]
+
+
+def test_an_initial_does_not_chain_two_different_first_names():
+    contacts = [ContactRecord(1, "иванов иван", ("+1",), ()), ContactRecord(2, "иванов и", ("+1", "+2"), ()),
+                ContactRecord(3, "иванов игорь", ("+2",), ())]
+    assert group_contacts(contacts) == [[1, 2], [3]]
+
+
+# --- properties -----------------------------------------------------------------------------------------------
+
+NAMES = st.sampled_from(["ромашка", "ромашко", "лютик", "лютики", "иванов иван", "иванов и", None])
+RECORDS = st.lists(st.tuples(
+    NAMES, st.sampled_from(["москва", "казань", None]), st.sampled_from(["7707083893", "1655000010", None]),
+    st.lists(st.sampled_from(["+71", "+72", "+73"]), max_size=2, unique=True),
+    st.lists(st.sampled_from(["a.ru", "b.ru"]), max_size=1), st.booleans()), max_size=25)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(RECORDS, st.lists(st.tuples(st.integers(0, 24), st.integers(0, 24)), max_size=4))
+def test_every_record_in_one_cluster_and_no_cluster_with_two_inns(rows, cannot):
+    records = [rec(i, name, city, inn, phones, person, domains=domains)
+               for i, (name, city, inn, phones, domains, person) in enumerate(rows)]
+    result = find_clusters(records, SETTINGS, cannot)
+    ids = [record_id for cluster in result.clusters for record_id in cluster]
+    assert sorted(ids) == list(range(len(records))) and len(ids) == len(set(ids))
+    assert all(cluster == sorted(cluster) for cluster in result.clusters)
+    assert [c[0] for c in result.clusters] == sorted(c[0] for c in result.clusters)
+    for cluster in result.clusters:
+        assert len({records[i].inn for i in cluster if records[i].inn}) <= 1
+        for a, b in cannot:
+            assert not (a in cluster and b in cluster and a != b)
+    merged = [p for p in result.pairs if p.decision == "merged"]
+    assert len(merged) == len(records) - len(result.clusters)  # a spanning set: one merge per joined record
+
+
+# --- a synthetic base with known truth ------------------------------------------------------------------------
+
+CITIES = ["москва"] * 8 + ["санкт петербург"] * 4 + [
+    "новосибирск", "екатеринбург", "казань", "нижний новгород", "челябинск", "самара", "омск", "ростов на дону",
+    "уфа", "красноярск"]
+STEMS = ["строй", "торг", "техно", "авто", "агро", "пром", "энерго", "мед", "фарм", "сиб", "урал", "нева", "волга",
+         "альфа", "вектор", "гранит", "лидер", "эко", "инвест", "транс", "мега", "нова", "спец", "евро", "рос"]
+TAILS = ["сервис", "маркет", "снаб", "комплект", "трейд", "групп", "плюс", "мир", "лайн", "центр", "систем",
+         "ресурс", "логистик", "строй", "торг", "проект"]
+ONSETS = ["б", "в", "г", "д", "ж", "з", "к", "л", "м", "н", "п", "р", "с", "т", "ф", "х", "ц", "ч", "ш", "бр", "гр",
+          "др", "кр", "пр", "тр", "ст", "пл", "кл", "зв", "св"]
+VOWELS, CODAS = "аеиоуыя", ["", "", "", "н", "р", "л", "с", "к", "м"]
+LETTERS = "абвгдежзиклмнопрстуфхцчшыэюя"
+SURNAMES = ["иванов", "петров", "сидоров", "смирнов", "кузнецов", "попов", "васильев", "соколов", "михайлов",
+            "новиков", "федоров", "морозов", "волков", "алексеев", "лебедев", "семенов", "егоров", "павлов",
+            "козлов", "степанов", "николаев", "орлов", "андреев", "макаров", "никитин", "захаров", "зайцев"]
+FIRST = ["иван", "петр", "сергей", "андрей", "алексей", "дмитрий", "михаил", "николай", "олег", "юрий", "павел"]
+PATRONYMICS = ["иванович", "петрович", "сергеевич", "андреевич", "алексеевич", "дмитриевич", "михайлович"]
+
+
+def _word(rnd, syllables):
+    return "".join(rnd.choice(ONSETS) + rnd.choice(VOWELS) + rnd.choice(CODAS) for _ in range(syllables))
+
+
+def _company_name(rnd):
+    roll = rnd.random()
+    if roll < 0.35:
+        return _word(rnd, rnd.randint(2, 4))
+    if roll < 0.55:
+        return f"{rnd.choice(STEMS)}{rnd.choice(TAILS)} {_word(rnd, 2)}"
+    if roll < 0.75:
+        return f"{_word(rnd, rnd.randint(2, 3))} {rnd.choice(TAILS)}"
+    if roll < 0.9:
+        return rnd.choice(STEMS) + _word(rnd, 2)
+    return f"тд {_word(rnd, 3)}"
+
+
+def _typo(rnd, name):
+    """One wrong, missing, extra or swapped letter, not at a space."""
+    letters = [k for k, ch in enumerate(name) if ch != " "]
+    at = rnd.choice(letters[1:-1] or letters)
+    kind = rnd.random()
+    if kind < 0.4:
+        return name[:at] + rnd.choice(LETTERS) + name[at + 1:]
+    if kind < 0.6:
+        return name[:at] + name[at + 1:]
+    if kind < 0.8:
+        return name[:at] + rnd.choice(VOWELS) + name[at:]
+    return name[:at] + name[at + 1:at + 2] + name[at] + name[at + 2:] if at + 1 < len(name) else name[:at]
+
+
+def synthetic(rnd, entities, hub_share=0.03, twin_share=0.01, person_share=0.15, extra_records=0.43):
+    """Records of `entities` known clients and the truth (record id -> entity).
+
+    Companies: a name unique in their city (a few twins take another city's name with their own INN),
+    INN on 75% (carried by 60% of their records), 1-3 own phones, a company domain on 35%; 3% are
+    tenants of a business centre and write its reception phone on half their records. Persons: a
+    mobile phone on almost every record, a personal email on some, the name written in several ways.
+    Each record: the name as written (8% with a one-letter typo, 2% blank), the city (5% blank).
+    About `extra_records` more records than entities: the duplicates to find.
+    """
+    records: list[MatchRecord] = []
+    truth: dict[int, int] = {}
+    used_names: set[tuple[str, str]] = set()
+    serial = iter(range(10**9))
+    centres = [(rnd.choice(CITIES), f"+7800{next(serial):07d}") for _ in range(max(1, int(entities * hub_share / 15)))]
+    twins_of: list[tuple[str, str]] = []
+    for entity in range(entities):
+        person = rnd.random() < person_share
+        copies = 1
+        while rnd.random() < extra_records / (1 + extra_records) and copies < 6:
+            copies += 1
+        if person:
+            surname, first, patronymic = rnd.choice(SURNAMES), rnd.choice(FIRST), rnd.choice(PATRONYMICS)
+            phone, email = f"+79{next(serial):09d}", f"u{entity}@mail.ru" if rnd.random() < 0.4 else None
+            inn = f"{next(serial):012d}" if rnd.random() < 0.2 else None
+            city = rnd.choice(CITIES)
+            for _ in range(copies):
+                name = rnd.choice([f"{surname} {first} {patronymic}"] * 3 + [
+                    f"{surname} {first[0]} {patronymic[0]}", f"{surname} {first}", f"{first} {surname}"])
+                record_id = next(serial)
+                records.append(MatchRecord(
+                    record_id, name, True, city if rnd.random() < 0.7 else None,
+                    inn if inn and rnd.random() < 0.5 else None, None, (),
+                    (email,) if email and rnd.random() < 0.6 else (),
+                    (phone,) if rnd.random() < 0.97 else ()))
+                truth[record_id] = entity
+            continue
+        city = rnd.choice(CITIES)
+        if twins_of and rnd.random() < twin_share:
+            name = rnd.choice(twins_of)[1]
+        else:
+            name = _company_name(rnd)
+        while (city, name) in used_names:
+            name = _company_name(rnd)
+        used_names.add((city, name))
+        if len(twins_of) < 1000:
+            twins_of.append((city, name))
+        inn = f"{next(serial):010d}" if rnd.random() < 0.75 else None
+        kpps = [f"{rnd.randint(1000, 9999)}01001", f"{rnd.randint(1000, 9999)}02001"]
+        phones = [f"+7495{next(serial):07d}" for _ in range(rnd.choice([1, 1, 2, 3]))]
+        domain = f"d{entity}.ru" if rnd.random() < 0.35 else None
+        centre = rnd.choice([c for c in centres if c[0] == city] or [None]) if rnd.random() < hub_share else None
+        for _ in range(copies):
+            roll = rnd.random()
+            written = name if roll < 0.9 else _typo(rnd, name) if roll < 0.98 else None
+            own = [phones[0]] if rnd.random() < 0.85 else []
+            own += [p for p in phones[1:] if rnd.random() < 0.5]
+            if centre and rnd.random() < 0.5:
+                own.append(centre[1])
+            record_id = next(serial)
+            records.append(MatchRecord(
+                record_id, written, False, city if rnd.random() < 0.95 else None,
+                inn if inn and rnd.random() < 0.6 else None, rnd.choice(kpps) if inn else None,
+                (domain,) if domain and rnd.random() < 0.6 else (), (), tuple(own)))
+            truth[record_id] = entity
+    return records, truth
+
+
+def pairwise_scores(clusters, truth):
+    """Pairwise precision, recall and F1 of the clusters against the true entities."""
+    def pairs(sizes):
+        return sum(size * (size - 1) // 2 for size in sizes)
+
+    true_groups = defaultdict(list)
+    for record_id, entity in truth.items():
+        true_groups[entity].append(record_id)
+    found = pairs(map(len, clusters))
+    right = sum(pairs(Counter(truth[r] for r in cluster).values()) for cluster in clusters)
+    expected = pairs(map(len, true_groups.values()))
+    precision = right / found if found else 1.0
+    recall = right / expected if expected else 1.0
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def test_synthetic_base_is_deduplicated_with_known_quality():
+    records, truth = synthetic(random.Random(7), entities=20_000)
+    started = time.perf_counter()
+    result = find_clusters(records, SETTINGS)
+    elapsed = time.perf_counter() - started
+    precision, recall, f1 = pairwise_scores(result.clusters, truth)
+    reviews = sum(p.decision == "review" for p in result.pairs)
+    print(f"\n{len(records)} records, {len(set(truth.values()))} entities -> {len(result.clusters)} clusters "
+          f"in {elapsed:.2f} s; precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f}; "
+          f"{reviews} review pairs, {len(result.hubs)} hubs")
+    assert precision >= 0.99 and recall >= 0.97 and f1 >= 0.985
+
+
+@pytest.mark.skipif(not os.environ.get("CLIENTBASE_BENCH"), reason="set CLIENTBASE_BENCH=1 to run (1M records)")
+def test_benchmark_a_million_records():
+    records, truth = synthetic(random.Random(1), entities=700_000)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = find_clusters(records, SETTINGS)
+    elapsed = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    precision, recall, f1 = pairwise_scores(result.clusters, truth)
+    print(f"\n{len(records)} records -> {len(result.clusters)} clusters in {elapsed:.1f} s; peak RSS "
+          f"{rss_before / 1024:.0f} MB with the records, {rss_after / 1024:.0f} MB after; "
+          f"precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f}")
+    assert elapsed < 20

@@ -45,6 +45,9 @@ from clientbase.report import Report, build_report, run_counts
 from clientbase.store import Store
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
+# How long the commands managers run in the morning queue behind a nightly clean before giving up.
+READER_WAIT = 600.0
+
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -337,7 +340,7 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
     quota = min(rules.today.quota, limit) if limit else rules.today.quota
     day = as_of.isoformat()
     with opened(db) as store:
-        with store.transaction():
+        with store.transaction(wait=READER_WAIT):
             known = sorted(set(store.owners().values()), key=str.casefold)
             if manager:
                 managers = [_known_manager(known, manager)]
@@ -430,7 +433,7 @@ def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str, ma
         if mask:
             rows = (mask_row(r) for r in rows)
         count = write_table(columns, rows, path=path, fmt=fmt, sheet=kind, stdout=stdout)
-        with store.transaction():
+        with store.transaction(wait=READER_WAIT):
             store.audit("export", kind, {"rows": count, "manager": owner, "masked": mask,
                                          "to": str(path) if path else "stdout", "columns": list(columns)})
     return count

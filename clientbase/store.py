@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -261,20 +262,25 @@ class Store:
                 self._conn.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
-    def _only_writer(self) -> Iterator[None]:
-        """Two writers never interleave: the second is told so at once instead of waiting.
+    def _only_writer(self, wait: float = 0) -> Iterator[None]:
+        """Two writers never interleave: the second waits up to `wait` seconds, then is told who holds it.
 
         An OS lock on a side file: it dies with its process, so a crash leaves no stale lock behind.
         """
         lock_path = self.path.with_name(self.path.name + ".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + wait
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-                raise StoreError(f"{self.path}: another clientbase command is writing ({holder}); "
-                                 "try again when it has finished") from None
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                        raise StoreError(f"{self.path}: another clientbase command is writing ({holder}); "
+                                         "try again when it has finished") from None
+                    time.sleep(0.2)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
             yield
@@ -282,13 +288,14 @@ class Store:
             os.close(fd)
 
     @contextmanager
-    def transaction(self, first: Callable[[], object] | None = None) -> Iterator[None]:
+    def transaction(self, first: Callable[[], object] | None = None, wait: float = 0) -> Iterator[None]:
         """One transaction: all of it is written, or none of it.
 
         `first` runs under the writer lock before the transaction opens: a snapshot taken inside
-        the connection's own write transaction would wait on itself.
+        the connection's own write transaction would wait on itself. `wait` is how long to queue
+        behind another writer: the morning's lists wait for the night's clean instead of failing.
         """
-        with self._only_writer():
+        with self._only_writer(wait):
             if first is not None:
                 first()
             self._conn.execute("BEGIN IMMEDIATE")

@@ -158,7 +158,7 @@ def test_cannot_link_splits_and_holds_through_chains():
 
 
 def test_persons_join_on_name_and_phone_or_email_never_on_name_and_city():
-    person = dict(person=True, city="москва")
+    person = {"person": True, "city": "москва"}
     result = find_clusters([
         rec(1, "иванов иван иванович", phones=["+79161234567"], **person),
         rec(2, "иванов и и", phones=["+79161234567"], **person),

@@ -1,0 +1,241 @@
+"""The base survives crashes, concurrency, bad input and prying eyes: real processes, real files."""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+
+from clientbase.errors import UserError
+from clientbase.export import neutralise
+from clientbase.readers import read_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "sample_data"))
+from generate import generate  # noqa: E402
+
+SAMPLE = ROOT / "sample_data"
+AS_OF = "2026-11-20"
+
+
+def command(db: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "clientbase", "--db", str(db), *args]
+
+
+def cli(db: Path, *args: str, check: int = 0) -> subprocess.CompletedProcess:
+    result = subprocess.run(command(db, *args), capture_output=True, text=True, cwd=db.parent)
+    assert result.returncode == check, result.stderr
+    return result
+
+
+def state(db: Path) -> str:
+    """Everything in the database, as one fingerprint."""
+    with sqlite3.connect(db) as conn:
+        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("big")
+    generate(folder, clients=20000, seed=11)
+    return folder
+
+
+def finished(db: Path, step: str) -> bool:
+    """Whether the step's transaction committed (a kill can land after the commit, before the exit)."""
+    with sqlite3.connect(db) as conn:
+        done = {"ingest": "SELECT count(*) > 20000 FROM records",
+                "calls": "SELECT count(*) = 1 FROM sources WHERE kind = 'calls'",
+                "clean": "SELECT count(*) >= 2 FROM runs"}[step]
+        return bool(conn.execute(done).fetchone()[0])
+
+
+def test_kill_9_at_any_moment_leaves_the_database_as_before(tmp_path, big):
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(SAMPLE / "crm_export.xlsx"), str(SAMPLE / "1c_export.csv"))
+    cli(db, "clean", "--as-of", AS_OF)
+    steps = [
+        ("ingest", str(big / "crm_export.xlsx"), str(big / "1c_export.csv"), str(big / "purchased_base.csv")),
+        ("calls", str(big / "dialer_log.csv")),
+        ("clean", "--as-of", AS_OF),
+    ]
+    interrupted = 0
+    for step in steps:
+        for delay in (0.7, 1.2, 2.2):
+            if finished(db, step[0]):
+                break
+            before = state(db)
+            process = subprocess.Popen(command(db, *step), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            if not finished(db, step[0]):
+                assert state(db) == before, f"{step[0]} killed after {delay}s left a change behind"
+                interrupted += 1
+        cli(db, *step)  # and running it again completes
+        assert finished(db, step[0])
+    assert interrupted >= 5, "the commands finished before they could be killed: use a larger input"
+    assert json.loads(cli(db, "clean", "--as-of", AS_OF, "--json").stdout)["dedupe"]["records"] > 20000
+
+
+def test_readers_are_not_blocked_into_errors_and_writers_never_interleave(tmp_path, big):
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(big / "crm_export.xlsx"), str(big / "1c_export.csv"), str(big / "purchased_base.csv"))
+    cli(db, "clean", "--as-of", AS_OF)
+    owner = next(r["owner"] for r in csv.DictReader(io.StringIO(cli(db, "export", "clients").stdout)) if r["owner"])
+    night = subprocess.Popen(command(db, "clean", "--as-of", "2026-11-21"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    second = cli(db, "clean", "--as-of", "2026-11-21", check=1)
+    assert "another clientbase command is writing" in second.stderr and "pid" in second.stderr
+    readers = [subprocess.Popen(command(db, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for args in (("export", "clients"), ("report", "--json"), ("export", "phones"),
+                            ("today", "--manager", owner, "--as-of", "2026-11-21", "--json"))]
+    for reader in readers:
+        out, err = reader.communicate(timeout=300)
+        assert reader.returncode == 0, err
+        assert out
+    night.communicate(timeout=300)
+    assert night.returncode == 0
+
+
+def test_a_crashed_writer_leaves_no_stale_lock(tmp_path, big):
+    db = tmp_path / "cb.db"
+    process = subprocess.Popen(command(db, "ingest", str(big / "crm_export.xlsx")),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    process.kill()
+    process.wait()
+    assert (tmp_path / "cb.db.lock").exists()
+    cli(db, "ingest", str(SAMPLE / "1c_export.csv"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=4000), st.sampled_from(["x.csv", "x.xlsx", "x.xls", "x.ods", "x.txt"]))
+def test_random_bytes_never_crash_a_reader(tmp_path, content, name):
+    path = tmp_path / name
+    path.write_bytes(content)
+    try:
+        for table in read_tables(path):
+            for row in table.rows:
+                assert row.number >= 1
+    except UserError as error:
+        assert "\n" not in str(error) and name in str(error)
+
+
+def crm_xlsx(path: Path) -> Path:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Клиенты")
+    sheet.write_row(0, 0, ["Компания", "Телефоны", "ИНН"])
+    for row in range(1, 200):
+        sheet.write_row(row, 0, [f"ООО «Фирма {row}»", f"+7 916 {row:03d}-00-{row % 90 + 10}", ""])
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize("cut", [100, 400, 1500, 3000])
+def test_truncated_xlsx_is_a_one_line_error_and_changes_nothing(run, tmp_path, cut):
+    whole = crm_xlsx(tmp_path / "whole.xlsx").read_bytes()
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(whole[:cut])
+    run("init")
+    before = state(tmp_path / "cb.db")
+    result = run("ingest", str(broken), check=1)
+    assert "broken.xlsx" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert state(tmp_path / "cb.db") == before
+
+
+def test_hostile_files_are_read_or_refused_cleanly(run, tmp_path):
+    cases = {
+        "nul.csv": "Компания;Телефон\nООО\x00 Альфа;+7 916 111-22-33\n".encode(),
+        "wide.csv": (";".join(f"c{i}" for i in range(10000)) + "\n" + ";".join("x" for _ in range(10000))
+                     + "\n").encode(),
+        "huge_cell.csv": ("Компания;Комментарий\nООО Бета;" + "я" * 2_000_000 + "\n").encode(),
+        "mixed.csv": "Компания;Город\nООО Гамма;Москва\n".encode() + "ООО Дельта;Тюмень\n".encode("cp1251"),
+        "formulas.csv": "Компания;Телефон\n=HYPERLINK(\"http://x\");+7 916 111-22-44\n".encode(),
+        "dates.csv": "Компания;Дата последней покупки\nООО Эпсилон;31.12.9999\nООО Зета;99999999\n".encode(),
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = run("ingest", str(path), "--json", check=None)
+        assert "Traceback" not in result.stderr, name
+        if result.returncode == 0:
+            summary = json.loads(result.stdout)
+            assert summary["rows"] >= 1, name
+        else:
+            assert result.returncode == 1 and name in result.stderr, name
+            assert len(result.stderr.strip().splitlines()) == 1, name
+
+
+@pytest.mark.parametrize("value, safe", [
+    ("=SUM(A1:A9)", "'=SUM(A1:A9)"), ("@cmd", "'@cmd"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"),
+    ("+74951234567", "+74951234567"), ("+7 (495) 123-45-67", "+7 (495) 123-45-67"), ("-1500.5", "-1500.5"),
+    ("ООО Ромашка", "ООО Ромашка"),
+])
+def test_formula_injection_is_neutralised_but_phones_stay_readable(value, safe):
+    assert neutralise(value) == safe
+
+
+def test_exports_are_private_scoped_masked_and_logged(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text(
+        "Компания,ИНН,Телефон,Email,Ответственный,Прибыль\n"
+        "=HYPERLINK(\"http://evil\"),0123456789,+7 916 123-45-67,ivan@romashka.ru,Иванов,100\n"
+        "ООО Бета,,+7 916 765-43-21,petr@beta.ru,Петров,50\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    assert (tmp_path / "cb.db").stat().st_mode & 0o777 == 0o600
+    out = tmp_path / "all.xlsx"
+    run("export", "clients", "-o", str(out))
+    assert out.stat().st_mode & 0o777 == 0o600
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("clients").to_python()
+    header = rows[0]
+    first = dict(zip(header, rows[1]))
+    assert first["name"].startswith("'=")  # not a live formula
+    assert first["inn"] == "0123456789"  # text: the leading zero survives
+    with zipfile.ZipFile(out) as book:
+        assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode()
+
+    mine = list(csv.DictReader(io.StringIO(run("export", "clients", "--manager", "петров").stdout)))
+    assert [r["name"] for r in mine] == ["ООО Бета"]
+    assert "profit" not in mine[0] and "potential" not in mine[0]
+    phones = list(csv.DictReader(io.StringIO(run("export", "phones", "--manager", "Петров", "--mask").stdout)))
+    assert [p["e164"] for p in phones] == ["+7916*****21"]
+    log = json.loads(run("audit", "--command", "export", "--json").stdout)["items"]
+    assert [json.loads(e["detail"])["rows"] for e in log] == [2, 1, 1]
+    assert json.loads(log[-1]["detail"])["masked"] is True and log[-1]["user"]
+
+
+def test_snapshots_rotate_and_restore_brings_the_base_back(run, tmp_path):
+    (tmp_path / "clientbase.toml").write_text("[safety]\nbackups = 2\n", encoding="utf-8")
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    kept = state(tmp_path / "cb.db")
+    run("ingest", str(SAMPLE / "purchased_base.csv"))
+    for day in ("2026-11-21", "2026-11-22"):
+        run("clean", "--as-of", day)
+    snapshots = sorted((tmp_path / "cb.db.backups").glob("*.db"))
+    assert len(snapshots) == 2 and all(s.stat().st_mode & 0o777 == 0o600 for s in snapshots)
+    run("restore", snapshots[0].name)  # taken before the clean of the 21st
+    clients = list(csv.DictReader(io.StringIO(run("export", "clients").stdout)))
+    assert not any("purchased_base.csv" in c["record_refs"] for c in clients)
+    assert kept != state(tmp_path / "cb.db")  # the purchased rows are ingested but not cleaned yet
+    history = json.loads(run("audit", "--command", "restore", "--json").stdout)["items"]
+    assert history and snapshots[0].name in history[0]["detail"]

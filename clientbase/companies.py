@@ -321,8 +321,16 @@ def check_emails(cell: str | None) -> list[Email]:
     return [_check_email(p) for p in ([p for p in parts if "@" in p] or [cell.strip()])]
 
 
+# Plain ASCII addresses, the great majority: valid by construction, no need for email-validator's ~25 µs.
+_PLAIN_EMAIL = re.compile(r"^[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$")
+
+
 def _check_email(raw: str) -> Email:
     text = _MAILTO.sub("", raw.strip(_TRIM)).strip(_TRIM)
+    lowered = text.lower()
+    if len(lowered) <= 254 and _PLAIN_EMAIL.match(lowered) and len(lowered.partition("@")[0]) <= 64:
+        domain = lowered.partition("@")[2]
+        return Email(raw, lowered, True, domain, domain in FREE_MAIL_DOMAINS, None)
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:

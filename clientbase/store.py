@@ -340,35 +340,51 @@ class Store:
         """Write a source's records with their phones and emails, keeping each reference's record id.
 
         Records of the source that the new content no longer has are removed. Returns how many were written.
+        Ids are handed out here, so that rows go to SQLite in batches rather than one statement each.
         """
         conn = self._conn
-        placeholders = ",".join("?" for _ in _RECORD_COLUMNS)
-        updates = ",".join(f"{c}=excluded.{c}" for c in _RECORD_COLUMNS if c not in ("ref",))
+        ids_by_row = dict(conn.execute("SELECT row, id FROM records WHERE source_id = ?", (source_id,)))
+        next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM records").fetchone()[0]
+        columns = ("id", *_RECORD_COLUMNS)
         upsert = (
-            f"INSERT INTO records({','.join(_RECORD_COLUMNS)}) VALUES ({placeholders}) "
-            f"ON CONFLICT(ref) DO UPDATE SET {updates} RETURNING id"
+            f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)}) "
+            f"ON CONFLICT(id) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS)}"
         )
         conn.execute("DELETE FROM phones WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
         conn.execute("DELETE FROM emails WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
-        written = 0
         seen: list[int] = []
+        record_batch: list[tuple] = []
         phone_batch: list[tuple] = []
         email_batch: list[tuple] = []
         for record, phones, emails in records:
-            values = [getattr(record, c) for c in _RECORD_COLUMNS if c != "source_id"]
-            record_id = conn.execute(upsert, (source_id, *values)).fetchone()[0]
-            written += 1
+            record_id = ids_by_row.get(record.row)
+            if record_id is None:
+                record_id, next_id = next_id, next_id + 1
             seen.append(record.row)
+            record_batch.append((record_id, source_id, *(getattr(record, c) for c in _RECORD_COLUMNS[1:])))
             for pos, phone in enumerate(phones):
                 phone_batch.append((record_id, pos, phone.raw, phone.e164, phone.extension, phone.type,
                                     phone.region, phone.country, phone.status, phone.reason))
             for email in emails:
                 email_batch.append((record_id, email.raw, email.value, email.valid, email.domain, email.free_mail))
-            if len(phone_batch) > 5000 or len(email_batch) > 5000:
-                self._flush_children(phone_batch, email_batch)
-        self._flush_children(phone_batch, email_batch)
+            if len(record_batch) >= 5000:
+                self._flush(upsert, record_batch, phone_batch, email_batch)
+        self._flush(upsert, record_batch, phone_batch, email_batch)
         self._drop_unseen("records", source_id, seen)
-        return written
+        return len(seen)
+
+    def _flush(self, upsert: str, records: list[tuple], phones: list[tuple], emails: list[tuple]) -> None:
+        self._conn.executemany(upsert, records)
+        self._conn.executemany(
+            "INSERT INTO phones(record_id, pos, raw, e164, extension, type, region, country, status, reason) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            phones,
+        )
+        self._conn.executemany(
+            "INSERT INTO emails(record_id, raw, value, valid, domain, free_mail) VALUES (?,?,?,?,?,?)", emails
+        )
+        for batch in (records, phones, emails):
+            batch.clear()
 
     def _drop_unseen(self, table: str, source_id: int, rows: list[int]) -> None:
         """Remove a source's rows that its new content no longer has."""
@@ -395,18 +411,6 @@ class Store:
         self._conn.executemany(sql, batch)
         self._drop_unseen("calls", source_id, seen)
         return len(seen)
-
-    def _flush_children(self, phones: list[tuple], emails: list[tuple]) -> None:
-        self._conn.executemany(
-            "INSERT INTO phones(record_id, pos, raw, e164, extension, type, region, country, status, reason) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)",
-            phones,
-        )
-        self._conn.executemany(
-            "INSERT INTO emails(record_id, raw, value, valid, domain, free_mail) VALUES (?,?,?,?,?,?)", emails
-        )
-        phones.clear()
-        emails.clear()
 
     def export_records(self) -> Iterator[dict]:
         yield from self._dicts(

@@ -68,14 +68,16 @@ def source_rank(source: str, priority: Sequence[str]) -> int:
 
 def survivorship_order(records: Sequence[RecordFacts], priority: Sequence[str]) -> list[RecordFacts]:
     """Best record first: valid INN, most trusted source, most recent activity, then the oldest reference."""
+    if len(records) == 1:
+        return list(records)
     return sorted(records, key=lambda r: (not r.inn_valid, source_rank(r.source, priority), _later_first(r), r.id))
 
 
-def _later_first(record: RecordFacts) -> tuple[int, ...]:
+def _later_first(record: RecordFacts) -> int:
     """Sort key that puts the record with the latest ISO date first, and records without dates last."""
     recent = max(record.last_contact or "", record.last_purchase or "", record.last_result or "",
                  record.assigned_on or "")
-    return tuple(-ord(ch) for ch in recent) if recent else (1,)
+    return -int(recent[:10].replace("-", "")) if recent else 1
 
 
 def _first(ordered: Sequence[RecordFacts], attr: str):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -200,6 +201,7 @@ _RECORD_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=1)
 def _user() -> str:
     try:
         return getpass.getuser()

@@ -8,9 +8,9 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from itertools import combinations, groupby
 from operator import itemgetter
 from pathlib import Path
@@ -25,7 +25,7 @@ from clientbase.calls import (
 )
 from clientbase.config import Rules, rules_to_toml
 from clientbase.cycle import next_due
-from clientbase.dedupe import DedupeSettings, MatchRecord, find_clusters
+from clientbase.dedupe import MatchRecord, find_clusters
 from clientbase.errors import UserError
 from clientbase.export import mask_row, write_table
 from clientbase.golden import RecordFacts, golden_record, stable_ids
@@ -39,7 +39,7 @@ from clientbase.quarantine import (
     judge_phone,
     review_quarantine,
 )
-from clientbase.rank import RankInput, RankSettings, rank_clients
+from clientbase.rank import RankInput, rank_clients
 from clientbase.readers import Table, read_tables
 from clientbase.report import Report, build_report, run_counts
 from clientbase.store import Store
@@ -476,8 +476,7 @@ def _deduplicate(store: Store, rules: Rules, command: str) -> DedupeSummary:
     ]
     id_of_ref = {f.ref: f.id for f in facts}
     cannot_link = [(id_of_ref[a], id_of_ref[b]) for a, b in store.not_duplicates() if a in id_of_ref and b in id_of_ref]
-    settings = DedupeSettings(rules.dedupe.merge_score, rules.dedupe.review_score, rules.dedupe.hub_min_clients)
-    result = find_clusters(candidates, settings, cannot_link)
+    result = find_clusters(candidates, rules.dedupe, cannot_link)
 
     by_id = {f.id: f for f in facts}
     ids = stable_ids(result.clusters, {f.id: f.client_id for f in facts}, store.max_client_id() + 1)
@@ -585,9 +584,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
     inputs = [RankInput(cid, channel, profit, potential, date.fromisoformat(bought) if bought else None)
               for cid, channel, profit, potential, bought in store.rank_inputs()]
-    r = rules.rank
-    ranking = rank_clients(inputs, as_of, RankSettings(r.active_days, r.max_share, r.high_share, r.key_share,
-                                                        r.critical_share, r.mono_share))
+    ranking = rank_clients(inputs, as_of, rules.rank)
     summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
     claims: dict[int, list[Claim]] = defaultdict(list)
     for client_id, manager, assigned_on, ref in store.owner_claims():

@@ -6,7 +6,9 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from clientbase.dedupe import DedupeSettings
 from clientbase.errors import UserError
+from clientbase.rank import RankSettings
 
 
 class RulesError(UserError):
@@ -18,13 +20,6 @@ class IngestRules:
     default_region: str = "RU"
     default_area_code: str = ""
     source_priority: tuple[str, ...] = ("crm", "1c", "purchased")
-
-
-@dataclass(frozen=True)
-class DedupeRules:
-    merge_score: float = 92.0
-    review_score: float = 85.0
-    hub_min_clients: int = 3
 
 
 @dataclass(frozen=True)
@@ -48,16 +43,6 @@ class CycleRules:
 class OwnershipRules:
     term_days: int = 90
     conflict_rule: str = "earliest"
-
-
-@dataclass(frozen=True)
-class RankRules:
-    active_days: int = 180
-    max_share: float = 0.5
-    high_share: float = 0.8
-    key_share: float = 0.10
-    critical_share: float = 0.20
-    mono_share: float = 0.70
 
 
 @dataclass(frozen=True)
@@ -85,12 +70,12 @@ class SafetyRules:
 @dataclass(frozen=True)
 class Rules:
     ingest: IngestRules = field(default_factory=IngestRules)
-    dedupe: DedupeRules = field(default_factory=DedupeRules)
+    dedupe: DedupeSettings = field(default_factory=DedupeSettings)
     phones: PhoneRules = field(default_factory=PhoneRules)
     quarantine: QuarantineRules = field(default_factory=QuarantineRules)
     cycle: CycleRules = field(default_factory=CycleRules)
     ownership: OwnershipRules = field(default_factory=OwnershipRules)
-    rank: RankRules = field(default_factory=RankRules)
+    rank: RankSettings = field(default_factory=RankSettings)
     today: TodayRules = field(default_factory=TodayRules)
     access: AccessRules = field(default_factory=AccessRules)
     safety: SafetyRules = field(default_factory=SafetyRules)

@@ -424,8 +424,9 @@ def _detect_encoding(path: Path, head: bytes) -> str:
     except UnicodeDecodeError:
         pass
     scores = {codepage: _russian_score(sample, codepage) for codepage in _CYRILLIC_CODEPAGES}
-    best = max(scores, key=scores.__getitem__)  # a tie goes to cp1251, listed first
-    if scores[best] >= 0.45:
+    # cp1251 first, the region's codepage: DOS cp866 wins only where cp1251 does not read as Russian.
+    best = next((codepage for codepage in _CYRILLIC_CODEPAGES if scores[codepage] >= 0.45), None)
+    if best is not None:
         return best
     try:
         sample.decode("cp1251")
@@ -472,6 +473,9 @@ def _first_non_ascii_block(path: Path) -> bytes:
     return b""
 
 
+_NEUTRAL_MARKS = frozenset("«»№—–…“”„‘’•·\u00a0\u00b0\u00a7\u00a9\u00ae")
+
+
 def _russian_score(sample: bytes, encoding: str) -> float:
     """How much the non-ASCII text reads as Russian, 0 to 1: about 0.7-0.85 for Russian in the right
     codepage, under 0.3 in a wrong one (frequent letters turn into rare ones and box-drawing symbols)."""
@@ -479,7 +483,8 @@ def _russian_score(sample: bytes, encoding: str) -> float:
         text = sample.decode(encoding)
     except UnicodeDecodeError:
         return 0.0
-    foreign = [char.lower() for char in text if char > "\x7f"]
+    # Typographic marks (« » № — …) are neutral: a cell of quotes says nothing about the codepage.
+    foreign = [char.lower() for char in text if char > "\x7f" and char not in _NEUTRAL_MARKS]
     if not foreign:
         return 0.0
     return sum(_RUSSIAN_WEIGHT.get(char, 0) for char in foreign) / (len(_RUSSIAN_BY_FREQUENCY) * len(foreign))

@@ -31,6 +31,13 @@ from clientbase.export import mask_row, write_table
 from clientbase.golden import RecordFacts, golden_record, stable_ids
 from clientbase.ingest import RecordBuilder, build_records, map_columns, parse_overrides
 from clientbase.models import QuarantineEntry
+from clientbase.numplan import (
+    NumberingPlan,
+    Range,
+    parse_range,
+    plan_columns,
+    zone_of_number,
+)
 from clientbase.ownership import Claim, LedgerEvent, manager_name, resolve_owner
 from clientbase.phones import PhoneNormaliser
 from clientbase.quarantine import (
@@ -234,6 +241,44 @@ def import_calls(
     return IngestSummary(summaries, dry_run=False)
 
 
+@dataclass
+class PlanSummary:
+    files: dict[str, int]
+    skipped: dict[str, int]
+    ranges: int
+
+
+def numplan_import(db: Path, paths: Sequence[Path]) -> PlanSummary:
+    """Load the ministry's registry files (CSV or XLSX); each replaces the codes it covers."""
+    ranges, files, skipped = [], {}, {}
+    for path in paths:
+        for table in read_tables(path):
+            try:
+                columns = plan_columns(table.header)
+            except UserError as exc:
+                raise UserError(f"{table.source}: {exc}") from None
+            found = [parse_range(row.cells, columns) for row in table.rows if not row.rejected]
+            usable = [r for r in found if r is not None]
+            files[table.source], skipped[table.source] = len(usable), len(found) - len(usable)
+            ranges.extend(usable)
+    if not ranges:
+        raise UserError("no numbering ranges in " + ", ".join(p.name for p in paths))
+    with opened(db) as store, store.transaction():
+        store.replace_plan(ranges)
+        store.audit("numplan import", "import", {"files": files, "ranges": len(ranges)})
+    return PlanSummary(files, skipped, len(ranges))
+
+
+def _plan(store: Store) -> NumberingPlan:
+    return NumberingPlan(Range(*row) for row in store.plan_ranges())
+
+
+def _with_plan(row: dict, plan: NumberingPlan) -> dict:
+    """The registry's region and operator for a number it holds, mobiles included."""
+    found = plan.lookup(row["e164"]) if row.get("e164") else None
+    return {**row, "region": found.region, "operator": found.operator} if found else row
+
+
 def quarantine_list(db: Path, as_of: date) -> list[dict]:
     """Quarantined clients, with whether their re-check is due."""
     with opened(db) as store:
@@ -362,9 +407,11 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
                 return Candidate(*row[:8], bool(row[8]), row[9], tuple(phones[row[0]].values()))
 
             t = rules.today
+            plan = _plan(store)
             lists = build_worklists(
                 managers, {m: [candidate(r) for r in own[m]] for m in managers}, [candidate(r) for r in pool],
                 as_of, quota=quota, birthday_days=t.birthday_days, call_from=t.call_from, call_until=t.call_until,
+                zone_of=partial(zone_of_number, plan),
             )
             until = (as_of + timedelta(days=rules.ownership.term_days)).isoformat()
             for client_id, to in lists.handouts:
@@ -407,7 +454,8 @@ EXPORTS = {
     "duplicates": ("client_id", "record_ref_a", "record_ref_b", "rule", "score", "decision", "detail"),
     "quarantine": ("client_id", "e164", "reason", "since", "recheck_on"),
     "conflicts": ("client_id", "managers", "resolved_owner", "rule"),
-    "phones": ("record_ref", "raw", "e164", "extension", "type", "region", "status", "reason", "client_id"),
+    "phones": ("record_ref", "raw", "e164", "extension", "type", "region", "status", "reason", "client_id",
+               "operator"),
 }
 
 
@@ -422,6 +470,8 @@ def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str, ma
             rows = store.export_quarantine(rules.quarantine.recheck_days)
         else:
             rows = getattr(store, f"export_{kind}")()
+        if kind == "phones" and (plan := _plan(store)):
+            rows = (_with_plan(r, plan) for r in rows)
         columns = EXPORTS[kind]
         owner = None
         if manager:
@@ -529,7 +579,10 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     judgements = []
     working: Counter[int] = Counter()
     judged: Counter[int] = Counter()
+    plan = _plan(store)
     for phone in (PhoneFacts(*row) for row in store.phones_to_judge()):
+        if plan and plan.covers(phone.e164):
+            phone = replace(phone, allocated=plan.lookup(phone.e164) is not None)
         status, reason, decided_on = judge_phone(phone, as_of)
         if status:
             judgements.append((status, reason, decided_on, phone.phone_id))

@@ -578,6 +578,32 @@ def audit(
     Console(stderr=not sys.stdout.isatty()).print(table)
 
 
+numplan_cli = typer.Typer(help="The official Russian numbering plan (the ministry's registry files).",
+                          no_args_is_help=True)
+cli.add_typer(numplan_cli, name="numplan")
+
+
+@numplan_cli.command("import")
+def numplan_import(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="ABC-3xx, ABC-4xx, ABC-8xx, DEF-9xx files (CSV or XLSX).", exists=True, dir_okay=False)],
+    as_json: Json = False,
+) -> None:
+    """Load the registry: operator and region for every range, mobiles included; numbers in
+    unallocated ranges become dead at the next clean; lists show the region's local time.
+
+    Example:  clientbase numplan import ABC-3xx.csv ABC-4xx.csv ABC-8xx.csv DEF-9xx.csv
+    """
+    c: Context = ctx.obj
+    summary = core.numplan_import(c.db, paths)
+    if as_json:
+        _emit_json(asdict(summary))
+        return
+    for name, count in summary.files.items():
+        c.say(f"{name}: {count:,} ranges" + (f", {summary.skipped[name]:,} rows skipped" if summary.skipped[name] else ""))
+    c.say(f"{summary.ranges:,} ranges loaded")
+
+
 def main() -> None:
     """Click reports usage errors itself (exit 2); our own errors become one line and exit 1."""
     args = sys.argv[1:]

@@ -28,6 +28,7 @@ class PhoneFacts:
     judged: str | None  # the judgement of the previous run, to keep its date when nothing changed
     judged_reason: str | None
     judged_on: str | None
+    allocated: bool | None = None  # whether the numbering plan holds the number; None without a plan
 
 
 def suspicion(phone: PhoneFacts) -> str | None:
@@ -52,11 +53,14 @@ def judge_phone(phone: PhoneFacts, as_of: date) -> tuple[str | None, str | None,
         return phone.call_status, phone.call_reason, phone.call_decided_on
     if phone.call_status == "ok" and phone.call_decided_on:
         return None, None, None
-    reason = suspicion(phone)
+    if phone.allocated is False:
+        status, reason = "dead", "not allocated in the numbering plan"
+    else:
+        status, reason = "mismatch", suspicion(phone)
     if reason is None:
         return None, None, None
-    same = phone.judged == "mismatch" and phone.judged_reason == reason
-    return "mismatch", reason, phone.judged_on if same and phone.judged_on else as_of.isoformat()
+    same = phone.judged == status and phone.judged_reason == reason
+    return status, reason, phone.judged_on if same and phone.judged_on else as_of.isoformat()
 
 
 @dataclass(frozen=True, slots=True)

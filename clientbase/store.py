@@ -191,6 +191,18 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE audit ADD COLUMN user TEXT;
     """,
+    # 6: the official numbering plan, imported by the user.
+    """
+    CREATE TABLE numplan (
+        code TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        operator TEXT NOT NULL,
+        region TEXT NOT NULL,
+        territory TEXT,
+        PRIMARY KEY (code, start)
+    );
+    """,
 ]
 
 _RECORD_COLUMNS = (
@@ -723,6 +735,20 @@ class Store:
     def export_conflicts(self) -> Iterator[dict]:
         yield from self._dicts(
             "SELECT client_id, managers, resolved_owner, rule FROM conflicts ORDER BY client_id")
+
+    # --- numbering plan --------------------------------------------------------------------
+
+    def replace_plan(self, ranges: Sequence) -> None:
+        """Replace the ranges of every code the new files cover; other codes keep theirs."""
+        codes = sorted({r.code for r in ranges})
+        self._conn.executemany("DELETE FROM numplan WHERE code = ?", ((c,) for c in codes))
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO numplan(code, start, end, operator, region, territory) VALUES (?,?,?,?,?,?)",
+            ((r.code, r.start, r.end, r.operator, r.region, r.territory) for r in ranges),
+        )
+
+    def plan_ranges(self) -> Iterator[tuple]:
+        return self._conn.execute("SELECT code, start, end, operator, region, territory FROM numplan")
 
     # --- report --------------------------------------------------------------------------
 

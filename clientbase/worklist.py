@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
-from phonenumbers import timezone as phone_timezones
 
 from clientbase.cycle import is_due, overdue_days
 
@@ -104,14 +101,6 @@ def _birthday_soon(candidate: Candidate, as_of: date, days: int) -> str | None:
     return None
 
 
-def _zone_of(e164: str) -> str | None:
-    try:
-        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
-    except phonenumbers.NumberParseException:
-        return None
-    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
-
-
 def call_window(zone: str | None, as_of: date, call_from: str, call_until: str) -> str:
     """The local calling hours, and the same hours in Moscow time when the client lives elsewhere."""
     local = f"{call_from}-{call_until} local"
@@ -134,8 +123,8 @@ def _order(item: WorkItem) -> tuple:
 
 
 def _item(manager: str, candidate: Candidate, phone: PhoneOption, reason: str, as_of: date,
-          call_from: str, call_until: str) -> WorkItem:
-    zone = _zone_of(phone.e164)
+          call_from: str, call_until: str, zone_of: Callable[[str], str | None]) -> WorkItem:
+    zone = zone_of(phone.e164)
     return WorkItem(manager, candidate.client_id, candidate.name, candidate.abcde, phone.e164, reason,
                     candidate.last_contact, candidate.next_due, overdue_days(candidate.next_due, as_of),
                     phone.contact, candidate.segment, zone, call_window(zone, as_of, call_from, call_until))
@@ -164,6 +153,7 @@ def build_worklists(
     birthday_days: int,
     call_from: str,
     call_until: str,
+    zone_of: Callable[[str], str | None],
 ) -> Worklists:
     """Each manager's due clients first, then pool clients dealt round-robin in rank order up to the quota.
 
@@ -192,7 +182,7 @@ def build_worklists(
             if phone := eligible(candidate):
                 from_pool = candidate.handed_out_to is not None and candidate.handed_out_to == manager
                 items.append(_item(manager, candidate, phone, _reason(candidate, as_of, birthday_days, from_pool),
-                                   as_of, call_from, call_until))
+                                   as_of, call_from, call_until, zone_of))
                 taken.add(candidate.client_id)
         result.lists[manager] = items
 
@@ -207,7 +197,7 @@ def build_worklists(
         # Deal to whoever has the shortest list, so the best pool clients are shared fairly.
         manager = min(open_managers, key=lambda m: (len(result.lists[m]), managers.index(m)))
         result.lists[manager].append(_item(manager, candidate, phone, _reason(candidate, as_of, birthday_days, True),
-                                           as_of, call_from, call_until))
+                                           as_of, call_from, call_until, zone_of))
         result.handouts.append((candidate.client_id, manager))
         taken.add(candidate.client_id)
         if len(result.lists[manager]) >= quota:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 from clientbase.ingest import raw_json, raw_keys
@@ -31,6 +32,7 @@ _COMPILED = tuple((outcome, re.compile(rf"^(?:{pattern})$")) for outcome, patter
 _FOLD = re.compile(r"[^0-9a-zа-я]+")
 
 
+@lru_cache(maxsize=4096)
 def outcome_of(text: str | None) -> str | None:
     """The outcome a dialer's word means, in Russian or English; None when the word is unknown."""
     if not text:

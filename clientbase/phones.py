@@ -395,7 +395,7 @@ class PhoneNormaliser:
             return _unusable(cell, "invalid", "too short" if len(national) < _RU_NATIONAL else "too long")
         if _is_placeholder(national) or len(set(national[3:])) == 1:
             return _unusable(cell, "invalid", "placeholder")
-        kind, region, country = _russian_range(national[:6])
+        kind, region, country = _russian_range(national[:5])
         if kind is None:
             return _unusable(cell, "invalid", _join("not in the numbering plan", note))
         return Phone(cell, "+7" + national, None, kind, region, country, "ok", note)
@@ -470,15 +470,15 @@ def _described(cell: str, number: phonenumbers.PhoneNumber, e164: str, note: str
     return Phone(cell, e164, None, kind, region, country, "ok", note)
 
 
-@lru_cache(maxsize=300_000)
+@lru_cache(maxsize=50_000)
 def _russian_range(prefix: str) -> tuple[str | None, str | None, str | None]:
-    """Type, region and country (+7 is Russia and Kazakhstan) of numbers starting with these six national
+    """Type, region and country (+7 is Russia and Kazakhstan) of numbers starting with these five national
     digits; type None when the range is not in the plan.
 
     In the +7 plan, validity, type and region are fixed by the first five digits (checked over 150,000
     numbers), so one phonenumbers lookup per range serves every number in it.
     """
-    number = phonenumbers.PhoneNumber(country_code=7, national_number=int(prefix + "0000"))
+    number = phonenumbers.PhoneNumber(country_code=7, national_number=int(prefix + "00000"))
     described = _described("", number, "")
     return (described.type, described.region, described.country) if described.status == "ok" else (None,) * 3
 

@@ -37,11 +37,25 @@ def parse_date(text: str | None) -> date | None:
     return None
 
 
+_ISO_MOMENT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[ T](\d\d?):(\d\d)(?::(\d\d))?$")
+_DMY_MOMENT = re.compile(r"^(\d\d)\.(\d\d)\.(\d{4}) (\d\d?):(\d\d)(?::(\d\d))?$")
+
+
 def parse_datetime(text: str | None) -> datetime | None:
     """A date-time such as `2026-10-05 10:31:00` or `05.10.2026 10:31`; a bare date gives midnight."""
     if not text:
         return None
     text = text.strip().replace("T", " ")
+    # What dialers write, parsed without strptime's overhead.
+    if m := _ISO_MOMENT.match(text):
+        year, month, day = m[1], m[2], m[3]
+    elif m := _DMY_MOMENT.match(text):
+        year, month, day = m[3], m[2], m[1]
+    if m:
+        try:
+            return datetime(int(year), int(month), int(day), int(m[4]), int(m[5]), int(m[6] or 0))
+        except ValueError:
+            return None
     for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M"):
         try:
             return datetime.strptime(text[:19], pattern)

@@ -326,7 +326,7 @@ def _change_owner(store: Store, command: str, client_id: int, kind: str, manager
 def assign(db: Path, rules: Rules, client_id: int, manager: str, as_of: date, days: int | None = None) -> OwnerChange:
     """Give a client to a manager for a term (default from the rules)."""
     with opened(db) as store, store.transaction():
-        name = _known_manager(set(store.owners().values()), manager)
+        name = _known_manager(store.managers(), manager)
         return _change_owner(store, "assign", client_id, "assign", name, as_of, days or rules.ownership.term_days,
                              "assigned by hand")
 
@@ -386,7 +386,7 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
     day = as_of.isoformat()
     with opened(db) as store:
         with store.transaction(wait=READER_WAIT):
-            known = sorted(set(store.owners().values()), key=str.casefold)
+            known = sorted(store.managers(), key=str.casefold)
             if manager:
                 managers = [_known_manager(known, manager)]
             elif known:

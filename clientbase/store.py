@@ -696,6 +696,11 @@ class Store:
     def set_state(self, client_id: int, state: str) -> None:
         self._conn.execute("UPDATE clients SET state = ? WHERE id = ?", (state, client_id))
 
+    def managers(self) -> list[str]:
+        """Every manager who owns a client now."""
+        return [row[0] for row in self._conn.execute(
+            "SELECT DISTINCT owner FROM clients WHERE owner IS NOT NULL ORDER BY owner")]
+
     def owners(self) -> dict[int, str]:
         return dict(self._conn.execute("SELECT id, owner FROM clients WHERE owner IS NOT NULL ORDER BY id"))
 
@@ -712,13 +717,23 @@ class Store:
                                   {"as_of": as_of, "manager": manager}).fetchall()
 
     def pool_candidates(self, as_of: str, limit: int) -> list[tuple]:
-        """Unowned clients that may be called today (or whose re-check is due), best first."""
-        return self._conn.execute(
-            self._CANDIDATE + "WHERE c.owner IS NULL AND ((c.state = 'pool' AND (c.next_due IS NULL OR "
-            "c.next_due <= :as_of)) OR (c.state = 'quarantined' AND q.recheck_on <= :as_of)) "
-            "ORDER BY c.abcde IS NULL, c.abcde, c.next_due IS NOT NULL, c.next_due, c.id LIMIT :limit",
-            {"as_of": as_of, "limit": limit},
-        ).fetchall()
+        """Unowned clients that may be called today (or whose re-check is due), best first.
+
+        One indexed query per class (state, abcde, next_due): the never-called come first within a
+        class, then the longest overdue, and no sort of the whole pool is needed.
+        """
+        params = {"as_of": as_of, "limit": limit}
+        found = self._conn.execute(
+            self._CANDIDATE + "WHERE c.owner IS NULL AND c.state = 'quarantined' AND q.recheck_on <= :as_of "
+            "ORDER BY c.id LIMIT :limit", params).fetchall()
+        for letter in ("A", "B", "C", "D", "E", None):
+            if len(found) >= limit:
+                break
+            found += self._conn.execute(
+                self._CANDIDATE + "WHERE c.state = 'pool' AND c.owner IS NULL AND c.abcde IS :letter "
+                "AND (c.next_due IS NULL OR c.next_due <= :as_of) ORDER BY c.next_due, c.id LIMIT :limit",
+                {**params, "letter": letter, "limit": limit - len(found)}).fetchall()
+        return found
 
     def phone_options(self, client_ids: Sequence[int]) -> Iterator[tuple]:
         """(client, e164, type, working, contact, position, birthday) of each usable number of these clients."""

@@ -17,7 +17,6 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from operator import attrgetter
 
 from rapidfuzz import process
@@ -78,6 +77,8 @@ _BLOCK_LETTERS = 3
 _WINDOW = 10
 # Names kept per party when telling how many clients a shared key touches.
 _PARTY_NAMES = 4
+# Within one client, a phone or email shared by more people than this is a switchboard, not a key.
+_SWITCHBOARD = 10
 
 _MERGED, _SAME, _REFUSED = 1, 0, -1
 
@@ -292,9 +293,12 @@ class _Linker:
         for name, group, has_person in groups:
             if has_person and len(group) > 1:
                 self.link_all(group, rule, f'name "{name}", {via}')
-        for (name_a, group_a, person_a), (name_b, group_b, person_b) in combinations(groups, 2):
-            if (person_a or person_b) and person_names_compatible(name_a, name_b):
-                self.link(group_a[0], group_b[0], rule, 100.0, f'names "{name_a}" ~ "{name_b}", {via}')
+        for i, (name_a, group_a, person_a) in enumerate(groups):
+            if not person_a:
+                continue
+            for j, (name_b, group_b, person_b) in enumerate(groups):  # each person pair once
+                if (j > i or not person_b) and j != i and person_names_compatible(name_a, name_b):
+                    self.link(group_a[0], group_b[0], rule, 100.0, f'names "{name_a}" ~ "{name_b}", {via}')
 
 
 def _count_parties(entries: set[tuple[str, bool, bool]], limit: int, review_score: float) -> int:
@@ -453,8 +457,9 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             elif len(carriers := {inns[m]: m for m in reversed(members) if inns[m]}) > 1:
                 ambiguous.add(item)
                 if len(carriers) < settings.hub_min_clients:  # with more, the name is a generic word
-                    for other in members:
-                        for carrier in sorted(carriers.values()):
+                    without_inn = [m for m in members if not inns[m]]
+                    for carrier in sorted(carriers.values()):
+                        for other in without_inn:
                             linker.suggest(carrier, other, "name+city", 100.0,
                                            f'name "{name}" in {city}, carried by different INNs')
             else:
@@ -555,7 +560,7 @@ def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:
     person ('Иванов Иван' ~ 'Иванов И.И.' ~ 'Иван Иванов'), and every name in a group must be
     compatible with every other, so 'Иванов И.' cannot chain 'Иванов Иван' to 'Иванов Игорь'. A
     contact without a name joins the one person its phones and emails point to, and stays alone
-    when they point to several.
+    when they point to several. A phone or email of more than _SWITCHBOARD people joins nobody.
     """
     ordered = sorted(contacts, key=attrgetter("contact_id"))
     names = [c.name_key or None for c in ordered]
@@ -589,23 +594,29 @@ def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:
     for group in by_name.values():
         for other in group[1:]:
             join(group[0], other)
-    for members in by_key.values():
-        named = [m for m in members if names[m]]
-        for later, b in enumerate(named):
-            for a in named[:later]:
+    switchboards: set[str] = set()  # an office line or a shared mailbox says nothing about who is who
+    for key, members in by_key.items():
+        people = list(dict.fromkeys(find(m) for m in members if names[m]))
+        if len(people) > _SWITCHBOARD:
+            switchboards.add(key)
+            continue
+        for later, b in enumerate(people):
+            for a in people[:later]:
                 join(a, b)
 
     # A nameless contact: to the one person its keys point to, or with other nameless ones.
     nameless = [i for i, name in enumerate(names) if not name]
-    targets = {i: {find(m) for key in _contact_keys(ordered[i]) for m in by_key[key] if names[m]}
+    targets = {i: {find(m) for key in _contact_keys(ordered[i]) if key not in switchboards
+                   for m in by_key[key] if names[m]}
                for i in nameless}
     for i in nameless:
         if len(targets[i]) == 1:
             parent[i] = next(iter(targets[i]))
-    for members in by_key.values():
+    for key, members in by_key.items():
         loose = [m for m in members if not names[m] and not targets[m]]
-        for other in loose[1:]:
-            join(loose[0], other)
+        if key not in switchboards:
+            for other in loose[1:]:
+                join(loose[0], other)
 
     groups: dict[int, list[int]] = {}
     for i, contact in enumerate(ordered):

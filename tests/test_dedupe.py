@@ -171,6 +171,32 @@ def test_persons_join_on_name_and_phone_or_email_never_on_name_and_city():
     assert {p.rule for p in result.pairs} == {"person:name+phone", "person:name+email"}
 
 
+def test_one_person_written_three_ways_on_one_phone_is_not_a_hub():
+    phone = "+79161234567"
+    result = find_clusters([rec(1, "иванов иван иванович", phones=[phone], person=True),
+                            rec(2, "иванов и и", phones=[phone], person=True),
+                            rec(3, "иван иванов", phones=[phone], person=True)], SETTINGS)
+    assert result.clusters == [[1, 2, 3]] and result.hubs == {}
+
+
+def test_a_web_studio_domain_on_different_companies_joins_nothing():
+    result = find_clusters([rec(i, name, "москва", domains=["webstudio.ru"])
+                            for i, name in enumerate(["ромашка", "лютик", "василек"], 1)], SETTINGS)
+    assert result.clusters == [[1], [2], [3]] and result.pairs == []
+
+
+def test_same_name_without_a_city_is_only_reviewed():
+    result = find_clusters([rec(1, "ромашка"), rec(2, "ромашка"), rec(3, "ромашка", "москва")], SETTINGS)
+    assert result.clusters == [[1], [2], [3]]
+    assert {(p.a, p.b, p.rule, p.decision) for p in result.pairs} == {(1, 2, "name", "review"),
+                                                                      (1, 3, "name", "review")}
+
+
+def test_a_name_without_a_city_found_in_many_cities_is_not_reviewed():
+    chain = [rec(i, "пятерочка", city) for i, city in enumerate(["москва", "казань", "омск"], 2)]
+    assert find_clusters([rec(1, "пятерочка"), *chain], SETTINGS).pairs == []
+
+
 def test_person_names():
     assert person_names_compatible("иванов иван иванович", "иванов и и")
     assert person_names_compatible("иван иванов", "иванов иван иванович")
@@ -224,6 +250,16 @@ def test_an_initial_does_not_chain_two_different_first_names():
     assert group_contacts(contacts) == [[1, 2], [3]]
 
 
+def test_an_office_line_shared_by_many_people_joins_nobody():
+    office = ("+74951234567",)
+    contacts = [ContactRecord(i, f"{surname} иван", office, ()) for i, surname in enumerate(
+        ["иванов", "петров", "сидоров", "смирнов", "кузнецов", "попов", "волков", "орлов", "козлов", "зайцев",
+         "соколов", "лебедев"], 1)]
+    contacts += [ContactRecord(13, "иванов и", office, ()), ContactRecord(14, None, office, ())]
+    groups = group_contacts(contacts)
+    assert [1] in groups and [13] in groups and [14] in groups and len(groups) == 14
+
+
 # --- properties -----------------------------------------------------------------------------------------------
 
 NAMES = st.sampled_from(["ромашка", "ромашко", "лютик", "лютики", "иванов иван", "иванов и", None])
@@ -249,6 +285,10 @@ def test_every_record_in_one_cluster_and_no_cluster_with_two_inns(rows, cannot):
             assert not (a in cluster and b in cluster and a != b)
     merged = [p for p in result.pairs if p.decision == "merged"]
     assert len(merged) == len(records) - len(result.clusters)  # a spanning set: one merge per joined record
+    cluster = {record_id: n for n, members in enumerate(result.clusters) for record_id in members}
+    for pair in result.pairs:
+        assert pair.a < pair.b
+        assert (cluster[pair.a] == cluster[pair.b]) == (pair.decision == "merged")
 
 
 # --- a synthetic base with known truth ------------------------------------------------------------------------
@@ -305,7 +345,7 @@ def _typo(rnd, name):
 def synthetic(rnd, entities, hub_share=0.03, twin_share=0.01, person_share=0.15, extra_records=0.43):
     """Records of `entities` known clients and the truth (record id -> entity).
 
-    Companies: a name unique in their city (a few twins take another city's name with their own INN),
+    Companies: a name unique in their city (1% are twins: another company's name in another city),
     INN on 75% (carried by 60% of their records), 1-3 own phones, a company domain on 35%; 3% are
     tenants of a business centre and write its reception phone on half their records. Persons: a
     mobile phone on almost every record, a personal email on some, the name written in several ways.
@@ -387,6 +427,8 @@ def pairwise_scores(clusters, truth):
 
 
 def test_synthetic_base_is_deduplicated_with_known_quality():
+    # What recall misses is mostly out of reach by the rules: a person's record with no phone or
+    # email, a company's record with no city and no shared key (listed for review, not merged).
     records, truth = synthetic(random.Random(7), entities=20_000)
     started = time.perf_counter()
     result = find_clusters(records, SETTINGS)
@@ -396,7 +438,7 @@ def test_synthetic_base_is_deduplicated_with_known_quality():
     print(f"\n{len(records)} records, {len(set(truth.values()))} entities -> {len(result.clusters)} clusters "
           f"in {elapsed:.2f} s; precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f}; "
           f"{reviews} review pairs, {len(result.hubs)} hubs")
-    assert precision >= 0.99 and recall >= 0.97 and f1 >= 0.985
+    assert precision >= 0.998 and recall >= 0.98 and f1 >= 0.99
 
 
 @pytest.mark.skipif(not os.environ.get("CLIENTBASE_BENCH"), reason="set CLIENTBASE_BENCH=1 to run (1M records)")
@@ -411,4 +453,3 @@ def test_benchmark_a_million_records():
     print(f"\n{len(records)} records -> {len(result.clusters)} clusters in {elapsed:.1f} s; peak RSS "
           f"{rss_before / 1024:.0f} MB with the records, {rss_after / 1024:.0f} MB after; "
           f"precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f}")
-    assert elapsed < 20

@@ -675,7 +675,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
             summary.abcde[ranked.abcde] = summary.abcde.get(ranked.abcde, 0) + 1
         summary.key_clients += ranked.dependency is not None
         standing.append((ownership.owner, ownership.since, ownership.until, ranked.segment, ranked.abcde,
-                         ranked.dependency, next_due(last_contact, rules.cycle.rest_days), state, cid))
+                         ranked.dependency, next_due(last_contact, rules.cycle.rest_for(ranked.abcde)), state, cid))
     store.save_conflicts(conflicts)
     store.save_standing(standing)
     summary.conflicts = len(conflicts)

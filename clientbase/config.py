@@ -37,6 +37,15 @@ class QuarantineRules:
 @dataclass(frozen=True)
 class CycleRules:
     rest_days: int = 30
+    rest_days_by_class: tuple[str, ...] = ()  # e.g. ("A=14", "E=60")
+
+    def rest_for(self, abcde: str | None) -> int:
+        """Days a client of this class rests after a contact."""
+        for item in self.rest_days_by_class:
+            letter, _, days = item.partition("=")
+            if letter.strip().upper() == abcde:
+                return int(days)
+        return self.rest_days
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,7 @@ COMMENTS: dict[str, str] = {
     "quarantine.snooze_days": "Default snooze for a client whose purchasing is done elsewhere.",
     "cycle": "Rest between contacts.",
     "cycle.rest_days": "Days a client rests after any contact.",
+    "cycle.rest_days_by_class": 'Rest per ABCDE class where it differs, e.g. ["A=14", "E=60"].',
     "ownership": "One client, one manager.",
     "ownership.term_days": "Days a manager holds a client from assignment or last result.",
     "ownership.conflict_rule": "Who keeps a client claimed twice: earliest or latest assignment.",
@@ -171,6 +181,10 @@ def load_rules(path: Path | None) -> Rules:
         rules = replace(rules, **{name: replace(current, **changes)})
     if rules.ownership.conflict_rule not in ("earliest", "latest"):
         raise RulesError(f"{path}: [ownership] conflict_rule must be 'earliest' or 'latest'")
+    for item in rules.cycle.rest_days_by_class:
+        letter, sep, days = item.partition("=")
+        if not sep or letter.strip().upper() not in ("A", "B", "C", "D", "E") or not days.strip().isdigit():
+            raise RulesError(f'{path}: [cycle] rest_days_by_class: {item!r} is not like "A=14"')
     if rules.dedupe.review_score > rules.dedupe.merge_score:
         raise RulesError(f"{path}: [dedupe] review_score must not exceed merge_score")
     return rules

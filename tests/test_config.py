@@ -40,6 +40,7 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
         ("[cycle]\nrest_days = -1\n", "must not be negative"),
         ("[cycle\n", "not valid TOML"),
         ("[ownership]\nconflict_rule = 'loudest'\n", "conflict_rule must be"),
+        ("[cycle]\nrest_days_by_class = ['A:14']\n", "is not like"),
     ],
 )
 def test_bad_rules_name_the_file_and_setting(tmp_path, text, message):
@@ -74,3 +75,10 @@ def test_a_broken_rules_file_is_a_one_line_error(run, tmp_path):
     result = run("rules", check=1)
     assert "quota must be int" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rest_days_per_class(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text('[cycle]\nrest_days = 30\nrest_days_by_class = ["A=14", "e=60"]\n', encoding="utf-8")
+    cycle = load_rules(path).cycle
+    assert (cycle.rest_for("A"), cycle.rest_for("E"), cycle.rest_for("C"), cycle.rest_for(None)) == (14, 60, 30, 30)

@@ -476,3 +476,11 @@ def test_stray_quotes_keep_every_line_a_row(tmp_path, table):
     # UTF-8: this property is about quotes; a few letters of cp1251 are too little to tell its codepage.
     path.write_bytes("".join(delimiter.join(cells) + "\r\n" for cells in [header, *lines]).encode("utf-8"))
     assert [row.cells for row in only_table(path).rows] == [tuple(cells) for cells in lines]
+
+
+@pytest.mark.parametrize("cells", [["«««", "«««"], ["ЁЁ", "ЁЁЁФ"]])
+def test_fuzz_found_cp1251_samples_of_few_letters_stay_cp1251(tmp_path, cells):
+    """Hypothesis found these: in cp866 the same bytes read as frequent letters (`ллл`, `иии`)."""
+    path = tmp_path / "few.csv"
+    path.write_bytes(("Наименование;Город\r\n" + ";".join(cells) + "\r\n").encode("cp1251"))
+    assert [row.cells for row in only_table(path).rows] == [tuple(cells)]

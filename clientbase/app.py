@@ -393,7 +393,8 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
                 managers = known
             else:
                 raise UserError("no manager owns a client yet: name one with --manager")
-            own = {m: store.owned_candidates(m, day) for m in managers}
+            # Twice the quota: room for the few that turn out to have no number to call.
+            own = {m: store.owned_candidates(m, day, 2 * quota) for m in managers}
             pool = store.pool_candidates(day, quota * len(managers) * 3)
             rows = [row for m in managers for row in own[m]] + pool
             phones: dict[int, dict[str, PhoneOption]] = defaultdict(dict)

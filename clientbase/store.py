@@ -712,9 +712,14 @@ class Store:
         "FROM clients c LEFT JOIN quarantine q ON q.client_id = c.id AND q.released_on IS NULL "
     )
 
-    def owned_candidates(self, manager: str, as_of: str) -> list[tuple]:
-        return self._conn.execute(self._CANDIDATE + "WHERE c.owner = :manager ORDER BY c.id",
-                                  {"as_of": as_of, "manager": manager}).fetchall()
+    def owned_candidates(self, manager: str, as_of: str, limit: int) -> list[tuple]:
+        """A manager's clients that may be called today (due, re-check due, or handed out today), best first."""
+        return self._conn.execute(
+            self._CANDIDATE + "WHERE c.owner = :manager AND (c.next_due IS NULL OR c.next_due <= :as_of "
+            "OR q.recheck_on <= :as_of OR EXISTS (SELECT 1 FROM ledger l WHERE l.client_id = c.id "
+            "AND l.kind = 'handout' AND l.on_date = :as_of)) "
+            "ORDER BY c.abcde IS NULL, c.abcde, c.next_due IS NOT NULL, c.next_due, c.id LIMIT :limit",
+            {"as_of": as_of, "manager": manager, "limit": limit}).fetchall()
 
     def pool_candidates(self, as_of: str, limit: int) -> list[tuple]:
         """Unowned clients that may be called today (or whose re-check is due), best first.

@@ -32,4 +32,5 @@ test: venv
 	$(BIN)/python -m pytest -q
 
 bench: venv
-	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/run.py --sizes 100k,1m

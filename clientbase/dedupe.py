@@ -234,6 +234,7 @@ class _Linker:
         self.inns = [r.inn or None for r in records]
         self.kpps = [r.kpp for r in records]
         self.persons = [r.person for r in records]
+        self.phones = [r.phones for r in records]
         self.banned = {*banned_pairs, *((b, a) for a, b in banned_pairs)}
         self.forest = _Forest(self.inns, banned_pairs)
         self.merged: list[Pair] = []
@@ -441,6 +442,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
     cities: list[str | None] = []
     names: list[str] = []
     firsts: list[int] = []
+    shared_members: list[list[int] | None] = []
     ambiguous: set[int] = set()
     for city, groups in names_by_city.items():
         for name, first in groups.first.items():
@@ -449,6 +451,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             names.append(name)
             firsts.append(first)
             members = groups.shared.get(name)
+            shared_members.append(members)
             if members is None:
                 continue
             if city is None:
@@ -471,6 +474,9 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             a, b, name_a, name_b = b, a, name_b, name_a
         return a, b, f'name "{name_a}"' if name_a == name_b else f'names "{name_a}" ~ "{name_b}" ({score})'
 
+    def phones_of(k: int) -> set[str]:
+        return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones[m]}
+
     merges: list[tuple[float, int, int, str]] = []
     unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches
     for k1, k2, score in _similar_names(cities, names, settings.review_score):
@@ -484,7 +490,13 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             if score >= settings.merge_score:
                 linker.suggest(a, b, "name", score, f"{detail}, city unknown")
         elif score >= settings.merge_score and k1 not in ambiguous and k2 not in ambiguous:
-            merges.append((-score, a, b, f"{detail} in {city}"))
+            phones_1, phones_2 = phones_of(k1), phones_of(k2)
+            if phones_1 and phones_2 and phones_1.isdisjoint(phones_2):
+                # Similar names in one city with different phones: often two firms (Нефтекомплект and
+                # Нефтекомплекс), so a person decides.
+                linker.suggest(a, b, "name+city", score, f"{detail} in {city}, no phone in common")
+            else:
+                merges.append((-score, a, b, f"{detail} in {city}"))
         else:
             linker.suggest(a, b, "name+city", score, f"{detail} in {city}")
     merges.sort()

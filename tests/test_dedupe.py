@@ -453,3 +453,15 @@ def test_benchmark_a_million_records():
     print(f"\n{len(records)} records -> {len(result.clusters)} clusters in {elapsed:.1f} s; peak RSS "
           f"{rss_before / 1024:.0f} MB with the records, {rss_after / 1024:.0f} MB after; "
           f"precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f}")
+
+
+def test_similar_names_in_one_city_with_different_phones_go_to_review():
+    """Нефтекомплект and Нефтекомплекс in one city are often two firms: without a common phone a person decides."""
+    records = [rec(1, "нефтекомплект", "краснодар", phones=["+78612000001"]),
+               rec(2, "нефтекомплекс", "краснодар", phones=["+78612000002"]),
+               rec(3, "ромашка", "москва", phones=["+74951000001"]),
+               rec(4, "ромашко", "москва")]  # a typo, and nothing that contradicts it
+    result = find_clusters(records, DedupeSettings())
+    assert not together(result, 1, 2)
+    assert [(p.a, p.b, p.decision) for p in result.pairs if {p.a, p.b} == {1, 2}] == [(1, 2, "review")]
+    assert together(result, 3, 4)

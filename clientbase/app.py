@@ -25,10 +25,18 @@ from clientbase.calls import (
 )
 from clientbase.config import Rules, rules_to_toml
 from clientbase.cycle import next_due
-from clientbase.dedupe import MatchRecord, find_clusters
+from clientbase.dedupe import ContactRecord, MatchRecord, find_clusters, group_contacts
 from clientbase.errors import UserError
 from clientbase.export import mask_row, write_table
-from clientbase.golden import RecordFacts, golden_record, stable_ids
+from clientbase.golden import (
+    Contact,
+    ContactFacts,
+    RecordFacts,
+    golden_contact,
+    golden_record,
+    person_key,
+    stable_ids,
+)
 from clientbase.ingest import RecordBuilder, build_records, map_columns, parse_overrides
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import (
@@ -455,6 +463,7 @@ EXPORTS = {
     "duplicates": ("client_id", "record_ref_a", "record_ref_b", "rule", "score", "decision", "detail"),
     "quarantine": ("client_id", "e164", "reason", "since", "recheck_on"),
     "conflicts": ("client_id", "managers", "resolved_owner", "rule"),
+    "contacts": ("client_id", "contact_id", "name", "position", "birthday", "phones", "emails", "record_refs"),
     "phones": ("record_ref", "raw", "e164", "extension", "type", "region", "status", "reason", "client_id",
                "operator"),
 }
@@ -542,6 +551,7 @@ def _deduplicate(store: Store, rules: Rules, command: str) -> DedupeSummary:
     matches = [(client_of[p.a], by_id[p.a].ref, by_id[p.b].ref, p.rule, p.score, p.decision, p.detail)
                for p in result.pairs]
     store.save_clients(goldens, matches, result.hubs)
+    store.save_contacts(_contacts(store, phones, emails))
 
     summary = DedupeSummary(records=len(facts), clients=len(goldens), hubs=len(result.hubs),
                             merged_records=len(facts) - len(goldens),
@@ -555,6 +565,19 @@ def _deduplicate(store: Store, rules: Rules, command: str) -> DedupeSummary:
                         {"record": f.ref, "from": f.client_id, "to": new, "why": reasons.get(f.id, "alone")},
                         client_id=new)
     return summary
+
+
+def _contacts(store: Store, phones: dict[int, set[str]], emails: dict[int, set[str]]) -> list[Contact]:
+    """The people at each client: records naming the same person (by name, phone or email) become one."""
+    contacts: list[Contact] = []
+    for client_id, rows in groupby(store.contact_facts(), key=itemgetter(1)):
+        facts = {record_id: ContactFacts(record_id, name, position, birthday, tuple(sorted(phones[record_id])),
+                                         tuple(sorted(emails[record_id])))
+                 for record_id, _, name, position, birthday in rows}
+        people = group_contacts([ContactRecord(f.record_id, person_key(f.name), f.phones, f.emails)
+                                 for f in facts.values()])
+        contacts.extend(golden_contact(client_id, [facts[r] for r in group]) for group in people)
+    return contacts
 
 
 @dataclass

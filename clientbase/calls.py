@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 
 from clientbase.ingest import raw_json, raw_keys
 from clientbase.phones import PhoneNormaliser

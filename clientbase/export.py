@@ -18,7 +18,7 @@ FORMATS = ("csv", "xlsx", "json")
 # Columns whose values are identifiers: text in Excel, so leading zeros and long digits survive.
 TEXT_COLUMNS = frozenset({"phone", "e164", "raw", "inn", "kpp", "ogrn", "extension", "record_ref", "record_refs"})
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?$")
-_PHONE = re.compile(r"^\+\d[\d ()*-]{6,}$")  # masked phones too
+_PHONE = re.compile(r"^\+\d[\d ()*;+-]{6,}$")  # masked phones and lists of phones too
 
 
 def neutralise(value: object) -> object:

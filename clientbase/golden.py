@@ -148,3 +148,45 @@ def stable_ids(clusters: Sequence[Sequence[int]], previous: dict[int, int | None
             used.add(next_id)
         ids.append(assigned[index])
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFacts:
+    record_id: int
+    name: str
+    position: str | None
+    birthday: str | None
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: int  # the person's first record id: stable while that record is
+    client_id: int
+    name: str
+    position: str | None
+    birthday: str | None
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+    record_ids: tuple[int, ...]
+
+
+def person_key(name: str) -> str:
+    """A person's name folded for matching: case, ё, dots and spaces."""
+    return " ".join(name.casefold().replace("ё", "е").replace(".", " ").split())
+
+
+def golden_contact(client_id: int, facts: Sequence[ContactFacts]) -> Contact:
+    """One person from their records: the fullest spelling of the name, the first position and birthday."""
+    ordered = sorted(facts, key=lambda f: f.record_id)
+    return Contact(
+        id=ordered[0].record_id,
+        client_id=client_id,
+        name=max((f.name for f in ordered), key=lambda n: (len(n.split()), len(n))),
+        position=next((f.position for f in ordered if f.position), None),
+        birthday=next((f.birthday for f in ordered if f.birthday), None),
+        phones=tuple(sorted({p for f in ordered for p in f.phones})),
+        emails=tuple(sorted({e for f in ordered for e in f.emails})),
+        record_ids=tuple(f.record_id for f in ordered),
+    )

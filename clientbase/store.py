@@ -203,6 +203,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (code, start)
     );
     """,
+    # 7: the people at each client, deduplicated across records.
+    """
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        client_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        position TEXT,
+        birthday TEXT,
+        phones TEXT NOT NULL,
+        emails TEXT NOT NULL
+    );
+    CREATE INDEX contacts_client ON contacts(client_id);
+    """,
 ]
 
 _RECORD_COLUMNS = (
@@ -508,6 +521,33 @@ class Store:
             matches,
         )
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
+
+    def contact_facts(self) -> Iterator[tuple]:
+        """(record id, client id, contact name, position, birthday) of every record naming a person."""
+        return self._conn.execute(
+            "SELECT id, client_id, contact, position, birthday FROM records "
+            "WHERE status = 'ok' AND contact IS NOT NULL AND client_id IS NOT NULL ORDER BY client_id, id"
+        )
+
+    def save_contacts(self, contacts: Iterable) -> None:
+        """Replace the derived contacts and point each record at its person (NULL where it names none)."""
+        conn = self._conn
+        conn.execute("DELETE FROM contacts")
+        rows, links = [], []
+        for c in contacts:
+            rows.append((c.id, c.client_id, c.name, c.position, c.birthday, ";".join(c.phones), ";".join(c.emails)))
+            links.extend((c.id, record_id) for record_id in c.record_ids)
+        conn.executemany("INSERT INTO contacts(id, client_id, name, position, birthday, phones, emails) "
+                         "VALUES (?,?,?,?,?,?,?)", rows)
+        conn.execute("UPDATE records SET contact_id = NULL WHERE contact_id IS NOT NULL")
+        conn.executemany("UPDATE records SET contact_id = ? WHERE id = ?", links)
+
+    def export_contacts(self) -> Iterator[dict]:
+        yield from self._dicts(
+            "SELECT client_id, id AS contact_id, name, position, birthday, phones, emails, "
+            "(SELECT group_concat(ref, ';') FROM records WHERE contact_id = contacts.id) AS record_refs "
+            "FROM contacts ORDER BY client_id, id"
+        )
 
     def client_records(self, client_id: int) -> list[dict]:
         return list(self._dicts(

@@ -183,3 +183,16 @@ def test_one_manager_list_and_xlsx_output(base, tmp_path):
     assert owner in book.sheet_names and len(book.sheet_names) > 1
     first_row = book.get_sheet_by_name(owner).to_python()[1]
     assert str(first_row[4]).startswith("+7")  # phones stay text
+
+
+def test_contacts_are_the_people_at_each_client(base):
+    db, _, _ = base
+    contacts = table(db, "contacts")
+    records = {r["record_ref"]: r for r in table(db, "records")}
+    assert contacts and all(c["name"] and c["client_id"] for c in contacts)
+    for contact in contacts:
+        for ref in contact["record_refs"].split(";"):
+            assert records[ref]["contact_id"] == contact["contact_id"]
+            assert records[ref]["client_id"] == contact["client_id"]
+    assert any(";" in c["record_refs"] for c in contacts), "the same person from two records is one contact"
+    assert all(not c["phones"].startswith("'") for c in contacts)

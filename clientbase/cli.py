@@ -187,7 +187,7 @@ def export(
     manager: Annotated[Optional[str], typer.Option(help="Only this manager's clients, and only the columns the rules let managers see.")] = None,
     mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, names, birthdays) for lists sent outside.")] = False,
 ) -> None:
-    """Write a table: records, phones, clients, duplicates, quarantine, conflicts.
+    """Write a table: records, phones, clients, contacts, duplicates, quarantine, conflicts.
 
     Examples:
       clientbase export phones > phones.csv

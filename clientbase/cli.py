@@ -96,7 +96,8 @@ def init(ctx: typer.Context) -> None:
     """
     c: Context = ctx.obj
     target = c.rules_path or Path("clientbase.toml")
-    result = core.init(c.db, target, c.rules())
+    # init writes the rules file it is pointed at, so a missing one is not an error here.
+    result = core.init(c.db, target, c.rules() if target.exists() else Rules())
     c.say(f"database: {result.db}")
     c.say(f"rules: {result.rules_path} " + ("(written with the defaults)" if result.rules_written else "(kept as it was)"))
 

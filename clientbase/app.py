@@ -16,6 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from clientbase.backups import Snapshot, list_snapshots, snapshot_dir, take_snapshot
+from clientbase import __version__
 from clientbase.calls import (
     REQUIRED_CALL_FIELDS,
     Call,
@@ -23,6 +24,7 @@ from clientbase.calls import (
     judge_calls,
     map_call_columns,
 )
+from clientbase.changes import CompanyNames, records_to_recheck
 from clientbase.config import Rules, rules_to_toml
 from clientbase.cycle import next_due
 from clientbase.dedupe import ContactRecord, MatchRecord, find_clusters, group_contacts
@@ -511,17 +513,49 @@ class DedupeSummary:
     review_pairs: int = 0
     hubs: int = 0
     moved_records: int = 0
+    mode: str = "full"  # full | incremental | unchanged
+    rechecked: int = 0  # records clustered again
 
 
-def _deduplicate(store: Store, rules: Rules, command: str) -> DedupeSummary:
-    """Cluster every usable record into clients, keep ids stable, and log each record that changed client."""
-    facts = [RecordFacts(*row) for row in store.record_facts()]
+# A change touching more than this share of the records is clustered from scratch: it is faster.
+_INCREMENTAL_SHARE = 0.5
+
+
+def _dedupe_settings(rules: Rules) -> str:
+    """What the clusters depend on besides the records: a change re-clusters everything."""
+    return json.dumps([__version__, asdict(rules.dedupe), list(rules.ingest.source_priority)])
+
+
+def _records_to_recheck(store: Store, rules: Rules) -> set[int] | None:
+    """The records changed since the last clean with all they may join; None when all must be clustered."""
+    changed = store.changed_records()
+    if not changed:
+        return set()
+    names = CompanyNames((record_id, _city_key(city), name) for record_id, city, name in store.company_names())
+    return records_to_recheck(changed, store.keys_of, store.records_with_keys, names, rules.dedupe.review_score,
+                              limit=int(store.usable_records() * _INCREMENTAL_SHARE))
+
+
+def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False) -> DedupeSummary:
+    """Cluster records into clients, keep ids stable, and log each record that changed client.
+
+    Only the records changed since the last clean, and those they may join, are clustered again,
+    unless `full` or the clustering settings changed.
+    """
+    settings = _dedupe_settings(rules)
+    scope = None if full or store.dedupe_settings() != settings else _records_to_recheck(store, rules)
+    if scope is not None and not scope and not store.changed_clients():
+        return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
+    scoped = scope is not None
+    if scoped:
+        store.set_scope(scope)
+    facts = [RecordFacts(*row) for row in store.record_facts(scoped)]
     phones: dict[int, set[str]] = defaultdict(set)
-    for record_id, e164 in store.usable_phones():
+    for record_id, e164 in store.usable_phones(scoped):
         phones[record_id].add(e164)
     emails: dict[int, set[str]] = defaultdict(set)
     domains: dict[int, set[str]] = defaultdict(set)
-    for record_id, value, domain, free_mail in store.valid_emails():
+    for record_id, value, domain, free_mail in store.valid_emails(scoped):
         emails[record_id].add(value)
         if domain and not free_mail:
             domains[record_id].add(domain)
@@ -550,12 +584,12 @@ def _deduplicate(store: Store, rules: Rules, command: str) -> DedupeSummary:
             reasons.setdefault(pair.a, f"{pair.rule}: {pair.detail}")
     matches = [(client_of[p.a], by_id[p.a].ref, by_id[p.b].ref, p.rule, p.score, p.decision, p.detail)
                for p in result.pairs]
-    store.save_clients(goldens, matches, result.hubs)
-    store.save_contacts(_contacts(store, phones, emails))
+    replaced = {f.client_id for f in facts if f.client_id is not None} | store.changed_clients() | set(ids)
+    store.save_clients(goldens, matches, result.hubs, replaced if scoped else None)
+    store.save_contacts(_contacts(store, phones, emails, scoped), scoped)
+    store.save_dedupe_state(settings)
 
-    summary = DedupeSummary(records=len(facts), clients=len(goldens), hubs=len(result.hubs),
-                            merged_records=len(facts) - len(goldens),
-                            review_pairs=sum(p.decision == "review" for p in result.pairs))
+    summary = DedupeSummary(mode="incremental" if scoped else "full", rechecked=len(facts))
     sizes = {client_id: len(cluster) for cluster, client_id in zip(result.clusters, ids)}
     for f in facts:
         new = client_of[f.id]
@@ -564,13 +598,19 @@ def _deduplicate(store: Store, rules: Rules, command: str) -> DedupeSummary:
             store.audit(command, "merge" if sizes[new] > 1 else "split",
                         {"record": f.ref, "from": f.client_id, "to": new, "why": reasons.get(f.id, "alone")},
                         client_id=new)
+    return _dedupe_totals(store, summary)
+
+
+def _dedupe_totals(store: Store, summary: DedupeSummary) -> DedupeSummary:
+    summary.records, summary.clients, summary.review_pairs, summary.hubs = store.dedupe_totals()
+    summary.merged_records = summary.records - summary.clients
     return summary
 
 
-def _contacts(store: Store, phones: dict[int, set[str]], emails: dict[int, set[str]]) -> list[Contact]:
+def _contacts(store: Store, phones: dict[int, set[str]], emails: dict[int, set[str]], scoped: bool) -> list[Contact]:
     """The people at each client: records naming the same person (by name, phone or email) become one."""
     contacts: list[Contact] = []
-    for client_id, rows in groupby(store.contact_facts(), key=itemgetter(1)):
+    for client_id, rows in groupby(store.contact_facts(scoped), key=itemgetter(1)):
         facts = {record_id: ContactFacts(record_id, name, position, birthday, tuple(sorted(phones[record_id])),
                                          tuple(sorted(emails[record_id])))
                  for record_id, _, name, position, birthday in rows}
@@ -715,12 +755,12 @@ class CleanSummary:
     rules: RulesSummary
 
 
-def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False) -> CleanSummary:
+def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False, full: bool = False) -> CleanSummary:
     """The nightly job, in one transaction: deduplicate, then the rules that follow from it."""
     with opened(db) as store:
         snapshot = partial(take_snapshot, store, "clean", rules.safety.backups)
         with store.rehearsal() if dry_run else store.transaction(first=snapshot):
-            dedupe = _deduplicate(store, rules, "clean")
+            dedupe = _deduplicate(store, rules, "clean", full=full)
             phones = _judge(store, rules, as_of, "clean")
             standing = _apply_rules(store, rules, as_of, "clean")
             summary = CleanSummary(as_of, dry_run, dedupe, phones, standing)
@@ -776,6 +816,7 @@ def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) ->
             else:
                 pairs = list(combinations(all_refs, 2))
             store.add_not_duplicates(pairs)
+            store.mark_clients_changed([client_id])
             store.audit("unmerge", "unmerge", {"records": detached}, client_id=client_id)
             _deduplicate(store, rules, "unmerge")
             after = store.clients_of(all_refs)

@@ -213,22 +213,29 @@ def clean(
     ctx: typer.Context,
     as_of: AsOf = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change, write nothing.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Cluster every record again, not only the changed ones and what they may join.")] = False,
     as_json: Json = False,
 ) -> None:
     """The nightly job: deduplicate records into clients and apply the working rules.
 
+    Only records changed since the last clean (and those they may join) are clustered again;
+    a change of the [dedupe] rules or of the source priority re-clusters everything.
+
     Examples:
       clientbase clean
       clientbase clean --as-of 2026-11-20 --dry-run --json
+      clientbase clean --full
     """
     c: Context = ctx.obj
-    summary = core.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run)
+    summary = core.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full)
     if as_json:
         _emit_json(asdict(summary))
     if c.quiet or as_json:
         return
     d, p, r = summary.dedupe, summary.phones, summary.rules
-    table = Table(title=f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""))
+    table = Table(title=f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""),
+                  caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered")
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in (

@@ -216,6 +216,41 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX contacts_client ON contacts(client_id);
     """,
+    # 8: what changed since the last clean, so that clean re-clusters only the clients it touches,
+    # and the indexes that find the records sharing a key with a changed one.
+    """
+    CREATE TABLE dedupe_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        settings TEXT NOT NULL
+    );
+    CREATE TABLE dirty_records (record_id INTEGER PRIMARY KEY);
+    CREATE TABLE dirty_clients (client_id INTEGER PRIMARY KEY);
+    -- A trigger's INSERT OR IGNORE takes the conflict rule of the statement that fired it: NOT EXISTS instead.
+    CREATE TRIGGER records_changed AFTER UPDATE ON records
+    WHEN old.client_id IS NOT NULL AND (
+        old.raw IS NOT new.raw OR old.status IS NOT new.status OR old.name IS NOT new.name
+        OR old.name_key IS NOT new.name_key OR old.person IS NOT new.person OR old.inn IS NOT new.inn
+        OR old.inn_valid IS NOT new.inn_valid OR old.kpp IS NOT new.kpp OR old.city IS NOT new.city
+        OR old.contact IS NOT new.contact OR old.position IS NOT new.position OR old.birthday IS NOT new.birthday
+        OR old.owner IS NOT new.owner OR old.assigned_on IS NOT new.assigned_on OR old.channel IS NOT new.channel
+        OR old.profit IS NOT new.profit OR old.revenue IS NOT new.revenue OR old.potential IS NOT new.potential
+        OR old.last_purchase IS NOT new.last_purchase OR old.last_contact IS NOT new.last_contact
+        OR old.last_result IS NOT new.last_result OR old.closed IS NOT new.closed)
+    BEGIN
+        INSERT INTO dirty_records(record_id) SELECT new.id
+        WHERE NOT EXISTS (SELECT 1 FROM dirty_records WHERE record_id = new.id);
+        INSERT INTO dirty_clients(client_id) SELECT old.client_id
+        WHERE NOT EXISTS (SELECT 1 FROM dirty_clients WHERE client_id = old.client_id);
+    END;
+    CREATE TRIGGER records_removed AFTER DELETE ON records WHEN old.client_id IS NOT NULL
+    BEGIN
+        INSERT INTO dirty_clients(client_id) SELECT old.client_id
+        WHERE NOT EXISTS (SELECT 1 FROM dirty_clients WHERE client_id = old.client_id);
+    END;
+    CREATE INDEX records_inn ON records(inn) WHERE inn_valid;
+    CREATE INDEX emails_value ON emails(value);
+    CREATE INDEX emails_domain ON emails(domain);
+    """,
 ]
 
 _RECORD_COLUMNS = (
@@ -224,6 +259,22 @@ _RECORD_COLUMNS = (
     "owner", "assigned_on", "channel", "profit", "revenue", "potential", "last_purchase", "last_contact",
     "last_result", "closed", "comment",
 )
+
+
+def _in_scope(column: str, scoped: bool) -> str:
+    return f"JOIN temp.scope scope ON scope.id = {column}" if scoped else ""
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration: split at the semicolons that end one, not those inside a trigger."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip():
+        yield pending
 
 
 @lru_cache(maxsize=1)
@@ -283,9 +334,8 @@ class Store:
             raise StoreError(f"{self.path}: made by a newer clientbase (schema {version})")
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
+                for statement in _statements(script):
+                    self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
@@ -460,26 +510,107 @@ class Store:
 
     # --- deduplication -------------------------------------------------------------------
 
-    def record_facts(self) -> Iterator[tuple]:
-        """Every usable record with what matching and survivorship need, in record order."""
+    def record_facts(self, scoped: bool = False) -> Iterator[tuple]:
+        """Every usable record (of the scope) with what matching and survivorship need, in record order."""
         return self._conn.execute(
             "SELECT r.id, r.ref, s.name, r.client_id, r.name, r.name_key, r.person, r.inn, r.inn_valid, r.kpp, "
             "r.city, r.channel, r.owner, r.assigned_on, r.profit, r.revenue, r.potential, r.last_purchase, "
             "r.last_contact, r.last_result, r.closed "
-            "FROM records r JOIN sources s ON s.id = r.source_id WHERE r.status = 'ok' ORDER BY r.id"
+            f"FROM records r {_in_scope('r.id', scoped)} JOIN sources s ON s.id = r.source_id "
+            "WHERE r.status = 'ok' ORDER BY r.id"
         )
 
-    def usable_phones(self) -> Iterator[tuple[int, str]]:
+    def usable_phones(self, scoped: bool = False) -> Iterator[tuple[int, str]]:
         return self._conn.execute(
-            "SELECT p.record_id, p.e164 FROM phones p JOIN records r ON r.id = p.record_id "
-            "WHERE r.status = 'ok' AND p.status = 'ok' AND p.e164 IS NOT NULL"
+            f"SELECT p.record_id, p.e164 FROM phones p {_in_scope('p.record_id', scoped)} "
+            "JOIN records r ON r.id = p.record_id WHERE r.status = 'ok' AND p.status = 'ok' AND p.e164 IS NOT NULL"
         )
 
-    def valid_emails(self) -> Iterator[tuple[int, str, str, int]]:
+    def valid_emails(self, scoped: bool = False) -> Iterator[tuple[int, str, str, int]]:
         return self._conn.execute(
-            "SELECT e.record_id, e.value, e.domain, e.free_mail FROM emails e JOIN records r ON r.id = e.record_id "
-            "WHERE r.status = 'ok' AND e.valid"
+            f"SELECT e.record_id, e.value, e.domain, e.free_mail FROM emails e {_in_scope('e.record_id', scoped)} "
+            "JOIN records r ON r.id = e.record_id WHERE r.status = 'ok' AND e.valid"
         )
+
+    def dedupe_settings(self) -> str | None:
+        """The settings of the last clean's clustering; None before the first clean."""
+        row = self._conn.execute("SELECT settings FROM dedupe_state").fetchone()
+        return row[0] if row else None
+
+    def save_dedupe_state(self, settings: str) -> None:
+        """Record a finished clustering: nothing is left to re-check until records change again."""
+        self._conn.execute("INSERT INTO dedupe_state(id, settings) VALUES (1, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET settings = excluded.settings", (settings,))
+        self._conn.execute("DELETE FROM dirty_records")
+        self._conn.execute("DELETE FROM dirty_clients")
+
+    def mark_clients_changed(self, client_ids: Iterable[int]) -> None:
+        self._conn.executemany("INSERT OR IGNORE INTO dirty_clients(client_id) VALUES (?)",
+                               ((c,) for c in client_ids))
+
+    def changed_records(self) -> set[int]:
+        """Usable records that are new, changed, or in a client that changed since the last clean."""
+        return {row[0] for row in self._conn.execute(
+            "SELECT id FROM records WHERE client_id IS NULL AND status = 'ok' "
+            "UNION SELECT r.id FROM dirty_records d JOIN records r ON r.id = d.record_id WHERE r.status = 'ok' "
+            "UNION SELECT r.id FROM dirty_clients d JOIN records r ON r.client_id = d.client_id "
+            "WHERE r.status = 'ok'")}
+
+    def changed_clients(self) -> set[int]:
+        return {row[0] for row in self._conn.execute("SELECT client_id FROM dirty_clients")}
+
+    def usable_records(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM records WHERE status = 'ok'").fetchone()[0]
+
+    def company_names(self) -> Iterator[tuple[int, str | None, str]]:
+        """(record id, city, name key) of every usable company record with a name."""
+        return self._conn.execute(
+            "SELECT id, city, name_key FROM records WHERE status = 'ok' AND NOT person AND name_key != ''")
+
+    def keys_of(self, record_ids: Iterable[int]) -> set[tuple[str, object]]:
+        """(kind, value) of every key the records carry: phone, inn, email, domain, and their client."""
+        self._fill_batch(record_ids)
+        return set(self._conn.execute(
+            "SELECT 'phone', p.e164 FROM temp.batch b JOIN phones p ON p.record_id = b.id "
+            "WHERE p.status = 'ok' AND p.e164 IS NOT NULL "
+            "UNION SELECT 'inn', r.inn FROM temp.batch b JOIN records r ON r.id = b.id WHERE r.inn_valid "
+            "UNION SELECT 'email', e.value FROM temp.batch b JOIN emails e ON e.record_id = b.id WHERE e.valid "
+            "UNION SELECT 'domain', e.domain FROM temp.batch b JOIN emails e ON e.record_id = b.id "
+            "WHERE e.valid AND NOT e.free_mail AND e.domain IS NOT NULL "
+            "UNION SELECT 'client', r.client_id FROM temp.batch b JOIN records r ON r.id = b.id "
+            "WHERE r.client_id IS NOT NULL"))
+
+    def records_with_keys(self, keys: Iterable[tuple[str, object]]) -> set[int]:
+        """Usable records carrying any of the (kind, value) keys of `keys_of`."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(kind TEXT, value)")
+        conn.execute("DELETE FROM temp.wanted")
+        conn.executemany("INSERT INTO temp.wanted(kind, value) VALUES (?, ?)", keys)
+        return {row[0] for row in conn.execute(
+            "SELECT r.id FROM temp.wanted k CROSS JOIN phones p ON p.e164 = k.value JOIN records r ON r.id = p.record_id "
+            "WHERE k.kind = 'phone' AND p.status = 'ok' AND r.status = 'ok' "
+            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.inn = k.value "
+            "WHERE k.kind = 'inn' AND r.inn_valid AND r.status = 'ok' "
+            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN emails e ON e.value = k.value "
+            "JOIN records r ON r.id = e.record_id WHERE k.kind = 'email' AND e.valid AND r.status = 'ok' "
+            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN emails e ON e.domain = k.value "
+            "JOIN records r ON r.id = e.record_id WHERE k.kind = 'domain' AND e.valid AND r.status = 'ok' "
+            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.client_id = k.value "
+            "WHERE k.kind = 'client' AND r.status = 'ok'")}
+
+    def _fill_batch(self, record_ids: Iterable[int]) -> None:
+        self._fill_ids("batch", record_ids)
+
+    def _fill_ids(self, table: str, ids: Iterable[int]) -> None:
+        """A temporary table of ids to join with: lighter than a statement with a million parameters."""
+        conn = self._conn
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}(id INTEGER PRIMARY KEY)")
+        conn.execute(f"DELETE FROM temp.{table}")
+        conn.executemany(f"INSERT OR IGNORE INTO temp.{table}(id) VALUES (?)", ((i,) for i in ids))
+
+    def set_scope(self, record_ids: Iterable[int]) -> None:
+        """The records a scoped clustering reads and rewrites (the `scoped=True` queries below)."""
+        self._fill_ids("scope", record_ids)
 
     def not_duplicates(self) -> list[tuple[str, str]]:
         return self._conn.execute("SELECT ref_a, ref_b FROM not_duplicates").fetchall()
@@ -496,12 +627,23 @@ class Store:
             "SELECT max(coalesce((SELECT max(id) FROM clients), 0), coalesce((SELECT max(client_id) FROM records), 0))"
         ).fetchone()[0]
 
-    def save_clients(self, goldens: Iterable, matches: Iterable[tuple], hubs: dict[str, int]) -> None:
-        """Replace the derived client tables and point every record at its client."""
+    def save_clients(self, goldens: Iterable, matches: Iterable[tuple], hubs: dict[str, int],
+                     replaced: Iterable[int] | None = None) -> None:
+        """Replace the derived client tables and point every record at its client.
+
+        With `replaced`, only those clients (and the hubs among the scope's phones) are replaced.
+        """
         conn = self._conn
-        conn.execute("DELETE FROM clients")
-        conn.execute("DELETE FROM matches")
-        conn.execute("DELETE FROM hubs")
+        if replaced is None:
+            conn.execute("DELETE FROM clients")
+            conn.execute("DELETE FROM matches")
+            conn.execute("DELETE FROM hubs")
+        else:
+            self._fill_ids("replaced", replaced)
+            conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced)")
+            conn.execute("DELETE FROM matches WHERE client_id IN (SELECT id FROM temp.replaced)")
+            conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
+                         "JOIN phones p ON p.record_id = s.id)")
         client_rows, links = [], []
         for g in goldens:
             client_rows.append((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit,
@@ -522,25 +664,36 @@ class Store:
         )
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
 
-    def contact_facts(self) -> Iterator[tuple]:
-        """(record id, client id, contact name, position, birthday) of every record naming a person."""
+    def contact_facts(self, scoped: bool = False) -> Iterator[tuple]:
+        """(record id, client id, contact name, position, birthday) of every record (of the scope) naming a person."""
         return self._conn.execute(
-            "SELECT id, client_id, contact, position, birthday FROM records "
-            "WHERE status = 'ok' AND contact IS NOT NULL AND client_id IS NOT NULL ORDER BY client_id, id"
+            f"SELECT r.id, r.client_id, r.contact, r.position, r.birthday FROM records r {_in_scope('r.id', scoped)} "
+            "WHERE r.status = 'ok' AND r.contact IS NOT NULL AND r.client_id IS NOT NULL ORDER BY r.client_id, r.id"
         )
 
-    def save_contacts(self, contacts: Iterable) -> None:
-        """Replace the derived contacts and point each record at its person (NULL where it names none)."""
+    def save_contacts(self, contacts: Iterable, scoped: bool = False) -> None:
+        """Replace the derived contacts (of the replaced clients) and point each record at its person."""
         conn = self._conn
-        conn.execute("DELETE FROM contacts")
+        if scoped:
+            conn.execute("DELETE FROM contacts WHERE client_id IN (SELECT id FROM temp.replaced)")
+            conn.execute("UPDATE records SET contact_id = NULL WHERE id IN (SELECT id FROM temp.scope) "
+                         "AND contact_id IS NOT NULL")
+        else:
+            conn.execute("DELETE FROM contacts")
+            conn.execute("UPDATE records SET contact_id = NULL WHERE contact_id IS NOT NULL")
         rows, links = [], []
         for c in contacts:
             rows.append((c.id, c.client_id, c.name, c.position, c.birthday, ";".join(c.phones), ";".join(c.emails)))
             links.extend((c.id, record_id) for record_id in c.record_ids)
         conn.executemany("INSERT INTO contacts(id, client_id, name, position, birthday, phones, emails) "
                          "VALUES (?,?,?,?,?,?,?)", rows)
-        conn.execute("UPDATE records SET contact_id = NULL WHERE contact_id IS NOT NULL")
         conn.executemany("UPDATE records SET contact_id = ? WHERE id = ?", links)
+
+    def dedupe_totals(self) -> tuple[int, int, int, int]:
+        """(usable records, clients, review pairs, hub phones) after a clustering."""
+        return self._conn.execute(
+            "SELECT (SELECT count(*) FROM records WHERE status = 'ok'), (SELECT count(*) FROM clients), "
+            "(SELECT count(*) FROM matches WHERE decision = 'review'), (SELECT count(*) FROM hubs)").fetchone()
 
     def export_contacts(self) -> Iterator[dict]:
         yield from self._dicts(

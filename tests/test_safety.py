@@ -112,12 +112,15 @@ def test_readers_are_not_blocked_into_errors_and_writers_never_interleave(tmp_pa
 
 def test_a_crashed_writer_leaves_no_stale_lock(tmp_path, big):
     db = tmp_path / "cb.db"
+    lock = tmp_path / "cb.db.lock"
     process = subprocess.Popen(command(db, "ingest", str(big / "crm_export.xlsx")),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 120  # a loaded machine can take a while to start Python
+    while not (lock.exists() and lock.read_text()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     process.kill()
     process.wait()
-    assert (tmp_path / "cb.db.lock").exists()
+    assert lock.exists()
     cli(db, "ingest", str(SAMPLE / "1c_export.csv"))
 
 

@@ -585,19 +585,21 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     matches = [(client_of[p.a], by_id[p.a].ref, by_id[p.b].ref, p.rule, p.score, p.decision, p.detail)
                for p in result.pairs]
     replaced = {f.client_id for f in facts if f.client_id is not None} | store.changed_clients() | set(ids)
-    store.save_clients(goldens, matches, result.hubs, replaced if scoped else None)
+    moved = [f for f in facts if f.client_id != client_of[f.id]]
+    store.save_clients(goldens, [(client_of[f.id], f.id) for f in moved], matches, result.hubs,
+                       replaced if scoped else None)
     store.save_contacts(_contacts(store, phones, emails, scoped), scoped)
     store.save_dedupe_state(settings)
 
-    summary = DedupeSummary(mode="incremental" if scoped else "full", rechecked=len(facts))
     sizes = {client_id: len(cluster) for cluster, client_id in zip(result.clusters, ids)}
-    for f in facts:
+    logged = []
+    for f in moved:
         new = client_of[f.id]
-        if f.client_id != new and (f.client_id is not None or sizes[new] > 1):
-            summary.moved_records += 1
-            store.audit(command, "merge" if sizes[new] > 1 else "split",
-                        {"record": f.ref, "from": f.client_id, "to": new, "why": reasons.get(f.id, "alone")},
-                        client_id=new)
+        if f.client_id is not None or sizes[new] > 1:  # a new record alone is no news
+            logged.append(("merge" if sizes[new] > 1 else "split",
+                           {"record": f.ref, "from": f.client_id, "to": new, "why": reasons.get(f.id, "alone")}, new))
+    store.audit_many(command, logged)
+    summary = DedupeSummary(mode="incremental" if scoped else "full", rechecked=len(facts), moved_records=len(logged))
     return _dedupe_totals(store, summary)
 
 
@@ -614,8 +616,8 @@ def _contacts(store: Store, phones: dict[int, set[str]], emails: dict[int, set[s
         facts = {record_id: ContactFacts(record_id, name, position, birthday, tuple(sorted(phones[record_id])),
                                          tuple(sorted(emails[record_id])))
                  for record_id, _, name, position, birthday in rows}
-        people = group_contacts([ContactRecord(f.record_id, person_key(f.name), f.phones, f.emails)
-                                 for f in facts.values()])
+        people = [list(facts)] if len(facts) == 1 else group_contacts(
+            [ContactRecord(f.record_id, person_key(f.name), f.phones, f.emails) for f in facts.values()])
         contacts.extend(golden_contact(client_id, [facts[r] for r in group]) for group in people)
     return contacts
 

@@ -94,6 +94,8 @@ def _latest(records: Sequence[RecordFacts], attr: str) -> str | None:
 
 
 def golden_record(client_id: int, records: Sequence[RecordFacts], priority: Sequence[str]) -> Golden:
+    if len(records) == 1:
+        return _alone(client_id, records[0])
     ordered = survivorship_order(records, priority)
     inn_record = next((r for r in ordered if r.inn_valid), None)
     cities = Counter(r.city for r in records if r.city)
@@ -119,6 +121,18 @@ def golden_record(client_id: int, records: Sequence[RecordFacts], priority: Sequ
         closed=any(r.closed for r in records),
         domestic=inn_record is not None or bool(area_codes_for_city(best_city)),
         record_ids=tuple(sorted(r.id for r in records)),
+    )
+
+
+def _alone(client_id: int, r: RecordFacts) -> Golden:
+    """A client of one record: its values as they are (most clients are; this skips the sorting)."""
+    return Golden(
+        id=client_id, name=r.name or None, name_key=r.name_key or None, person=r.person,
+        inn=r.inn if r.inn_valid else r.inn or None,
+        kpp=r.kpp or None, city=r.city or None, channel=r.channel or None, profit=r.profit, revenue=r.revenue,
+        potential=r.potential, last_purchase=r.last_purchase or None, last_contact=r.last_contact or None,
+        last_result=r.last_result or None, closed=bool(r.closed),
+        domestic=bool(r.inn_valid) or bool(area_codes_for_city(r.city or None)), record_ids=(r.id,),
     )
 
 

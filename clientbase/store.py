@@ -627,9 +627,9 @@ class Store:
             "SELECT max(coalesce((SELECT max(id) FROM clients), 0), coalesce((SELECT max(client_id) FROM records), 0))"
         ).fetchone()[0]
 
-    def save_clients(self, goldens: Iterable, matches: Iterable[tuple], hubs: dict[str, int],
-                     replaced: Iterable[int] | None = None) -> None:
-        """Replace the derived client tables and point every record at its client.
+    def save_clients(self, goldens: Iterable, moves: Iterable[tuple[int, int]], matches: Iterable[tuple],
+                     hubs: dict[str, int], replaced: Iterable[int] | None = None) -> None:
+        """Replace the derived client tables and point each moved (client id, record id) at its client.
 
         With `replaced`, only those clients (and the hubs among the scope's phones) are replaced.
         """
@@ -644,20 +644,14 @@ class Store:
             conn.execute("DELETE FROM matches WHERE client_id IN (SELECT id FROM temp.replaced)")
             conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
                          "JOIN phones p ON p.record_id = s.id)")
-        client_rows, links = [], []
-        for g in goldens:
-            client_rows.append((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit,
-                                g.revenue, g.potential, g.last_purchase, g.last_contact, g.last_result, g.closed,
-                                g.domestic))
-            links.extend((g.id, record_id) for record_id in g.record_ids)
         conn.executemany(
             "INSERT INTO clients(id, name, name_key, person, inn, kpp, city, channel, profit, revenue, potential, "
             "last_purchase, last_contact, last_result, closed, domestic) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            client_rows,
+            ((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit, g.revenue, g.potential,
+              g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic) for g in goldens),
         )
         conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL")
-        conn.executemany("UPDATE records SET client_id = ? WHERE id = ? AND client_id IS NOT ?",
-                         [(c, r, c) for c, r in links])
+        conn.executemany("UPDATE records SET client_id = ? WHERE id = ?", moves)
         conn.executemany(
             "INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) VALUES (?,?,?,?,?,?,?)",
             matches,
@@ -747,10 +741,15 @@ class Store:
         )
 
     def save_phone_health(self, health: Iterable[tuple]) -> None:
-        self._conn.execute("DELETE FROM phone_health")
-        self._conn.executemany(
-            "INSERT INTO phone_health(e164, status, reason, decided_on, last_answered) VALUES (?,?,?,?,?)", health
-        )
+        """(e164, status, reason, decided_on, last_answered) of every called number; writes only what changed."""
+        conn = self._conn
+        current = set(conn.execute("SELECT e164, status, reason, decided_on, last_answered FROM phone_health"))
+        new = set(health)
+        kept = {row[0] for row in new}
+        conn.executemany("DELETE FROM phone_health WHERE e164 = ?", ((row[0],) for row in current - new
+                                                                      if row[0] not in kept))
+        conn.executemany("INSERT OR REPLACE INTO phone_health(e164, status, reason, decided_on, last_answered) "
+                         "VALUES (?,?,?,?,?)", new - current)
 
     def phones_to_judge(self) -> Iterator[tuple]:
         """Each usable phone of each client, with what the judgement needs."""
@@ -764,10 +763,14 @@ class Store:
         )
 
     def save_phone_judgements(self, judged: Iterable[tuple]) -> None:
-        """(status, reason, decided_on, phone id); status None clears an earlier judgement."""
-        self._conn.execute("UPDATE phones SET judged = NULL, judged_reason = NULL, judged_on = NULL "
-                           "WHERE judged IS NOT NULL")
-        self._conn.executemany("UPDATE phones SET judged = ?, judged_reason = ?, judged_on = ? WHERE id = ?", judged)
+        """(status, reason, decided_on, phone id) of every judged phone; the others lose an earlier judgement."""
+        conn = self._conn
+        current = set(conn.execute("SELECT judged, judged_reason, judged_on, id FROM phones WHERE judged IS NOT NULL"))
+        new = set(judged)
+        kept = {row[3] for row in new}
+        conn.executemany("UPDATE phones SET judged = NULL, judged_reason = NULL, judged_on = NULL WHERE id = ?",
+                         ((row[3],) for row in current - new if row[3] not in kept))
+        conn.executemany("UPDATE phones SET judged = ?, judged_reason = ?, judged_on = ? WHERE id = ?", new - current)
 
     def closed_clients(self) -> set[int]:
         return {row[0] for row in self._conn.execute("SELECT id FROM clients WHERE closed")}
@@ -871,11 +874,16 @@ class Store:
         )
 
     def save_standing(self, rows: Iterable[tuple]) -> None:
-        """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id)."""
+        """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id).
+
+        Only rows that differ are written: most clients stand where they stood last night.
+        """
+        current = set(self._conn.execute(
+            "SELECT owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, id FROM clients"))
         self._conn.executemany(
             "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
             "dependency = ?, next_due = ?, state = ? WHERE id = ?",
-            rows,
+            (row for row in rows if row not in current),
         )
 
     def set_owner(self, client_id: int, owner: str | None, since: str | None, until: str | None,
@@ -1007,10 +1015,15 @@ class Store:
     # --- audit ---------------------------------------------------------------------------
 
     def audit(self, command: str, action: str, detail: dict, client_id: int | None = None) -> None:
-        self._conn.execute(
+        self.audit_many(command, [(action, detail, client_id)])
+
+    def audit_many(self, command: str, entries: Iterable[tuple[str, dict, int | None]]) -> None:
+        """(action, detail, client id) entries of one command, all stamped with this moment."""
+        at, user = datetime.now().isoformat(timespec="seconds"), _user()
+        self._conn.executemany(
             "INSERT INTO audit(at, command, action, client_id, detail, user) VALUES (?,?,?,?,?,?)",
-            (datetime.now().isoformat(timespec="seconds"), command, action, client_id,
-             json.dumps(detail, ensure_ascii=False, sort_keys=True), _user()),
+            ((at, command, action, client_id, json.dumps(detail, ensure_ascii=False, sort_keys=True), user)
+             for action, detail, client_id in entries),
         )
 
     def audit_log(self, client_id: int | None, command: str | None, limit: int) -> list[dict]:

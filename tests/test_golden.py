@@ -1,3 +1,8 @@
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from clientbase.golden import RecordFacts, golden_record, source_rank, stable_ids
 
 
@@ -54,3 +59,18 @@ def test_stable_ids_keep_majority_id_and_number_new_clusters_after_the_max():
     assert stable_ids([[1], [2, 3, 4]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [12, 10]
     # Order of clusters does not change who gets which id.
     assert stable_ids([[2, 3, 4], [1]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [10, 12]
+
+
+_TEXT = st.one_of(st.none(), st.just(""), st.sampled_from(["Москва", "Казань", "Ромашка", "x"]))
+_DATE = st.one_of(st.none(), st.just(""), st.sampled_from(["2024-01-02", "2025-06-30"]))
+
+
+@settings(max_examples=300)
+@given(name=_TEXT, city=_TEXT, kpp=_TEXT, channel=_TEXT, inn=st.sampled_from([None, "", "7707083893"]),
+       inn_valid=st.sampled_from([0, 1]), person=st.sampled_from([0, 1]), closed=st.sampled_from([0, 1]), profit=st.sampled_from([None, 0.0, 5.5]),
+       last_contact=_DATE, last_result=_DATE, last_purchase=_DATE)
+def test_a_client_of_one_record_is_what_two_copies_of_it_would_give(**values):  # SQLite gives 0/1 flags
+    alone = golden_record(7, [facts(1, "crm", **values)], PRIORITY)
+    twins = golden_record(7, [facts(1, "crm", **values), facts(2, "crm", **values)], PRIORITY)
+    assert alone == replace(twins, record_ids=(1,))
+    assert type(alone.domestic) is bool

@@ -3,6 +3,7 @@ returns a plain summary for the CLI to render."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections import Counter, defaultdict
@@ -559,7 +560,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
         emails[record_id].add(value)
         if domain and not free_mail:
             domains[record_id].add(domain)
-    candidates = [
+    candidates = (  # a generator: find_clusters keeps its own ordered copy, and one list is enough
         MatchRecord(
             record_id=f.id, name_key=f.name_key, person=bool(f.person), city=_city_key(f.city),
             inn=f.inn if f.inn_valid else None, kpp=f.kpp,
@@ -567,16 +568,17 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
             phones=tuple(sorted(phones[f.id])),
         )
         for f in facts
-    ]
+    )
     id_of_ref = {f.ref: f.id for f in facts}
     cannot_link = [(id_of_ref[a], id_of_ref[b]) for a, b in store.not_duplicates() if a in id_of_ref and b in id_of_ref]
+    del id_of_ref
     result = find_clusters(candidates, rules.dedupe, cannot_link)
 
     by_id = {f.id: f for f in facts}
     ids = stable_ids(result.clusters, {f.id: f.client_id for f in facts}, store.max_client_id() + 1)
     client_of = {record_id: client_id for cluster, client_id in zip(result.clusters, ids) for record_id in cluster}
-    goldens = [golden_record(client_id, [by_id[r] for r in cluster], rules.ingest.source_priority)
-               for cluster, client_id in zip(result.clusters, ids)]
+    goldens = (golden_record(client_id, [by_id[r] for r in cluster], rules.ingest.source_priority)
+               for cluster, client_id in zip(result.clusters, ids))
     reasons: dict[int, str] = {}
     for pair in result.pairs:
         if pair.decision == "merged":
@@ -664,6 +666,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     clients = store.client_ids()
     store.drop_quarantine(set(entries) - set(clients))
     closed = store.closed_clients()
+    logged = []
     for client_id in clients:
         last = answered.get(client_id)
         verdict = ClientVerdict(client_id, working[client_id], judged[client_id], client_id in closed,
@@ -677,8 +680,9 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
         else:
             store.save_quarantine(change.entry)
             summary.quarantined += change.action == "quarantine"
-        store.audit(command, change.action, {"reason": change.entry.reason if change.entry else "answered a call"},
-                    client_id=client_id)
+        logged.append((change.action, {"reason": change.entry.reason if change.entry else "answered a call"},
+                       client_id))
+    store.audit_many(command, logged)
     active = [e for e in store.quarantine_entries().values() if e.released_on is None]
     summary.in_quarantine = len(active)
     summary.recheck_due = sum(e.recheck_on <= as_of.isoformat() for e in active)
@@ -715,7 +719,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     quarantined = {e.client_id for e in store.quarantine_entries().values() if e.released_on is None}
     snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
     previous_conflicts = store.conflicts()
-    conflicts, standing = [], []
+    conflicts, standing, expiries, logged = [], [], [], []
     for ranked in ranking.clients:
         cid = ranked.client_id
         last_contact, last_result = contacts[cid]
@@ -724,15 +728,14 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
                                   rules.ownership.conflict_rule)
         if ownership.expired_on:
             summary.expired += 1
-            store.add_ledger(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))
-            store.audit(command, "expire", {"owner": ownership.expired_owner, "until": ownership.expired_on},
-                        client_id=cid)
+            expiries.append(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))
+            logged.append(("expire", {"owner": ownership.expired_owner, "until": ownership.expired_on}, cid))
         if ownership.claimants:
             row = (cid, ";".join(ownership.claimants), ownership.owner, ownership.rule)
             conflicts.append(row)
             if previous_conflicts.get(cid) != row[1:]:
-                store.audit(command, "conflict", {"managers": list(ownership.claimants), "owner": ownership.owner,
-                                                  "rule": ownership.rule}, client_id=cid)
+                logged.append(("conflict", {"managers": list(ownership.claimants), "owner": ownership.owner,
+                                            "rule": ownership.rule}, cid))
         state = ("quarantined" if cid in quarantined else "snoozed" if cid in snoozed
                  else "owned" if ownership.owner else "pool")
         setattr(summary, state, getattr(summary, state) + 1)
@@ -742,6 +745,8 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
         summary.key_clients += ranked.dependency is not None
         standing.append((ownership.owner, ownership.since, ownership.until, ranked.segment, ranked.abcde,
                          ranked.dependency, next_due(last_contact, rules.cycle.rest_for(ranked.abcde)), state, cid))
+    store.add_ledger(*expiries)
+    store.audit_many(command, logged)
     store.save_conflicts(conflicts)
     store.save_standing(standing)
     summary.conflicts = len(conflicts)
@@ -757,11 +762,23 @@ class CleanSummary:
     rules: RulesSummary
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Clean makes millions of small objects and no cycles: the collector would only rescan them, again and again."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False, full: bool = False) -> CleanSummary:
     """The nightly job, in one transaction: deduplicate, then the rules that follow from it."""
     with opened(db) as store:
         snapshot = partial(take_snapshot, store, "clean", rules.safety.backups)
-        with store.rehearsal() if dry_run else store.transaction(first=snapshot):
+        with store.rehearsal() if dry_run else store.transaction(first=snapshot), _cyclic_gc_paused():
             dedupe = _deduplicate(store, rules, "clean", full=full)
             phones = _judge(store, rules, as_of, "clean")
             standing = _apply_rules(store, rules, as_of, "clean")

@@ -848,10 +848,10 @@ class Store:
             "SELECT client_id, kind, manager, on_date, term_days, reason FROM ledger "
             "WHERE id IN (SELECT max(id) FROM ledger GROUP BY client_id)")}
 
-    def add_ledger(self, event: LedgerEvent) -> None:
-        self._conn.execute(
+    def add_ledger(self, *events: LedgerEvent) -> None:
+        self._conn.executemany(
             "INSERT INTO ledger(client_id, kind, manager, on_date, term_days, reason) VALUES (?,?,?,?,?,?)",
-            (event.client_id, event.kind, event.manager, event.on, event.term_days, event.reason),
+            ((e.client_id, e.kind, e.manager, e.on, e.term_days, e.reason) for e in events),
         )
 
     def conflicts(self) -> dict[int, tuple[str, str | None, str]]:

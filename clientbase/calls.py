@@ -161,18 +161,18 @@ class CallBuilder:
         if rejected:
             call.status, call.reason = "rejected", rejected
             return call
+        width, columns = len(cells), self.columns
 
         def cell(name: str) -> str:
-            index = self.columns.get(name)
-            return cells[index] if index is not None and index < len(cells) else ""
+            index = columns.get(name)
+            return cells[index] if index is not None and index < width else ""
 
         call.phone_raw = cell("phone") or None
         call.outcome_raw = cell("outcome") or None
         call.manager = cell("manager") or None
-        stamp = " ".join(part for part in (cell("at"), cell("time") if "time" in self.columns else "") if part)
-        moment = parse_datetime(stamp)
-        call.at = moment.isoformat(sep=" ") if moment else None
-        call.duration = parse_duration(cell("duration"))
+        stamp = " ".join(part for part in (cell("at"), cell("time")) if part)
+        call.at = _moment(stamp)
+        call.duration = _duration(cell("duration"))
         call.outcome = outcome_of(call.outcome_raw)
         found = self.phones.parse_cell(call.phone_raw) if call.phone_raw else []
         call.e164 = next((p.e164 for p in found if p.e164), None)
@@ -187,3 +187,15 @@ class CallBuilder:
         if call.reason:
             call.status = "rejected"
         return call
+
+
+# A dialer writes the same minutes and durations over and over: each text is parsed once.
+@lru_cache(maxsize=1 << 16)
+def _moment(stamp: str) -> str | None:
+    moment = parse_datetime(stamp)
+    return moment.isoformat(sep=" ") if moment else None
+
+
+@lru_cache(maxsize=1 << 12)
+def _duration(text: str) -> int | None:
+    return parse_duration(text)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from clientbase.companies import (
     Email,
@@ -128,12 +129,13 @@ def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap
 def city_of(city_cell: str, address: str) -> str | None:
     """The city as written, without the `г.` prefix; taken from the address when there is no city column."""
     if city_cell:
-        return _CITY_PREFIX.sub("", city_cell).strip() or None
+        return _city_cell(city_cell)
     if address and (m := _CITY_IN_ADDRESS.search(address)):
         return m[1].strip()
     return None
 
 
+@lru_cache(maxsize=1 << 12)
 def channel_name(text: str) -> str | None:
     """A sales channel, its case evened out so that `розница` and `РОЗНИЦА` rank with `Розница`."""
     text = " ".join(text.split())
@@ -142,9 +144,16 @@ def channel_name(text: str) -> str | None:
     return text or None
 
 
+@lru_cache(maxsize=1 << 16)
 def _iso(text: str) -> str | None:
+    # Few distinct dates recur over millions of rows: each is parsed once.
     day = parse_date(text)
     return day.isoformat() if day else None
+
+
+@lru_cache(maxsize=1 << 12)
+def _city_cell(text: str) -> str | None:
+    return _CITY_PREFIX.sub("", text).strip() or None
 
 
 def raw_keys(header: tuple[str, ...]) -> tuple[str, ...]:
@@ -158,13 +167,15 @@ def raw_keys(header: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(keys)
 
 
+# check_circular off: a row is a flat dict of strings, so there is nothing to look for.
+_RAW_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+
+
 def raw_json(keys: tuple[str, ...], cells: tuple[str, ...]) -> str:
     """The row as read, kept forever: every non-empty cell under its header, extra cells by position."""
-    data = {}
-    for index, value in enumerate(cells):
-        if value:
-            data[keys[index] if index < len(keys) else f"column {index + 1}"] = value
-    return json.dumps(data, ensure_ascii=False)
+    if len(cells) > len(keys):
+        keys = keys + tuple(f"column {index + 1}" for index in range(len(keys), len(cells)))
+    return _RAW_ENCODER.encode({key: value for key, value in zip(keys, cells) if value})
 
 
 @lru_cache(maxsize=200_000)
@@ -172,9 +183,20 @@ def _company(name: str):
     return parse_company_name(name)
 
 
+# The single-valued fields a record reads from its row, in the order RecordBuilder unpacks them.
+_CELL_FIELDS = (
+    "name", "inn", "kpp", "ogrn", "city", "address", "contact", "position", "birthday", "owner", "assigned_on",
+    "channel", "profit", "revenue", "potential", "last_purchase", "last_contact", "last_result", "status", "comment",
+)
+_INN_KPP_SPLIT = re.compile(r"[/\\|,; ]+")
+
+
 @dataclass
 class RecordBuilder:
-    """Turns the cells of one table's rows into normalised records."""
+    """Turns the cells of one table's rows into normalised records.
+
+    Runs once per row on millions of rows, so the column lookups are worked out once here: each row is
+    padded to cover every mapped column plus one blank cell, which stands for the fields not mapped."""
 
     source: str
     header: tuple[str, ...]
@@ -184,69 +206,68 @@ class RecordBuilder:
 
     def __post_init__(self) -> None:
         self.raw_keys = raw_keys(self.header)
+        mapped = [*self.columns.single.values(), *(i for c in self.columns.multi.values() for i in c)]
+        if self.columns.inn_kpp is not None:
+            mapped.append(self.columns.inn_kpp)
+        self._width = max(mapped, default=-1) + 1
+        self._padding = ("",) * (self._width + 1)
+        self._cells = itemgetter(*(self.columns.single.get(name, -1) for name in _CELL_FIELDS))
+        self._phone_columns = self.columns.multi.get("phone", ())
+        self._email_columns = self.columns.multi.get("email", ())
 
     def build(self, number: int, cells: tuple[str, ...], rejected: str | None) -> tuple[RecordRow, list[Phone], list[Email]]:
-        record = RecordRow(row=number, ref=f"{self.source}:{number}", raw=raw_json(self.raw_keys, cells))
+        ref, raw = f"{self.source}:{number}", raw_json(self.raw_keys, cells)
         if rejected:
-            record.status, record.reason = "rejected", rejected
-            return record, [], []
-        width = len(cells)
-
-        def cell(name: str) -> str:
-            index = self.columns.single.get(name)
-            return cells[index] if index is not None and index < width else ""
-
-        def cells_of(name: str) -> list[str]:
-            return [cells[i] for i in self.columns.multi.get(name, ()) if i < width and cells[i]]
-
-        inn_text, kpp_text = cell("inn"), cell("kpp")
-        if self.columns.inn_kpp is not None and self.columns.inn_kpp < width:
-            joined = re.split(r"[/\\|,; ]+", cells[self.columns.inn_kpp].strip(), maxsplit=1)
+            return RecordRow(number, ref, raw, "rejected", rejected), [], []
+        # Padded so that every mapped column exists and index -1 is a blank cell.
+        cells = cells + self._padding[min(len(cells), self._width):]
+        (name, inn_text, kpp_text, ogrn_text, city, address, contact, position, birthday, owner, assigned_on,
+         channel, profit, revenue, potential, last_purchase, last_contact, last_result, status, comment) = self._cells(cells)
+        if self.columns.inn_kpp is not None:
+            joined = _INN_KPP_SPLIT.split(cells[self.columns.inn_kpp].strip(), maxsplit=1)
             inn_text = inn_text or joined[0]
             kpp_text = kpp_text or (joined[1] if len(joined) > 1 else "")
 
-        name = cell("name")
-        if name:
-            company = _company(name)
-            if company:
-                record.name, record.name_key = company.display, company.key
-                record.legal_form, record.person = company.legal_form, company.person
-        if inn := check_inn(inn_text):
-            record.inn, record.inn_valid, record.inn_note = inn.value, inn.valid, inn.note
-        if kpp := check_kpp(kpp_text):
-            record.kpp = kpp.value
-        if ogrn := check_ogrn(cell("ogrn")):
-            record.ogrn = ogrn.value
-        record.address = cell("address") or None
-        record.city = city_of(cell("city"), cell("address"))
-        record.contact = cell("contact") or None
-        record.position = cell("position") or None
-        record.birthday = _iso(cell("birthday"))
-        record.owner = cell("owner") or None
-        record.assigned_on = _iso(cell("assigned_on"))
-        record.channel = channel_name(cell("channel"))
-        record.profit = parse_money(cell("profit"))
-        record.revenue = parse_money(cell("revenue"))
-        record.potential = parse_money(cell("potential"))
-        record.last_purchase = _iso(cell("last_purchase"))
-        record.last_contact = _iso(cell("last_contact"))
-        record.last_result = _iso(cell("last_result"))
-        record.closed = bool(_CLOSED.search(cell("status")))
-        record.comment = cell("comment") or None
-
-        phones = [p for text in cells_of("phone") for p in self.phones.parse_cell(text, record.city)]
-        emails = [e for text in cells_of("email") for e in check_emails(text)]
+        company = _company(name) if name else None
+        inn = check_inn(inn_text)
+        kpp = check_kpp(kpp_text)
+        ogrn = check_ogrn(ogrn_text)
+        city = city_of(city, address)
+        phones = [p for i in self._phone_columns if cells[i] for p in self.phones.parse_cell(cells[i], city)]
+        emails = [e for i in self._email_columns if cells[i] for e in check_emails(cells[i])]
         identified = (
-            record.name
+            company
             or (inn is not None and inn.valid)
             or any(p.e164 for p in phones)
             or any(e.valid for e in emails)
         )
-        if not identified:
-            record.status, record.reason = "rejected", NO_IDENTITY
-        return record, phones, emails
-
-
-def build_records(builder: RecordBuilder, rows: Iterable) -> Iterator[tuple[RecordRow, list[Phone], list[Email]]]:
-    for row in rows:
-        yield builder.build(row.number, row.cells, row.rejected)
+        return RecordRow(
+            number, ref, raw,
+            status="ok" if identified else "rejected",
+            reason=None if identified else NO_IDENTITY,
+            name=company.display if company else None,
+            name_key=company.key if company else None,
+            legal_form=company.legal_form if company else None,
+            person=company.person if company else False,
+            inn=inn.value if inn else None,
+            inn_valid=inn.valid if inn else False,
+            inn_note=inn.note if inn else None,
+            kpp=kpp.value if kpp else None,
+            ogrn=ogrn.value if ogrn else None,
+            city=city,
+            address=address or None,
+            contact=contact or None,
+            position=position or None,
+            birthday=_iso(birthday),
+            owner=owner or None,
+            assigned_on=_iso(assigned_on),
+            channel=channel_name(channel),
+            profit=parse_money(profit),
+            revenue=parse_money(revenue),
+            potential=parse_money(potential),
+            last_purchase=_iso(last_purchase),
+            last_contact=_iso(last_contact),
+            last_result=_iso(last_result),
+            closed=bool(status and _CLOSED.search(status)),
+            comment=comment or None,
+        ), phones, emails

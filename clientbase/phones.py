@@ -274,6 +274,13 @@ class PhoneNormaliser:
         self.default_area_code = _NON_DIGITS.sub("", default_area_code or "") or None
         self._cached = lru_cache(maxsize=_CACHE_SIZE)(self._parse)
 
+    def __getstate__(self) -> tuple[str, str | None]:
+        # Sent to worker processes: the settings travel, each process keeps its own cache.
+        return self.default_region, self.default_area_code
+
+    def __setstate__(self, state: tuple[str, str | None]) -> None:
+        self.__init__(*state)
+
     def parse_cell(self, cell: str | None, city: str | None = None) -> list[Phone]:
         """Every number in the cell; [] when it holds no digit at all. Unusable numbers come back invalid or
         incomplete with a reason, never dropped."""

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 
 import sqlite_utils
@@ -277,6 +278,31 @@ def _statements(script: str) -> Iterator[str]:
         yield pending
 
 
+_PHONE_FIELDS = ("raw", "e164", "extension", "type", "region", "country", "status", "reason")
+_EMAIL_FIELDS = ("raw", "value", "valid", "domain", "free_mail")
+_CALL_COLUMNS = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "at", "outcome", "outcome_raw",
+                 "manager", "duration")
+# Where the status and reason sit in a record_rows or call_row tuple, and the status in a phone's tuple.
+ROW_STATUS, ROW_REASON, PHONE_STATUS = 3, 4, _PHONE_FIELDS.index("status")
+_BATCH_ROWS = 10_000
+_BULK_CACHE_KB = 256 * 1024
+_record_values = attrgetter(*_RECORD_COLUMNS[1:])
+_phone_values = attrgetter(*_PHONE_FIELDS)
+_email_values = attrgetter(*_EMAIL_FIELDS)
+_call_values = attrgetter(*_CALL_COLUMNS)
+
+
+def record_rows(record: RecordRow, phones: Iterable, emails: Iterable) -> tuple[tuple, list[tuple], list[tuple]]:
+    """A built record with its phones and emails as the plain tuples `replace_records` writes: cheap to
+    send from a worker process. The record's tuple starts (row, ref, raw, status, reason)."""
+    return _record_values(record), [_phone_values(p) for p in phones], [_email_values(e) for e in emails]
+
+
+def call_row(call) -> tuple:
+    """A built call as the plain tuple `replace_calls` writes; it starts (row, ref, raw, status, reason)."""
+    return _call_values(call)
+
+
 @lru_cache(maxsize=1)
 def _user() -> str:
     try:
@@ -413,13 +439,15 @@ class Store:
 
     # --- records -------------------------------------------------------------------------
 
-    def replace_records(self, source_id: int, records: Iterable[tuple[RecordRow, list, list]]) -> int:
+    def replace_records(self, source_id: int, records: Iterable[tuple[tuple, list[tuple], list[tuple]]]) -> int:
         """Write a source's records with their phones and emails, keeping each reference's record id.
 
-        Records of the source that the new content no longer has are removed. Returns how many were written.
-        Ids are handed out here, so that rows go to SQLite in batches rather than one statement each.
+        `records` are `record_rows` tuples. Records of the source that the new content no longer has are
+        removed. Returns how many were written. Ids are handed out here, so that rows go to SQLite in
+        batches rather than one statement each.
         """
         conn = self._conn
+        self._bulk_cache()
         ids_by_row = dict(conn.execute("SELECT row, id FROM records WHERE source_id = ?", (source_id,)))
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM records").fetchone()[0]
         columns = ("id", *_RECORD_COLUMNS)
@@ -433,32 +461,33 @@ class Store:
         record_batch: list[tuple] = []
         phone_batch: list[tuple] = []
         email_batch: list[tuple] = []
-        for record, phones, emails in records:
-            record_id = ids_by_row.get(record.row)
+        for values, phones, emails in records:
+            row = values[0]
+            record_id = ids_by_row.get(row)
             if record_id is None:
                 record_id, next_id = next_id, next_id + 1
-            seen.append(record.row)
-            record_batch.append((record_id, source_id, *(getattr(record, c) for c in _RECORD_COLUMNS[1:])))
-            for pos, phone in enumerate(phones):
-                phone_batch.append((record_id, pos, phone.raw, phone.e164, phone.extension, phone.type,
-                                    phone.region, phone.country, phone.status, phone.reason))
-            for email in emails:
-                email_batch.append((record_id, email.raw, email.value, email.valid, email.domain, email.free_mail))
-            if len(record_batch) >= 5000:
+            seen.append(row)
+            record_batch.append((record_id, source_id, *values))
+            phone_batch.extend((record_id, pos, *phone) for pos, phone in enumerate(phones))
+            email_batch.extend((record_id, *email) for email in emails)
+            if len(record_batch) >= _BATCH_ROWS:
                 self._flush(upsert, record_batch, phone_batch, email_batch)
         self._flush(upsert, record_batch, phone_batch, email_batch)
         self._drop_unseen("records", source_id, seen)
         return len(seen)
 
+    def _bulk_cache(self) -> None:
+        # A big load touches index pages all over (phones by e164, records by ref): with SQLite's default
+        # 2 MB cache they are written out and read back again and again.
+        self._conn.execute(f"PRAGMA cache_size=-{_BULK_CACHE_KB}")
+
     def _flush(self, upsert: str, records: list[tuple], phones: list[tuple], emails: list[tuple]) -> None:
         self._conn.executemany(upsert, records)
         self._conn.executemany(
-            "INSERT INTO phones(record_id, pos, raw, e164, extension, type, region, country, status, reason) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)",
-            phones,
+            f"INSERT INTO phones(record_id, pos, {','.join(_PHONE_FIELDS)}) VALUES (?,?,?,?,?,?,?,?,?,?)", phones
         )
         self._conn.executemany(
-            "INSERT INTO emails(record_id, raw, value, valid, domain, free_mail) VALUES (?,?,?,?,?,?)", emails
+            f"INSERT INTO emails(record_id, {','.join(_EMAIL_FIELDS)}) VALUES (?,?,?,?,?,?)", emails
         )
         for batch in (records, phones, emails):
             batch.clear()
@@ -472,17 +501,17 @@ class Store:
         conn.execute(f"DELETE FROM {table} WHERE source_id = ? AND row NOT IN (SELECT row FROM seen_rows)", (source_id,))
 
     def replace_calls(self, source_id: int, calls: Iterable[tuple]) -> int:
-        """Write a dialer log's (call, phones) pairs, keeping each reference's id; returns how many were written."""
-        columns = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "at", "outcome", "outcome_raw",
-                   "manager", "duration")
-        sql = (f"INSERT INTO calls(source_id, {','.join(columns)}) VALUES (?, {','.join('?' for _ in columns)}) "
-               f"ON CONFLICT(ref) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in columns)}")
+        """Write a dialer log's (`call_row` tuple, phones) pairs, keeping each reference's id; returns how
+        many were written."""
+        sql = (f"INSERT INTO calls(source_id, {','.join(_CALL_COLUMNS)}) VALUES (?, {','.join('?' for _ in _CALL_COLUMNS)}) "
+               f"ON CONFLICT(ref) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _CALL_COLUMNS)}")
+        self._bulk_cache()
         seen: list[int] = []
         batch: list[tuple] = []
-        for call, _ in calls:
-            seen.append(call.row)
-            batch.append((source_id, *(getattr(call, c) for c in columns)))
-            if len(batch) >= 10_000:
+        for values, _ in calls:
+            seen.append(values[0])
+            batch.append((source_id, *values))
+            if len(batch) >= _BATCH_ROWS:
                 self._conn.executemany(sql, batch)
                 batch.clear()
         self._conn.executemany(sql, batch)

@@ -11,6 +11,7 @@ from clientbase.companies import (
     check_inn,
     check_kpp,
     check_ogrn,
+    inn_check_digits_ok,
     parse_company_name,
 )
 
@@ -20,6 +21,19 @@ ZERO_INN = "0274062111"  # a 10-digit INN starting with 0, check digit computed 
 
 
 # --- INN ---
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=13), st.integers(0, 9))
+def test_inn_check_digits_agree_with_stdnum(digits, fix):
+    # Most random strings are given right check digits (for 12 digits: both, or the first only), so that
+    # valid numbers and each check digit are exercised, not only failures.
+    if len(digits) == 10 and fix < 5:
+        digits = digits[:9] + stdnum_inn.calc_company_check_digit(digits)
+    elif len(digits) == 12 and fix < 6:
+        checks = stdnum_inn.calc_personal_check_digits(digits)
+        digits = digits[:10] + (checks if fix < 3 else checks[0] + digits[11])
+    assert inn_check_digits_ok(digits) == stdnum_inn.is_valid(digits)
 
 
 @pytest.mark.parametrize("raw", [

@@ -1,0 +1,107 @@
+"""Worker processes that turn rows into records while this process reads the files and writes the database.
+
+The workers are forked before the database is opened, so they hold neither its files nor the writer's
+lock: a killed ingest leaves nothing behind that a later command would have to wait for. Each table's
+builder is sent to them once; then only chunks of rows and of results cross the pipes, as plain tuples.
+Results come back in the rows' order, so ids, references and counts are exactly those of the
+one-process path.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+# Rows per message: enough that a message's cost is small, few enough to keep every process busy.
+CHUNK_ROWS = 2000
+# Below this many bytes of input, starting processes costs more than it saves.
+PARALLEL_BYTES = 4 << 20
+
+
+def default_workers(total_bytes: int) -> int:
+    """One worker per core: building is about two thirds of the work, and this process, which reads
+    and writes, mostly waits for results. None for small inputs or where processes cannot be forked."""
+    if total_bytes < PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class Workers:
+    """`count` forked processes for `map`; with none, `map` runs here."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._pipes: list[Connection] = []
+        self._processes: list[BaseProcess] = []
+
+    def __enter__(self) -> Workers:
+        context = multiprocessing.get_context("fork") if self.count else None
+        for _ in range(self.count):
+            here, there = context.Pipe()
+            process = context.Process(target=_serve, args=(there, here), daemon=True)
+            process.start()
+            there.close()
+            self._pipes.append(here)
+            self._processes.append(process)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for pipe in self._pipes:
+            try:
+                pipe.send(None)
+            except OSError:
+                pass  # that worker is gone already
+            pipe.close()
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+    def map(self, function: Callable, items: Iterable) -> Iterator:
+        """function(item) for every item, in order. `function` is pickled once (a bound method pickles its
+        object), so it must be a module-level function or a method of a picklable object."""
+        if not self._pipes:
+            yield from map(function, items)
+            return
+        for pipe in self._pipes:
+            pipe.send(function)
+        items = iter(items)
+        chunks = iter(lambda: list(islice(items, CHUNK_ROWS)), [])
+        # One chunk in flight per worker: a worker busy sending a result is never sent to at the same time.
+        pending: deque[Connection] = deque()
+        for pipe, chunk in zip(self._pipes, chunks):
+            pipe.send(chunk)
+            pending.append(pipe)
+        while pending:
+            pipe = pending.popleft()
+            failed, results = pipe.recv()
+            if failed:
+                raise results
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pipe.send(chunk)
+                pending.append(pipe)
+            yield from results
+
+
+def _serve(pipe: Connection, parent_end: Connection) -> None:
+    """A worker's loop: a callable sets the function, a list is a chunk to map, None (or EOF) stops."""
+    parent_end.close()  # else this process would hold its own pipe open and never see the parent go away
+    function: Callable | None = None
+    try:
+        while (message := pipe.recv()) is not None:
+            if not isinstance(message, list):
+                function = message
+                continue
+            try:
+                pipe.send((False, [function(item) for item in message]))
+            except Exception as exc:  # raised again in the parent, where the rows come from
+                pipe.send((True, exc))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass  # the parent has gone

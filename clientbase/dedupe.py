@@ -103,6 +103,35 @@ def name_similarity(a: str, b: str) -> float:
     return round(max(_edit_ratio(a, b), _edit_ratio(" ".join(sorted(words_a)), " ".join(sorted(words_b)))), 1)
 
 
+_VOWELS = frozenset("аеиоуыэюяaeiouy")
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """Whether two names differ by one slip of the hand or the ear at most, as written or with the words sorted.
+
+    A slip is two neighbouring letters swapped, a letter dropped or added, or a vowel written for
+    another (unstressed vowels are the commonest Russian misspelling). A consonant for another
+    consonant is more often another name than a typo: Геокомплект and Геокомплекс, Домтехника and
+    Донтехника.
+    """
+    return _one_slip(a, b) or (" " in a and _one_slip(" ".join(sorted(a.split())), " ".join(sorted(b.split()))))
+
+
+def _one_slip(a: str, b: str) -> bool:
+    if len(a) < len(b):
+        a, b = b, a
+    at = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), len(b))
+    if len(a) == len(b) + 1:
+        return a[at + 1:] == b[at:]
+    if len(a) != len(b):
+        return False
+    if at == len(a):
+        return True
+    if a[at + 1:] == b[at + 1:]:
+        return a[at] in _VOWELS and b[at] in _VOWELS
+    return a[at] == b[at + 1] and a[at + 1] == b[at] and a[at + 2:] == b[at + 2:]
+
+
 def _edit_ratio(a: str, b: str) -> float:
     total = len(a) + len(b)
     return 100.0 * (1.0 - OSA.distance(a, b) / total) if total else 100.0
@@ -495,6 +524,8 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                 # Similar names in one city with different phones: often two firms (Нефтекомплект and
                 # Нефтекомплекс), so a person decides.
                 linker.suggest(a, b, "name+city", score, f"{detail} in {city}, no phone in common")
+            elif not _one_typo_apart(names[k1], names[k2]):
+                linker.suggest(a, b, "name+city", score, f"{detail} in {city}, more than a typo apart")
             else:
                 merges.append((-score, a, b, f"{detail} in {city}"))
         else:

@@ -206,15 +206,20 @@ class _Groups:
 
 
 class _Forest:
-    """Union-find over record positions that keeps one valid INN per component and honours cannot-links."""
+    """Union-find over record positions that keeps one valid INN per component and honours cannot-links.
 
-    __slots__ = ("banned", "inn", "parent", "size")
+    It also keeps each component's marks (company email domains, head-office KPPs), which do not
+    block a union but tell a name match that two components are different companies.
+    """
+
+    __slots__ = ("banned", "inn", "marks", "parent", "size")
 
     def __init__(self, inns: list[str | None], banned_pairs: Iterable[tuple[int, int]]) -> None:
         count = len(inns)
         self.parent = list(range(count))
         self.size = [1] * count
         self.inn = list(inns)  # the component's INN, kept at its root
+        self.marks: list[tuple[str, ...]] = [()] * count  # the component's marks, kept at its root
         self.banned: dict[int, set[int]] = {}  # root -> records (anywhere) its component must not join
         for a, b in banned_pairs:
             self.banned.setdefault(a, set()).add(b)
@@ -247,9 +252,23 @@ class _Forest:
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
         self.inn[ra] = inn_a or inn_b
+        marks_a, marks_b = self.marks[ra], self.marks[rb]
+        if marks_b and marks_b != marks_a:
+            self.marks[ra] = tuple(sorted({*marks_a, *marks_b})) if marks_a else marks_b
         if banned and rb in banned:
             banned.setdefault(ra, set()).update(banned.pop(rb))
         return _MERGED
+
+    def told_apart(self, a: int, b: int) -> str | None:
+        """What says the components of a and b are two companies: both have email domains, or both
+        head-office KPPs, and none in common (a company registers at one tax office)."""
+        marks_a, marks_b = self.marks[self.find(a)], self.marks[self.find(b)]
+        if not (marks_a and marks_b) or not set(marks_a).isdisjoint(marks_b):
+            return None
+        for what, is_domain in (("email domains", True), ("head-office KPPs", False)):
+            if any(("." in m) == is_domain for m in marks_a) and any(("." in m) == is_domain for m in marks_b):
+                return f"different {what}"
+        return None
 
 
 class _Linker:
@@ -276,6 +295,14 @@ class _Linker:
             self.merged.append(self._pair(a, b, rule, score, "merged", detail))
         elif outcome == _REFUSED:
             self.suggest(a, b, rule, score, detail)
+
+    def link_by_name(self, a: int, b: int, score: float, detail: str) -> None:
+        """A name in one city joins two records unless their clients' marks say they are two companies."""
+        apart = self.forest.told_apart(a, b)
+        if apart:
+            self.suggest(a, b, "name+city", score, f"{detail}, {apart}")
+        else:
+            self.link(a, b, "name+city", score, detail)
 
     def link_all(self, members: list[int], rule: str, detail: str) -> None:
         first = members[0]
@@ -329,6 +356,18 @@ class _Linker:
             for j, (name_b, group_b, person_b) in enumerate(groups):  # each person pair once
                 if (j > i or not person_b) and j != i and person_names_compatible(name_a, name_b):
                     self.link(group_a[0], group_b[0], rule, 100.0, f'names "{name_a}" ~ "{name_b}", {via}')
+
+
+def _marks(record: MatchRecord, hub_domains: set[str]) -> tuple[str, ...]:
+    """The company email domains (but hubs) and the head-office KPP (reason code 01) of a company's record."""
+    if record.person:
+        return ()
+    domains = record.email_domains
+    if hub_domains and not hub_domains.isdisjoint(domains):
+        domains = tuple(domain for domain in domains if domain not in hub_domains)
+    if record.kpp and record.kpp[4:6] == "01":
+        return (*domains, record.kpp)
+    return domains
 
 
 def _count_parties(entries: set[tuple[str, bool, bool]], limit: int, review_score: float) -> int:
@@ -399,7 +438,9 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
             if names[i]:
                 names_by_city[r.city or None].add(names[i], i)
 
-    _link_strong_keys(linker, inns, domains)
+    hub_domains = {domain for domain, members in domains.shared.items() if linker.is_hub(members)}
+    linker.forest.marks = [_marks(r, hub_domains) for r in ordered]
+    _link_strong_keys(linker, inns, domains, hub_domains)
     hubs = _link_phones(linker, phones)
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
@@ -430,7 +471,7 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     )
 
 
-def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups) -> None:
+def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups, hub_domains: set[str]) -> None:
     kpps = linker.kpps
     for inn, members in inns.shared.items():
         first = members[0]
@@ -439,7 +480,7 @@ def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups) -> None:
             branches = f", KPP {kpp_a} / {kpp_b}" if kpp_a and kpp_b and kpp_a != kpp_b else ""
             linker.link(first, other, "inn", 100.0, f"INN {inn}{branches}")
     for domain, members in domains.shared.items():
-        if not linker.is_hub(members):  # a holding's or a web studio's domain
+        if domain not in hub_domains:  # a holding's or a web studio's domain
             linker.link_all(members, "email_domain", f"email domain {domain}")
 
 
@@ -495,7 +536,8 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                             linker.suggest(carrier, other, "name+city", 100.0,
                                            f'name "{name}" in {city}, carried by different INNs')
             else:
-                linker.link_all(members, "name+city", f'name "{name}" in {city}')
+                for other in members[1:]:
+                    linker.link_by_name(first, other, 100.0, f'name "{name}" in {city}')
 
     def explain(k1: int, k2: int, score: float) -> tuple[int, int, str]:
         a, b, name_a, name_b = firsts[k1], firsts[k2], names[k1], names[k2]
@@ -532,7 +574,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             linker.suggest(a, b, "name+city", score, f"{detail} in {city}")
     merges.sort()
     for negative, a, b, detail in merges:
-        linker.link(a, b, "name+city", -negative, detail)
+        linker.link_by_name(a, b, -negative, detail)
 
     for k, matches in unplaced.items():
         if len({cities[other] for _, other in matches}) < settings.hub_min_clients:

@@ -488,3 +488,20 @@ def test_a_changed_consonant_or_two_edits_in_one_city_go_to_review():
     review = {(p.a, p.b): p.detail for p in result.pairs if p.decision == "review"}
     assert review == {(1, 2): 'names "геокомплект" ~ "геокомплекс" (95.5) in москва, more than a typo apart',
                       (3, 4): 'names "термостандарт" ~ "теплостандарт" (92.3) in ростов на дону, more than a typo apart'}
+
+
+def test_a_name_in_one_city_does_not_join_companies_with_other_domains_or_head_office_kpps():
+    """A namesake is told apart by its own email domain, or by its own registration (KPP reason code 01)."""
+    records = [rec(1, "еврокомплекс", "краснодар", "2308820225", domains=["evrokompleks-krd23.ru"]),
+               rec(2, "еврокомплекс", "краснодар", domains=["evrokompleks-krd.ru"]),
+               rec(3, "промоэксперт", "самара", "6315735560", kpp="631501001"),
+               rec(4, "промоэксперт", "самара", kpp="631601001"),
+               rec(5, "промоэксперт", "самара", kpp="631643001"),  # a branch KPP says nothing against it
+               rec(6, "вентснаб", "омск", "5506223890", kpp="550601001", domains=["ventsnab-omsk.ru"]),
+               rec(7, "вентснаб", "омск", domains=["ventsnab-omsk.ru"], kpp="550601001")]
+    result = find_clusters(records, SETTINGS)
+    assert result.clusters == [[1], [2], [3, 5], [4], [6, 7]]
+    review = {(p.a, p.b): p.detail for p in result.pairs if p.decision == "review"}
+    assert review == {(1, 2): 'name "еврокомплекс" in краснодар, different email domains',
+                      (3, 4): 'name "промоэксперт" in самара, different head-office KPPs'}
+

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import resource
 import sys
 import time
 import tracemalloc
@@ -84,10 +85,13 @@ def main() -> None:
     truth = load_truth(args.truth)
     if args.memory:
         tracemalloc.start()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start, cpu_start = time.perf_counter(), time.process_time()
     result = find_clusters(records, DedupeSettings())
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak = f", peak {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB traced" if args.memory else ""
+    peak += f", peak RSS {rss_before:.0f} MB with the records -> {rss_after:.0f} MB"
     cluster_of = {refs[r]: str(n) for n, cluster in enumerate(result.clusters) for r in cluster}
     scores = pairwise_scores(cluster_of, truth, cluster_of)
     decisions = Counter(p.decision for p in result.pairs)

@@ -6,6 +6,12 @@ by falling similarity. A union-find refuses every union that would put two diffe
 two records the user split apart, into one client, so no chain of edges can join them either.
 A key touching two valid INNs, or clearly different clients, is a hub: it joins nothing.
 
+A name is weaker than a key, so a name match goes to review instead when anything says the two may
+be two firms: other company email domains or head-office KPPs, an INN registered in another city
+(the match may be its branch's local namesake), more than a typo between the names, or no phone
+in common between similar names. A record without a city is put in the city of its tax office
+(the first four digits of its KPP or INN), which the base itself shows.
+
 Pure and deterministic: plain dataclasses in and out; the output does not depend on the input order.
 Exact keys are grouped with dicts; a name is compared only with a few neighbours in sorted blocks
 (same city, same first or last letters), so the work stays linear in the number of records.
@@ -14,7 +20,7 @@ Exact keys are grouped with dicts; a name is compared only with a few neighbours
 from __future__ import annotations
 
 import gc
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -287,6 +293,8 @@ class _Linker:
         self.forest = _Forest(self.inns, banned_pairs)
         self.merged: list[Pair] = []
         self.review: dict[tuple[int, int], Pair] = {}
+        self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
+        self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
 
     def link(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
         """Merge two records; a union refused only through the records joined to them goes to review."""
@@ -296,9 +304,21 @@ class _Linker:
         elif outcome == _REFUSED:
             self.suggest(a, b, rule, score, detail)
 
-    def link_by_name(self, a: int, b: int, score: float, detail: str) -> None:
-        """A name in one city joins two records unless their clients' marks say they are two companies."""
-        apart = self.forest.told_apart(a, b)
+    def link_by_name(self, a: int, b: int, city: str, score: float, detail: str) -> None:
+        """A name in one city joins two records unless something says they may be two companies.
+
+        Their clients' marks may differ; or one of them has an INN registered in another city: the
+        match is then with its branch here, or with a local namesake, and a person decides.
+        """
+        for placed in (a, b):
+            if placed in self.placed:
+                detail += f" ({self.placed[placed]})"
+        forest = self.forest
+        apart = forest.told_apart(a, b)
+        inn = forest.inn[forest.find(a)] or forest.inn[forest.find(b)]
+        home = self.home.get(inn[:4]) if inn else None
+        if not apart and home and home != city:
+            apart = f"INN {inn} is registered in {home}"
         if apart:
             self.suggest(a, b, "name+city", score, f"{detail}, {apart}")
         else:
@@ -421,11 +441,17 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     inns, domains, phones, emails = _Groups(), _Groups(), _Groups(), _Groups()
     names_by_city: dict[str | None, _Groups] = defaultdict(_Groups)
     names = linker.names
+    cityless: list[int] = []  # companies with a name and no city: placed once their client's INN is known
+    office_cities: dict[str, Counter[str]] = defaultdict(Counter)
     first_inn, first_phone = inns.first.setdefault, phones.first.setdefault  # the common case, inlined
     for i, r in enumerate(ordered):
         inn = r.inn
         if inn and first_inn(inn, i) != i:
             inns.share(inn, i)
+        if r.city:
+            for tax_id in (inn, r.kpp):
+                if tax_id:
+                    office_cities[tax_id[:4]][r.city] += 1
         for phone in r.phones:
             if first_phone(phone, i) != i:
                 phones.share(phone, i)
@@ -436,7 +462,10 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
             for domain in r.email_domains:
                 domains.add(domain, i)
             if names[i]:
-                names_by_city[r.city or None].add(names[i], i)
+                if r.city:
+                    names_by_city[r.city].add(names[i], i)
+                else:
+                    cityless.append(i)
 
     hub_domains = {domain for domain, members in domains.shared.items() if linker.is_hub(members)}
     linker.forest.marks = [_marks(r, hub_domains) for r in ordered]
@@ -445,6 +474,8 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
+    linker.home = _home_cities(office_cities)
+    _place_cityless(linker, cityless, names_by_city)
     _link_names(linker, names_by_city)
 
     find = linker.forest.find
@@ -500,6 +531,39 @@ def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]
     return hubs
 
 
+def _home_cities(office_cities: dict[str, Counter[str]]) -> dict[str, str]:
+    """The city of each tax office (the first four digits of an INN or a KPP), when the base shows where it is.
+
+    Most records with an INN or a KPP of one office and a city are in the office's city; the others
+    are branches of companies registered there.
+    """
+    home: dict[str, str] = {}
+    for office, cities in office_cities.items():
+        [(city, count)] = cities.most_common(1)
+        if 2 * count > cities.total():
+            home[office] = city
+    return home
+
+
+def _place_cityless(linker: _Linker, cityless: list[int], names_by_city: dict[str | None, _Groups]) -> None:
+    """Put a company without a city in the city of its KPP's office, else of its client's INN's, if known.
+
+    The KPP's office is where this record's company or branch is registered; the INN's, its head office.
+    """
+    inn_of, find, home, kpps = linker.forest.inn, linker.forest.find, linker.home, linker.kpps
+    for i in cityless:
+        kpp, inn = kpps[i], inn_of[find(i)]
+        if kpp and kpp[:4] in home:
+            city, how = home[kpp[:4]], f"city of KPP {kpp}"
+        elif inn and inn[:4] in home:
+            city, how = home[inn[:4]], f"city of INN {inn}"
+        else:
+            city = None
+        if city:
+            linker.placed[i] = how
+        names_by_city[city].add(linker.names[i], i)
+
+
 def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> None:
     """Companies by name: the same name in a city merges, similar names in a city merge or go to review.
 
@@ -537,7 +601,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                                            f'name "{name}" in {city}, carried by different INNs')
             else:
                 for other in members[1:]:
-                    linker.link_by_name(first, other, 100.0, f'name "{name}" in {city}')
+                    linker.link_by_name(first, other, city, 100.0, f'name "{name}" in {city}')
 
     def explain(k1: int, k2: int, score: float) -> tuple[int, int, str]:
         a, b, name_a, name_b = firsts[k1], firsts[k2], names[k1], names[k2]
@@ -548,7 +612,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
     def phones_of(k: int) -> set[str]:
         return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones[m]}
 
-    merges: list[tuple[float, int, int, str]] = []
+    merges: list[tuple[float, int, int, str, str]] = []
     unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches
     for k1, k2, score in _similar_names(cities, names, settings.review_score):
         city = cities[k1]
@@ -569,12 +633,12 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             elif not _one_typo_apart(names[k1], names[k2]):
                 linker.suggest(a, b, "name+city", score, f"{detail} in {city}, more than a typo apart")
             else:
-                merges.append((-score, a, b, f"{detail} in {city}"))
+                merges.append((-score, a, b, city, f"{detail} in {city}"))
         else:
             linker.suggest(a, b, "name+city", score, f"{detail} in {city}")
     merges.sort()
-    for negative, a, b, detail in merges:
-        linker.link_by_name(a, b, -negative, detail)
+    for negative, a, b, city, detail in merges:
+        linker.link_by_name(a, b, city, -negative, detail)
 
     for k, matches in unplaced.items():
         if len({cities[other] for _, other in matches}) < settings.hub_min_clients:

@@ -505,3 +505,37 @@ def test_a_name_in_one_city_does_not_join_companies_with_other_domains_or_head_o
     assert review == {(1, 2): 'name "еврокомплекс" in краснодар, different email domains',
                       (3, 4): 'name "промоэксперт" in самара, different head-office KPPs'}
 
+
+def test_a_record_without_a_city_is_placed_in_the_city_of_its_kpp_or_inn():
+    """1C rows often have no city: the tax office in the first four digits of a KPP or an INN tells where it is."""
+    novosibirsk = [rec(10 + k, f"компания {k}", "новосибирск", inn) for k, inn in
+                   enumerate(["5406183650", "5406000001", "5406000002"])]  # the base shows where office 5406 is
+    records = [rec(1, "нефтемаркет", None, "5406183651"),
+               rec(2, "нефтемаркет", "новосибирск", domains=["neftemarket-nsk.ru"]),
+               rec(3, "нефтемаркет", "москва"),  # a namesake elsewhere
+               rec(4, "ромашка", None, "7707083893"),  # office 7707: nowhere in this base
+               rec(5, "ромашка", "москва"),
+               rec(6, "сибтрейд", None, kpp="540601001"),
+               rec(7, "сибтрейд", "новосибирск", "5406000003"),
+               *novosibirsk]
+    result = find_clusters(records, SETTINGS)
+    assert together(result, 1, 2) and not together(result, 1, 3) and not together(result, 4, 5)
+    assert together(result, 6, 7)
+    details = {(p.a, p.b): p.detail for p in result.pairs if p.decision == "merged"}
+    assert details[1, 2] == 'name "нефтемаркет" in новосибирск (city of INN 5406183651)'
+    assert details[6, 7] == 'name "сибтрейд" in новосибирск (city of KPP 540601001)'
+
+
+def test_a_name_where_a_company_has_only_a_branch_is_reviewed():
+    """Химмаркет of Краснодар has a branch in Пермь; a Химмаркет in Пермь without an INN may be a local firm."""
+    krasnodar = [rec(10 + k, f"компания {k}", "краснодар", inn) for k, inn in enumerate(["2311000001", "2311000002"])]
+    records = [rec(1, "химмаркет", "краснодар", "2311442171", kpp="231101001"),
+               rec(2, "химмаркет", "пермь", "2311442171", kpp="590543001"),  # the branch
+               rec(3, "химмаркет", "пермь"),
+               rec(4, "химмаркет", "краснодар", phones=["+78612040146"]),  # at home, the name joins
+               *krasnodar]
+    result = find_clusters(records, SETTINGS)
+    assert cluster_of(result, 1) == [1, 2, 4]
+    [review] = [p for p in result.pairs if p.decision == "review"]
+    assert (review.a, review.b) == (2, 3)
+    assert review.detail == 'name "химмаркет" in пермь, INN 2311442171 is registered in краснодар'

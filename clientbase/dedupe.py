@@ -442,16 +442,11 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     names_by_city: dict[str | None, _Groups] = defaultdict(_Groups)
     names = linker.names
     cityless: list[int] = []  # companies with a name and no city: placed once their client's INN is known
-    office_cities: dict[str, Counter[str]] = defaultdict(Counter)
     first_inn, first_phone = inns.first.setdefault, phones.first.setdefault  # the common case, inlined
     for i, r in enumerate(ordered):
         inn = r.inn
         if inn and first_inn(inn, i) != i:
             inns.share(inn, i)
-        if r.city:
-            for tax_id in (inn, r.kpp):
-                if tax_id:
-                    office_cities[tax_id[:4]][r.city] += 1
         for phone in r.phones:
             if first_phone(phone, i) != i:
                 phones.share(phone, i)
@@ -474,7 +469,7 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
-    linker.home = _home_cities(office_cities)
+    linker.home = _home_cities(ordered, inns)
     _place_cityless(linker, cityless, names_by_city)
     _link_names(linker, names_by_city)
 
@@ -531,16 +526,24 @@ def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]
     return hubs
 
 
-def _home_cities(office_cities: dict[str, Counter[str]]) -> dict[str, str]:
-    """The city of each tax office (the first four digits of an INN or a KPP), when the base shows where it is.
+def _home_cities(records: list[MatchRecord], inns: _Groups) -> dict[str, str]:
+    """The city of each tax office (the first four digits of an INN or a KPP), when the base shows it.
 
-    Most records with an INN or a KPP of one office and a city are in the office's city; the others
-    are branches of companies registered there.
+    A KPP's office is where its record is registered: each record counts. An INN's office is where
+    its head office is, but its records may be branches elsewhere: each company counts once in each
+    of its cities. The office's city has more than half of the counts, and two at least.
     """
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in records:
+        if r.kpp and r.city:
+            counts[r.kpp[:4]][r.city] += 1
+    for inn, first in inns.first.items():
+        for city in {records[m].city for m in inns.shared.get(inn, (first,))} - {None}:
+            counts[inn[:4]][city] += 1
     home: dict[str, str] = {}
-    for office, cities in office_cities.items():
+    for office, cities in counts.items():
         [(city, count)] = cities.most_common(1)
-        if 2 * count > cities.total():
+        if count >= 2 and 2 * count > cities.total():
             home[office] = city
     return home
 

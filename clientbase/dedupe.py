@@ -6,6 +6,12 @@ by falling similarity. A union-find refuses every union that would put two diffe
 two records the user split apart, into one client, so no chain of edges can join them either.
 A key touching two valid INNs, or clearly different clients, is a hub: it joins nothing.
 
+A name is weaker than a key, so a name match goes to review instead when anything says the two may
+be two firms: other company email domains or head-office KPPs, an INN registered in another city
+(the match may be its branch's local namesake), more than a typo between the names, or no phone
+in common between similar names. A record without a city is put in the city of its tax office
+(the first four digits of its KPP or INN), which the base itself shows.
+
 Pure and deterministic: plain dataclasses in and out; the output does not depend on the input order.
 Exact keys are grouped with dicts; a name is compared only with a few neighbours in sorted blocks
 (same city, same first or last letters), so the work stays linear in the number of records.
@@ -14,7 +20,7 @@ Exact keys are grouped with dicts; a name is compared only with a few neighbours
 from __future__ import annotations
 
 import gc
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -103,6 +109,35 @@ def name_similarity(a: str, b: str) -> float:
     return round(max(_edit_ratio(a, b), _edit_ratio(" ".join(sorted(words_a)), " ".join(sorted(words_b)))), 1)
 
 
+_VOWELS = frozenset("аеиоуыэюяaeiouy")
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """Whether two names differ by one slip of the hand or the ear at most, as written or with the words sorted.
+
+    A slip is two neighbouring letters swapped, a letter dropped or added, or a vowel written for
+    another (unstressed vowels are the commonest Russian misspelling). A consonant for another
+    consonant is more often another name than a typo: Геокомплект and Геокомплекс, Домтехника and
+    Донтехника.
+    """
+    return _one_slip(a, b) or (" " in a and _one_slip(" ".join(sorted(a.split())), " ".join(sorted(b.split()))))
+
+
+def _one_slip(a: str, b: str) -> bool:
+    if len(a) < len(b):
+        a, b = b, a
+    at = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), len(b))
+    if len(a) == len(b) + 1:
+        return a[at + 1:] == b[at:]
+    if len(a) != len(b):
+        return False
+    if at == len(a):
+        return True
+    if a[at + 1:] == b[at + 1:]:
+        return a[at] in _VOWELS and b[at] in _VOWELS
+    return a[at] == b[at + 1] and a[at + 1] == b[at] and a[at + 2:] == b[at + 2:]
+
+
 def _edit_ratio(a: str, b: str) -> float:
     total = len(a) + len(b)
     return 100.0 * (1.0 - OSA.distance(a, b) / total) if total else 100.0
@@ -177,15 +212,20 @@ class _Groups:
 
 
 class _Forest:
-    """Union-find over record positions that keeps one valid INN per component and honours cannot-links."""
+    """Union-find over record positions that keeps one valid INN per component and honours cannot-links.
 
-    __slots__ = ("banned", "inn", "parent", "size")
+    It also keeps each component's marks (company email domains, head-office KPPs), which do not
+    block a union but tell a name match that two components are different companies.
+    """
+
+    __slots__ = ("banned", "inn", "marks", "parent", "size")
 
     def __init__(self, inns: list[str | None], banned_pairs: Iterable[tuple[int, int]]) -> None:
         count = len(inns)
         self.parent = list(range(count))
         self.size = [1] * count
         self.inn = list(inns)  # the component's INN, kept at its root
+        self.marks: list[tuple[str, ...]] = [()] * count  # the component's marks, kept at its root
         self.banned: dict[int, set[int]] = {}  # root -> records (anywhere) its component must not join
         for a, b in banned_pairs:
             self.banned.setdefault(a, set()).add(b)
@@ -218,9 +258,23 @@ class _Forest:
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
         self.inn[ra] = inn_a or inn_b
+        marks_a, marks_b = self.marks[ra], self.marks[rb]
+        if marks_b and marks_b != marks_a:
+            self.marks[ra] = tuple(sorted({*marks_a, *marks_b})) if marks_a else marks_b
         if banned and rb in banned:
             banned.setdefault(ra, set()).update(banned.pop(rb))
         return _MERGED
+
+    def told_apart(self, a: int, b: int) -> str | None:
+        """What says the components of a and b are two companies: both have email domains, or both
+        head-office KPPs, and none in common (a company registers at one tax office)."""
+        marks_a, marks_b = self.marks[self.find(a)], self.marks[self.find(b)]
+        if not (marks_a and marks_b) or not set(marks_a).isdisjoint(marks_b):
+            return None
+        for what, is_domain in (("email domains", True), ("head-office KPPs", False)):
+            if any(("." in m) == is_domain for m in marks_a) and any(("." in m) == is_domain for m in marks_b):
+                return f"different {what}"
+        return None
 
 
 class _Linker:
@@ -239,6 +293,8 @@ class _Linker:
         self.forest = _Forest(self.inns, banned_pairs)
         self.merged: list[Pair] = []
         self.review: dict[tuple[int, int], Pair] = {}
+        self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
+        self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
 
     def link(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
         """Merge two records; a union refused only through the records joined to them goes to review."""
@@ -247,6 +303,26 @@ class _Linker:
             self.merged.append(self._pair(a, b, rule, score, "merged", detail))
         elif outcome == _REFUSED:
             self.suggest(a, b, rule, score, detail)
+
+    def link_by_name(self, a: int, b: int, city: str, score: float, detail: str) -> None:
+        """A name in one city joins two records unless something says they may be two companies.
+
+        Their clients' marks may differ; or one of them has an INN registered in another city: the
+        match is then with its branch here, or with a local namesake, and a person decides.
+        """
+        for placed in (a, b):
+            if placed in self.placed:
+                detail += f" ({self.placed[placed]})"
+        forest = self.forest
+        apart = forest.told_apart(a, b)
+        inn = forest.inn[forest.find(a)] or forest.inn[forest.find(b)]
+        home = self.home.get(inn[:4]) if inn else None
+        if not apart and home and home != city:
+            apart = f"INN {inn} is registered in {home}"
+        if apart:
+            self.suggest(a, b, "name+city", score, f"{detail}, {apart}")
+        else:
+            self.link(a, b, "name+city", score, detail)
 
     def link_all(self, members: list[int], rule: str, detail: str) -> None:
         first = members[0]
@@ -302,6 +378,18 @@ class _Linker:
                     self.link(group_a[0], group_b[0], rule, 100.0, f'names "{name_a}" ~ "{name_b}", {via}')
 
 
+def _marks(record: MatchRecord, hub_domains: set[str]) -> tuple[str, ...]:
+    """The company email domains (but hubs) and the head-office KPP (reason code 01) of a company's record."""
+    if record.person:
+        return ()
+    domains = record.email_domains
+    if hub_domains and not hub_domains.isdisjoint(domains):
+        domains = tuple(domain for domain in domains if domain not in hub_domains)
+    if record.kpp and record.kpp[4:6] == "01":
+        return (*domains, record.kpp)
+    return domains
+
+
 def _count_parties(entries: set[tuple[str, bool, bool]], limit: int, review_score: float) -> int:
     """How many clearly different clients (counting up to limit) the (name, person, has INN) entries show.
 
@@ -353,6 +441,7 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     inns, domains, phones, emails = _Groups(), _Groups(), _Groups(), _Groups()
     names_by_city: dict[str | None, _Groups] = defaultdict(_Groups)
     names = linker.names
+    cityless: list[int] = []  # companies with a name and no city: placed once their client's INN is known
     first_inn, first_phone = inns.first.setdefault, phones.first.setdefault  # the common case, inlined
     for i, r in enumerate(ordered):
         inn = r.inn
@@ -368,13 +457,20 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
             for domain in r.email_domains:
                 domains.add(domain, i)
             if names[i]:
-                names_by_city[r.city or None].add(names[i], i)
+                if r.city:
+                    names_by_city[r.city].add(names[i], i)
+                else:
+                    cityless.append(i)
 
-    _link_strong_keys(linker, inns, domains)
+    hub_domains = {domain for domain, members in domains.shared.items() if linker.is_hub(members)}
+    linker.forest.marks = [_marks(r, hub_domains) for r in ordered]
+    _link_strong_keys(linker, inns, domains, hub_domains)
     hubs = _link_phones(linker, phones)
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
+    linker.home = _home_cities(ordered, inns)
+    _place_cityless(linker, cityless, names_by_city)
     _link_names(linker, names_by_city)
 
     find = linker.forest.find
@@ -401,7 +497,7 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     )
 
 
-def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups) -> None:
+def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups, hub_domains: set[str]) -> None:
     kpps = linker.kpps
     for inn, members in inns.shared.items():
         first = members[0]
@@ -410,7 +506,7 @@ def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups) -> None:
             branches = f", KPP {kpp_a} / {kpp_b}" if kpp_a and kpp_b and kpp_a != kpp_b else ""
             linker.link(first, other, "inn", 100.0, f"INN {inn}{branches}")
     for domain, members in domains.shared.items():
-        if not linker.is_hub(members):  # a holding's or a web studio's domain
+        if domain not in hub_domains:  # a holding's or a web studio's domain
             linker.link_all(members, "email_domain", f"email domain {domain}")
 
 
@@ -428,6 +524,47 @@ def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]
         if len(companies) < len(members):
             linker.link_persons(members, "person:name+phone", f"phone {phone}")
     return hubs
+
+
+def _home_cities(records: list[MatchRecord], inns: _Groups) -> dict[str, str]:
+    """The city of each tax office (the first four digits of an INN or a KPP), when the base shows it.
+
+    A KPP's office is where its record is registered: each record counts. An INN's office is where
+    its head office is, but its records may be branches elsewhere: each company counts once in each
+    of its cities. The office's city has more than half of the counts, and two at least.
+    """
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in records:
+        if r.kpp and r.city:
+            counts[r.kpp[:4]][r.city] += 1
+    for inn, first in inns.first.items():
+        for city in {records[m].city for m in inns.shared.get(inn, (first,))} - {None}:
+            counts[inn[:4]][city] += 1
+    home: dict[str, str] = {}
+    for office, cities in counts.items():
+        [(city, count)] = cities.most_common(1)
+        if count >= 2 and 2 * count > cities.total():
+            home[office] = city
+    return home
+
+
+def _place_cityless(linker: _Linker, cityless: list[int], names_by_city: dict[str | None, _Groups]) -> None:
+    """Put a company without a city in the city of its KPP's office, else of its client's INN's, if known.
+
+    The KPP's office is where this record's company or branch is registered; the INN's, its head office.
+    """
+    inn_of, find, home, kpps = linker.forest.inn, linker.forest.find, linker.home, linker.kpps
+    for i in cityless:
+        kpp, inn = kpps[i], inn_of[find(i)]
+        if kpp and kpp[:4] in home:
+            city, how = home[kpp[:4]], f"city of KPP {kpp}"
+        elif inn and inn[:4] in home:
+            city, how = home[inn[:4]], f"city of INN {inn}"
+        else:
+            city = None
+        if city:
+            linker.placed[i] = how
+        names_by_city[city].add(linker.names[i], i)
 
 
 def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> None:
@@ -466,7 +603,8 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                             linker.suggest(carrier, other, "name+city", 100.0,
                                            f'name "{name}" in {city}, carried by different INNs')
             else:
-                linker.link_all(members, "name+city", f'name "{name}" in {city}')
+                for other in members[1:]:
+                    linker.link_by_name(first, other, city, 100.0, f'name "{name}" in {city}')
 
     def explain(k1: int, k2: int, score: float) -> tuple[int, int, str]:
         a, b, name_a, name_b = firsts[k1], firsts[k2], names[k1], names[k2]
@@ -477,7 +615,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
     def phones_of(k: int) -> set[str]:
         return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones[m]}
 
-    merges: list[tuple[float, int, int, str]] = []
+    merges: list[tuple[float, int, int, str, str]] = []
     unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches
     for k1, k2, score in _similar_names(cities, names, settings.review_score):
         city = cities[k1]
@@ -495,13 +633,15 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                 # Similar names in one city with different phones: often two firms (Нефтекомплект and
                 # Нефтекомплекс), so a person decides.
                 linker.suggest(a, b, "name+city", score, f"{detail} in {city}, no phone in common")
+            elif not _one_typo_apart(names[k1], names[k2]):
+                linker.suggest(a, b, "name+city", score, f"{detail} in {city}, more than a typo apart")
             else:
-                merges.append((-score, a, b, f"{detail} in {city}"))
+                merges.append((-score, a, b, city, f"{detail} in {city}"))
         else:
             linker.suggest(a, b, "name+city", score, f"{detail} in {city}")
     merges.sort()
-    for negative, a, b, detail in merges:
-        linker.link(a, b, "name+city", -negative, detail)
+    for negative, a, b, city, detail in merges:
+        linker.link_by_name(a, b, city, -negative, detail)
 
     for k, matches in unplaced.items():
         if len({cities[other] for _, other in matches}) < settings.hub_min_clients:

@@ -68,7 +68,24 @@ def test_dedupe_finds_the_real_buyers(base):
     recall = len(expected & got) / len(expected)
     f1 = 2 * precision * recall / (precision + recall)
     print(f"pairwise precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f} ({len(expected)} true pairs)")
-    assert precision >= 0.98 and recall >= 0.95 and f1 >= 0.97
+    assert precision >= 0.99 and recall >= 0.97 and f1 >= 0.98  # measured: 1.0000, 0.9769, 0.9883
+
+
+def test_dedupe_reaches_the_f1_goal_on_5000_generated_companies(tmp_path):
+    """Enough true pairs (1712) for a floor near the goal: F1 0.99, with a false merge rarer than a miss."""
+    data = tmp_path / "dumps"
+    generate(data, clients=5000, seed=11, crm_format="csv")
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(data / "crm_export.csv"), str(data / "1c_export.csv"), str(data / "purchased_base.csv"))
+    cli(db, "clean", "--as-of", AS_OF)
+    truth = {f"{r['source']}:{r['row']}": r["entity_id"] for r in csv.DictReader(open(data / "truth.csv"))}
+    found = {r["record_ref"]: r["client_id"] for r in table(db, "records") if r["status"] == "ok"}
+    expected, got = pairs({r: truth[r] for r in found}), pairs(found)
+    precision = len(expected & got) / len(got)
+    recall = len(expected & got) / len(expected)
+    f1 = 2 * precision * recall / (precision + recall)
+    print(f"pairwise precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f} ({len(expected)} true pairs)")
+    assert precision >= 0.998 and recall >= 0.98 and f1 >= 0.99  # measured: 1.0000, 0.9877, 0.9938
 
 
 def test_clean_twice_changes_nothing_and_writes_no_audit(base):

@@ -28,7 +28,7 @@ from clientbase.calls import (
 from clientbase.changes import CompanyNames, records_to_recheck
 from clientbase.config import Rules, rules_to_toml
 from clientbase.cycle import next_due
-from clientbase.dedupe import ContactRecord, MatchRecord, find_clusters, group_contacts
+from clientbase.dedupe import ContactRecord, MatchRecord, find_clusters, group_contacts, office_cities
 from clientbase.errors import UserError
 from clientbase.export import mask_row, write_table
 from clientbase.golden import (
@@ -601,7 +601,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     id_of_ref = {f.ref: f.id for f in facts}
     cannot_link = [(id_of_ref[a], id_of_ref[b]) for a, b in store.not_duplicates() if a in id_of_ref and b in id_of_ref]
     del id_of_ref
-    result = find_clusters(candidates, rules.dedupe, cannot_link)
+    result = find_clusters(candidates, rules.dedupe, cannot_link, _office_cities(store) if scoped else None)
 
     by_id = {f.id: f for f in facts}
     ids = stable_ids(result.clusters, {f.id: f.client_id for f in facts}, store.max_client_id() + 1)
@@ -632,6 +632,13 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     store.audit_many(command, logged)
     summary = DedupeSummary(mode="incremental" if scoped else "full", rechecked=len(facts), moved_records=len(logged))
     return _dedupe_totals(store, summary)
+
+
+def _office_cities(store: Store) -> dict[str, str]:
+    """The tax offices' cities as the whole base shows them, for a clustering of part of it."""
+    kpp_cities = ((kpp, city) for kpp, raw_city in store.kpp_cities() if (city := _city_key(raw_city)))
+    inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := _city_key(raw_city))}
+    return office_cities(kpp_cities, inn_cities)
 
 
 def _dedupe_totals(store: Store, summary: DedupeSummary) -> DedupeSummary:

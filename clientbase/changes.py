@@ -32,15 +32,24 @@ class CompanyNames:
         # A city of "" is none known: such a name may belong to any city.
         self.records: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.item_of: dict[int, tuple[str, str]] = {}
+        self.cities_of: dict[str, set[str]] = defaultdict(set)  # a name -> the cities it is found in
         for record_id, city, name in rows:
             item = (city or "", name)
             self.records[item].append(record_id)
             self.item_of[record_id] = item
+            self.cities_of[name].add(item[0])
 
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
-        """Records with the same name in the same city as any of these."""
+        """Records with the same name in the same city as any of these, or either without a city.
+
+        A record without a city may be placed in its tax office's city, and join that city's names.
+        """
         items = {self.item_of[r] for r in record_ids if r in self.item_of}
-        return {other for item in items for other in self.records[item]}
+        same = set()
+        for city, name in items:
+            for other_city in self.cities_of[name] if not city else {city, ""}:
+                same.update(self.records.get((other_city, name), ()))
+        return same
 
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
         """Records whose name, in the same city (or either without one), scores review_score or more."""

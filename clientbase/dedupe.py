@@ -414,23 +414,27 @@ def _count_parties(entries: set[tuple[str, bool, bool]], limit: int, review_scor
     return len(parties)
 
 
-def find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
-                  cannot_link: Iterable[tuple[int, int]] = ()) -> DedupeResult:
-    """Cluster records into clients; cannot_link holds pairs of record ids the user split apart."""
+def find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
+                  cannot_link: Iterable[tuple[int, int]] = (), offices: dict[str, str] | None = None) -> DedupeResult:
+    """Cluster records into clients; cannot_link holds pairs of record ids the user split apart.
+
+    `offices` gives the city of each tax office (see office_cities); by default the records show it.
+    A clustering of part of a base passes the whole base's.
+    """
     # A run allocates millions of small objects that reference counting frees (none form cycles):
     # the cyclic collector would only rescan the growing heap, a fifth of the time on a million
     # records. It is paused for the call and left as it was found.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _find_clusters(records, settings, cannot_link)
+        return _find_clusters(records, settings, cannot_link, offices)
     finally:
         if collecting:
             gc.enable()
 
 
-def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
-                   cannot_link: Iterable[tuple[int, int]]) -> DedupeResult:
+def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
+                   cannot_link: Iterable[tuple[int, int]], offices: dict[str, str] | None) -> DedupeResult:
     ordered = sorted(records, key=attrgetter("record_id"))  # the same input in any order, the same result
     position = {r.record_id: i for i, r in enumerate(ordered)}
     if len(position) != len(ordered):
@@ -469,7 +473,11 @@ def _find_clusters(records: Sequence[MatchRecord], settings: DedupeSettings,
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
-    linker.home = _home_cities(ordered, inns)
+    if offices is None:
+        offices = office_cities(((r.kpp, r.city) for r in ordered if r.kpp and r.city),
+                                {(inn, ordered[m].city) for inn, first in inns.first.items()
+                                 for m in inns.shared.get(inn, (first,)) if ordered[m].city})
+    linker.home = offices
     _place_cityless(linker, cityless, names_by_city)
     _link_names(linker, names_by_city)
 
@@ -526,20 +534,19 @@ def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]
     return hubs
 
 
-def _home_cities(records: list[MatchRecord], inns: _Groups) -> dict[str, str]:
+def office_cities(kpp_cities: Iterable[tuple[str, str]], inn_cities: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The city of each tax office (the first four digits of an INN or a KPP), when the base shows it.
 
+    kpp_cities: (KPP, city) of every record with both. inn_cities: each distinct (valid INN, city).
     A KPP's office is where its record is registered: each record counts. An INN's office is where
     its head office is, but its records may be branches elsewhere: each company counts once in each
     of its cities. The office's city has more than half of the counts, and two at least.
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for r in records:
-        if r.kpp and r.city:
-            counts[r.kpp[:4]][r.city] += 1
-    for inn, first in inns.first.items():
-        for city in {records[m].city for m in inns.shared.get(inn, (first,))} - {None}:
-            counts[inn[:4]][city] += 1
+    for kpp, city in kpp_cities:
+        counts[kpp[:4]][city] += 1
+    for inn, city in inn_cities:
+        counts[inn[:4]][city] += 1
     home: dict[str, str] = {}
     for office, cities in counts.items():
         [(city, count)] = cities.most_common(1)

@@ -596,6 +596,15 @@ class Store:
         return self._conn.execute(
             "SELECT id, city, name_key FROM records WHERE status = 'ok' AND NOT person AND name_key != ''")
 
+    def kpp_cities(self) -> Iterator[tuple[str, str]]:
+        """(KPP, city) of every usable record with both."""
+        return self._conn.execute("SELECT kpp, city FROM records WHERE status = 'ok' AND kpp != '' AND city != ''")
+
+    def inn_cities(self) -> Iterator[tuple[str, str]]:
+        """Each distinct (valid INN, city) of the usable records."""
+        return self._conn.execute(
+            "SELECT DISTINCT inn, city FROM records WHERE status = 'ok' AND inn_valid AND city != ''")
+
     def keys_of(self, record_ids: Iterable[int]) -> set[tuple[str, object]]:
         """(kind, value) of every key the records carry: phone, inn, email, domain, and their client."""
         self._fill_batch(record_ids)

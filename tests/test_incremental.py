@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from clientbase.changes import CompanyNames
 from test_pipeline import AS_OF, cli, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,3 +120,14 @@ def test_new_dedupe_rules_cluster_everything_again(cleaned):
     assert "review_score = 86.0" in rules.read_text(encoding="utf-8")
     result = json.loads(cli(cleaned, "--rules", str(rules), "clean", "--as-of", AS_OF, "--json").stdout)["dedupe"]
     assert result["mode"] == "full"
+
+
+def test_a_name_without_a_city_reaches_the_same_name_in_every_city():
+    names = CompanyNames([(1, "москва", "ромашка"), (2, None, "ромашка"), (3, "казань", "ромашка"),
+                          (4, "москва", "лютик")])
+    assert names.same_name([2]) == {1, 2, 3}  # its tax office may put it in either city
+    assert names.same_name([1]) == {1, 2}
+    assert names.similar_names([4], 85.0) == set()
+    assert names.similar_names([1], 85.0) == set()  # the same name is not "similar": same_name finds it
+    typo = CompanyNames([(1, "москва", "ромашка"), (2, "москва", "ромашко"), (3, "казань", "ромашко")])
+    assert typo.similar_names([1], 85.0) == {2}

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -47,7 +46,8 @@ def same_as_full(db: Path, tmp_path: Path) -> tuple[dict, dict]:
     """Clean a copy incrementally and another copy from scratch; both must give the same clients."""
     full_db = tmp_path / "full" / db.name
     full_db.parent.mkdir(exist_ok=True)
-    shutil.copy(db, full_db)
+    with sqlite3.connect(db) as source, sqlite3.connect(full_db) as target:
+        source.backup(target)
     incremental, full = clean(db), clean(full_db, "--full")
     assert full["mode"] == "full"
     assert partition(db) == partition(full_db)

@@ -561,9 +561,12 @@ def _records_to_recheck(store: Store, rules: Rules) -> set[int] | None:
     changed = store.changed_records()
     if not changed:
         return set()
+    limit = int(store.usable_records() * _INCREMENTAL_SHARE)
+    if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
+        return None
     names = CompanyNames((record_id, _city_key(city), name) for record_id, city, name in store.company_names())
     return records_to_recheck(changed, store.keys_of, store.records_with_keys, names, rules.dedupe.review_score,
-                              limit=int(store.usable_records() * _INCREMENTAL_SHARE))
+                              limit)
 
 
 def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False) -> DedupeSummary:

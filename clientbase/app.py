@@ -3,7 +3,6 @@ returns a plain summary for the CLI to render."""
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 from collections import Counter, defaultdict
@@ -16,8 +15,8 @@ from itertools import combinations, groupby
 from operator import itemgetter
 from pathlib import Path
 
-from clientbase.backups import Snapshot, list_snapshots, snapshot_dir, take_snapshot
 from clientbase import __version__
+from clientbase.backups import Snapshot, list_snapshots, snapshot_dir, take_snapshot
 from clientbase.calls import (
     REQUIRED_CALL_FIELDS,
     Call,
@@ -28,7 +27,14 @@ from clientbase.calls import (
 from clientbase.changes import CompanyNames, records_to_recheck
 from clientbase.config import Rules, rules_to_toml
 from clientbase.cycle import next_due
-from clientbase.dedupe import ContactRecord, MatchRecord, find_clusters, group_contacts, office_cities
+from clientbase.dedupe import (
+    ContactRecord,
+    MatchRecord,
+    cyclic_gc_paused,
+    find_clusters,
+    group_contacts,
+    office_cities,
+)
 from clientbase.errors import UserError
 from clientbase.export import mask_row, write_table
 from clientbase.golden import (
@@ -801,23 +807,11 @@ class CleanSummary:
     rules: RulesSummary
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Clean makes millions of small objects and no cycles: the collector would only rescan them, again and again."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
 def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False, full: bool = False) -> CleanSummary:
     """The nightly job, in one transaction: deduplicate, then the rules that follow from it."""
     with opened(db) as store:
         snapshot = partial(take_snapshot, store, "clean", rules.safety.backups)
-        with store.rehearsal() if dry_run else store.transaction(first=snapshot), _cyclic_gc_paused():
+        with store.rehearsal() if dry_run else store.transaction(first=snapshot), cyclic_gc_paused():
             dedupe = _deduplicate(store, rules, "clean", full=full)
             phones = _judge(store, rules, as_of, "clean")
             standing = _apply_rules(store, rules, as_of, "clean")

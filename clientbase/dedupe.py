@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -421,13 +422,21 @@ def find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
     `offices` gives the city of each tax office (see office_cities); by default the records show it.
     A clustering of part of a base passes the whole base's.
     """
-    # A run allocates millions of small objects that reference counting frees (none form cycles):
-    # the cyclic collector would only rescan the growing heap, a fifth of the time on a million
-    # records. It is paused for the call and left as it was found.
+    with cyclic_gc_paused():
+        return _find_clusters(records, settings, cannot_link, offices)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector, and leave it as it was found.
+
+    Clustering allocates millions of small objects that reference counting frees (none form cycles):
+    the collector would only rescan the growing heap, a fifth of the time on a million records.
+    """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _find_clusters(records, settings, cannot_link, offices)
+        yield
     finally:
         if collecting:
             gc.enable()

@@ -23,13 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_truth, pairwise_scores  # noqa: E402
 
-from clientbase.app import _city_key  # noqa: E402
+from clientbase.pipeline import _city_key  # noqa: E402
 from clientbase.dedupe import DedupeSettings, MatchRecord, find_clusters  # noqa: E402
 from clientbase.store import Store  # noqa: E402
 
 
 def match_records(db: Path) -> tuple[list[MatchRecord], dict[int, str], dict[int, str]]:
-    """(match records, record id -> ref, record id -> display name), built as app._deduplicate does."""
+    """(match records, record id -> ref, record id -> display name), built as pipeline._deduplicate does."""
     store = Store.open(db)
     try:
         phones: dict[int, set[str]] = defaultdict(set)

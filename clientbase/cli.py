@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from clientbase import app as core
 from clientbase.config import Rules, load_rules, rules_to_toml
 from clientbase.errors import UserError
 from clientbase.export import FORMATS, format_for, mask_row, write_table, write_xlsx
+
+if TYPE_CHECKING:
+    from clientbase.pipeline import IngestSummary
 
 cli = typer.Typer(
     name="clientbase",
@@ -145,14 +148,16 @@ def ingest(
       clientbase ingest crm_export.xlsx 1c_export.csv
       clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="
     """
+    from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
+
     c: Context = ctx.obj
     bar, update = _progress(c)
     if bar:
         with bar:
-            summary = core.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
+            summary = pipeline.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
                                   sheet=sheet, dry_run=dry_run, progress=update)
     else:
-        summary = core.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
+        summary = pipeline.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
                               sheet=sheet, dry_run=dry_run)
     if as_json:
         _emit_json({"dry_run": summary.dry_run, "rows": summary.rows, "rejected": summary.rejected,
@@ -161,7 +166,7 @@ def ingest(
     _render_sources(c, "Ingest" + (" (dry run: nothing written)" if dry_run else ""), summary)
 
 
-def _render_sources(c: Context, title: str, summary: core.IngestSummary) -> None:
+def _render_sources(c: Context, title: str, summary: IngestSummary) -> None:
     if c.quiet:
         return
     table = Table(title=title)
@@ -227,8 +232,10 @@ def clean(
       clientbase clean --as-of 2026-11-20 --dry-run --json
       clientbase clean --full
     """
+    from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
+
     c: Context = ctx.obj
-    summary = core.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full)
+    summary = pipeline.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full)
     if as_json:
         _emit_json(asdict(summary))
     if c.quiet or as_json:
@@ -304,8 +311,10 @@ def unmerge(
       clientbase unmerge 42
       clientbase unmerge 42 --ref purchased_base.csv:17
     """
+    from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
+
     c: Context = ctx.obj
-    result = core.unmerge(c.db, c.rules(), client, ref)
+    result = pipeline.unmerge(c.db, c.rules(), client, ref)
     c.say(f"client {result.client_id}: detached {len(result.detached)} record(s); "
           f"now clients {', '.join(map(str, result.clients))}")
 
@@ -325,13 +334,15 @@ def calls(
 
     Example:  clientbase calls dialer_log.csv && clientbase clean
     """
+    from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
+
     c: Context = ctx.obj
     bar, update = _progress(c)
     if bar:
         with bar:
-            summary = core.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet, progress=update)
+            summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet, progress=update)
     else:
-        summary = core.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet)
+        summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet)
     if as_json:
         _emit_json({"rows": summary.rows, "rejected": summary.rejected,
                     "sources": [asdict(s) for s in summary.sources]})
@@ -602,8 +613,10 @@ def numplan_import(
 
     Example:  clientbase numplan import ABC-3xx.csv ABC-4xx.csv ABC-8xx.csv DEF-9xx.csv
     """
+    from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
+
     c: Context = ctx.obj
-    summary = core.numplan_import(c.db, paths)
+    summary = pipeline.numplan_import(c.db, paths)
     if as_json:
         _emit_json(asdict(summary))
         return

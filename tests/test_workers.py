@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clientbase import app
+from clientbase import pipeline
 from clientbase.config import Rules
 from clientbase.errors import UserError
 from clientbase.workers import CHUNK_ROWS
@@ -40,8 +40,8 @@ def dumps(tmp_path_factory):
 
 def load(db: Path, dumps: Path, workers: int) -> dict[str, list[tuple]]:
     files = [dumps / "crm_export.csv", dumps / "crm_export.xlsx", dumps / "1c_export.csv", dumps / "purchased_base.csv"]
-    summary = app.ingest(db, Rules(), files, workers=workers)
-    calls = app.import_calls(db, Rules(), [dumps / "dialer_log.csv"], workers=workers)
+    summary = pipeline.ingest(db, Rules(), files, workers=workers)
+    calls = pipeline.import_calls(db, Rules(), [dumps / "dialer_log.csv"], workers=workers)
     return {"summary": [summary.sources, calls.sources], **contents(db)}
 
 
@@ -62,7 +62,7 @@ def test_a_bad_file_gives_the_same_error_with_workers(tmp_path, dumps):
     for workers in (0, 2):
         db = tmp_path / f"bad{workers}.db"
         with pytest.raises(UserError) as error:
-            app.ingest(db, Rules(), [bad], workers=workers)
+            pipeline.ingest(db, Rules(), [bad], workers=workers)
         messages.append(str(error.value))
         assert contents(db)["records"] == []
     assert messages[0] == messages[1] and "bad.csv" in messages[0]

@@ -1,0 +1,596 @@
+"""The commands that read dumps or rebuild the clients: ingest, calls, numplan import, clean, unmerge.
+
+Apart from app.py because they need the file readers, the phone and company parsers, the clustering
+and the worker processes: the morning's commands (today, report, export...) start without loading them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
+from functools import partial
+from itertools import combinations, groupby
+from operator import itemgetter
+from pathlib import Path
+
+from clientbase import __version__
+from clientbase.app import numbering_plan, opened
+from clientbase.backups import take_snapshot
+from clientbase.calls import (
+    REQUIRED_CALL_FIELDS,
+    Call,
+    CallBuilder,
+    judge_calls,
+    map_call_columns,
+)
+from clientbase.changes import CompanyNames, records_to_recheck
+from clientbase.config import Rules
+from clientbase.cycle import next_due
+from clientbase.dedupe import (
+    ContactRecord,
+    MatchRecord,
+    cyclic_gc_paused,
+    find_clusters,
+    group_contacts,
+    office_cities,
+)
+from clientbase.errors import UserError
+from clientbase.golden import (
+    Contact,
+    ContactFacts,
+    RecordFacts,
+    golden_contact,
+    golden_record,
+    person_key,
+    stable_ids,
+)
+from clientbase.ingest import RecordBuilder, map_columns, parse_overrides
+from clientbase.numplan import parse_range, plan_columns
+from clientbase.ownership import Claim, LedgerEvent, manager_name, resolve_owner
+from clientbase.phones import PhoneNormaliser
+from clientbase.quarantine import (
+    ClientVerdict,
+    PhoneFacts,
+    judge_phone,
+    review_quarantine,
+)
+from clientbase.rank import RankInput, rank_clients
+from clientbase.readers import Table, read_tables
+from clientbase.report import run_counts
+from clientbase.store import PHONE_STATUS, ROW_REASON, ROW_STATUS, Store, call_row, record_rows
+from clientbase.workers import Workers, default_workers
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class SourceSummary:
+    source: str
+    path: str
+    rows: int = 0
+    ok: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    phones: dict[str, int] = field(default_factory=dict)
+    outcome: str = "new"  # new | replaced | unchanged
+    mapping: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    sources: list[SourceSummary]
+    dry_run: bool
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.sources)
+
+    @property
+    def rejected(self) -> int:
+        return sum(sum(s.rejected.values()) for s in self.sources)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _counted(rows, summary: SourceSummary, progress: Progress | None, total: int | None):
+    """Tally each stored row (a tuple: values, then its phones, ...) into the summary as it streams past."""
+    rejected: Counter[str] = Counter()
+    phones: Counter[str] = Counter()
+    for item in rows:
+        values, found = item[0], item[1]
+        summary.rows += 1
+        if values[ROW_STATUS] == "ok":
+            summary.ok += 1
+        else:
+            rejected[values[ROW_REASON] or "rejected"] += 1
+        for phone in found:
+            phones[phone[PHONE_STATUS]] += 1
+        if progress and summary.rows % 5000 == 0:
+            progress(summary.source, summary.rows, total)
+        yield item
+    summary.rejected = dict(rejected)
+    summary.phones = dict(phones)
+
+
+def _cells(table: Table) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
+    """A table's rows as plain tuples, cheap to send to a worker."""
+    return ((row.number, row.cells, row.rejected) for row in table.rows)
+
+
+def _record_of(builder: RecordBuilder, row: tuple[int, tuple[str, ...], str | None]) -> tuple:
+    return record_rows(*builder.build(*row))
+
+
+def _call_of(builder: CallBuilder, row: tuple[int, tuple[str, ...], str | None]) -> tuple:
+    # Calls have no phone rows of their own: the empty tuple keeps the shape _counted reads.
+    return call_row(builder.build(*row)), ()
+
+
+def _worker_count(paths: Sequence[Path], workers: int | None) -> int:
+    if workers is not None:
+        return workers
+    # Forked before the database is opened: a missing file is reported by the reader, not here.
+    return default_workers(sum(path.stat().st_size for path in paths if path.is_file()))
+
+
+def _phone_normaliser(rules: Rules, region: str | None) -> PhoneNormaliser:
+    return PhoneNormaliser(default_region=(region or rules.ingest.default_region).upper(),
+                           default_area_code=rules.ingest.default_area_code or None)
+
+
+def _load_sources(
+    store: Store,
+    kind: str,
+    paths: Sequence[Path],
+    *,
+    source: str | None,
+    sheet: str | None,
+    settings: str,
+    load: Callable[[str, Table, SourceSummary], Iterable],
+    write: Callable[[int, Iterable], int],
+    progress: Progress | None,
+) -> list[SourceSummary]:
+    """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it."""
+    if source and len(paths) > 1:
+        raise UserError(f"--source names one file, but {len(paths)} were given")
+    summaries: list[SourceSummary] = []
+    for path in paths:
+        digest = _file_digest(path)
+        for table in read_tables(path, sheet=sheet):
+            name = table.source if source is None else source + table.source[len(path.name):]
+            summary = SourceSummary(source=name, path=str(path))
+            summaries.append(summary)
+            fingerprint = hashlib.sha256(f"{kind}{digest}{name}{settings}".encode()).hexdigest()
+            known = store.source(name)
+            if known and known.kind != kind:
+                raise UserError(f"{path}: source {name!r} already holds {known.kind}; give it another --source")
+            rows = load(name, table, summary)
+            if known and known.fingerprint == fingerprint:
+                summary.outcome, summary.rows = "unchanged", known.rows
+                continue
+            summary.outcome = "replaced" if known else "new"
+            source_id = store.save_source(name, kind, str(path), fingerprint, 0)
+            write(source_id, _counted(rows, summary, progress, table.total_rows))
+            store.save_source(name, kind, str(path), fingerprint, summary.rows)
+            store.audit(kind, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows})
+    return summaries
+
+
+def ingest(
+    db: Path,
+    rules: Rules,
+    paths: Sequence[Path],
+    *,
+    source: str | None = None,
+    mappings: Sequence[str] = (),
+    region: str | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> IngestSummary:
+    """Read every file into records, all in one transaction: a failure anywhere writes nothing.
+
+    `workers` processes build the records while this one reads and writes (default: one per spare core,
+    none for small inputs); the result is the same with any number."""
+    overrides = parse_overrides(mappings)
+    phones = _phone_normaliser(rules, region)
+
+    def load(name: str, table: Table, summary: SourceSummary) -> Iterable:
+        columns = map_columns(table.header, overrides)
+        summary.mapping = columns.describe(table.header)
+        summary.unmapped = list(columns.unmapped)
+        builder = RecordBuilder(name, table.header, columns, phones)
+        return pool.map(partial(_record_of, builder), _cells(table))
+
+    with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:
+        with store.rehearsal() if dry_run else store.transaction():
+            summaries = _load_sources(
+                store, "records", paths, source=source, sheet=sheet, progress=progress, load=load,
+                write=store.replace_records, settings=json.dumps([sorted(overrides.items()), region, sheet]),
+            )
+    return IngestSummary(summaries, dry_run)
+
+
+def import_calls(
+    db: Path,
+    rules: Rules,
+    paths: Sequence[Path],
+    *,
+    source: str | None = None,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> IngestSummary:
+    """Read dialer logs into calls, in one transaction, with the same source rules as ingest; `workers`
+    as for ingest."""
+    phones = _phone_normaliser(rules, None)
+
+    def load(name: str, table: Table, summary: SourceSummary) -> Iterable:
+        columns = map_call_columns(table.header)
+        missing = [f for f in REQUIRED_CALL_FIELDS if f not in columns and not (f == "at" and "time" in columns)]
+        if missing:
+            raise UserError(f"{name}: no {' or '.join(missing)} column in a call log "
+                            f"(headers: {', '.join(table.header) or 'none'})")
+        summary.mapping = {table.header[i]: f for f, i in columns.items()}
+        builder = CallBuilder(name, table.header, columns, phones)
+        return pool.map(partial(_call_of, builder), _cells(table))
+
+    with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:
+        with store.transaction():
+            summaries = _load_sources(store, "calls", paths, source=source, sheet=sheet, progress=progress,
+                                      load=load, write=store.replace_calls, settings=json.dumps([sheet]))
+    return IngestSummary(summaries, dry_run=False)
+
+
+@dataclass
+class PlanSummary:
+    files: dict[str, int]
+    skipped: dict[str, int]
+    ranges: int
+
+
+def numplan_import(db: Path, paths: Sequence[Path]) -> PlanSummary:
+    """Load the ministry's registry files (CSV or XLSX); each replaces the codes it covers."""
+    ranges, files, skipped = [], {}, {}
+    for path in paths:
+        for table in read_tables(path):
+            try:
+                columns = plan_columns(table.header)
+            except UserError as exc:
+                raise UserError(f"{table.source}: {exc}") from None
+            found = [parse_range(row.cells, columns) for row in table.rows if not row.rejected]
+            usable = [r for r in found if r is not None]
+            files[table.source], skipped[table.source] = len(usable), len(found) - len(usable)
+            ranges.extend(usable)
+    if not ranges:
+        raise UserError("no numbering ranges in " + ", ".join(p.name for p in paths))
+    with opened(db) as store, store.transaction():
+        store.replace_plan(ranges)
+        store.audit("numplan import", "import", {"files": files, "ranges": len(ranges)})
+    return PlanSummary(files, skipped, len(ranges))
+
+
+def _city_key(city: str | None) -> str | None:
+    return " ".join(city.casefold().replace("ё", "е").split()) if city else None
+
+
+@dataclass
+class DedupeSummary:
+    records: int = 0
+    clients: int = 0
+    merged_records: int = 0
+    review_pairs: int = 0
+    hubs: int = 0
+    moved_records: int = 0
+    mode: str = "full"  # full | incremental | unchanged
+    rechecked: int = 0  # records clustered again
+
+
+# A change touching more than this share of the records is clustered from scratch: it is faster.
+_INCREMENTAL_SHARE = 0.5
+
+
+def _dedupe_settings(rules: Rules) -> str:
+    """What the clusters depend on besides the records: a change re-clusters everything."""
+    return json.dumps([__version__, asdict(rules.dedupe), list(rules.ingest.source_priority)])
+
+
+def _records_to_recheck(store: Store, rules: Rules) -> set[int] | None:
+    """The records changed since the last clean with all they may join; None when all must be clustered."""
+    changed = store.changed_records()
+    if not changed:
+        return set()
+    limit = int(store.usable_records() * _INCREMENTAL_SHARE)
+    if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
+        return None
+    names = CompanyNames((record_id, _city_key(city), name) for record_id, city, name in store.company_names())
+    return records_to_recheck(changed, store.keys_of, store.records_with_keys, names, rules.dedupe.review_score,
+                              limit)
+
+
+def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False) -> DedupeSummary:
+    """Cluster records into clients, keep ids stable, and log each record that changed client.
+
+    Only the records changed since the last clean, and those they may join, are clustered again,
+    unless `full` or the clustering settings changed.
+    """
+    settings = _dedupe_settings(rules)
+    scope = None if full or store.dedupe_settings() != settings else _records_to_recheck(store, rules)
+    if scope is not None and not scope and not store.changed_clients():
+        return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
+    scoped = scope is not None
+    if scoped:
+        store.set_scope(scope)
+    facts = [RecordFacts(*row) for row in store.record_facts(scoped)]
+    phones: dict[int, set[str]] = defaultdict(set)
+    for record_id, e164 in store.usable_phones(scoped):
+        phones[record_id].add(e164)
+    emails: dict[int, set[str]] = defaultdict(set)
+    domains: dict[int, set[str]] = defaultdict(set)
+    for record_id, value, domain, free_mail in store.valid_emails(scoped):
+        emails[record_id].add(value)
+        if domain and not free_mail:
+            domains[record_id].add(domain)
+    candidates = (  # a generator: find_clusters keeps its own ordered copy, and one list is enough
+        MatchRecord(
+            record_id=f.id, name_key=f.name_key, person=bool(f.person), city=_city_key(f.city),
+            inn=f.inn if f.inn_valid else None, kpp=f.kpp,
+            email_domains=tuple(sorted(domains[f.id])), emails=tuple(sorted(emails[f.id])),
+            phones=tuple(sorted(phones[f.id])),
+        )
+        for f in facts
+    )
+    id_of_ref = {f.ref: f.id for f in facts}
+    cannot_link = [(id_of_ref[a], id_of_ref[b]) for a, b in store.not_duplicates() if a in id_of_ref and b in id_of_ref]
+    del id_of_ref
+    result = find_clusters(candidates, rules.dedupe, cannot_link, _office_cities(store) if scoped else None)
+
+    by_id = {f.id: f for f in facts}
+    ids = stable_ids(result.clusters, {f.id: f.client_id for f in facts}, store.max_client_id() + 1)
+    client_of = {record_id: client_id for cluster, client_id in zip(result.clusters, ids) for record_id in cluster}
+    goldens = (golden_record(client_id, [by_id[r] for r in cluster], rules.ingest.source_priority)
+               for cluster, client_id in zip(result.clusters, ids))
+    reasons: dict[int, str] = {}
+    for pair in result.pairs:
+        if pair.decision == "merged":
+            reasons.setdefault(pair.b, f"{pair.rule}: {pair.detail}")
+            reasons.setdefault(pair.a, f"{pair.rule}: {pair.detail}")
+    matches = [(client_of[p.a], by_id[p.a].ref, by_id[p.b].ref, p.rule, p.score, p.decision, p.detail)
+               for p in result.pairs]
+    replaced = {f.client_id for f in facts if f.client_id is not None} | store.changed_clients() | set(ids)
+    moved = [f for f in facts if f.client_id != client_of[f.id]]
+    store.save_clients(goldens, [(client_of[f.id], f.id) for f in moved], matches, result.hubs,
+                       replaced if scoped else None)
+    store.save_contacts(_contacts(store, phones, emails, scoped), scoped)
+    store.save_dedupe_state(settings)
+
+    sizes = {client_id: len(cluster) for cluster, client_id in zip(result.clusters, ids)}
+    logged = []
+    for f in moved:
+        new = client_of[f.id]
+        if f.client_id is not None or sizes[new] > 1:  # a new record alone is no news
+            logged.append(("merge" if sizes[new] > 1 else "split",
+                           {"record": f.ref, "from": f.client_id, "to": new, "why": reasons.get(f.id, "alone")}, new))
+    store.audit_many(command, logged)
+    summary = DedupeSummary(mode="incremental" if scoped else "full", rechecked=len(facts), moved_records=len(logged))
+    return _dedupe_totals(store, summary)
+
+
+def _office_cities(store: Store) -> dict[str, str]:
+    """The tax offices' cities as the whole base shows them, for a clustering of part of it."""
+    kpp_cities = ((kpp, city) for kpp, raw_city in store.kpp_cities() if (city := _city_key(raw_city)))
+    inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := _city_key(raw_city))}
+    return office_cities(kpp_cities, inn_cities)
+
+
+def _dedupe_totals(store: Store, summary: DedupeSummary) -> DedupeSummary:
+    summary.records, summary.clients, summary.review_pairs, summary.hubs = store.dedupe_totals()
+    summary.merged_records = summary.records - summary.clients
+    return summary
+
+
+def _contacts(store: Store, phones: dict[int, set[str]], emails: dict[int, set[str]], scoped: bool) -> list[Contact]:
+    """The people at each client: records naming the same person (by name, phone or email) become one."""
+    contacts: list[Contact] = []
+    for client_id, rows in groupby(store.contact_facts(scoped), key=itemgetter(1)):
+        facts = {record_id: ContactFacts(record_id, name, position, birthday, tuple(sorted(phones[record_id])),
+                                         tuple(sorted(emails[record_id])))
+                 for record_id, _, name, position, birthday in rows}
+        people = [list(facts)] if len(facts) == 1 else group_contacts(
+            [ContactRecord(f.record_id, person_key(f.name), f.phones, f.emails) for f in facts.values()])
+        contacts.extend(golden_contact(client_id, [facts[r] for r in group]) for group in people)
+    return contacts
+
+
+@dataclass
+class JudgeSummary:
+    dead: int = 0
+    mismatch: int = 0
+    quarantined: int = 0
+    released: int = 0
+    in_quarantine: int = 0
+    recheck_due: int = 0
+
+
+def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummary:
+    """Judge every number from its calls and the data, then move clients in and out of the quarantine."""
+    health = []
+    for e164, group in groupby(store.calls_by_phone(), key=itemgetter(0)):
+        calls = [Call(datetime.fromisoformat(at), outcome) for _, at, outcome in group]
+        h = judge_calls(calls, rules.phones.no_answer_streak, rules.phones.no_answer_min_days)
+        health.append((e164, h.status, h.reason, h.decided_on, h.last_answered))
+    store.save_phone_health(health)
+
+    summary = JudgeSummary()
+    judgements = []
+    working: Counter[int] = Counter()
+    judged: Counter[int] = Counter()
+    plan = numbering_plan(store)
+    for phone in (PhoneFacts(*row) for row in store.phones_to_judge()):
+        if plan and plan.covers(phone.e164):
+            phone = replace(phone, allocated=plan.lookup(phone.e164) is not None)
+        status, reason, decided_on = judge_phone(phone, as_of)
+        if status:
+            judgements.append((status, reason, decided_on, phone.phone_id))
+            judged[phone.client_id] += 1
+            setattr(summary, status, getattr(summary, status) + 1)
+        else:
+            working[phone.client_id] += 1
+    store.save_phone_judgements(judgements)
+    answered = store.last_answered()
+    store.update_last_contact(answered)
+
+    entries = store.quarantine_entries()
+    clients = store.client_ids()
+    store.drop_quarantine(set(entries) - set(clients))
+    closed = store.closed_clients()
+    logged = []
+    for client_id in clients:
+        last = answered.get(client_id)
+        verdict = ClientVerdict(client_id, working[client_id], judged[client_id], client_id in closed,
+                                last[:10] if last else None)
+        change = review_quarantine(verdict, entries.get(client_id), as_of, rules.quarantine.recheck_days)
+        if change is None:
+            continue
+        if change.entry is None:
+            store.drop_quarantine([client_id])
+            summary.released += 1
+        else:
+            store.save_quarantine(change.entry)
+            summary.quarantined += change.action == "quarantine"
+        logged.append((change.action, {"reason": change.entry.reason if change.entry else "answered a call"},
+                       client_id))
+    store.audit_many(command, logged)
+    active = [e for e in store.quarantine_entries().values() if e.released_on is None]
+    summary.in_quarantine = len(active)
+    summary.recheck_due = sum(e.recheck_on <= as_of.isoformat() for e in active)
+    return summary
+
+
+@dataclass
+class RulesSummary:
+    owned: int = 0
+    pool: int = 0
+    snoozed: int = 0
+    quarantined: int = 0
+    conflicts: int = 0
+    expired: int = 0
+    segments: dict[str, int] = field(default_factory=dict)
+    abcde: dict[str, int] = field(default_factory=dict)
+    key_clients: int = 0
+    profit_only_channels: list[str] = field(default_factory=list)
+
+
+def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> RulesSummary:
+    """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
+    inputs = [RankInput(cid, channel, profit, potential, date.fromisoformat(bought) if bought else None)
+              for cid, channel, profit, potential, bought in store.rank_inputs()]
+    ranking = rank_clients(inputs, as_of, rules.rank)
+    summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
+    claims: dict[int, list[Claim]] = defaultdict(list)
+    for client_id, manager, assigned_on, ref in store.owner_claims():
+        if name := manager_name(manager):
+            claims[client_id].append(Claim(name, assigned_on, ref))
+    events = store.last_ledger_events()
+    contacts = {cid: (last_contact, last_result or last_purchase) for cid, last_contact, last_result, last_purchase
+                in store.client_dates()}
+    quarantined = {e.client_id for e in store.quarantine_entries().values() if e.released_on is None}
+    snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
+    previous_conflicts = store.conflicts()
+    conflicts, standing, expiries, logged = [], [], [], []
+    for ranked in ranking.clients:
+        cid = ranked.client_id
+        last_contact, last_result = contacts[cid]
+        ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result,
+                                  ranked.dependency is not None, as_of, rules.ownership.term_days,
+                                  rules.ownership.conflict_rule)
+        if ownership.expired_on:
+            summary.expired += 1
+            expiries.append(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))
+            logged.append(("expire", {"owner": ownership.expired_owner, "until": ownership.expired_on}, cid))
+        if ownership.claimants:
+            row = (cid, ";".join(ownership.claimants), ownership.owner, ownership.rule)
+            conflicts.append(row)
+            if previous_conflicts.get(cid) != row[1:]:
+                logged.append(("conflict", {"managers": list(ownership.claimants), "owner": ownership.owner,
+                                            "rule": ownership.rule}, cid))
+        state = ("quarantined" if cid in quarantined else "snoozed" if cid in snoozed
+                 else "owned" if ownership.owner else "pool")
+        setattr(summary, state, getattr(summary, state) + 1)
+        summary.segments[ranked.segment] = summary.segments.get(ranked.segment, 0) + 1
+        if ranked.abcde:
+            summary.abcde[ranked.abcde] = summary.abcde.get(ranked.abcde, 0) + 1
+        summary.key_clients += ranked.dependency is not None
+        standing.append((ownership.owner, ownership.since, ownership.until, ranked.segment, ranked.abcde,
+                         ranked.dependency, next_due(last_contact, rules.cycle.rest_for(ranked.abcde)), state, cid))
+    store.add_ledger(*expiries)
+    store.audit_many(command, logged)
+    store.save_conflicts(conflicts)
+    store.save_standing(standing)
+    summary.conflicts = len(conflicts)
+    return summary
+
+
+@dataclass
+class CleanSummary:
+    as_of: date
+    dry_run: bool
+    dedupe: DedupeSummary
+    phones: JudgeSummary
+    rules: RulesSummary
+
+
+def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False, full: bool = False) -> CleanSummary:
+    """The nightly job, in one transaction: deduplicate, then the rules that follow from it."""
+    with opened(db) as store:
+        snapshot = partial(take_snapshot, store, "clean", rules.safety.backups)
+        with store.rehearsal() if dry_run else store.transaction(first=snapshot), cyclic_gc_paused():
+            dedupe = _deduplicate(store, rules, "clean", full=full)
+            phones = _judge(store, rules, as_of, "clean")
+            standing = _apply_rules(store, rules, as_of, "clean")
+            summary = CleanSummary(as_of, dry_run, dedupe, phones, standing)
+            store.save_run(as_of.isoformat(), run_counts(asdict(summary)))
+    return summary
+
+
+@dataclass
+class UnmergeResult:
+    client_id: int
+    detached: list[str]
+    clients: list[int]
+
+
+def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) -> UnmergeResult:
+    """Split a client into its records (or detach the given ones) and remember they are not duplicates."""
+    with opened(db) as store:
+        with store.transaction(first=partial(take_snapshot, store, "unmerge", rules.safety.backups)):
+            records = store.client_records(client_id)
+            if not records:
+                raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
+            all_refs = [r["ref"] for r in records]
+            unknown = [ref for ref in refs if ref not in all_refs]
+            if unknown:
+                raise UserError(f"client {client_id} has no record {unknown[0]}; its records: {', '.join(all_refs)}")
+            if len(all_refs) < 2:
+                raise UserError(f"client {client_id} has a single record: nothing to unmerge")
+            detached = list(refs) or all_refs
+            if refs:
+                pairs = [(a, b) for a in refs for b in all_refs if b not in refs]
+            else:
+                pairs = list(combinations(all_refs, 2))
+            store.add_not_duplicates(pairs)
+            store.mark_clients_changed([client_id])
+            store.audit("unmerge", "unmerge", {"records": detached}, client_id=client_id)
+            _deduplicate(store, rules, "unmerge")
+            after = store.clients_of(all_refs)
+    return UnmergeResult(client_id, detached, after)

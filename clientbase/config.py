@@ -6,7 +6,6 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from clientbase.dedupe import DedupeSettings
 from clientbase.errors import UserError
 from clientbase.rank import RankSettings
 
@@ -20,6 +19,14 @@ class IngestRules:
     default_region: str = "RU"
     default_area_code: str = ""
     source_priority: tuple[str, ...] = ("crm", "1c", "purchased")
+
+
+# Here, not in dedupe.py: loading the rules must not import the clustering and rapidfuzz.
+@dataclass(frozen=True)
+class DedupeSettings:
+    merge_score: float = 92.0  # name similarity at which a pair corroborated by its city merges
+    review_score: float = 85.0  # from here up to merge_score: listed for review, not merged
+    hub_min_clients: int = 3  # a key on this many clearly different clients is a hub, not a key
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from operator import attrgetter
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from clientbase.config import DedupeSettings
+
 
 @dataclass(frozen=True, slots=True)
 class MatchRecord:
@@ -43,13 +45,6 @@ class MatchRecord:
     email_domains: tuple[str, ...]  # company domains only: free mail is excluded by the caller
     emails: tuple[str, ...]  # every valid address: keys for persons
     phones: tuple[str, ...]  # E.164 of the usable phones
-
-
-@dataclass(frozen=True)
-class DedupeSettings:
-    merge_score: float = 92.0  # name similarity at which a pair corroborated by its city merges
-    review_score: float = 85.0  # from here up to merge_score: listed for review, not merged
-    hub_min_clients: int = 3  # a key on this many clearly different clients is a hub, not a key
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,12 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import xlsxwriter
+from typing import TYPE_CHECKING
 
 from clientbase.errors import UserError
+
+if TYPE_CHECKING:
+    import xlsxwriter
 
 FORMATS = ("csv", "xlsx", "json")
 # Columns whose values are identifiers: text in Excel, so leading zeros and long digits survive.
@@ -104,6 +106,8 @@ def write_json(handle, columns: Sequence[str], rows: Iterable[dict]) -> int:
 
 def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]]) -> int:
     """One worksheet per entry, frozen header, widths set, identifiers written as text."""
+    import xlsxwriter  # here, not at the top: only xlsx output needs it, and today starts faster without it
+
     private_open(path, "wb").close()
     book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                            "strings_to_urls": False})

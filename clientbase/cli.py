@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clientbase import app as core
@@ -119,6 +118,8 @@ def _progress(c: Context):
     """A progress bar on stderr for long reads; silent when quiet or not a terminal."""
     if c.quiet or not c.console.is_terminal:
         return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # only ingest and calls show one
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
                    TimeElapsedColumn(), console=c.console, transient=True)
     tasks: dict[str, int] = {}

@@ -8,9 +8,6 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import phonenumbers
-from phonenumbers import timezone as phone_timezones
-
 from clientbase.errors import UserError
 
 # Registry headers, folded: `АВС/ DEF;От;До;Емкость;Оператор;Регион;Территория ГАР;ИНН` (and the older
@@ -124,6 +121,10 @@ def zone_of_number(plan: NumberingPlan, e164: str) -> str | None:
     else from phonenumbers, which knows fixed lines by their area code."""
     if found := plan.lookup(e164):
         return zone_of_region(found.region)
+    # Imported here, not at the top: only today needs it; report, export and the rest start faster without it.
+    import phonenumbers
+    from phonenumbers import timezone as phone_timezones
+
     try:
         zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
     except phonenumbers.NumberParseException:

@@ -213,3 +213,43 @@ def test_contacts_are_the_people_at_each_client(base):
             assert records[ref]["client_id"] == contact["client_id"]
     assert any(";" in c["record_refs"] for c in contacts), "the same person from two records is one contact"
     assert all(not c["phones"].startswith("'") for c in contacts)
+
+
+# What the morning's commands do not need: the readers, parsers and clustering behind ingest, calls and clean,
+# and the xlsx writer. Importing them all made up most of a second of `today`'s start-up.
+NOT_IN_THE_MORNING = ("clientbase.pipeline", "clientbase.readers", "clientbase.dedupe", "clientbase.phones",
+                      "clientbase.companies", "rapidfuzz", "email_validator", "stdnum", "python_calamine",
+                      "charset_normalizer", "multiprocessing", "xlsxwriter", "sqlite_utils")
+
+
+def test_morning_commands_start_without_the_pipeline(base, tmp_path):
+    db, _, _ = base
+    work = tmp_path / "work.db"
+    with sqlite3.connect(db) as src, sqlite3.connect(work) as dst:
+        src.backup(dst)
+    client = table(work, "clients")[0]
+    owner = next(c["owner"] for c in table(work, "clients") if c["owner"])
+    commands = [["today", "--manager", owner, "--as-of", AS_OF, "--json"], ["report", "--as-of", AS_OF, "--json"],
+                ["explain", client["client_id"], "--json"], ["quarantine", "list", "--as-of", AS_OF, "--json"],
+                ["audit", "--json"], ["export", "clients"]]
+    loaded = tmp_path / "modules.json"
+    script = """if True:
+        import json, sys
+        from clientbase import cli
+        db, commands, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+        for args in commands:
+            sys.argv = ["clientbase", "--db", db, *args]
+            try:
+                cli.main()
+            except SystemExit as done:
+                assert not done.code, (args, done.code)
+        with open(out, "w") as handle:
+            json.dump(sorted(sys.modules), handle)
+    """
+    result = subprocess.run([sys.executable, "-c", script, str(work), json.dumps(commands), str(loaded)],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert '"items"' in result.stdout  # today really ran
+    modules = json.loads(loaded.read_text())
+    assert "clientbase.worklist" in modules
+    assert [m for m in modules if m.split(".")[0] in NOT_IN_THE_MORNING or m in NOT_IN_THE_MORNING] == []

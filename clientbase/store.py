@@ -16,6 +16,8 @@ from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 
+import sqlite_utils
+
 from clientbase.errors import UserError
 from clientbase.models import QuarantineEntry, RecordRow, SourceInfo
 from clientbase.ownership import LedgerEvent
@@ -320,7 +322,7 @@ class Store:
     """An open database. Use `transaction()` around every command that writes."""
 
     path: Path
-    _conn: sqlite3.Connection
+    db: sqlite_utils.Database
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -336,15 +338,18 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA recursive_triggers=ON")  # a trigger's writes fire triggers too (sqlite-utils set this)
-            store = cls(path, conn)
+            store = cls(path, sqlite_utils.Database(conn))
             store._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a clientbase database ({exc})") from None
         return store
 
     def close(self) -> None:
-        self._conn.close()
+        self.db.conn.close()
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self.db.conn
 
     def schema_version(self) -> int:
         return self._conn.execute("PRAGMA user_version").fetchone()[0]

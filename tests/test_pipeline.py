@@ -219,7 +219,7 @@ def test_contacts_are_the_people_at_each_client(base):
 # and the xlsx writer. Importing them all made up most of a second of `today`'s start-up.
 NOT_IN_THE_MORNING = ("clientbase.pipeline", "clientbase.readers", "clientbase.dedupe", "clientbase.phones",
                       "clientbase.companies", "rapidfuzz", "email_validator", "stdnum", "python_calamine",
-                      "charset_normalizer", "multiprocessing", "xlsxwriter", "sqlite_utils")
+                      "charset_normalizer", "multiprocessing", "xlsxwriter")
 
 
 def test_morning_commands_start_without_the_pipeline(base, tmp_path):

@@ -226,7 +226,8 @@ def clean(
     """The nightly job: deduplicate records into clients and apply the working rules.
 
     Only records changed since the last clean (and those they may join) are clustered again;
-    a change of the [dedupe] rules or of the source priority re-clusters everything.
+    a change of the [dedupe] rules or of the source priority re-clusters everything. Likewise only
+    numbers with new calls and the clients clustered again or holding them are judged again.
 
     Examples:
       clientbase clean
@@ -243,7 +244,8 @@ def clean(
         return
     d, p, r = summary.dedupe, summary.phones, summary.rules
     table = Table(title=f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""),
-                  caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered")
+                  caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered; "
+                          f"judging: {p.mode}, {p.clients:,} clients judged")
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in (

@@ -420,40 +420,58 @@ class JudgeSummary:
     released: int = 0
     in_quarantine: int = 0
     recheck_due: int = 0
+    mode: str = "full"  # full | incremental
+    clients: int = 0  # clients judged
+
+
+def _judge_settings(rules: Rules) -> str:
+    """What the judgements depend on besides calls and clients: a change judges everything again."""
+    return json.dumps([__version__, asdict(rules.phones), asdict(rules.quarantine)])
 
 
 def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummary:
-    """Judge every number from its calls and the data, then move clients in and out of the quarantine."""
+    """Judge the numbers from their calls and the data, then move clients in and out of the quarantine.
+
+    Only the numbers whose calls changed since the last clean, and the clients clustered again or
+    holding such a number, are judged again, unless the settings or the numbering plan changed.
+    """
+    settings = _judge_settings(rules)
+    scoped = store.judge_settings() == settings
+    summary = JudgeSummary(mode="incremental" if scoped else "full")
+    if scoped:
+        summary.clients = store.set_judge_scope()
     health = []
-    for e164, group in groupby(store.calls_by_phone(), key=itemgetter(0)):
+    for e164, group in groupby(store.calls_by_phone(scoped), key=itemgetter(0)):
         calls = [Call(datetime.fromisoformat(at), outcome) for _, at, outcome in group]
         h = judge_calls(calls, rules.phones.no_answer_streak, rules.phones.no_answer_min_days)
         health.append((e164, h.status, h.reason, h.decided_on, h.last_answered))
-    store.save_phone_health(health)
+    store.save_phone_health(health, scoped)
 
-    summary = JudgeSummary()
     judgements = []
     working: Counter[int] = Counter()
     judged: Counter[int] = Counter()
     plan = numbering_plan(store)
-    for phone in (PhoneFacts(*row) for row in store.phones_to_judge()):
+    for phone in (PhoneFacts(*row) for row in store.phones_to_judge(scoped)):
         if plan and plan.covers(phone.e164):
             phone = replace(phone, allocated=plan.lookup(phone.e164) is not None)
         status, reason, decided_on = judge_phone(phone, as_of)
         if status:
             judgements.append((status, reason, decided_on, phone.phone_id))
             judged[phone.client_id] += 1
-            setattr(summary, status, getattr(summary, status) + 1)
         else:
             working[phone.client_id] += 1
-    store.save_phone_judgements(judgements)
-    answered = store.last_answered()
+    store.save_phone_judgements(judgements, scoped)
+    totals = store.judgement_totals()
+    summary.dead, summary.mismatch = totals.get("dead", 0), totals.get("mismatch", 0)
+    answered = store.last_answered(scoped)
     store.update_last_contact(answered)
 
+    store.drop_quarantine_of_gone_clients()
     entries = store.quarantine_entries()
-    clients = store.client_ids()
-    store.drop_quarantine(set(entries) - set(clients))
-    closed = store.closed_clients()
+    clients = store.client_ids(scoped)
+    if not scoped:
+        summary.clients = len(clients)
+    closed = store.closed_clients(scoped)
     logged = []
     for client_id in clients:
         last = answered.get(client_id)
@@ -471,6 +489,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
         logged.append((change.action, {"reason": change.entry.reason if change.entry else "answered a call"},
                        client_id))
     store.audit_many(command, logged)
+    store.save_judge_state(settings)
     active = [e for e in store.quarantine_entries().values() if e.released_on is None]
     summary.in_quarantine = len(active)
     summary.recheck_due = sum(e.recheck_on <= as_of.isoformat() for e in active)

@@ -252,6 +252,33 @@ MIGRATIONS: list[str] = [
     CREATE INDEX emails_value ON emails(value);
     CREATE INDEX emails_domain ON emails(domain);
     """,
+    # 9: what changed since the last judgement of numbers and clients, so that clean judges only those.
+    """
+    CREATE TABLE judge_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        settings TEXT NOT NULL
+    );
+    CREATE TABLE unjudged_numbers (e164 TEXT PRIMARY KEY);
+    CREATE TABLE unjudged_clients (client_id INTEGER PRIMARY KEY);
+    CREATE TRIGGER calls_added AFTER INSERT ON calls WHEN new.e164 IS NOT NULL
+    BEGIN
+        INSERT INTO unjudged_numbers(e164) SELECT new.e164
+        WHERE NOT EXISTS (SELECT 1 FROM unjudged_numbers WHERE e164 = new.e164);
+    END;
+    CREATE TRIGGER calls_changed AFTER UPDATE ON calls
+    WHEN old.e164 IS NOT new.e164 OR old.status IS NOT new.status OR old.at IS NOT new.at
+        OR old.outcome IS NOT new.outcome
+    BEGIN
+        INSERT INTO unjudged_numbers(e164) SELECT n.e164 FROM (SELECT old.e164 AS e164 UNION SELECT new.e164) n
+        WHERE n.e164 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM unjudged_numbers u WHERE u.e164 = n.e164);
+    END;
+    CREATE TRIGGER calls_removed AFTER DELETE ON calls WHEN old.e164 IS NOT NULL
+    BEGIN
+        INSERT INTO unjudged_numbers(e164) SELECT old.e164
+        WHERE NOT EXISTS (SELECT 1 FROM unjudged_numbers WHERE e164 = old.e164);
+    END;
+    CREATE INDEX phones_judged ON phones(judged) WHERE judged IS NOT NULL;
+    """,
 ]
 
 _RECORD_COLUMNS = (
@@ -264,6 +291,14 @@ _RECORD_COLUMNS = (
 
 def _in_scope(column: str, scoped: bool) -> str:
     return f"JOIN temp.scope scope ON scope.id = {column}" if scoped else ""
+
+
+def _judged(table: str, alias: str, column: str, scoped: bool) -> str:
+    """`table alias`, or only its rows of the clients being judged: the scope first (CROSS JOIN fixes the
+    order), as the planner knows nothing of a temporary table's size."""
+    if not scoped:
+        return f"{table} {alias}"
+    return f"temp.judge_clients judging CROSS JOIN {table} {alias} ON {alias}.{column} = judging.id"
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -676,8 +711,10 @@ class Store:
             conn.execute("DELETE FROM clients")
             conn.execute("DELETE FROM matches")
             conn.execute("DELETE FROM hubs")
+            conn.execute("DELETE FROM judge_state")  # every client is new: judge them all
         else:
             self._fill_ids("replaced", replaced)
+            conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT id FROM temp.replaced")
             conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced)")
             conn.execute("DELETE FROM matches WHERE client_id IN (SELECT id FROM temp.replaced)")
             conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
@@ -772,16 +809,48 @@ class Store:
 
     # --- phone health and quarantine ------------------------------------------------------
 
-    def calls_by_phone(self) -> Iterator[tuple[str, str, str]]:
-        """(e164, at, outcome) of every usable call, grouped by phone and in time order."""
+    def judge_settings(self) -> str | None:
+        """The settings of the last judgement; None when every number and client must be judged again."""
+        row = self._conn.execute("SELECT settings FROM judge_state").fetchone()
+        return row[0] if row else None
+
+    def save_judge_state(self, settings: str) -> None:
+        """Record a finished judgement: nothing is left to judge until calls or clients change again."""
+        self._conn.execute("INSERT INTO judge_state(id, settings) VALUES (1, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET settings = excluded.settings", (settings,))
+        self._conn.execute("DELETE FROM unjudged_numbers")
+        self._conn.execute("DELETE FROM unjudged_clients")
+
+    def set_judge_scope(self) -> int:
+        """Scope the `scoped=True` judging queries below to the numbers whose calls changed since the
+        last judgement, and to the clients clustered again since or holding such a number; returns
+        how many clients that is."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS judge_numbers(e164 TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.judge_numbers")
+        conn.execute("INSERT INTO temp.judge_numbers(e164) SELECT e164 FROM unjudged_numbers")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS judge_clients(id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.judge_clients")
+        conn.execute("INSERT OR IGNORE INTO temp.judge_clients(id) SELECT client_id FROM unjudged_clients")
+        conn.execute("INSERT OR IGNORE INTO temp.judge_clients(id) SELECT r.client_id FROM temp.judge_numbers n "
+                     "JOIN phones p ON p.e164 = n.e164 JOIN records r ON r.id = p.record_id "
+                     "WHERE r.client_id IS NOT NULL")
+        return conn.execute("SELECT count(*) FROM temp.judge_clients").fetchone()[0]
+
+    def calls_by_phone(self, scoped: bool = False) -> Iterator[tuple[str, str, str]]:
+        """(e164, at, outcome) of every usable call (to a number of the scope), grouped by phone and in time order."""
+        calls = "temp.judge_numbers n CROSS JOIN calls c ON c.e164 = n.e164" if scoped else "calls c"
         return self._conn.execute(
-            "SELECT e164, at, outcome FROM calls WHERE status = 'ok' ORDER BY e164, at"
+            f"SELECT c.e164, c.at, c.outcome FROM {calls} WHERE c.status = 'ok' ORDER BY c.e164, c.at"
         )
 
-    def save_phone_health(self, health: Iterable[tuple]) -> None:
-        """(e164, status, reason, decided_on, last_answered) of every called number; writes only what changed."""
+    def save_phone_health(self, health: Iterable[tuple], scoped: bool = False) -> None:
+        """(e164, status, reason, decided_on, last_answered) of every called number (of the scope); writes
+        only what changed."""
         conn = self._conn
-        current = set(conn.execute("SELECT e164, status, reason, decided_on, last_answered FROM phone_health"))
+        health_rows = "temp.judge_numbers n CROSS JOIN phone_health h ON h.e164 = n.e164" if scoped else "phone_health h"
+        current = set(conn.execute(
+            f"SELECT h.e164, h.status, h.reason, h.decided_on, h.last_answered FROM {health_rows}"))
         new = set(health)
         kept = {row[0] for row in new}
         conn.executemany("DELETE FROM phone_health WHERE e164 = ?", ((row[0],) for row in current - new
@@ -789,32 +858,47 @@ class Store:
         conn.executemany("INSERT OR REPLACE INTO phone_health(e164, status, reason, decided_on, last_answered) "
                          "VALUES (?,?,?,?,?)", new - current)
 
-    def phones_to_judge(self) -> Iterator[tuple]:
-        """Each usable phone of each client, with what the judgement needs."""
+    def phones_to_judge(self, scoped: bool = False) -> Iterator[tuple]:
+        """Each usable phone of each client (of the scope), with what the judgement needs."""
+        phones = (f"{_judged('records', 'r', 'client_id', True)} CROSS JOIN phones p ON p.record_id = r.id"
+                  if scoped else "phones p JOIN records r ON r.id = p.record_id")
         return self._conn.execute(
             "SELECT p.id, r.client_id, p.e164, p.type, p.country, p.region, c.city, c.domestic, "
             "h.status, h.reason, h.decided_on, (SELECT clients FROM hubs WHERE e164 = p.e164), "
-            "p.judged, p.judged_reason, p.judged_on "
-            "FROM phones p JOIN records r ON r.id = p.record_id JOIN clients c ON c.id = r.client_id "
-            "LEFT JOIN phone_health h ON h.e164 = p.e164 "
+            f"p.judged, p.judged_reason, p.judged_on FROM {phones} "
+            "JOIN clients c ON c.id = r.client_id LEFT JOIN phone_health h ON h.e164 = p.e164 "
             "WHERE r.status = 'ok' AND p.status = 'ok' ORDER BY r.client_id, p.id"
         )
 
-    def save_phone_judgements(self, judged: Iterable[tuple]) -> None:
-        """(status, reason, decided_on, phone id) of every judged phone; the others lose an earlier judgement."""
+    def save_phone_judgements(self, judged: Iterable[tuple], scoped: bool = False) -> None:
+        """(status, reason, decided_on, phone id) of every judged phone (of the scope's clients); the others
+        lose an earlier judgement, as do phones no client may call any more."""
         conn = self._conn
-        current = set(conn.execute("SELECT judged, judged_reason, judged_on, id FROM phones WHERE judged IS NOT NULL"))
+        outside = ("AND (r.client_id IN (SELECT id FROM temp.judge_clients) OR r.client_id IS NULL "
+                   "OR r.status != 'ok' OR p.status != 'ok')") if scoped else ""
+        current = set(conn.execute(
+            "SELECT p.judged, p.judged_reason, p.judged_on, p.id FROM phones p JOIN records r ON r.id = p.record_id "
+            f"WHERE p.judged IS NOT NULL {outside}"))
         new = set(judged)
         kept = {row[3] for row in new}
         conn.executemany("UPDATE phones SET judged = NULL, judged_reason = NULL, judged_on = NULL WHERE id = ?",
                          ((row[3],) for row in current - new if row[3] not in kept))
         conn.executemany("UPDATE phones SET judged = ?, judged_reason = ?, judged_on = ? WHERE id = ?", new - current)
 
-    def closed_clients(self) -> set[int]:
-        return {row[0] for row in self._conn.execute("SELECT id FROM clients WHERE closed")}
+    def judgement_totals(self) -> dict[str, int]:
+        """How many callable phones stand judged dead and mismatched."""
+        return dict(self._conn.execute(
+            "SELECT p.judged, count(*) FROM phones p JOIN records r ON r.id = p.record_id "
+            "WHERE p.judged IS NOT NULL AND p.status = 'ok' AND r.status = 'ok' AND r.client_id IS NOT NULL "
+            "GROUP BY p.judged"))
 
-    def client_ids(self) -> list[int]:
-        return [row[0] for row in self._conn.execute("SELECT id FROM clients ORDER BY id")]
+    def closed_clients(self, scoped: bool = False) -> set[int]:
+        return {row[0] for row in self._conn.execute(
+            f"SELECT c.id FROM {_judged('clients', 'c', 'id', scoped)} WHERE c.closed")}
+
+    def client_ids(self, scoped: bool = False) -> list[int]:
+        return [row[0] for row in self._conn.execute(
+            f"SELECT c.id FROM {_judged('clients', 'c', 'id', scoped)} ORDER BY c.id")]
 
     def quarantine_entries(self) -> dict[int, QuarantineEntry]:
         return {row[0]: QuarantineEntry(*row) for row in self._conn.execute(
@@ -831,8 +915,16 @@ class Store:
     def drop_quarantine(self, client_ids: Iterable[int]) -> None:
         self._conn.executemany("DELETE FROM quarantine WHERE client_id = ?", ((i,) for i in client_ids))
 
-    def last_answered(self) -> dict[int, str]:
-        """The latest answered call of each client, through any of its phones."""
+    def drop_quarantine_of_gone_clients(self) -> None:
+        self._conn.execute("DELETE FROM quarantine WHERE client_id NOT IN (SELECT id FROM clients)")
+
+    def last_answered(self, scoped: bool = False) -> dict[int, str]:
+        """The latest answered call of each client (of the scope), through any of its phones."""
+        if scoped:
+            return dict(self._conn.execute(
+                f"SELECT r.client_id, max(c.at) FROM {_judged('records', 'r', 'client_id', True)} "
+                "CROSS JOIN phones p ON p.record_id = r.id CROSS JOIN calls c ON c.e164 = p.e164 "
+                "WHERE c.status = 'ok' AND c.outcome = 'answered' GROUP BY r.client_id"))
         return dict(self._conn.execute(
             "SELECT r.client_id, max(c.at) FROM calls c JOIN phones p ON p.e164 = c.e164 "
             "JOIN records r ON r.id = p.record_id "
@@ -999,6 +1091,7 @@ class Store:
 
     def replace_plan(self, ranges: Sequence) -> None:
         """Replace the ranges of every code the new files cover; other codes keep theirs."""
+        self._conn.execute("DELETE FROM judge_state")  # every number is judged again against the new plan
         codes = sorted({r.code for r in ranges})
         self._conn.executemany("DELETE FROM numplan WHERE code = ?", ((c,) for c in codes))
         self._conn.executemany(

@@ -16,8 +16,12 @@ sys.path.insert(0, str(ROOT / "sample_data"))
 from generate import generate  # noqa: E402
 
 
+def clean_summary(db: Path, *args: str) -> dict:
+    return json.loads(cli(db, "clean", "--as-of", AS_OF, "--json", *args).stdout)
+
+
 def clean(db: Path, *args: str) -> dict:
-    return json.loads(cli(db, "clean", "--as-of", AS_OF, "--json", *args).stdout)["dedupe"]
+    return clean_summary(db, *args)["dedupe"]
 
 
 def partition(db: Path) -> set[frozenset[str]]:
@@ -33,25 +37,40 @@ def client_ids(db: Path) -> dict[str, str]:
     return {row["record_ref"]: row["client_id"] for row in table(db, "records") if row["client_id"]}
 
 
-def split_csv(source: Path, first: Path, second: Path, share: float, encoding: str) -> None:
+def standing(db: Path) -> dict[frozenset[str], tuple]:
+    """What the judgement and the rules made of each client (by its records): its state, last contact,
+    due date, owner and class, and its numbers and reasons in quarantine."""
+    quarantine: dict[str, list[tuple]] = {}
+    for row in table(db, "quarantine"):
+        quarantine.setdefault(row["client_id"], []).append((row["e164"], row["reason"], row["since"], row["recheck_on"]))
+    return {frozenset(c["record_refs"].split(";")): (c["state"], c["last_contact"], c["next_due"], c["owner"],
+                                                     c["abcde"], sorted(quarantine.get(c["client_id"], [])))
+            for c in table(db, "clients")}
+
+
+def split_csv(source: Path, first: Path, second: Path, share: float, encoding: str, delimiter: str = ",") -> None:
     with open(source, encoding=encoding, newline="") as handle:
-        header, *rows = list(csv.reader(handle))
+        header, *rows = list(csv.reader(handle, delimiter=delimiter))
     cut = int(len(rows) * share)
     for target, part in ((first, rows[:cut]), (second, rows[cut:])):
         with open(target, "w", encoding=encoding, newline="") as handle:
-            csv.writer(handle).writerows([header, *part])
+            csv.writer(handle, delimiter=delimiter).writerows([header, *part])
 
 
 def same_as_full(db: Path, tmp_path: Path) -> tuple[dict, dict]:
-    """Clean a copy incrementally and another copy from scratch; both must give the same clients."""
+    """Clean a copy incrementally and another copy from scratch; both must give the same clients, judged
+    and ranked the same. Returns both summaries."""
     full_db = tmp_path / "full" / db.name
     full_db.parent.mkdir(exist_ok=True)
     with sqlite3.connect(db) as source, sqlite3.connect(full_db) as target:
         source.backup(target)
-    incremental, full = clean(db), clean(full_db, "--full")
-    assert full["mode"] == "full"
+    incremental, full = clean_summary(db), clean_summary(full_db, "--full")
+    assert full["dedupe"]["mode"] == full["phones"]["mode"] == "full"
     assert partition(db) == partition(full_db)
-    return incremental, full
+    assert standing(db) == standing(full_db)
+    assert incremental["phones"] == {**full["phones"], "mode": incremental["phones"]["mode"],
+                                     "clients": incremental["phones"]["clients"]}
+    return incremental["dedupe"], full["dedupe"]
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +78,7 @@ def dumps(tmp_path_factory):
     data = tmp_path_factory.mktemp("dumps")
     generate(data, clients=300, seed=11)
     split_csv(data / "purchased_base.csv", data / "purchased_old.csv", data / "purchased_new.csv", 0.8, "utf-8")
+    split_csv(data / "dialer_log.csv", data / "calls_old.csv", data / "calls_new.csv", 0.6, "utf-8", ";")
     return data
 
 
@@ -104,6 +124,39 @@ def test_changed_and_removed_rows_are_clustered_again(cleaned, dumps, tmp_path):
                                "(SELECT 1 FROM records r WHERE r.client_id = c.id)").fetchone()[0]
     assert orphans == 0  # a client whose every record is gone is gone too
     assert sum(ref.startswith("1c_export.csv:") for ref in refs) == len(kept)
+
+
+def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps, tmp_path):
+    cli(cleaned, "calls", str(dumps / "calls_old.csv"))
+    assert clean_summary(cleaned)["phones"]["mode"] == "incremental"  # only the called numbers
+    before = standing(cleaned)
+    cli(cleaned, "calls", str(dumps / "calls_new.csv"))
+    cli(cleaned, "ingest", str(dumps / "purchased_new.csv"))
+    same_as_full(cleaned, tmp_path)
+    after = standing(cleaned)
+    assert sum(before.get(refs) != status for refs, status in after.items()) > 10  # the calls changed things
+    judged = clean_summary(cleaned)["phones"]  # nothing new since
+    assert judged["mode"] == "incremental" and judged["clients"] == 0 and standing(cleaned) == after
+
+
+def test_a_split_client_is_judged_at_the_next_clean(cleaned, dumps, tmp_path):
+    cli(cleaned, "calls", str(dumps / "dialer_log.csv"))
+    clean_summary(cleaned)
+    merged = next(refs for refs in standing(cleaned) if len(refs) > 2)
+    client = next(c["client_id"] for c in table(cleaned, "clients") if set(c["record_refs"].split(";")) == merged)
+    cli(cleaned, "unmerge", client)
+    incremental, _ = same_as_full(cleaned, tmp_path)
+    assert incremental["mode"] == "unchanged"  # unmerge clustered it already: the judgement follows
+    assert all(frozenset([ref]) in standing(cleaned) for ref in merged)
+
+
+def test_a_new_numbering_plan_judges_every_number_again(cleaned, dumps, tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("АВС/ DEF;От;До;Емкость;Оператор;Регион;Территория ГАР;ИНН\n"
+                    "495;0000000;9999999;10000000;ПАО Ромашка;г. Москва;г. Москва;7700000000\n", encoding="utf-8")
+    cli(cleaned, "numplan", "import", str(plan))
+    assert clean_summary(cleaned)["phones"]["mode"] == "full"
+    assert clean_summary(cleaned)["phones"]["mode"] == "incremental"
 
 
 def test_nothing_changed_nothing_clustered(cleaned, dumps):

@@ -616,8 +616,8 @@ class Store:
         """Usable records that are new, changed, or in a client that changed since the last clean."""
         return {row[0] for row in self._conn.execute(
             "SELECT id FROM records WHERE client_id IS NULL AND status = 'ok' "
-            "UNION SELECT r.id FROM dirty_records d JOIN records r ON r.id = d.record_id WHERE r.status = 'ok' "
-            "UNION SELECT r.id FROM dirty_clients d JOIN records r ON r.client_id = d.client_id "
+            "UNION SELECT r.id FROM dirty_records d CROSS JOIN records r ON r.id = d.record_id WHERE r.status = 'ok' "
+            "UNION SELECT r.id FROM dirty_clients d CROSS JOIN records r ON r.client_id = d.client_id "
             "WHERE r.status = 'ok'")}
 
     def changed_clients(self) -> set[int]:
@@ -643,14 +643,15 @@ class Store:
     def keys_of(self, record_ids: Iterable[int]) -> set[tuple[str, object]]:
         """(kind, value) of every key the records carry: phone, inn, email, domain, and their client."""
         self._fill_batch(record_ids)
+        # CROSS JOIN: the batch first, whatever the planner guesses of its size; it would scan whole tables.
         return set(self._conn.execute(
-            "SELECT 'phone', p.e164 FROM temp.batch b JOIN phones p ON p.record_id = b.id "
+            "SELECT 'phone', p.e164 FROM temp.batch b CROSS JOIN phones p ON p.record_id = b.id "
             "WHERE p.status = 'ok' AND p.e164 IS NOT NULL "
-            "UNION SELECT 'inn', r.inn FROM temp.batch b JOIN records r ON r.id = b.id WHERE r.inn_valid "
-            "UNION SELECT 'email', e.value FROM temp.batch b JOIN emails e ON e.record_id = b.id WHERE e.valid "
-            "UNION SELECT 'domain', e.domain FROM temp.batch b JOIN emails e ON e.record_id = b.id "
+            "UNION SELECT 'inn', r.inn FROM temp.batch b CROSS JOIN records r ON r.id = b.id WHERE r.inn_valid "
+            "UNION SELECT 'email', e.value FROM temp.batch b CROSS JOIN emails e ON e.record_id = b.id WHERE e.valid "
+            "UNION SELECT 'domain', e.domain FROM temp.batch b CROSS JOIN emails e ON e.record_id = b.id "
             "WHERE e.valid AND NOT e.free_mail AND e.domain IS NOT NULL "
-            "UNION SELECT 'client', r.client_id FROM temp.batch b JOIN records r ON r.id = b.id "
+            "UNION SELECT 'client', r.client_id FROM temp.batch b CROSS JOIN records r ON r.id = b.id "
             "WHERE r.client_id IS NOT NULL"))
 
     def records_with_keys(self, keys: Iterable[tuple[str, object]]) -> set[int]:

@@ -596,17 +596,24 @@ class Store:
             "JOIN records r ON r.id = e.record_id WHERE r.status = 'ok' AND e.valid"
         )
 
+    def _settings_of(self, state: str) -> str | None:
+        row = self._conn.execute(f"SELECT settings FROM {state}").fetchone()
+        return row[0] if row else None
+
+    def _settle(self, state: str, settings: str, pending: Sequence[str]) -> None:
+        """Record finished work with the settings it was done with, and forget what was pending for it."""
+        self._conn.execute(f"INSERT INTO {state}(id, settings) VALUES (1, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET settings = excluded.settings", (settings,))
+        for table in pending:
+            self._conn.execute(f"DELETE FROM {table}")
+
     def dedupe_settings(self) -> str | None:
         """The settings of the last clean's clustering; None before the first clean."""
-        row = self._conn.execute("SELECT settings FROM dedupe_state").fetchone()
-        return row[0] if row else None
+        return self._settings_of("dedupe_state")
 
     def save_dedupe_state(self, settings: str) -> None:
         """Record a finished clustering: nothing is left to re-check until records change again."""
-        self._conn.execute("INSERT INTO dedupe_state(id, settings) VALUES (1, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET settings = excluded.settings", (settings,))
-        self._conn.execute("DELETE FROM dirty_records")
-        self._conn.execute("DELETE FROM dirty_clients")
+        self._settle("dedupe_state", settings, ("dirty_records", "dirty_clients"))
 
     def mark_clients_changed(self, client_ids: Iterable[int]) -> None:
         self._conn.executemany("INSERT OR IGNORE INTO dirty_clients(client_id) VALUES (?)",
@@ -812,15 +819,11 @@ class Store:
 
     def judge_settings(self) -> str | None:
         """The settings of the last judgement; None when every number and client must be judged again."""
-        row = self._conn.execute("SELECT settings FROM judge_state").fetchone()
-        return row[0] if row else None
+        return self._settings_of("judge_state")
 
     def save_judge_state(self, settings: str) -> None:
         """Record a finished judgement: nothing is left to judge until calls or clients change again."""
-        self._conn.execute("INSERT INTO judge_state(id, settings) VALUES (1, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET settings = excluded.settings", (settings,))
-        self._conn.execute("DELETE FROM unjudged_numbers")
-        self._conn.execute("DELETE FROM unjudged_clients")
+        self._settle("judge_state", settings, ("unjudged_numbers", "unjudged_clients"))
 
     def set_judge_scope(self) -> int:
         """Scope the `scoped=True` judging queries below to the numbers whose calls changed since the

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import groupby
 from operator import itemgetter
 
 
@@ -53,6 +53,9 @@ def _exact(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
+_NONE = Decimal(0)
+
+
 def _positive(value: float | None) -> bool:
     return value is not None and value > 0  # NaN is not positive either, so it counts as missing
 
@@ -65,17 +68,33 @@ def pareto_tiers(values: Mapping[int, float | None], max_share: float, high_shar
     values), so the order of the input never matters and the largest value is always 'max'.
     """
     positive = sorted((pair for pair in values.items() if _positive(pair[1])), key=itemgetter(1), reverse=True)
-    # Equal floats are equal decimals: sort and group on the floats (faster), sum the decimals.
-    groups: list[tuple[Decimal, list[int]]] = []
-    for value, group in groupby(positive, key=itemgetter(1)):
-        keys = [key for key, _ in group]
-        groups.append((_exact(value) * len(keys), keys))
-    total = sum((amount for amount, _ in groups), Decimal(0))
-    max_bound, high_bound = _exact(max_share) * total, _exact(high_share) * total
     tiers = dict.fromkeys(values, "low")
-    before = Decimal(0)
-    for amount, keys in groups:
-        tiers.update(dict.fromkeys(keys, "max" if before < max_bound else "high" if before < high_bound else "low"))
+    found = _ranked_tiers(positive, max_share, high_share, float)
+    tiers.update(found if found is not None else _ranked_tiers(positive, max_share, high_share, _exact))
+    return tiers
+
+
+def _ranked_tiers(positive: list[tuple[int, float]], max_share: float, high_share: float,
+                  number: Callable[[float], float | Decimal]) -> dict[int, str] | None:
+    """The tiers of the positive (key, value) pairs, largest first, in floats or in exact decimals.
+
+    None from floats when a running share comes within their rounding error of a border: decimals
+    decide then. Floats summing n amounts err by less than n·2⁻⁵² of the total.
+    """
+    amounts = [number(value) for _, value in positive]
+    exact = number is not float
+    total = sum(amounts, Decimal(0)) if exact else math.fsum(amounts)
+    margin = 0 if exact else (len(amounts) + 16) * 2.0 ** -50 * total
+    max_bound, high_bound = number(max_share) * total, number(high_share) * total
+    tiers: dict[int, str] = {}
+    before, previous, tier = total * 0, None, "low"
+    for (key, value), amount in zip(positive, amounts):
+        if value != previous:  # equal values take the tier of the first of them
+            if margin and (abs(before - max_bound) <= margin or abs(before - high_bound) <= margin):
+                return None
+            tier = "max" if before < max_bound else "high" if before < high_bound else "low"
+            previous = value
+        tiers[key] = tier
         before += amount
     return tiers
 
@@ -128,7 +147,7 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
             potential_tiers |= pareto_tiers({i: clients[i].potential for i in members}, settings.max_share,
                                             settings.high_share)
 
-    profits = [_exact(c.profit) if _positive(c.profit) else Decimal(0) for c in clients]
+    profits = [_exact(c.profit) if _positive(c.profit) else _NONE for c in clients]
     total = sum(sorted(profits), Decimal(0))  # sorted: the same sum whatever the input order
     bounds = [(name, _exact(share) * total) for name, share in (
         ("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))]
@@ -139,8 +158,8 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
             abcde=None if segment == "potential" else _abcde(client.profit, profit_tiers[i], potential_tiers[i]),
             profit_tier=profit_tiers[i],
             potential_tier=potential_tiers[i],
-            dependency=_dependency(profits[i], bounds),
-            share=float(profits[i] / total) if total else 0.0,
+            dependency=_dependency(profits[i], bounds) if profits[i] else None,  # no share is over a bound
+            share=float(profits[i] / total) if profits[i] else 0.0,
         )
         for i, (client, segment) in enumerate(zip(clients, segments))
     ]

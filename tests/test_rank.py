@@ -1,8 +1,9 @@
 from datetime import date, timedelta
+from fractions import Fraction
 from itertools import pairwise
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from clientbase.rank import RankInput, RankSettings, pareto_tiers, rank_clients
@@ -227,3 +228,26 @@ def test_a_larger_value_never_has_a_lower_tier(values):
         assert TIER_ORDER[tiers[a]] <= TIER_ORDER[tiers[b]]
     if positive:
         assert tiers[positive[-1][1]] == "max"
+
+
+def exact_tiers(values: dict, max_share: float, high_share: float) -> dict:
+    """The definition of pareto_tiers in exact fractions of the decimal amounts, to check its arithmetic."""
+    positive = {k: Fraction(repr(v)) for k, v in values.items() if v is not None and v > 0}
+    total = sum(positive.values(), Fraction(0))
+    tiers = {}
+    for key, value in positive.items():
+        before = sum((v for v in positive.values() if v > value), Fraction(0))
+        tiers[key] = ("max" if before < Fraction(repr(max_share)) * total
+                      else "high" if before < Fraction(repr(high_share)) * total else "low")
+    return {k: tiers.get(k, "low") for k in values}
+
+
+# Amounts in tenths, so that running shares land exactly on the borders as often as not.
+tenths = st.integers(min_value=-5, max_value=40).map(lambda n: n / 10)
+
+
+@given(st.dictionaries(st.integers(), st.one_of(st.none(), tenths, amounts), max_size=30),
+       st.sampled_from([(0.5, 0.8), (0.3, 0.6), (0.1, 0.9)]))
+@example({0: 1.0, 1: 2.0, 2: 2.1, 3: 3.2, 4: 3.8, 5: 3.7, 6: 3.9, 7: 3.1}, (0.5, 0.8))  # floats alone err here
+def test_tiers_are_exact_at_the_borders(values, shares):
+    assert pareto_tiers(values, *shares) == exact_tiers(values, *shares)

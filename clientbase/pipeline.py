@@ -464,7 +464,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     totals = store.judgement_totals()
     summary.dead, summary.mismatch = totals.get("dead", 0), totals.get("mismatch", 0)
     answered = store.last_answered(scoped)
-    store.update_last_contact(answered)
+    store.update_last_contact(answered, scoped)
 
     store.drop_quarantine_of_gone_clients()
     entries = store.quarantine_entries()

@@ -138,6 +138,18 @@ def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps
     judged = clean_summary(cleaned)["phones"]  # nothing new since
     assert judged["mode"] == "incremental" and judged["clients"] == 0 and standing(cleaned) == after
 
+    # The first log again, corrected: every third call answered after all, every fifth gone.
+    with open(dumps / "calls_old.csv", encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle, delimiter=";"))
+    corrected = [[*row[:2], "Ответ" if n % 3 == 0 else row[2], *row[3:]] for n, row in enumerate(rows) if n % 5]
+    fixed = tmp_path / "fixed" / "calls_old.csv"
+    fixed.parent.mkdir()
+    with open(fixed, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([header, *corrected])
+    cli(cleaned, "calls", str(fixed), "--source", "calls_old.csv")
+    same_as_full(cleaned, tmp_path)
+    assert standing(cleaned) != after
+
 
 def test_a_split_client_is_judged_at_the_next_clean(cleaned, dumps, tmp_path):
     cli(cleaned, "calls", str(dumps / "dialer_log.csv"))

@@ -432,8 +432,9 @@ def _judge_settings(rules: Rules) -> str:
 def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummary:
     """Judge the numbers from their calls and the data, then move clients in and out of the quarantine.
 
-    Only the numbers whose calls changed since the last clean, and the clients clustered again or
-    holding such a number, are judged again, unless the settings or the numbering plan changed.
+    Only the numbers whose calls changed since the last clean, and the clients clustered again, holding
+    such a number or whose phones were read again, are judged again; everything after a change of the
+    settings or the numbering plan, or a full clustering.
     """
     settings = _judge_settings(rules)
     scoped = store.judge_settings() == settings

@@ -53,9 +53,6 @@ def _exact(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
-_NONE = Decimal(0)
-
-
 def _positive(value: float | None) -> bool:
     return value is not None and value > 0  # NaN is not positive either, so it counts as missing
 
@@ -78,19 +75,28 @@ def _ranked_tiers(positive: list[tuple[int, float]], max_share: float, high_shar
                   number: Callable[[float], float | Decimal]) -> dict[int, str] | None:
     """The tiers of the positive (key, value) pairs, largest first, in floats or in exact decimals.
 
-    None from floats when a running share comes within their rounding error of a border: decimals
-    decide then. Floats summing n amounts err by less than n·2⁻⁵² of the total.
+    None from floats when a running share comes within their rounding error of a border, or when
+    the total is out of their range: decimals decide then. Floats summing n amounts, each read from
+    decimal text, err by less than (n + 4)·2⁻⁵³ of the total; the margin is eight times that.
     """
     amounts = [number(value) for _, value in positive]
     exact = number is not float
-    total = sum(amounts, Decimal(0)) if exact else math.fsum(amounts)
-    margin = 0 if exact else (len(amounts) + 16) * 2.0 ** -50 * total
+    if exact:
+        total, before, margin = sum(amounts, Decimal(0)), Decimal(0), None
+    else:
+        try:
+            total, before = math.fsum(amounts), 0.0
+        except OverflowError:
+            return None
+        if not math.isfinite(total):
+            return None
+        margin = (len(amounts) + 16) * 2.0 ** -50 * total
     max_bound, high_bound = number(max_share) * total, number(high_share) * total
     tiers: dict[int, str] = {}
-    before, previous, tier = total * 0, None, "low"
+    previous, tier = None, "low"
     for (key, value), amount in zip(positive, amounts):
         if value != previous:  # equal values take the tier of the first of them
-            if margin and (abs(before - max_bound) <= margin or abs(before - high_bound) <= margin):
+            if not exact and (abs(before - max_bound) <= margin or abs(before - high_bound) <= margin):
                 return None
             tier = "max" if before < max_bound else "high" if before < high_bound else "low"
             previous = value
@@ -147,7 +153,7 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
             potential_tiers |= pareto_tiers({i: clients[i].potential for i in members}, settings.max_share,
                                             settings.high_share)
 
-    profits = [_exact(c.profit) if _positive(c.profit) else _NONE for c in clients]
+    profits = [_exact(c.profit) if _positive(c.profit) else Decimal(0) for c in clients]
     total = sum(sorted(profits), Decimal(0))  # sorted: the same sum whatever the input order
     bounds = [(name, _exact(share) * total) for name, share in (
         ("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))]

@@ -277,6 +277,8 @@ MIGRATIONS: list[str] = [
         INSERT INTO unjudged_numbers(e164) VALUES (old.e164);
     END;
     CREATE INDEX phones_judged ON phones(judged) WHERE judged IS NOT NULL;
+    -- Numbers a record no longer holds: who still holds them is clustered again (a hub may have shrunk).
+    CREATE TABLE dropped_numbers (e164 TEXT NOT NULL);
     """,
 ]
 
@@ -489,6 +491,15 @@ class Store:
             f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)}) "
             f"ON CONFLICT(id) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS)}"
         )
+        # The phones are written anew without their judgements: their clients are judged again.
+        conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT r.client_id FROM phones p "
+                     "JOIN records r ON r.id = p.record_id WHERE p.judged IS NOT NULL AND r.source_id = ? "
+                     "AND r.client_id IS NOT NULL", (source_id,))
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS held_numbers(record_id INTEGER, e164 TEXT)")
+        conn.execute("DELETE FROM temp.held_numbers")
+        conn.execute("INSERT INTO temp.held_numbers SELECT p.record_id, p.e164 FROM records r CROSS JOIN phones p "
+                     "ON p.record_id = r.id WHERE r.source_id = ? AND r.status = 'ok' AND r.client_id IS NOT NULL "
+                     "AND p.status = 'ok' AND p.e164 IS NOT NULL", (source_id,))
         conn.execute("DELETE FROM phones WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
         conn.execute("DELETE FROM emails WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
         seen: list[int] = []
@@ -508,6 +519,9 @@ class Store:
                 self._flush(upsert, record_batch, phone_batch, email_batch)
         self._flush(upsert, record_batch, phone_batch, email_batch)
         self._drop_unseen("records", source_id, seen)
+        conn.execute("INSERT INTO dropped_numbers(e164) SELECT DISTINCT h.e164 FROM temp.held_numbers h "
+                     "WHERE NOT EXISTS (SELECT 1 FROM phones p JOIN records r ON r.id = p.record_id "
+                     "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
         return len(seen)
 
     def _bulk_cache(self) -> None:
@@ -612,19 +626,22 @@ class Store:
 
     def save_dedupe_state(self, settings: str) -> None:
         """Record a finished clustering: nothing is left to re-check until records change again."""
-        self._settle("dedupe_state", settings, ("dirty_records", "dirty_clients"))
+        self._settle("dedupe_state", settings, ("dirty_records", "dirty_clients", "dropped_numbers"))
 
     def mark_clients_changed(self, client_ids: Iterable[int]) -> None:
         self._conn.executemany("INSERT OR IGNORE INTO dirty_clients(client_id) VALUES (?)",
                                ((c,) for c in client_ids))
 
     def changed_records(self) -> set[int]:
-        """Usable records that are new, changed, or in a client that changed since the last clean."""
+        """Usable records that are new, changed, in a client that changed, or holding a number another
+        record dropped, since the last clean."""
         return {row[0] for row in self._conn.execute(
             "SELECT id FROM records WHERE client_id IS NULL AND status = 'ok' "
             "UNION SELECT r.id FROM dirty_records d CROSS JOIN records r ON r.id = d.record_id WHERE r.status = 'ok' "
             "UNION SELECT r.id FROM dirty_clients d CROSS JOIN records r ON r.client_id = d.client_id "
-            "WHERE r.status = 'ok'")}
+            "WHERE r.status = 'ok' "
+            "UNION SELECT r.id FROM dropped_numbers d CROSS JOIN phones p ON p.e164 = d.e164 "
+            "CROSS JOIN records r ON r.id = p.record_id WHERE p.status = 'ok' AND r.status = 'ok'")}
 
     def changed_clients(self) -> set[int]:
         return {row[0] for row in self._conn.execute("SELECT client_id FROM dirty_clients")}

@@ -1,6 +1,7 @@
 """clean clusters again only what changed: the result is the one a full clustering gives, through the CLI."""
 
 import csv
+import io
 import json
 import sqlite3
 import sys
@@ -76,7 +77,7 @@ def same_as_full(db: Path, tmp_path: Path) -> tuple[dict, dict]:
 @pytest.fixture(scope="module")
 def dumps(tmp_path_factory):
     data = tmp_path_factory.mktemp("dumps")
-    generate(data, clients=300, seed=11)
+    generate(data, clients=300, seed=11, crm_format="both")
     split_csv(data / "purchased_base.csv", data / "purchased_old.csv", data / "purchased_new.csv", 0.8, "utf-8")
     split_csv(data / "dialer_log.csv", data / "calls_old.csv", data / "calls_new.csv", 0.6, "utf-8", ";")
     return data
@@ -150,6 +151,19 @@ def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps
     same_as_full(cleaned, tmp_path)
     assert standing(cleaned) != after
 
+    # A dump read again, one row renamed: its phones are written anew, and keep their verdicts.
+    with open(dumps / "1c_export.csv", encoding="cp1251", newline="") as handle:
+        header, *rows = list(csv.reader(handle, delimiter=";"))
+    rows[1][0] += " плюс"
+    renamed = tmp_path / "renamed" / "1c_export.csv"
+    renamed.parent.mkdir()
+    with open(renamed, "w", encoding="cp1251", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([header, *rows])
+    dead = clean_summary(cleaned)["phones"]["dead"]
+    cli(cleaned, "ingest", str(renamed), "--source", "1c_export.csv")
+    same_as_full(cleaned, tmp_path)
+    assert clean_summary(cleaned)["phones"]["dead"] == dead > 0
+
 
 def test_a_split_client_is_judged_at_the_next_clean(cleaned, dumps, tmp_path):
     cli(cleaned, "calls", str(dumps / "dialer_log.csv"))
@@ -171,6 +185,41 @@ def test_a_new_numbering_plan_judges_every_number_again(cleaned, dumps, tmp_path
     assert clean_summary(cleaned)["phones"]["mode"] == "incremental"
 
 
+def hubs(db: Path) -> set[tuple]:
+    with sqlite3.connect(db) as conn:
+        return set(conn.execute("SELECT e164, clients FROM hubs"))
+
+
+def test_a_hub_that_loses_a_holder_is_counted_again(dumps, tmp_path):
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(dumps / "crm_export.csv"), str(dumps / "1c_export.csv"), str(dumps / "purchased_old.csv"))
+    clean(db)
+    with sqlite3.connect(db) as conn:
+        found = conn.execute("SELECT h.e164, r.raw FROM hubs h JOIN phones p ON p.e164 = h.e164 "
+                             "JOIN records r ON r.id = p.record_id WHERE r.ref LIKE 'crm_export.csv:%' "
+                             "ORDER BY r.id LIMIT 1").fetchone()
+    assert found, "the generated base has a hub number in the CRM"
+    e164, raw = found
+    text = (dumps / "crm_export.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    def has_number(cell: str) -> bool:
+        return e164[-10:] in "".join(ch for ch in cell if ch.isdigit())
+
+    holder = next(n for n, row in enumerate(rows) if row[0] == json.loads(raw)["Компания"] and any(map(has_number, row)))
+    line = rows[holder]
+    rows[holder] = ["" if has_number(cell) else cell for cell in line]  # that record no longer has the number
+    assert rows[holder] != line
+    changed = tmp_path / "changed" / "crm_export.csv"
+    changed.parent.mkdir()
+    with open(changed, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    cli(db, "ingest", str(changed))
+    before = hubs(db)
+    incremental, _ = same_as_full(db, tmp_path)
+    assert incremental["mode"] == "incremental"
+    assert hubs(db) == hubs(tmp_path / "full" / db.name) != before
+
+
 def test_nothing_changed_nothing_clustered(cleaned, dumps):
     cli(cleaned, "ingest", str(dumps / "crm_export.xlsx"), str(dumps / "1c_export.csv"))
     again = clean(cleaned)
@@ -184,6 +233,18 @@ def test_new_dedupe_rules_cluster_everything_again(cleaned):
     rules.write_text(text.replace("review_score = 85.0", "review_score = 86.0"), encoding="utf-8")
     assert "review_score = 86.0" in rules.read_text(encoding="utf-8")
     result = json.loads(cli(cleaned, "--rules", str(rules), "clean", "--as-of", AS_OF, "--json").stdout)["dedupe"]
+    assert result["mode"] == "full"
+
+
+def test_new_phone_rules_judge_everything_again(cleaned):
+    rules = cleaned.parent / "clientbase.toml"
+    cli(cleaned, "--rules", str(rules), "init")
+    assert json.loads(cli(cleaned, "--rules", str(rules), "clean", "--as-of", AS_OF, "--json").stdout)[
+        "phones"]["mode"] == "incremental"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("no_answer_streak = 5", "no_answer_streak = 6"), encoding="utf-8")
+    assert "no_answer_streak = 6" in rules.read_text(encoding="utf-8")
+    result = json.loads(cli(cleaned, "--rules", str(rules), "clean", "--as-of", AS_OF, "--json").stdout)["phones"]
     assert result["mode"] == "full"
 
 

@@ -251,3 +251,8 @@ tenths = st.integers(min_value=-5, max_value=40).map(lambda n: n / 10)
 @example({0: 1.0, 1: 2.0, 2: 2.1, 3: 3.2, 4: 3.8, 5: 3.7, 6: 3.9, 7: 3.1}, (0.5, 0.8))  # floats alone err here
 def test_tiers_are_exact_at_the_borders(values, shares):
     assert pareto_tiers(values, *shares) == exact_tiers(values, *shares)
+
+
+def test_infinite_and_huge_amounts_are_ranked_as_decimals():
+    assert pareto_tiers({1: float("inf"), 2: 5.0, 3: None}, 0.5, 0.8) == {1: "max", 2: "low", 3: "low"}
+    assert pareto_tiers({1: 1e308, 2: 1e308, 3: 1.0}, 0.5, 0.8) == {1: "max", 2: "max", 3: "low"}

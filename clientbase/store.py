@@ -941,14 +941,11 @@ class Store:
 
     def last_answered(self, scoped: bool = False) -> dict[int, str]:
         """The latest answered call of each client (of the scope), through any of its phones."""
-        if scoped:
-            return dict(self._conn.execute(
-                f"SELECT r.client_id, max(c.at) FROM {_judged('records', 'r', 'client_id', True)} "
-                "CROSS JOIN phones p ON p.record_id = r.id CROSS JOIN calls c ON c.e164 = p.e164 "
-                "WHERE c.status = 'ok' AND c.outcome = 'answered' GROUP BY r.client_id"))
+        calls = (f"{_judged('records', 'r', 'client_id', True)} CROSS JOIN phones p ON p.record_id = r.id "
+                 "CROSS JOIN calls c ON c.e164 = p.e164" if scoped
+                 else "calls c JOIN phones p ON p.e164 = c.e164 JOIN records r ON r.id = p.record_id")
         return dict(self._conn.execute(
-            "SELECT r.client_id, max(c.at) FROM calls c JOIN phones p ON p.e164 = c.e164 "
-            "JOIN records r ON r.id = p.record_id "
+            f"SELECT r.client_id, max(c.at) FROM {calls} "
             "WHERE c.status = 'ok' AND c.outcome = 'answered' AND r.client_id IS NOT NULL GROUP BY r.client_id"
         ))
 

@@ -661,7 +661,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                 linker.suggest(a, b, "name", score, f"{detail}, city unknown vs {cities[other]}")
 
 
-def _similar_names(cities: list[str | None], names: list[str], review_score: float) -> list[tuple[int, int, float]]:
+def _similar_names(cities: list[str | None], names: list[str], review_score: float) -> Iterator[tuple[int, int, float]]:
     """(k1, k2, score) for the (city, name) items whose names score review_score or more, k1 < k2.
 
     Compared: items of one city within a block, and an item without a city with its neighbours in
@@ -704,16 +704,17 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
         # Blocks are runs of one city and one key prefix; a stable sort by city keeps the name order.
         order = sorted(by_name, key=city_of.__getitem__)
         ordered_names = [names[k] for k in order]
-        blocks = [(city_of[k], sort_keys[k][:_BLOCK_LETTERS]) for k in order]
         start = 0
         while start < count:
+            city, prefix = city_of[order[start]], sort_keys[order[start]][:_BLOCK_LETTERS]
             end = start + 1
-            while end < count and blocks[end] == blocks[start]:
+            while end < count and city_of[order[end]] == city and sort_keys[order[end]][:_BLOCK_LETTERS] == prefix:
                 end += 1
             for pos in range(start, end - 1):
                 compare(order, ordered_names, pos, pos + 1, min(end, pos + 1 + _WINDOW))
             start = end
-    return [(pair // count, pair % count, score) for pair, score in found.items() if score >= review_score]
+    # Lazily: a million names find millions of pairs, and the caller reads each once.
+    return ((pair // count, pair % count, score) for pair, score in found.items() if score >= review_score)
 
 
 def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:

@@ -6,6 +6,7 @@ import fcntl
 import getpass
 import json
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1200,8 +1201,17 @@ class Store:
     # --- backups -------------------------------------------------------------------------
 
     def backup_to(self, target: Path) -> None:
-        """A consistent copy through SQLite's backup API, readable by the owner only."""
+        """A consistent copy, readable by the owner only; taken under the writer lock.
+
+        When a checkpoint has moved every logged page into the main file, nothing writes that file
+        until our own transaction's checkpoint: copying it takes half the time of SQLite's backup API.
+        A reader still on an older state keeps pages in the log; then the backup API copies.
+        """
         _create_private(target)
+        _, logged, moved = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if logged == moved:
+            shutil.copyfile(self.path, target)
+            return
         copy = sqlite3.connect(target)
         try:
             self._conn.backup(copy)

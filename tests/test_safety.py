@@ -225,6 +225,22 @@ def test_exports_are_private_scoped_masked_and_logged(run, tmp_path):
     assert json.loads(log[-1]["detail"])["masked"] is True and log[-1]["user"]
 
 
+def test_a_snapshot_taken_while_a_reader_is_open_holds_everything_written(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    reader = sqlite3.connect(tmp_path / "cb.db")
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM records").fetchone()  # a morning list still reading the old state
+    run("ingest", str(SAMPLE / "purchased_base.csv"))
+    run("clean", "--as-of", AS_OF)
+    reader.rollback()
+    reader.close()
+    snapshot = max((tmp_path / "cb.db.backups").glob("*.db"))
+    copy = sqlite3.connect(snapshot)
+    sources = {name for (name,) in copy.execute("SELECT name FROM sources")}
+    copy.close()
+    assert sources == {"1c_export.csv", "purchased_base.csv"}
+
+
 def test_snapshots_rotate_and_restore_brings_the_base_back(run, tmp_path):
     (tmp_path / "clientbase.toml").write_text("[safety]\nbackups = 2\n", encoding="utf-8")
     run("ingest", str(SAMPLE / "1c_export.csv"))

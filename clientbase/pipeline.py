@@ -284,6 +284,18 @@ def _city_key(city: str | None) -> str | None:
     return " ".join(city.casefold().replace("ё", "е").split()) if city else None
 
 
+def _city_keys() -> Callable[[str | None], str | None]:
+    """_city_key, worked out once per distinct city: a million records name a few thousand cities."""
+    keys: dict[str | None, str | None] = {}
+
+    def key(city: str | None) -> str | None:
+        if city not in keys:
+            keys[city] = _city_key(city)
+        return keys[city]
+
+    return key
+
+
 @dataclass
 class DedupeSummary:
     records: int = 0
@@ -313,7 +325,8 @@ def _records_to_recheck(store: Store, rules: Rules) -> set[int] | None:
     limit = int(store.usable_records() * _INCREMENTAL_SHARE)
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None
-    names = CompanyNames((record_id, _city_key(city), name) for record_id, city, name in store.company_names())
+    city_key = _city_keys()
+    names = CompanyNames((record_id, city_key(city), name) for record_id, city, name in store.company_names())
     return records_to_recheck(changed, store.keys_of, store.records_with_keys, names, rules.dedupe.review_score,
                               limit)
 
@@ -351,24 +364,23 @@ def _save_clusters(store: Store, rules: Rules, command: str, scoped: bool, phone
                    emails: dict[int, tuple[str, ...]], domains: dict[int, tuple[str, ...]]) -> DedupeSummary:
     """Cluster the records (of the scope), save their clients and matches, and log each record that moved.
 
-    Apart so that the records' facts are freed before the contacts are built: the two peaks never add up.
+    The clustering reads only what matching needs, and the records' facts for the clients are read after
+    it, and freed before the contacts are built: none of these peaks adds up with another.
     """
-    facts = [RecordFacts(*row) for row in _shared_strings(store.record_facts(scoped), _REPEATED_FACTS)]
-    city_keys: dict[str | None, str | None] = {}
+    city_key = _city_keys()
     candidates = (  # a generator: find_clusters keeps its own ordered copy, and one list is enough
         MatchRecord(
-            record_id=f.id, name_key=f.name_key, person=bool(f.person),
-            city=city_keys[f.city] if f.city in city_keys else city_keys.setdefault(f.city, _city_key(f.city)),
-            inn=f.inn if f.inn_valid else None, kpp=f.kpp,
-            email_domains=domains.get(f.id, ()), emails=emails.get(f.id, ()), phones=phones.get(f.id, ()),
+            record_id=record_id, name_key=name_key, person=bool(person), city=city_key(city),
+            inn=inn if inn_valid else None, kpp=kpp,
+            email_domains=domains.get(record_id, ()), emails=emails.get(record_id, ()),
+            phones=phones.get(record_id, ()),
         )
-        for f in facts
+        for record_id, name_key, person, city, inn, inn_valid, kpp in store.match_facts(scoped)
     )
-    id_of_ref = {f.ref: f.id for f in facts}
-    cannot_link = [(id_of_ref[a], id_of_ref[b]) for a, b in store.not_duplicates() if a in id_of_ref and b in id_of_ref]
-    del id_of_ref
-    result = find_clusters(candidates, rules.dedupe, cannot_link, _office_cities(store) if scoped else None)
+    offices = _office_cities(store) if scoped else None
+    result = find_clusters(candidates, rules.dedupe, store.not_duplicate_ids(scoped), offices)
 
+    facts = [RecordFacts(*row) for row in _shared_strings(store.record_facts(scoped), _REPEATED_FACTS)]
     by_id = {f.id: f for f in facts}
     ids = stable_ids(result.clusters, {f.id: f.client_id for f in facts}, store.max_client_id() + 1)
     client_of = {record_id: client_id for cluster, client_id in zip(result.clusters, ids) for record_id in cluster}
@@ -427,8 +439,9 @@ def _add_value(found: dict[int, tuple[str, ...]], record_id: int, value: str) ->
 
 def _office_cities(store: Store) -> dict[str, str]:
     """The tax offices' cities as the whole base shows them, for a clustering of part of it."""
-    kpp_cities = ((kpp, city) for kpp, raw_city in store.kpp_cities() if (city := _city_key(raw_city)))
-    inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := _city_key(raw_city))}
+    city_key = _city_keys()
+    kpp_cities = ((kpp, city) for kpp, raw_city in store.kpp_cities() if (city := city_key(raw_city)))
+    inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := city_key(raw_city))}
     return office_cities(kpp_cities, inn_cities)
 
 

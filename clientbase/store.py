@@ -598,6 +598,12 @@ class Store:
             "WHERE r.status = 'ok' ORDER BY r.id"
         )
 
+    def match_facts(self, scoped: bool = False) -> Iterator[tuple]:
+        """(id, name key, person, city, INN, INN valid, KPP) of every usable record (of the scope), in record order."""
+        return self._conn.execute(
+            f"SELECT r.id, r.name_key, r.person, r.city, r.inn, r.inn_valid, r.kpp FROM records r "
+            f"{_in_scope('r.id', scoped)} WHERE r.status = 'ok' ORDER BY r.id")
+
     def usable_phones(self, scoped: bool = False) -> Iterator[tuple[int, str]]:
         return self._conn.execute(
             f"SELECT p.record_id, p.e164 FROM phones p {_in_scope('p.record_id', scoped)} "
@@ -710,8 +716,12 @@ class Store:
         """The records a scoped clustering reads and rewrites (the `scoped=True` queries below)."""
         self._fill_ids("scope", record_ids)
 
-    def not_duplicates(self) -> list[tuple[str, str]]:
-        return self._conn.execute("SELECT ref_a, ref_b FROM not_duplicates").fetchall()
+    def not_duplicate_ids(self, scoped: bool = False) -> list[tuple[int, int]]:
+        """(record id, record id) of each pair marked not duplicates, both usable (and of the scope)."""
+        both_in_scope = "JOIN temp.scope sa ON sa.id = a.id JOIN temp.scope sb ON sb.id = b.id" if scoped else ""
+        return self._conn.execute(
+            "SELECT a.id, b.id FROM not_duplicates n JOIN records a ON a.ref = n.ref_a JOIN records b ON b.ref = n.ref_b "
+            f"{both_in_scope} WHERE a.status = 'ok' AND b.status = 'ok'").fetchall()
 
     def add_not_duplicates(self, pairs: Iterable[tuple[str, str]]) -> None:
         now = datetime.now().isoformat(timespec="seconds")

@@ -49,6 +49,12 @@ def standing(db: Path) -> dict[frozenset[str], tuple]:
             for c in table(db, "clients")}
 
 
+def review_pairs(db: Path) -> set[tuple[str, str, str, str]]:
+    """The pairs a person is asked to look at, as the duplicates export lists them."""
+    return {(row["record_ref_a"], row["record_ref_b"], row["rule"], row["detail"])
+            for row in table(db, "duplicates") if row["decision"] == "review"}
+
+
 def split_csv(source: Path, first: Path, second: Path, share: float, encoding: str, delimiter: str = ",") -> None:
     with open(source, encoding=encoding, newline="") as handle:
         header, *rows = list(csv.reader(handle, delimiter=delimiter))
@@ -69,6 +75,7 @@ def same_as_full(db: Path, tmp_path: Path) -> tuple[dict, dict]:
     assert full["dedupe"]["mode"] == full["phones"]["mode"] == "full"
     assert partition(db) == partition(full_db)
     assert standing(db) == standing(full_db)
+    assert review_pairs(db) == review_pairs(full_db)
     assert incremental["phones"] == {**full["phones"], "mode": incremental["phones"]["mode"],
                                      "clients": incremental["phones"]["clients"]}
     return incremental["dedupe"], full["dedupe"]
@@ -257,3 +264,25 @@ def test_a_name_without_a_city_reaches_the_same_name_in_every_city():
     assert names.similar_names([1], 85.0) == set()  # the same name is not "similar": same_name finds it
     typo = CompanyNames([(1, "москва", "ромашка"), (2, "москва", "ромашко"), (3, "казань", "ромашко")])
     assert typo.similar_names([1], 85.0) == {2}
+
+
+def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;ИНН;Город;Телефон\n"
+    crm = tmp_path / "crm.csv"
+    crm.write_text(header + "ООО «Теплоагро»;7707083893;Ростов-на-Дону;+7 863 244-17-35\n"
+                   "ООО «Теплоагра»;;Ростов-на-Дону;+7 863 298-53-61\n"
+                   # others, so that what changes stays a small part of the base and is clustered alone
+                   "ООО «Гранит»;;Казань;+7 843 231-58-14\nАО «Меридиан»;;Пермь;+7 342 219-64-07\n"
+                   "ООО «Полюс»;;Самара;+7 846 277-31-90\nООО «Восход»;;Омск;+7 3812 35-18-62\n",
+                   encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    clean(db)
+    [(first, second, _, _)] = review_pairs(db)
+    assert (first, second) == ("crm.csv:1", "crm.csv:2")
+    # A new record with the first one's INN and another name: its client is clustered again, the second is not.
+    nightly = tmp_path / "nightly.csv"
+    nightly.write_text(header + "ООО «Вектор-Юг»;7707083893;Ростов-на-Дону;+7 863 255-40-12\n", encoding="utf-8")
+    cli(db, "ingest", str(nightly))
+    incremental, _ = same_as_full(db, tmp_path)
+    assert incremental["mode"] == "incremental" and incremental["rechecked"] == 2

@@ -317,9 +317,8 @@ def _dedupe_settings(rules: Rules) -> str:
     return json.dumps([__version__, asdict(rules.dedupe), list(rules.ingest.source_priority)])
 
 
-def _records_to_recheck(store: Store, rules: Rules) -> set[int] | None:
+def _records_to_recheck(store: Store, rules: Rules, changed: set[int]) -> set[int] | None:
     """The records changed since the last clean with all they may join; None when all must be clustered."""
-    changed = store.changed_records()
     if not changed:
         return set()
     limit = int(store.usable_records() * _INCREMENTAL_SHARE)
@@ -338,12 +337,14 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     unless `full` or the clustering settings changed.
     """
     settings = _dedupe_settings(rules)
-    scope = None if full or store.dedupe_settings() != settings else _records_to_recheck(store, rules)
+    incremental = not full and store.dedupe_settings() == settings
+    changed = store.changed_records() if incremental else set()
+    scope = _records_to_recheck(store, rules, changed) if incremental else None
     if scope is not None and not scope and not store.changed_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
     scoped = scope is not None
     if scoped:
-        store.set_scope(scope)
+        store.set_scope(scope, changed)
     phones: dict[int, tuple[str, ...]] = {}
     for record_id, e164 in store.usable_phones(scoped):
         _add_value(phones, record_id, e164)

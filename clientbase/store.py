@@ -712,9 +712,11 @@ class Store:
         conn.execute(f"DELETE FROM temp.{table}")
         conn.executemany(f"INSERT OR IGNORE INTO temp.{table}(id) VALUES (?)", ((i,) for i in ids))
 
-    def set_scope(self, record_ids: Iterable[int]) -> None:
-        """The records a scoped clustering reads and rewrites (the `scoped=True` queries below)."""
+    def set_scope(self, record_ids: Iterable[int], changed: Iterable[int]) -> None:
+        """The records a scoped clustering reads and rewrites (the `scoped=True` queries below), and those
+        of them changed since the last clean."""
         self._fill_ids("scope", record_ids)
+        self._fill_ids("changed", changed)
 
     def not_duplicate_ids(self, scoped: bool = False) -> list[tuple[int, int]]:
         """(record id, record id) of each pair marked not duplicates, both usable (and of the scope)."""
@@ -753,7 +755,6 @@ class Store:
             conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced)")
             # A pair to review between an unchanged record of the scope and one outside it is not found again
             # (only one side is clustered) but stands as it was: it is kept.
-            self._fill_ids("changed", self.changed_records())
             conn.execute(
                 "DELETE FROM matches WHERE client_id IN (SELECT id FROM temp.replaced) AND NOT (decision = 'review' "
                 "AND EXISTS (SELECT 1 FROM records a, records b WHERE a.ref = matches.ref_a AND b.ref = matches.ref_b "

@@ -519,7 +519,13 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     totals = store.judgement_totals()
     summary.dead, summary.mismatch = totals.get("dead", 0), totals.get("mismatch", 0)
     answered = store.last_answered(scoped)
-    store.update_last_contact(answered, scoped)
+    changes = []  # the later of the records' date and the latest answered call: a call corrected away no longer counts
+    for client_id, current, recorded in store.last_contacts(scoped):
+        call = answered.get(client_id)
+        latest = max(filter(None, (recorded, call[:10] if call else None)), default=None)
+        if latest != current:
+            changes.append((latest, client_id))
+    store.set_last_contacts(changes)
 
     store.drop_quarantine_of_gone_clients()
     entries = store.quarantine_entries()

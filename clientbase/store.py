@@ -722,8 +722,8 @@ class Store:
         """(record id, record id) of each pair marked not duplicates, both usable (and of the scope)."""
         both_in_scope = "JOIN temp.scope sa ON sa.id = a.id JOIN temp.scope sb ON sb.id = b.id" if scoped else ""
         return self._conn.execute(
-            "SELECT a.id, b.id FROM not_duplicates n JOIN records a ON a.ref = n.ref_a JOIN records b ON b.ref = n.ref_b "
-            f"{both_in_scope} WHERE a.status = 'ok' AND b.status = 'ok'").fetchall()
+            "SELECT a.id, b.id FROM not_duplicates n "
+            f"JOIN records a ON a.ref = n.ref_a JOIN records b ON b.ref = n.ref_b {both_in_scope} WHERE a.status = 'ok' AND b.status = 'ok'").fetchall()
 
     def add_not_duplicates(self, pairs: Iterable[tuple[str, str]]) -> None:
         now = datetime.now().isoformat(timespec="seconds")
@@ -980,21 +980,15 @@ class Store:
             "LEFT JOIN clients c ON c.id = q.client_id WHERE q.released_on IS NULL ORDER BY q.recheck_on, q.client_id"
         ))
 
-    def update_last_contact(self, answered: dict[int, str], scoped: bool = False) -> None:
-        """Set each client's (of the scope) last contact to the latest its records give or, if later, its
-        latest answered call: a call corrected away no longer counts."""
-        conn = self._conn
-        recorded = dict(conn.execute(
-            f"SELECT r.client_id, max(r.last_contact) FROM {_judged('records', 'r', 'client_id', scoped)} "
-            "WHERE r.status = 'ok' AND r.last_contact != '' GROUP BY r.client_id"))
-        changed = []
-        clients = _judged("clients", "c", "id", scoped)
-        for client_id, current in conn.execute(f"SELECT c.id, c.last_contact FROM {clients}"):
-            at = answered.get(client_id)
-            latest = max(filter(None, (recorded.get(client_id), at[:10] if at else None)), default=None)
-            if latest != current:
-                changed.append((latest, client_id))
-        conn.executemany("UPDATE clients SET last_contact = ? WHERE id = ?", changed)
+    def last_contacts(self, scoped: bool = False) -> Iterator[tuple[int, str | None, str | None]]:
+        """(client id, its last contact, the latest its records give) of every client (of the scope)."""
+        return self._conn.execute(
+            f"SELECT c.id, c.last_contact, (SELECT max(r.last_contact) FROM records r WHERE r.client_id = c.id "
+            f"AND r.status = 'ok' AND r.last_contact != '') FROM {_judged('clients', 'c', 'id', scoped)}")
+
+    def set_last_contacts(self, changes: Iterable[tuple[str | None, int]]) -> None:
+        """(last contact, client id) pairs."""
+        self._conn.executemany("UPDATE clients SET last_contact = ? WHERE id = ?", changes)
 
     def export_quarantine(self, recheck_days: int) -> Iterator[dict]:
         yield from self._dicts(

@@ -281,6 +281,13 @@ MIGRATIONS: list[str] = [
     -- Numbers a record no longer holds: who still holds them is clustered again (a hub may have shrunk).
     CREATE TABLE dropped_numbers (e164 TEXT NOT NULL);
     """,
+    # 10: `today` reads a manager's list by class and due date, and the few re-checks and hand-outs due,
+    # through indexes rather than sorting every client the manager owns.
+    """
+    CREATE INDEX clients_owner_class ON clients(owner, abcde, next_due);
+    CREATE INDEX quarantine_recheck ON quarantine(recheck_on) WHERE released_on IS NULL;
+    CREATE INDEX ledger_day ON ledger(on_date, kind);
+    """,
 ]
 
 _RECORD_COLUMNS = (
@@ -289,6 +296,12 @@ _RECORD_COLUMNS = (
     "owner", "assigned_on", "channel", "profit", "revenue", "potential", "last_purchase", "last_contact",
     "last_result", "closed", "comment",
 )
+
+
+def _candidate_order(row: tuple) -> tuple:
+    """A call-list candidate's place: class (unranked last), the never-called first, most overdue, id."""
+    abcde, next_due = row[4], row[6]
+    return (abcde is None, abcde or "", next_due is not None, next_due or "", row[0])
 
 
 def _in_scope(column: str, scoped: bool) -> str:
@@ -1075,9 +1088,14 @@ class Store:
         self._conn.execute("UPDATE clients SET state = ? WHERE id = ?", (state, client_id))
 
     def managers(self) -> list[str]:
-        """Every manager who owns a client now."""
-        return [row[0] for row in self._conn.execute(
-            "SELECT DISTINCT owner FROM clients WHERE owner IS NOT NULL ORDER BY owner")]
+        """Every manager who owns a client now: one index seek per manager, not a scan of the owned."""
+        found: list[str] = []
+        step = "SELECT min(owner) FROM clients WHERE owner > ?"
+        current = self._conn.execute("SELECT min(owner) FROM clients WHERE owner IS NOT NULL").fetchone()[0]
+        while current is not None:
+            found.append(current)
+            current = self._conn.execute(step, (current,)).fetchone()[0]
+        return found
 
     def owners(self) -> dict[int, str]:
         return dict(self._conn.execute("SELECT id, owner FROM clients WHERE owner IS NOT NULL ORDER BY id"))
@@ -1090,33 +1108,40 @@ class Store:
         "FROM clients c LEFT JOIN quarantine q ON q.client_id = c.id AND q.released_on IS NULL "
     )
 
-    def owned_candidates(self, manager: str, as_of: str, limit: int) -> list[tuple]:
-        """A manager's clients that may be called today (due, re-check due, or handed out today), best first."""
-        return self._conn.execute(
-            self._CANDIDATE + "WHERE c.owner = :manager AND (c.next_due IS NULL OR c.next_due <= :as_of "
-            "OR q.recheck_on <= :as_of OR EXISTS (SELECT 1 FROM ledger l WHERE l.client_id = c.id "
-            "AND l.kind = 'handout' AND l.on_date = :as_of)) "
-            "ORDER BY c.abcde IS NULL, c.abcde, c.next_due IS NOT NULL, c.next_due, c.id LIMIT :limit",
-            {"as_of": as_of, "manager": manager, "limit": limit}).fetchall()
+    _CLASSES = ("A", "B", "C", "D", "E", None)
+    # Re-checks due and today's hand-outs are few, and found through their own indexes.
+    _RECHECK_DUE = "SELECT client_id FROM quarantine WHERE released_on IS NULL AND recheck_on <= :as_of"
+    _HANDED_OUT_TODAY = "SELECT client_id FROM ledger WHERE on_date = :as_of AND kind = 'handout'"
 
-    def pool_candidates(self, as_of: str, limit: int) -> list[tuple]:
-        """Unowned clients that may be called today (or whose re-check is due), best first.
-
-        One indexed query per class (state, abcde, next_due): the never-called come first within a
-        class, then the longest overdue, and no sort of the whole pool is needed.
-        """
-        params = {"as_of": as_of, "limit": limit}
-        found = self._conn.execute(
-            self._CANDIDATE + "WHERE c.owner IS NULL AND c.state = 'quarantined' AND q.recheck_on <= :as_of "
-            "ORDER BY c.id LIMIT :limit", params).fetchall()
-        for letter in ("A", "B", "C", "D", "E", None):
+    def _by_class(self, where: str, params: dict, limit: int) -> list[tuple]:
+        """Candidates in class order (A first, unranked last), each class the never-called then the longest
+        overdue: one indexed query per class until `limit` are found, so no sort of every candidate."""
+        found: list[tuple] = []
+        for letter in self._CLASSES:
             if len(found) >= limit:
                 break
             found += self._conn.execute(
-                self._CANDIDATE + "WHERE c.state = 'pool' AND c.owner IS NULL AND c.abcde IS :letter "
+                self._CANDIDATE + f"WHERE {where} AND c.abcde IS :letter "
                 "AND (c.next_due IS NULL OR c.next_due <= :as_of) ORDER BY c.next_due, c.id LIMIT :limit",
                 {**params, "letter": letter, "limit": limit - len(found)}).fetchall()
         return found
+
+    def owned_candidates(self, manager: str, as_of: str, limit: int) -> list[tuple]:
+        """A manager's clients that may be called today (due, re-check due, or handed out today), best first."""
+        params = {"as_of": as_of, "manager": manager}
+        due = self._by_class("c.owner = :manager", params, limit)
+        due_today = f"c.id IN ({self._RECHECK_DUE} UNION {self._HANDED_OUT_TODAY})"
+        extra = self._conn.execute(self._CANDIDATE + f"WHERE c.owner = :manager AND {due_today}", params).fetchall()
+        rows = {row[0]: row for row in (*due, *extra)}
+        return sorted(rows.values(), key=_candidate_order)[:limit]
+
+    def pool_candidates(self, as_of: str, limit: int) -> list[tuple]:
+        """Unowned clients whose re-check is due, then those that may be called today, best first."""
+        params = {"as_of": as_of}
+        found = self._conn.execute(
+            self._CANDIDATE + "WHERE c.owner IS NULL AND c.state = 'quarantined' "
+            f"AND c.id IN ({self._RECHECK_DUE}) ORDER BY c.id LIMIT :limit", {**params, "limit": limit}).fetchall()
+        return found + self._by_class("c.state = 'pool' AND c.owner IS NULL", params, limit - len(found))
 
     def phone_options(self, client_ids: Sequence[int]) -> Iterator[tuple]:
         """(client, e164, type, working, contact, position, birthday) of each usable number of these clients."""

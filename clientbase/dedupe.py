@@ -478,7 +478,7 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
     if offices is None:
-        offices = office_cities(((r.kpp, r.city) for r in ordered if r.kpp and r.city),
+        offices = office_cities(((r.kpp, r.city, 1) for r in ordered if r.kpp and r.city),
                                 {(inn, ordered[m].city) for inn, first in inns.first.items()
                                  for m in inns.shared.get(inn, (first,)) if ordered[m].city})
     linker.home = offices
@@ -538,17 +538,17 @@ def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]
     return hubs
 
 
-def office_cities(kpp_cities: Iterable[tuple[str, str]], inn_cities: Iterable[tuple[str, str]]) -> dict[str, str]:
+def office_cities(kpp_cities: Iterable[tuple[str, str, int]], inn_cities: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The city of each tax office (the first four digits of an INN or a KPP), when the base shows it.
 
-    kpp_cities: (KPP, city) of every record with both. inn_cities: each distinct (valid INN, city).
+    kpp_cities: (KPP or its office, city, how many records). inn_cities: each distinct (valid INN, city).
     A KPP's office is where its record is registered: each record counts. An INN's office is where
     its head office is, but its records may be branches elsewhere: each company counts once in each
     of its cities. The office's city has more than half of the counts, and two at least.
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for kpp, city in kpp_cities:
-        counts[kpp[:4]][city] += 1
+    for kpp, city, records in kpp_cities:
+        counts[kpp[:4]][city] += records
     for inn, city in inn_cities:
         counts[inn[:4]][city] += 1
     home: dict[str, str] = {}

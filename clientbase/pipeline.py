@@ -441,7 +441,7 @@ def _add_value(found: dict[int, tuple[str, ...]], record_id: int, value: str) ->
 def _office_cities(store: Store) -> dict[str, str]:
     """The tax offices' cities as the whole base shows them, for a clustering of part of it."""
     city_key = _city_keys()
-    kpp_cities = ((kpp, city) for kpp, raw_city in store.kpp_cities() if (city := city_key(raw_city)))
+    kpp_cities = ((office, city, n) for office, raw_city, n in store.kpp_cities() if (city := city_key(raw_city)))
     inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := city_key(raw_city))}
     return office_cities(kpp_cities, inn_cities)
 

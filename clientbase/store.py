@@ -547,7 +547,7 @@ class Store:
     def _bulk_cache(self) -> None:
         # A big load touches index pages all over (phones by e164, records by ref): with SQLite's default
         # 2 MB cache they are written out and read back again and again. At 10M rows 256 MB was too little:
-        # `calls` wrote 180 GB to load 8.7M calls. The cache only takes what is read, 0.4 GB at 1M.
+        # `calls` passed 180 GB to write() to load 8.7M calls. The cache only takes what is read, 0.4 GB at 1M.
         self._conn.execute(f"PRAGMA cache_size=-{_BULK_CACHE_KB}")
 
     def _flush(self, upsert: str, records: list[tuple], phones: list[tuple], emails: list[tuple]) -> None:

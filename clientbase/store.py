@@ -744,8 +744,8 @@ class Store:
         """(record id, record id) of each pair marked not duplicates, both usable (and of the scope)."""
         both_in_scope = "JOIN temp.scope sa ON sa.id = a.id JOIN temp.scope sb ON sb.id = b.id" if scoped else ""
         return self._conn.execute(
-            "SELECT a.id, b.id FROM not_duplicates n "
-            f"JOIN records a ON a.ref = n.ref_a JOIN records b ON b.ref = n.ref_b {both_in_scope} WHERE a.status = 'ok' AND b.status = 'ok'").fetchall()
+            "SELECT a.id, b.id FROM not_duplicates n JOIN records a ON a.ref = n.ref_a "
+            f"JOIN records b ON b.ref = n.ref_b {both_in_scope} WHERE a.status = 'ok' AND b.status = 'ok'").fetchall()
 
     def add_not_duplicates(self, pairs: Iterable[tuple[str, str]]) -> None:
         now = datetime.now().isoformat(timespec="seconds")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import pickle
 import resource
+import sqlite3
 import sys
 import time
 import tracemalloc
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_truth, pairwise_scores  # noqa: E402
 
-from clientbase.pipeline import _city_key  # noqa: E402
+from clientbase.pipeline import _city_key, _listed  # noqa: E402
 from clientbase.dedupe import DedupeSettings, MatchRecord, find_clusters  # noqa: E402
 from clientbase.store import Store  # noqa: E402
 
@@ -32,28 +33,22 @@ def match_records(db: Path) -> tuple[list[MatchRecord], dict[int, str], dict[int
     """(match records, record id -> ref, record id -> display name), built as pipeline._deduplicate does."""
     store = Store.open(db)
     try:
-        phones: dict[int, set[str]] = defaultdict(set)
-        for record_id, e164 in store.usable_phones():
-            phones[record_id].add(e164)
-        emails: dict[int, set[str]] = defaultdict(set)
-        domains: dict[int, set[str]] = defaultdict(set)
-        for record_id, value, domain, free_mail in store.valid_emails():
-            emails[record_id].add(value)
-            if domain and not free_mail:
-                domains[record_id].add(domain)
-        records, refs, names = [], {}, {}
-        for (record_id, ref, _source, _client, name, name_key, person, inn, inn_valid, kpp, city,
-             *_rest) in store.record_facts():
-            records.append(MatchRecord(
+        records = [
+            MatchRecord(
                 record_id=record_id, name_key=name_key, person=bool(person), city=_city_key(city),
                 inn=inn if inn_valid else None, kpp=kpp,
-                email_domains=tuple(sorted(domains[record_id])), emails=tuple(sorted(emails[record_id])),
-                phones=tuple(sorted(phones[record_id])),
-            ))
-            refs[record_id] = ref
-            names[record_id] = name or ""
+                phones=_listed(phones), emails=_listed(emails), email_domains=_listed(domains),
+            )
+            for record_id, name_key, person, city, inn, inn_valid, kpp, phones, emails, domains in store.match_facts()
+        ]
     finally:
         store.close()
+    conn = sqlite3.connect(db)  # what the report shows of a record
+    refs, names = {}, {}
+    for record_id, ref, name in conn.execute("SELECT id, ref, name FROM records WHERE status = 'ok'"):
+        refs[record_id] = ref
+        names[record_id] = name or ""
+    conn.close()
     return records, refs, names
 
 

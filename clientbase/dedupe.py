@@ -444,6 +444,7 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
     if len(position) != len(ordered):
         raise ValueError("record ids must be unique")
     banned = [(position[a], position[b]) for a, b in cannot_link if a in position and b in position and a != b]
+    del position
     linker = _Linker(ordered, settings, banned)
 
     inns, domains, phones, emails = _Groups(), _Groups(), _Groups(), _Groups()
@@ -482,6 +483,8 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
                                 {(inn, ordered[m].city) for inn, first in inns.first.items()
                                  for m in inns.shared.get(inn, (first,)) if ordered[m].city})
     linker.home = offices
+    # The records and the keys are done with: linking the names, the peak of a clustering, needs neither.
+    del ordered, inns, domains, phones, emails
     _place_cityless(linker, cityless, names_by_city)
     _link_names(linker, names_by_city)
 
@@ -584,6 +587,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
     Without a city to agree on, a name match is listed for review at most, and not even that when the
     name is found in hub_min_clients cities (a chain, a generic word). A name carried by two valid
     INNs in one city cannot tell which of them its other records belong to: review only.
+    It empties names_by_city.
     """
     settings, inns = linker.settings, linker.inns
     # One item per (city, name), in parallel lists: lighter than a million tuples.
@@ -616,6 +620,7 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             else:
                 for other in members[1:]:
                     linker.link_by_name(first, other, city, 100.0, f'name "{name}" in {city}')
+    names_by_city.clear()  # the items hold what is left to link: the first-seen maps can go
 
     def explain(k1: int, k2: int, score: float) -> tuple[int, int, str]:
         a, b, name_a, name_b = firsts[k1], firsts[k2], names[k1], names[k2]
@@ -692,9 +697,8 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
     # Orderings: the names reversed (for their last letters), and the names with the first word
     # moved last (for their first letters): a first word is often generic ('тд', 'стройсервис'),
     # and blocks on it would be large and full of names that differ only after it.
-    reversed_names = [name[::-1] for name in names]
-    rotated_names = [f"{rest} {head}" if rest else head for head, _, rest in (name.partition(" ") for name in names)]
-    for sort_keys in (reversed_names, rotated_names):
+    for sort_key in (_reversed, _rotated):
+        sort_keys = [sort_key(name) for name in names]  # one ordering's keys at a time: a million strings each
         by_name = sorted(range(count), key=sort_keys.__getitem__)
         if None in city_ids:  # an item without a city may belong to any: its neighbours in every city
             ordered_names = [names[k] for k in by_name]
@@ -715,6 +719,15 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
             start = end
     # Lazily: a million names find millions of pairs, and the caller reads each once.
     return ((pair // count, pair % count, score) for pair, score in found.items() if score >= review_score)
+
+
+def _reversed(name: str) -> str:
+    return name[::-1]
+
+
+def _rotated(name: str) -> str:
+    head, _, rest = name.partition(" ")
+    return f"{rest} {head}" if rest else head
 
 
 def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:

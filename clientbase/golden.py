@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from clientbase.phones import area_codes_for_city
@@ -136,25 +136,21 @@ def _alone(client_id: int, r: RecordFacts) -> Golden:
     )
 
 
-def stable_ids(clusters: Sequence[Sequence[int]], previous: dict[int, int | None], next_id: int) -> list[int]:
-    """Give each cluster the client id most of its records had before, so ids survive re-ingests.
+def stable_ids(claims: Iterable[tuple[int, int, int, int]], count: int, next_id: int) -> list[int]:
+    """Give each of `count` clusters the client id most of its records had before, so ids survive re-ingests.
 
+    claims: (cluster index, its first record id, an old client id, how many of its records had it).
     An old id goes to the cluster holding most of its records (ties: the cluster with the lowest record id);
     every other cluster gets a fresh id, counting up from `next_id`.
     """
-    claims: list[tuple[int, int, int, int]] = []  # (-votes, first record, cluster index, old id)
-    for index, cluster in enumerate(clusters):
-        votes = Counter(previous.get(r) for r in cluster if previous.get(r) is not None)
-        for old_id, count in votes.items():
-            claims.append((-count, min(cluster), index, old_id))
     assigned: dict[int, int] = {}
     used: set[int] = set()
-    for _, _, index, old_id in sorted(claims):
+    for index, _, old_id, _ in sorted(claims, key=lambda c: (-c[3], c[1], c[0], c[2])):
         if index not in assigned and old_id not in used:
             assigned[index] = old_id
             used.add(old_id)
     ids = []
-    for index in range(len(clusters)):
+    for index in range(count):
         if index not in assigned:
             while next_id in used:
                 next_id += 1

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from itertools import combinations, groupby
@@ -32,6 +32,7 @@ from clientbase.cycle import next_due
 from clientbase.dedupe import (
     ContactRecord,
     MatchRecord,
+    Pair,
     cyclic_gc_paused,
     find_clusters,
     group_contacts,
@@ -60,7 +61,7 @@ from clientbase.quarantine import (
 from clientbase.rank import RankInput, rank_clients
 from clientbase.readers import Table, read_tables
 from clientbase.report import run_counts
-from clientbase.store import PHONE_STATUS, ROW_REASON, ROW_STATUS, Store, call_row, record_rows
+from clientbase.store import LIST_SEPARATOR, PHONE_STATUS, ROW_REASON, ROW_STATUS, Store, call_row, record_rows
 from clientbase.workers import Workers, default_workers
 
 Progress = Callable[[str, int, int | None], None]
@@ -345,97 +346,68 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     scoped = scope is not None
     if scoped:
         store.set_scope(scope, changed)
-    phones: dict[int, tuple[str, ...]] = {}
-    for record_id, e164 in store.usable_phones(scoped):
-        _add_value(phones, record_id, e164)
-    emails: dict[int, tuple[str, ...]] = {}
-    domains: dict[int, tuple[str, ...]] = {}
-    for record_id, value, domain, free_mail in store.valid_emails(scoped):
-        _add_value(emails, record_id, value)
-        if domain and not free_mail:
-            _add_value(domains, record_id, domain)
-    summary = _save_clusters(store, rules, command, scoped, phones, emails, domains)
-    del domains  # the contacts need only phones and emails
-    store.save_contacts(_contacts(store, phones, emails, scoped), scoped)
+    summary = _save_clusters(store, rules, command, scoped)
+    store.save_contacts(_contacts(store, scoped), scoped)
     store.save_dedupe_state(settings)
     return _dedupe_totals(store, summary)
 
 
-def _save_clusters(store: Store, rules: Rules, command: str, scoped: bool, phones: dict[int, tuple[str, ...]],
-                   emails: dict[int, tuple[str, ...]], domains: dict[int, tuple[str, ...]]) -> DedupeSummary:
+def _save_clusters(store: Store, rules: Rules, command: str, scoped: bool) -> DedupeSummary:
     """Cluster the records (of the scope), save their clients and matches, and log each record that moved.
 
-    The clustering reads only what matching needs, and the records' facts for the clients are read after
-    it, and freed before the contacts are built: none of these peaks adds up with another.
+    The clustering reads only what matching needs. The clusters then wait in the base, and the records'
+    facts are read back one client at a time: the golden records cost no memory beside the clustering's.
     """
     city_key = _city_keys()
+    repeated: dict[str, str] = {}  # name keys and KPPs repeat across records (0.6M of 1M): each held once
     candidates = (  # a generator: find_clusters keeps its own ordered copy, and one list is enough
         MatchRecord(
-            record_id=record_id, name_key=name_key, person=bool(person), city=city_key(city),
-            inn=inn if inn_valid else None, kpp=kpp,
-            email_domains=domains.get(record_id, ()), emails=emails.get(record_id, ()),
-            phones=phones.get(record_id, ()),
+            record_id=record_id, name_key=name_key and repeated.setdefault(name_key, name_key),
+            person=bool(person), city=city_key(city), inn=inn if inn_valid else None,
+            kpp=kpp and repeated.setdefault(kpp, kpp), phones=_listed(phones), emails=_listed(emails),
+            email_domains=_listed(domains),
         )
-        for record_id, name_key, person, city, inn, inn_valid, kpp in store.match_facts(scoped)
+        for record_id, name_key, person, city, inn, inn_valid, kpp, phones, emails, domains in store.match_facts(scoped)
     )
     offices = _office_cities(store) if scoped else None
     result = find_clusters(candidates, rules.dedupe, store.not_duplicate_ids(scoped), offices)
+    del repeated
+    clusters = result.clusters
+    store.hold_clusters(clusters)
+    claims = [(cluster, clusters[cluster][0], old_id, votes) for cluster, old_id, votes in store.cluster_votes()]
+    store.name_clusters(stable_ids(claims, len(clusters), store.max_client_id() + 1))
+    del claims
 
-    facts = [RecordFacts(*row) for row in _shared_strings(store.record_facts(scoped), _REPEATED_FACTS)]
-    by_id = {f.id: f for f in facts}
-    ids = stable_ids(result.clusters, {f.id: f.client_id for f in facts}, store.max_client_id() + 1)
-    client_of = {record_id: client_id for cluster, client_id in zip(result.clusters, ids) for record_id in cluster}
-    goldens = (golden_record(client_id, [by_id[r] for r in cluster], rules.ingest.source_priority)
-               for cluster, client_id in zip(result.clusters, ids))
-    reasons: dict[int, str] = {}
+    why: dict[int, Pair] = {}  # a record -> the first merge that joined it
     for pair in result.pairs:
         if pair.decision == "merged":
-            reasons.setdefault(pair.b, f"{pair.rule}: {pair.detail}")
-            reasons.setdefault(pair.a, f"{pair.rule}: {pair.detail}")
-    matches = ((client_of[p.a], by_id[p.a].ref, by_id[p.b].ref, p.rule, p.score, p.decision, p.detail)
-               for p in result.pairs)
-    replaced = {f.client_id for f in facts if f.client_id is not None} | store.changed_clients() | set(ids)
-    moved = [f for f in facts if f.client_id != client_of[f.id]]
-    store.save_clients(goldens, [(client_of[f.id], f.id) for f in moved], matches, result.hubs,
-                       replaced if scoped else None)
+            why.setdefault(pair.b, pair)
+            why.setdefault(pair.a, pair)
+    logged = (
+        ("merge" if len(clusters[cluster]) > 1 else "split",
+         {"record": ref, "from": before, "to": after,
+          "why": f"{why[record_id].rule}: {why[record_id].detail}" if record_id in why else "alone"}, after)
+        for record_id, ref, before, after, cluster in store.moved_records()
+        if before is not None or len(clusters[cluster]) > 1  # a new record alone is no news
+    )
+    moved = store.audit_many(command, logged)
+    del why
 
-    sizes = {client_id: len(cluster) for cluster, client_id in zip(result.clusters, ids)}
-    logged = []
-    for f in moved:
-        new = client_of[f.id]
-        if f.client_id is not None or sizes[new] > 1:  # a new record alone is no news
-            logged.append(("merge" if sizes[new] > 1 else "split",
-                           {"record": f.ref, "from": f.client_id, "to": new, "why": reasons.get(f.id, "alone")}, new))
-    store.audit_many(command, logged)
-    return DedupeSummary(mode="incremental" if scoped else "full", rechecked=len(facts), moved_records=len(logged))
-
-
-# Fields whose values repeat across records (a source, a city, a manager, a date, a company's name key):
-# each held once, they halve the memory a million records take in a clean.
-_REPEATED_FACTS = tuple(i for i, f in enumerate(fields(RecordFacts)) if f.name in {
-    "source", "name_key", "kpp", "city", "channel", "owner", "assigned_on", "last_purchase", "last_contact",
-    "last_result"})
+    priority = rules.ingest.source_priority
+    goldens = (golden_record(client_id, [RecordFacts(*row[1:]) for row in rows], priority)
+               for client_id, rows in groupby(store.clustered_facts(), key=itemgetter(0)))
+    store.save_clients(goldens, result.pairs, result.hubs, scoped)
+    return DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
+                         moved_records=moved)
 
 
-def _shared_strings(rows: Iterable[tuple], columns: tuple[int, ...]) -> Iterator[list]:
-    """The rows with each repeated string in `columns` held as one object."""
-    pool: dict[str, str] = {}
-    for row in rows:
-        row = list(row)
-        for column in columns:
-            value = row[column]
-            if value is not None:
-                row[column] = pool.setdefault(value, value)
-        yield row
-
-
-def _add_value(found: dict[int, tuple[str, ...]], record_id: int, value: str) -> None:
-    """Add to a record's sorted, distinct values: a tuple is a quarter of a set's size, and most hold one."""
-    held = found.get(record_id)
-    if held is None:
-        found[record_id] = (value,)
-    elif value not in held:
-        found[record_id] = tuple(sorted((*held, value)))
+def _listed(values: str | None) -> tuple[str, ...]:
+    """A record's values as the store joins them: sorted and distinct, as a tuple (a quarter of a set's size)."""
+    if values is None:
+        return ()
+    if LIST_SEPARATOR not in values:
+        return (values,)
+    return tuple(sorted(set(values.split(LIST_SEPARATOR))))
 
 
 def _office_cities(store: Store) -> dict[str, str]:
@@ -452,14 +424,12 @@ def _dedupe_totals(store: Store, summary: DedupeSummary) -> DedupeSummary:
     return summary
 
 
-def _contacts(store: Store, phones: dict[int, tuple[str, ...]], emails: dict[int, tuple[str, ...]],
-              scoped: bool) -> list[Contact]:
+def _contacts(store: Store, scoped: bool) -> list[Contact]:
     """The people at each client: records naming the same person (by name, phone or email) become one."""
     contacts: list[Contact] = []
     for client_id, rows in groupby(store.contact_facts(scoped), key=itemgetter(1)):
-        facts = {record_id: ContactFacts(record_id, name, position, birthday, phones.get(record_id, ()),
-                                         emails.get(record_id, ()))
-                 for record_id, _, name, position, birthday in rows}
+        facts = {record_id: ContactFacts(record_id, name, position, birthday, _listed(phones), _listed(emails))
+                 for record_id, _, name, position, birthday, phones, emails in rows}
         people = [list(facts)] if len(facts) == 1 else group_contacts(
             [ContactRecord(f.record_id, person_key(f.name), f.phones, f.emails) for f in facts.values()])
         contacts.extend(golden_contact(client_id, [facts[r] for r in group]) for group in people)

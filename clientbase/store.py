@@ -310,6 +310,19 @@ def _candidate_order(row: tuple) -> tuple:
     return (abcde is None, abcde or "", next_due is not None, next_due or "", row[0])
 
 
+# The records held by hold_clusters, with their cluster (c) and its client id (cc); CROSS JOIN keeps the
+# temporary table outermost, as the planner knows nothing of its size.
+_CLUSTERED_RECORDS = ("FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id "
+                      "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster")
+
+
+# A record's usable phones and its valid emails, each as one string: a query row per record.
+LIST_SEPARATOR = "\x1f"
+_USABLE_PHONES = ("(SELECT group_concat(p.e164, char(31)) FROM phones p "
+                  "WHERE p.record_id = r.id AND p.status = 'ok' AND p.e164 IS NOT NULL)")
+_VALID_EMAILS = "(SELECT group_concat(e.value, char(31)) FROM emails e WHERE e.record_id = r.id AND e.valid)"
+
+
 def _in_scope(column: str, scoped: bool) -> str:
     return f"JOIN temp.scope scope ON scope.id = {column}" if scoped else ""
 
@@ -342,6 +355,7 @@ _CALL_COLUMNS = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "
 ROW_STATUS, ROW_REASON, PHONE_STATUS = 3, 4, _PHONE_FIELDS.index("status")
 _BATCH_ROWS = 10_000
 _BULK_CACHE_KB = 2 * 1024 * 1024
+_TEMP_CACHE_KB = 512 * 1024  # the held clusters: about 150 MB at 10M records
 _record_values = attrgetter(*_RECORD_COLUMNS[1:])
 _phone_values = attrgetter(*_PHONE_FIELDS)
 _email_values = attrgetter(*_EMAIL_FIELDS)
@@ -608,33 +622,27 @@ class Store:
 
     # --- deduplication -------------------------------------------------------------------
 
-    def record_facts(self, scoped: bool = False) -> Iterator[tuple]:
-        """Every usable record (of the scope) with what matching and survivorship need, in record order."""
+    def clustered_facts(self) -> Iterator[tuple]:
+        """(client id, then what survivorship needs) of each record held by hold_clusters, by client and record.
+
+        Read in this order, one client's records at a time are enough to build the golden records."""
         return self._conn.execute(
-            "SELECT r.id, r.ref, s.name, r.client_id, r.name, r.name_key, r.person, r.inn, r.inn_valid, r.kpp, "
-            "r.city, r.channel, r.owner, r.assigned_on, r.profit, r.revenue, r.potential, r.last_purchase, "
-            "r.last_contact, r.last_result, r.closed "
-            f"FROM records r {_in_scope('r.id', scoped)} JOIN sources s ON s.id = r.source_id "
-            "WHERE r.status = 'ok' ORDER BY r.id"
+            "SELECT cc.client_id, r.id, r.ref, s.name, r.client_id, r.name, r.name_key, r.person, r.inn, "
+            "r.inn_valid, r.kpp, r.city, r.channel, r.owner, r.assigned_on, r.profit, r.revenue, r.potential, "
+            "r.last_purchase, r.last_contact, r.last_result, r.closed "
+            f"{_CLUSTERED_RECORDS} JOIN sources s ON s.id = r.source_id ORDER BY c.cluster, r.id"
         )
 
     def match_facts(self, scoped: bool = False) -> Iterator[tuple]:
-        """(id, name key, person, city, INN, INN valid, KPP) of every usable record (of the scope), in record order."""
+        """(id, name key, person, city, INN, INN valid, KPP, phones, emails, email domains) of every usable record
+        (of the scope), in record order. The last three are joined by LIST_SEPARATOR, or None: the usable
+        phones, a person's valid emails, a company's own email domains (free mail excluded)."""
         return self._conn.execute(
-            f"SELECT r.id, r.name_key, r.person, r.city, r.inn, r.inn_valid, r.kpp FROM records r "
-            f"{_in_scope('r.id', scoped)} WHERE r.status = 'ok' ORDER BY r.id")
-
-    def usable_phones(self, scoped: bool = False) -> Iterator[tuple[int, str]]:
-        return self._conn.execute(
-            f"SELECT p.record_id, p.e164 FROM phones p {_in_scope('p.record_id', scoped)} "
-            "JOIN records r ON r.id = p.record_id WHERE r.status = 'ok' AND p.status = 'ok' AND p.e164 IS NOT NULL"
-        )
-
-    def valid_emails(self, scoped: bool = False) -> Iterator[tuple[int, str, str, int]]:
-        return self._conn.execute(
-            f"SELECT e.record_id, e.value, e.domain, e.free_mail FROM emails e {_in_scope('e.record_id', scoped)} "
-            "JOIN records r ON r.id = e.record_id WHERE r.status = 'ok' AND e.valid"
-        )
+            f"SELECT r.id, r.name_key, r.person, r.city, r.inn, r.inn_valid, r.kpp, {_USABLE_PHONES}, "
+            f"CASE WHEN r.person THEN {_VALID_EMAILS} END, "
+            "CASE WHEN NOT r.person THEN (SELECT group_concat(e.domain, char(31)) FROM emails e "
+            "WHERE e.record_id = r.id AND e.valid AND e.domain <> '' AND NOT e.free_mail) END "
+            f"FROM records r {_in_scope('r.id', scoped)} WHERE r.status = 'ok' ORDER BY r.id")
 
     def _settings_of(self, state: str) -> str | None:
         row = self._conn.execute(f"SELECT settings FROM {state}").fetchone()
@@ -740,6 +748,35 @@ class Store:
         self._fill_ids("scope", record_ids)
         self._fill_ids("changed", changed)
 
+    def hold_clusters(self, clusters: Sequence[Sequence[int]]) -> None:
+        """Keep the cluster (its index) of each clustered record in a temporary table, for the queries that
+        save the clusters: a base's records are then read one client at a time instead of all at once."""
+        conn = self._conn
+        conn.execute(f"PRAGMA temp.cache_size=-{_TEMP_CACHE_KB}")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS clustered(record_id INTEGER PRIMARY KEY, cluster INTEGER NOT NULL)")
+        conn.execute("DELETE FROM temp.clustered")
+        conn.executemany("INSERT INTO temp.clustered(record_id, cluster) VALUES (?,?)",
+                         ((record_id, index) for index, cluster in enumerate(clusters) for record_id in cluster))
+
+    def cluster_votes(self) -> Iterator[tuple[int, int, int]]:
+        """(cluster, client id, how many of its records had it) for each client id the clustered records had."""
+        return self._conn.execute(
+            "SELECT c.cluster, r.client_id, count(*) FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id "
+            "WHERE r.client_id IS NOT NULL GROUP BY c.cluster, r.client_id")
+
+    def name_clusters(self, client_ids: Sequence[int]) -> None:
+        """The client id of each held cluster, in cluster order."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS cluster_client(cluster INTEGER PRIMARY KEY, client_id INTEGER)")
+        conn.execute("DELETE FROM temp.cluster_client")
+        conn.executemany("INSERT INTO temp.cluster_client(cluster, client_id) VALUES (?,?)", enumerate(client_ids))
+
+    def moved_records(self) -> Iterator[tuple[int, str, int | None, int, int]]:
+        """(record id, ref, client id before, client id now, cluster) of each clustered record changing client."""
+        return self._conn.execute(
+            f"SELECT r.id, r.ref, r.client_id, cc.client_id, c.cluster {_CLUSTERED_RECORDS} "
+            "WHERE r.client_id IS NOT cc.client_id ORDER BY r.id")
+
     def not_duplicate_ids(self, scoped: bool = False) -> list[tuple[int, int]]:
         """(record id, record id) of each pair marked not duplicates, both usable (and of the scope)."""
         both_in_scope = "JOIN temp.scope sa ON sa.id = a.id JOIN temp.scope sb ON sb.id = b.id" if scoped else ""
@@ -759,20 +796,24 @@ class Store:
             "SELECT max(coalesce((SELECT max(id) FROM clients), 0), coalesce((SELECT max(client_id) FROM records), 0))"
         ).fetchone()[0]
 
-    def save_clients(self, goldens: Iterable, moves: Iterable[tuple[int, int]], matches: Iterable[tuple],
-                     hubs: dict[str, int], replaced: Iterable[int] | None = None) -> None:
-        """Replace the derived client tables and point each moved (client id, record id) at its client.
+    def save_clients(self, goldens: Iterable, pairs: Iterable, hubs: dict[str, int], scoped: bool) -> None:
+        """Replace the derived client tables with the held clusters' and point each record at its client.
 
-        With `replaced`, only those clients (and the hubs among the scope's phones) are replaced.
+        Scoped, only the clients of the held records (before and after) and the changed ones are replaced,
+        and the hubs among their phones.
         """
         conn = self._conn
-        if replaced is None:
+        if not scoped:
             conn.execute("DELETE FROM clients")
             conn.execute("DELETE FROM matches")
             conn.execute("DELETE FROM hubs")
             conn.execute("DELETE FROM judge_state")  # every client is new: judge them all
         else:
-            self._fill_ids("replaced", replaced)
+            self._fill_ids("replaced", ())
+            conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT client_id FROM dirty_clients")
+            conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT r.client_id FROM temp.clustered c "
+                         "CROSS JOIN records r ON r.id = c.record_id WHERE r.client_id IS NOT NULL")
+            conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT client_id FROM temp.cluster_client")
             conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT id FROM temp.replaced")
             conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced)")
             # A pair to review between an unchanged record of the scope and one outside it is not found again
@@ -792,20 +833,25 @@ class Store:
               g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic) for g in goldens),
         )
         conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL")
-        conn.executemany("UPDATE records SET client_id = ? WHERE id = ?", moves)
+        conn.execute("UPDATE records SET client_id = cc.client_id FROM temp.clustered c JOIN temp.cluster_client cc "
+                     "ON cc.cluster = c.cluster WHERE records.id = c.record_id AND records.client_id IS NOT cc.client_id")
+        # A pair is listed under its first record's client.
         conn.executemany(
-            "INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) VALUES (?,?,?,?,?,?,?)",
-            matches,
+            "INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) "
+            "SELECT a.client_id, a.ref, b.ref, ?, ?, ?, ? FROM records a, records b WHERE a.id = ? AND b.id = ?",
+            ((p.rule, p.score, p.decision, p.detail, p.a, p.b) for p in pairs),
         )
-        if replaced is not None:  # a kept pair is listed under its first record's client, which may be new
+        if scoped:  # a kept pair is listed under its first record's client, which may be new
             conn.execute("UPDATE matches SET client_id = (SELECT client_id FROM records WHERE ref = matches.ref_a) "
                          "WHERE client_id IN temp.replaced")
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
 
     def contact_facts(self, scoped: bool = False) -> Iterator[tuple]:
-        """(record id, client id, contact name, position, birthday) of every record (of the scope) naming a person."""
+        """(record id, client id, contact name, position, birthday, phones, emails) of every record (of the scope)
+        naming a person; its usable phones and valid emails are joined by LIST_SEPARATOR, or None."""
         return self._conn.execute(
-            f"SELECT r.id, r.client_id, r.contact, r.position, r.birthday FROM records r {_in_scope('r.id', scoped)} "
+            f"SELECT r.id, r.client_id, r.contact, r.position, r.birthday, {_USABLE_PHONES}, {_VALID_EMAILS} "
+            f"FROM records r {_in_scope('r.id', scoped)} "
             "WHERE r.status = 'ok' AND r.contact IS NOT NULL AND r.client_id IS NOT NULL ORDER BY r.client_id, r.id"
         )
 
@@ -1229,14 +1275,14 @@ class Store:
     def audit(self, command: str, action: str, detail: dict, client_id: int | None = None) -> None:
         self.audit_many(command, [(action, detail, client_id)])
 
-    def audit_many(self, command: str, entries: Iterable[tuple[str, dict, int | None]]) -> None:
-        """(action, detail, client id) entries of one command, all stamped with this moment."""
+    def audit_many(self, command: str, entries: Iterable[tuple[str, dict, int | None]]) -> int:
+        """(action, detail, client id) entries of one command, all stamped with this moment; returns their count."""
         at, user = datetime.now().isoformat(timespec="seconds"), _user()
-        self._conn.executemany(
+        return self._conn.executemany(
             "INSERT INTO audit(at, command, action, client_id, detail, user) VALUES (?,?,?,?,?,?)",
             ((at, command, action, client_id, json.dumps(detail, ensure_ascii=False, sort_keys=True), user)
              for action, detail, client_id in entries),
-        )
+        ).rowcount
 
     def audit_log(self, client_id: int | None, command: str | None, limit: int) -> list[dict]:
         where, params = [], []

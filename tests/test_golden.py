@@ -1,3 +1,4 @@
+from collections import Counter
 from dataclasses import replace
 
 from hypothesis import given, settings
@@ -52,13 +53,22 @@ def test_closed_anywhere_means_closed():
     assert golden_record(1, [facts(1, "crm"), facts(2, "1c", closed=True)], PRIORITY).closed
 
 
+def _ids(clusters: list[list[int]], previous: dict[int, int | None], next_id: int) -> list[int]:
+    """stable_ids of clusters whose records had the `previous` client ids, voting as the store counts."""
+    claims = [(index, cluster[0], old_id, votes) for index, cluster in enumerate(clusters)
+              for old_id, votes in Counter(previous[r] for r in cluster if previous[r] is not None).items()]
+    return stable_ids(claims, len(clusters), next_id)
+
+
 def test_stable_ids_keep_majority_id_and_number_new_clusters_after_the_max():
     previous = {1: 10, 2: 10, 3: 11, 4: 11, 5: None}
-    assert stable_ids([[1, 2, 3], [4], [5]], previous, 12) == [10, 11, 12]
+    assert _ids([[1, 2, 3], [4], [5]], previous, 12) == [10, 11, 12]
     # A cluster that splits keeps the id for its larger part.
-    assert stable_ids([[1], [2, 3, 4]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [12, 10]
+    assert _ids([[1], [2, 3, 4]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [12, 10]
     # Order of clusters does not change who gets which id.
-    assert stable_ids([[2, 3, 4], [1]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [10, 12]
+    assert _ids([[2, 3, 4], [1]], {1: 10, 2: 10, 3: 10, 4: 11}, 12) == [10, 12]
+    # On a tie the cluster with the lowest record keeps the id.
+    assert _ids([[3, 4], [1, 2]], {1: 10, 2: 10, 3: 10, 4: 10}, 12) == [12, 10]
 
 
 _TEXT = st.one_of(st.none(), st.just(""), st.sampled_from(["Москва", "Казань", "Ромашка", "x"]))

@@ -543,24 +543,24 @@ class RulesSummary:
 
 def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> RulesSummary:
     """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
-    inputs = [RankInput(cid, channel, profit, potential, date.fromisoformat(bought) if bought else None)
-              for cid, channel, profit, potential, bought in store.rank_inputs()]
+    inputs, contacts = [], []  # contacts: (last contact, last result or purchase), beside each client's input
+    for cid, channel, profit, potential, bought, last_contact, last_result in store.rank_inputs():
+        inputs.append(RankInput(cid, channel, profit, potential, date.fromisoformat(bought) if bought else None))
+        contacts.append((last_contact, last_result or bought))
     ranking = rank_clients(inputs, as_of, rules.rank)
+    del inputs
     summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
     claims: dict[int, list[Claim]] = defaultdict(list)
     for client_id, manager, assigned_on, ref in store.owner_claims():
         if name := manager_name(manager):
             claims[client_id].append(Claim(name, assigned_on, ref))
     events = store.last_ledger_events()
-    contacts = {cid: (last_contact, last_result or last_purchase) for cid, last_contact, last_result, last_purchase
-                in store.client_dates()}
     quarantined = {e.client_id for e in store.quarantine_entries().values() if e.released_on is None}
     snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
     previous_conflicts = store.conflicts()
     conflicts, standing, expiries, logged = [], [], [], []
-    for ranked in ranking.clients:
+    for ranked, (last_contact, last_result) in zip(ranking.clients, contacts, strict=True):  # both by client id
         cid = ranked.client_id
-        last_contact, last_result = contacts[cid]
         ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result,
                                   ranked.dependency is not None, as_of, rules.ownership.term_days,
                                   rules.ownership.conflict_rule)

@@ -497,13 +497,18 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
             by_root[root] = [record_id]
         else:
             cluster.append(record_id)
-    # One review pair per two clusters: the closest one, as the question is whether the clients are one.
-    review: dict[tuple[int, int], Pair] = {}
-    for (a, b), pair in sorted(linker.review.items(), key=lambda item: (-item[1].score, item[0])):
-        ra, rb = find(a), find(b)
+    # One review pair per two clusters: the closest one (then the first), as the question is whether the
+    # clients are one. Picked in one pass: a sort of every suggestion took 0.6 GB at 10M records.
+    suggested = linker.review
+    closest: dict[tuple[int, int], tuple[int, int]] = {}  # two clusters' roots -> their closest pair
+    for ab, pair in suggested.items():
+        ra, rb = find(ab[0]), find(ab[1])
         if ra != rb:
-            review.setdefault((ra, rb) if ra < rb else (rb, ra), pair)
-    pairs = linker.merged + list(review.values())
+            roots = (ra, rb) if ra < rb else (rb, ra)
+            held = closest.get(roots)
+            if held is None or (-pair.score, ab) < (-suggested[held].score, held):
+                closest[roots] = ab
+    pairs = linker.merged + [suggested[ab] for ab in closest.values()]
     pairs.sort(key=lambda p: (p.a, p.b, p.decision))
     return DedupeResult(
         clusters=list(by_root.values()),  # records in id order: each cluster sorted, clusters by first id

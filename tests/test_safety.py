@@ -20,6 +20,7 @@ from python_calamine import CalamineWorkbook
 from clientbase.errors import UserError
 from clientbase.export import neutralise
 from clientbase.readers import read_tables
+from clientbase.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
@@ -257,3 +258,19 @@ def test_snapshots_rotate_and_restore_brings_the_base_back(run, tmp_path):
     assert kept != state(tmp_path / "cb.db")  # the purchased rows are ingested but not cleaned yet
     history = json.loads(run("audit", "--command", "restore", "--json").stdout)["items"]
     assert history and snapshots[0].name in history[0]["detail"]
+
+
+def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    db = tmp_path / "cb.db"
+    before = state(db)
+    store = Store.open(db)
+    try:
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count={pages}")  # stands in for a full disk: no page can be added
+        with pytest.raises(UserError, match=r"the disk filled up \(.* GB free now\), so nothing was changed"):
+            with store.transaction():
+                store.add_not_duplicates([(f"crm:{i}", f"1c:{i}") for i in range(20000)])
+    finally:
+        store.close()
+    assert state(db) == before

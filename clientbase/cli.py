@@ -132,6 +132,19 @@ def _progress(c: Context):
     return bar, update
 
 
+def _steps(c: Context):
+    """A spinner on stderr naming the step a long command is at, with the time it has taken so far;
+    silent when quiet or not a terminal."""
+    if c.quiet or not c.console.is_terminal:
+        return None, None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=c.console,
+                   transient=True)
+    task = bar.add_task("opening the base", total=None)
+    return bar, lambda step: bar.update(task, description=step)
+
+
 @cli.command()
 def ingest(
     ctx: typer.Context,
@@ -237,7 +250,12 @@ def clean(
     from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
 
     c: Context = ctx.obj
-    summary = pipeline.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full)
+    bar, step = _steps(c)
+    if bar:
+        with bar:
+            summary = pipeline.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full, step=step)
+    else:
+        summary = pipeline.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full)
     if as_json:
         _emit_json(asdict(summary))
     if c.quiet or as_json:

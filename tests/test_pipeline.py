@@ -6,12 +6,17 @@ import io
 import itertools
 import json
 import os
+import pty
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
+
+from clientbase import pipeline
+from clientbase.config import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
@@ -253,3 +258,41 @@ def test_morning_commands_start_without_the_pipeline(base, tmp_path):
     modules = json.loads(loaded.read_text())
     assert "clientbase.worklist" in modules
     assert [m for m in modules if m.split(".")[0] in NOT_IN_THE_MORNING or m in NOT_IN_THE_MORNING] == []
+
+
+def test_a_clean_on_a_terminal_names_each_step_as_it_goes(tmp_path):
+    generate(tmp_path / "dumps", clients=200, seed=3)
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(tmp_path / "dumps" / "1c_export.csv"), str(tmp_path / "dumps" / "purchased_base.csv"))
+    leader, follower = pty.openpty()  # the spinner shows on a terminal only, as cron wants no spinner
+    with subprocess.Popen([sys.executable, "-m", "clientbase", "--db", str(db), "clean", "--as-of", AS_OF],
+                          stdin=follower, stdout=follower, stderr=follower, cwd=tmp_path,
+                          env={**os.environ, "TERM": "xterm", "COLUMNS": "120"}) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(leader)
+    assert process.returncode == 0
+    text = shown.decode("utf-8", "replace")
+    assert "writing the changes" in text and "Clean 2026-11-20" in text
+
+
+def test_clean_tells_each_step_in_order(tmp_path):
+    generate(tmp_path / "dumps", clients=200, seed=3)
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(tmp_path / "dumps" / "1c_export.csv"))
+    steps: list[str] = []
+    pipeline.clean(db, load_rules(None), date(2026, 11, 20), step=steps.append)
+    assert [s.split(" ")[0] for s in steps] == ["taking", "clustering", "saving", "finding", "judging", "applying",
+                                               "writing"]
+    assert steps[1] == "clustering all records into clients"
+    with sqlite3.connect(db) as conn:
+        clients = conn.execute("SELECT count(*) FROM clients").fetchone()[0]
+    assert steps[2] == f"saving {clients:,} clients and their matches"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -251,11 +252,8 @@ def clean(
 
     c: Context = ctx.obj
     bar, step = _steps(c)
-    if bar:
-        with bar:
-            summary = pipeline.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full, step=step)
-    else:
-        summary = pipeline.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full)
+    with bar or nullcontext():
+        summary = pipeline.clean(c.db, c.rules(), _as_of(as_of), dry_run=dry_run, full=full, step=step)
     if as_json:
         _emit_json(asdict(summary))
     if c.quiet or as_json:

@@ -498,7 +498,7 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
         else:
             cluster.append(record_id)
     # One review pair per two clusters: the closest one (then the first), as the question is whether the
-    # clients are one. Picked in one pass: a sort of every suggestion took 0.6 GB at 10M records.
+    # clients are one. Picked in one pass: a sort would list every suggestion once more.
     suggested = linker.review
     closest: dict[tuple[int, int], tuple[int, int]] = {}  # two clusters' roots -> their closest pair
     for ab, pair in suggested.items():

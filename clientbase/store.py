@@ -371,7 +371,7 @@ _CALL_COLUMNS = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "
 ROW_STATUS, ROW_REASON, PHONE_STATUS = 3, 4, _PHONE_FIELDS.index("status")
 _BATCH_ROWS = 10_000
 _BULK_CACHE_KB = 2 * 1024 * 1024
-_TEMP_CACHE_KB = 512 * 1024  # the held clusters: about 150 MB at 10M records
+_TEMP_CACHE_KB = 512 * 1024  # the held clusters in memory: a (record, cluster) pair per record
 _record_values = attrgetter(*_RECORD_COLUMNS[1:])
 _phone_values = attrgetter(*_PHONE_FIELDS)
 _email_values = attrgetter(*_EMAIL_FIELDS)
@@ -1147,7 +1147,7 @@ class Store:
         """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id), by client id.
 
         Only rows that differ are written: most clients stand where they stood last night. The stored rows
-        are read alongside in the same order, not held: at 1M clients a set of them took 350 MB.
+        are read alongside in the same order, not held: a set of a million clients' rows is hundreds of MB.
         """
         stored = self._conn.execute(
             "SELECT owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, id FROM clients "

@@ -5,7 +5,8 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
-from hypothesis import given
+from rapidfuzz.distance import OSA
+from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from clientbase.dedupe import (
     name_similarity,
     person_names_compatible,
 )
+from clientbase.dedupe import _similar_names as similar_names
+from clientbase.dedupe import _WINDOW as WINDOW
 
 SETTINGS = DedupeSettings()
 
@@ -289,6 +292,39 @@ def test_every_record_in_one_cluster_and_no_cluster_with_two_inns(rows, cannot):
     for pair in result.pairs:
         assert pair.a < pair.b
         assert (cluster[pair.a] == cluster[pair.b]) == (pair.decision == "merged")
+
+
+NAME_ITEMS = st.lists(st.tuples(
+    st.sampled_from(["москва", "москва", "тула", None]),
+    st.one_of(st.text(alphabet="аоб кр", min_size=1, max_size=9).map(str.strip).filter(bool),
+              st.builds(str.__add__, st.sampled_from(["строй", "ромашк"]), st.text(alphabet="аоб", max_size=2)),
+              st.lists(st.sampled_from(["нова", "нива", "строй"]), min_size=1, max_size=2).map(" ".join))),
+    min_size=WINDOW - 2, max_size=WINDOW + 1, unique=True)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(NAME_ITEMS)
+@example([("москва", "ромашк" + suffix) for suffix in ["", "а", "аа", "аб", "ао", "б", "ба", "бб", "бо", "о", "оа"]])
+@example([(None, "строй нова"), ("тула", "нова строй"), ("тула", "нова строи"), ("москва", "строй нива")])
+def test_similar_names_finds_every_close_pair_among_neighbours(items):
+    """With no more items than a window, every pair that may be compared is, and scores as name_similarity."""
+    cities, names = [city for city, _ in items], [name for _, name in items]
+
+    def comparable(a, b):
+        if cities[a] is None or cities[b] is None:
+            return True
+        rotated = [" ".join(n.split(" ", 1)[::-1]) for n in (names[a], names[b])]
+        return cities[a] == cities[b] and (names[a][-3:] == names[b][-3:] or rotated[0][:3] == rotated[1][:3])
+
+    def as_written(a, b):
+        return round(100 * (1 - OSA.distance(names[a], names[b]) / (len(names[a]) + len(names[b]))), 1)
+
+    expected = {(a, b): name_similarity(names[a], names[b])
+                for a in range(len(items)) for b in range(a + 1, len(items))
+                if comparable(a, b) and as_written(a, b) >= SETTINGS.review_score
+                and name_similarity(names[a], names[b]) >= SETTINGS.review_score}
+    found = {(a, b): score for a, b, score in similar_names(cities, names, SETTINGS.review_score)}
+    assert found == expected
 
 
 # --- a synthetic base with known truth ------------------------------------------------------------------------

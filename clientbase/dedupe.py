@@ -20,12 +20,14 @@ Exact keys are grouped with dicts; a name is compared only with a few neighbours
 from __future__ import annotations
 
 import gc
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
 
+import numpy
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -77,6 +79,8 @@ class ContactRecord:
 # name, each name is compared with the next _WINDOW only: giant blocks ('стр…' in Moscow) stay linear.
 _BLOCK_LETTERS = 3
 _WINDOW = 10
+# Similar-name pairs turned into Python objects at a time.
+_SCORED_SLICE = 65_536
 # Names kept per party when telling how many clients a shared key touches.
 _PARTY_NAMES = 4
 # Within one client, a phone or email shared by more people than this is a switchboard, not a key.
@@ -292,6 +296,12 @@ class _Linker:
         self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
         self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
 
+    def release_records(self) -> None:
+        """Drop the record columns once every link is made: the clusters and the review pairs, built
+        last and the peak of a clustering, need only the forest's parents."""
+        self.names = self.inns = self.kpps = self.persons = self.phones = []
+        self.forest.inn = self.forest.marks = self.forest.size = []
+
     def link(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
         """Merge two records; a union refused only through the records joined to them goes to review."""
         outcome = self.forest.union(a, b)
@@ -483,10 +493,12 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
                                 {(inn, ordered[m].city) for inn, first in inns.first.items()
                                  for m in inns.shared.get(inn, (first,)) if ordered[m].city})
     linker.home = offices
-    # The records and the keys are done with: linking the names, the peak of a clustering, needs neither.
+    # The records and the keys are done with: linking the names needs neither.
     del ordered, inns, domains, phones, emails
     _place_cityless(linker, cityless, names_by_city)
     _link_names(linker, names_by_city)
+    del names
+    linker.release_records()
 
     find = linker.forest.find
     by_root: dict[int, list[int]] = {}
@@ -681,7 +693,9 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
     count = len(names)
     # edits <= share·(len a + len b) <= 2·share·max(len a, len b): a bound rapidfuzz can apply
     cutoff = min(1.0, 2 * (1 - review_score / 100))
-    found: dict[int, float] = {}  # k1 * count + k2 -> score: ints are lighter than tuples
+    # k1 * count + k2 of each pair close enough as written, repeats included: 8 bytes a pair, where a
+    # dict of pairs to scores took about 100 (a million names find millions of pairs).
+    found = array("q")
 
     def compare(order: list[int], ordered_names: list[str], pos: int, start: int, end: int) -> None:
         k, query = order[pos], ordered_names[pos]
@@ -689,13 +703,9 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
                                                       score_cutoff=cutoff, limit=None):
             size = len(query) + len(name)
             edits = round(distance * max(len(query), len(name)))
-            as_written = round(100 * (1 - edits / size), 1)
             other = order[start + offset]
-            if as_written >= review_score and other != k:
-                pair = k * count + other if k < other else other * count + k
-                if pair not in found:
-                    several_words = " " in query or " " in name
-                    found[pair] = name_similarity(query, name) if several_words else as_written
+            if round(100 * (1 - edits / size), 1) >= review_score and other != k:
+                found.append(k * count + other if k < other else other * count + k)
 
     city_ids = {city: n for n, city in enumerate(dict.fromkeys(cities))}
     city_of = [city_ids[city] for city in cities]
@@ -722,8 +732,19 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
             for pos in range(start, end - 1):
                 compare(order, ordered_names, pos, pos + 1, min(end, pos + 1 + _WINDOW))
             start = end
-    # Lazily: a million names find millions of pairs, and the caller reads each once.
-    return ((pair // count, pair % count, score) for pair, score in found.items() if score >= review_score)
+    return _scored(numpy.unique(numpy.frombuffer(found, dtype=numpy.int64)), names, review_score)
+
+
+def _scored(pairs: numpy.ndarray, names: list[str], review_score: float) -> Iterator[tuple[int, int, float]]:
+    """(k1, k2, score) of the pairs that score review_score or more, read a slice at a time: a million
+    names find millions of pairs, and the caller reads each once."""
+    count = len(names)
+    for start in range(0, len(pairs), _SCORED_SLICE):
+        for pair in pairs[start:start + _SCORED_SLICE].tolist():
+            k1, k2 = divmod(pair, count)
+            score = name_similarity(names[k1], names[k2])
+            if score >= review_score:
+                yield k1, k2, score
 
 
 def _reversed(name: str) -> str:

@@ -79,7 +79,7 @@ class ContactRecord:
 # name, each name is compared with the next _WINDOW only: giant blocks ('стр…' in Moscow) stay linear.
 _BLOCK_LETTERS = 3
 _WINDOW = 10
-# Similar-name pairs turned into Python objects at a time.
+# How many similar-name pairs become Python objects at a time.
 _SCORED_SLICE = 65_536
 # Names kept per party when telling how many clients a shared key touches.
 _PARTY_NAMES = 4

@@ -5,10 +5,10 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
-from rapidfuzz.distance import OSA
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import OSA
 
 from clientbase.dedupe import (
     ContactRecord,

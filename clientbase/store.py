@@ -317,6 +317,10 @@ _CLUSTERED_RECORDS = ("FROM temp.clustered c CROSS JOIN records r ON r.id = c.re
                       "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster")
 
 
+# `+` keeps the planner off the records' client index: all of a large base's records are read in their
+# own order and sorted, where the index reads them in client order, which is at random.
+_NOT_BY_CLIENT = "+r.client_id"
+
 # A record's usable phones and its valid emails, each as one string: a query row per record.
 LIST_SEPARATOR = "\x1f"
 _USABLE_PHONES = ("(SELECT group_concat(p.e164, char(31)) FROM phones p "
@@ -339,8 +343,10 @@ def _gigabytes(size: int) -> str:
     return f"{size / 2**30:.1f} GB"
 
 
-def _in_scope(column: str, scoped: bool) -> str:
-    return f"JOIN temp.scope scope ON scope.id = {column}" if scoped else ""
+def _records(scoped: bool) -> str:
+    """`records r`, or only the scope's: the scope first (CROSS JOIN fixes the order), as otherwise the
+    planner reads every record and looks each up in the scope."""
+    return "temp.scope scope CROSS JOIN records r ON r.id = scope.id" if scoped else "records r"
 
 
 def _judged(table: str, alias: str, column: str, scoped: bool) -> str:
@@ -668,7 +674,7 @@ class Store:
             f"CASE WHEN r.person THEN {_VALID_EMAILS} END, "
             "CASE WHEN NOT r.person THEN (SELECT group_concat(e.domain, char(31)) FROM emails e "
             "WHERE e.record_id = r.id AND e.valid AND e.domain <> '' AND NOT e.free_mail) END "
-            f"FROM records r {_in_scope('r.id', scoped)} WHERE r.status = 'ok' ORDER BY r.id")
+            f"FROM {_records(scoped)} WHERE r.status = 'ok' ORDER BY r.id")
 
     def _settings_of(self, state: str) -> str | None:
         row = self._conn.execute(f"SELECT settings FROM {state}").fetchone()
@@ -884,9 +890,8 @@ class Store:
         naming a person; its usable phones and valid emails are joined by LIST_SEPARATOR, or None."""
         return self._conn.execute(
             f"SELECT r.id, r.client_id, r.contact, r.position, r.birthday, {_USABLE_PHONES}, {_VALID_EMAILS} "
-            f"FROM records r {_in_scope('r.id', scoped)} "
-            "WHERE r.status = 'ok' AND r.contact IS NOT NULL AND r.client_id IS NOT NULL ORDER BY r.client_id, r.id"
-        )
+            f"FROM {_records(scoped)} WHERE r.status = 'ok' AND r.contact IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL "
+            f"ORDER BY {_NOT_BY_CLIENT}, r.id")
 
     def save_contacts(self, contacts: Iterable, scoped: bool = False) -> None:
         """Replace the derived contacts (of the replaced clients) and point each record at its person."""
@@ -1091,9 +1096,15 @@ class Store:
 
     def last_contacts(self, scoped: bool = False) -> Iterator[tuple[int, str | None, str | None]]:
         """(client id, its last contact, the latest its records give) of every client (of the scope)."""
+        if scoped:
+            return self._conn.execute(
+                "SELECT c.id, c.last_contact, (SELECT max(r.last_contact) FROM records r WHERE r.client_id = c.id "
+                f"AND r.status = 'ok' AND r.last_contact != '') FROM {_judged('clients', 'c', 'id', True)}")
         return self._conn.execute(
-            f"SELECT c.id, c.last_contact, (SELECT max(r.last_contact) FROM records r WHERE r.client_id = c.id "
-            f"AND r.status = 'ok' AND r.last_contact != '') FROM {_judged('clients', 'c', 'id', scoped)}")
+            "WITH latest AS MATERIALIZED (SELECT r.client_id, max(r.last_contact) AS at FROM records r "
+            f"WHERE r.status = 'ok' AND r.last_contact != '' AND {_NOT_BY_CLIENT} IS NOT NULL "
+            f"GROUP BY {_NOT_BY_CLIENT}) "
+            "SELECT c.id, c.last_contact, l.at FROM clients c LEFT JOIN latest l ON l.client_id = c.id")
 
     def set_last_contacts(self, changes: Iterable[tuple[str | None, int]]) -> None:
         """(last contact, client id) pairs."""
@@ -1125,8 +1136,8 @@ class Store:
         return self._conn.execute(
             "SELECT r.client_id, r.owner, coalesce(r.assigned_on, substr(s.ingested_at, 1, 10)), r.ref "
             "FROM records r JOIN sources s ON s.id = r.source_id "
-            "WHERE r.status = 'ok' AND r.owner IS NOT NULL AND r.client_id IS NOT NULL ORDER BY r.client_id, r.id"
-        )
+            f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL "
+            f"ORDER BY {_NOT_BY_CLIENT}, r.id")
 
     def last_ledger_events(self) -> dict[int, LedgerEvent]:
         return {row[0]: LedgerEvent(*row) for row in self._conn.execute(

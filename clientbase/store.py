@@ -1006,13 +1006,15 @@ class Store:
             f"SELECT h.e164, h.status, h.reason, h.decided_on, h.last_answered FROM {health_rows}"))
         new = set(health)
         kept = {row[0] for row in new}
-        conn.executemany("DELETE FROM phone_health WHERE e164 = ?", ((row[0],) for row in current - new
-                                                                      if row[0] not in kept))
+        # In number order, as the sets come in none: a large base's numbers are then written in one pass.
+        conn.executemany("DELETE FROM phone_health WHERE e164 = ?", sorted((row[0],) for row in current - new
+                                                                            if row[0] not in kept))
         conn.executemany("INSERT OR REPLACE INTO phone_health(e164, status, reason, decided_on, last_answered) "
-                         "VALUES (?,?,?,?,?)", new - current)
+                         "VALUES (?,?,?,?,?)", sorted(new - current))
 
     def phones_to_judge(self, scoped: bool = False) -> Iterator[tuple]:
-        """Each usable phone of each client (of the scope), with what the judgement needs."""
+        """Each usable phone of each client (of the scope), with what the judgement needs, in no order: none is
+        needed, and a large base's phones would be sorted through a temporary file."""
         phones = (f"{_judged('records', 'r', 'client_id', True)} CROSS JOIN phones p ON p.record_id = r.id"
                   if scoped else "phones p JOIN records r ON r.id = p.record_id")
         return self._conn.execute(
@@ -1020,7 +1022,7 @@ class Store:
             "h.status, h.reason, h.decided_on, (SELECT clients FROM hubs WHERE e164 = p.e164), "
             f"p.judged, p.judged_reason, p.judged_on FROM {phones} "
             "JOIN clients c ON c.id = r.client_id LEFT JOIN phone_health h ON h.e164 = p.e164 "
-            "WHERE r.status = 'ok' AND p.status = 'ok' ORDER BY r.client_id, p.id"
+            "WHERE r.status = 'ok' AND p.status = 'ok'"
         )
 
     def save_phone_judgements(self, judged: Iterable[tuple], scoped: bool = False) -> None:
@@ -1034,9 +1036,11 @@ class Store:
             f"WHERE p.judged IS NOT NULL {outside}"))
         new = set(judged)
         kept = {row[3] for row in new}
+        # In phone order, as the sets come in none: a large base's phones are then written in one pass.
         conn.executemany("UPDATE phones SET judged = NULL, judged_reason = NULL, judged_on = NULL WHERE id = ?",
-                         ((row[3],) for row in current - new if row[3] not in kept))
-        conn.executemany("UPDATE phones SET judged = ?, judged_reason = ?, judged_on = ? WHERE id = ?", new - current)
+                         sorted((row[3],) for row in current - new if row[3] not in kept))
+        conn.executemany("UPDATE phones SET judged = ?, judged_reason = ?, judged_on = ? WHERE id = ?",
+                         sorted(new - current, key=itemgetter(3)))
 
     def judgement_totals(self) -> dict[str, int]:
         """How many callable phones stand judged dead and mismatched."""

@@ -132,6 +132,23 @@ def test_changed_and_removed_rows_are_clustered_again(cleaned, dumps, tmp_path):
                                "(SELECT 1 FROM records r WHERE r.client_id = c.id)").fetchone()[0]
     assert orphans == 0  # a client whose every record is gone is gone too
     assert sum(ref.startswith("1c_export.csv:") for ref in refs) == len(kept)
+    with sqlite3.connect(cleaned) as conn:
+        raw_ids = {row[0] for row in conn.execute("SELECT record_id FROM record_raw")}
+        record_ids = {row[0] for row in conn.execute("SELECT id FROM records")}
+    assert raw_ids == record_ids  # a removed row's raw row is gone with it
+
+
+def test_a_row_changed_only_where_no_field_is_read_is_clustered_again(cleaned, dumps):
+    with open(dumps / "1c_export.csv", encoding="cp1251", newline="") as handle:
+        header, *rows = list(csv.reader(handle, delimiter=";"))
+    rows[0][header.index("Адрес")] += ", офис 2"  # kept in the raw row and the address, which no rule reads
+    changed = dumps.parent / "address" / "1c_export.csv"
+    changed.parent.mkdir(exist_ok=True)
+    with open(changed, "w", encoding="cp1251", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([header, *rows])
+    cli(cleaned, "ingest", str(changed), "--source", "1c_export.csv")
+    again = clean(cleaned)
+    assert again["mode"] == "incremental" and again["rechecked"] >= 1
 
 
 def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps, tmp_path):
@@ -202,9 +219,9 @@ def test_a_hub_that_loses_a_holder_is_counted_again(dumps, tmp_path):
     cli(db, "ingest", str(dumps / "crm_export.csv"), str(dumps / "1c_export.csv"), str(dumps / "purchased_old.csv"))
     clean(db)
     with sqlite3.connect(db) as conn:
-        found = conn.execute("SELECT h.e164, r.raw FROM hubs h JOIN phones p ON p.e164 = h.e164 "
-                             "JOIN records r ON r.id = p.record_id WHERE r.ref LIKE 'crm_export.csv:%' "
-                             "ORDER BY r.id LIMIT 1").fetchone()
+        found = conn.execute("SELECT h.e164, w.raw FROM hubs h JOIN phones p ON p.e164 = h.e164 "
+                             "JOIN records r ON r.id = p.record_id JOIN record_raw w ON w.record_id = r.id "
+                             "WHERE r.ref LIKE 'crm_export.csv:%' ORDER BY r.id LIMIT 1").fetchone()
     assert found, "the generated base has a hub number in the CRM"
     e164, raw = found
     text = (dumps / "crm_export.csv").read_text(encoding="utf-8-sig")

@@ -1,7 +1,9 @@
+import sqlite3
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientbase.store import _differing
+from clientbase.store import MIGRATIONS, Store, _differing, _statements
 
 _STANDING = st.dictionaries(st.integers(1, 60), st.tuples(st.sampled_from([None, "A", "B"]), st.sampled_from(["pool", "owned"])))
 
@@ -11,3 +13,25 @@ def test_only_the_rows_that_differ_from_the_stored_ones_are_written(stored, now)
     stored_rows = [(*values, client_id) for client_id, values in sorted(stored.items())]
     rows = [(*values, client_id) for client_id, values in sorted(now.items())]
     assert list(_differing(rows, iter(stored_rows))) == [row for row in rows if row not in set(stored_rows)]
+
+
+def test_a_base_made_before_the_raw_rows_moved_keeps_every_record_as_read(tmp_path):
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:  # a base as clientbase made it at schema 11
+        for script in MIGRATIONS[:11]:
+            for statement in _statements(script):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 11")
+        conn.execute("INSERT INTO sources(id, name, kind, path, fingerprint, ingested_at, rows) "
+                     "VALUES (1, 'crm.csv', 'records', 'crm.csv', 'f', '2026-11-01T00:00:00', 2)")
+        conn.executemany("INSERT INTO records(id, source_id, row, ref, raw, status, name, client_id) "
+                         "VALUES (?, 1, ?, ?, ?, 'ok', ?, ?)",
+                         [(1, 2, "crm.csv:2", '{"Компания": "ООО Ромашка"}', "Ромашка", 1),
+                          (2, 3, "crm.csv:3", '{"Компания": "Лютик"}', "Лютик", None)])
+    Store.open(db).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert "raw" not in {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+        assert conn.execute("SELECT r.ref, w.raw FROM records r JOIN record_raw w ON w.record_id = r.id "
+                            "ORDER BY r.id").fetchall() == [("crm.csv:2", '{"Компания": "ООО Ромашка"}'),
+                                                           ("crm.csv:3", '{"Компания": "Лютик"}')]

@@ -29,6 +29,28 @@ class StoreError(UserError):
     """The database cannot be used; the message is one line."""
 
 
+# The fields whose change sends a clustered record and its client to be clustered again.
+_CLUSTERED_FIELDS = (
+    "status", "name", "name_key", "person", "inn", "inn_valid", "kpp", "city", "contact", "position", "birthday",
+    "owner", "assigned_on", "channel", "profit", "revenue", "potential", "last_purchase", "last_contact",
+    "last_result", "closed",
+)
+
+
+def _records_changed_trigger(fields: Sequence[str]) -> str:
+    changed = " OR ".join(f"old.{field} IS NOT new.{field}" for field in fields)
+    # A trigger's INSERT OR IGNORE takes the conflict rule of the statement that fired it: NOT EXISTS instead.
+    return f"""
+    CREATE TRIGGER records_changed AFTER UPDATE ON records
+    WHEN old.client_id IS NOT NULL AND ({changed})
+    BEGIN
+        INSERT INTO dirty_records(record_id) SELECT new.id
+        WHERE NOT EXISTS (SELECT 1 FROM dirty_records WHERE record_id = new.id);
+        INSERT INTO dirty_clients(client_id) SELECT old.client_id
+        WHERE NOT EXISTS (SELECT 1 FROM dirty_clients WHERE client_id = old.client_id);
+    END;"""
+
+
 MIGRATIONS: list[str] = [
     # 1: sources, immutable records with their normalised facts, phones, emails, audit.
     """
@@ -228,23 +250,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE dirty_records (record_id INTEGER PRIMARY KEY);
     CREATE TABLE dirty_clients (client_id INTEGER PRIMARY KEY);
-    -- A trigger's INSERT OR IGNORE takes the conflict rule of the statement that fired it: NOT EXISTS instead.
-    CREATE TRIGGER records_changed AFTER UPDATE ON records
-    WHEN old.client_id IS NOT NULL AND (
-        old.raw IS NOT new.raw OR old.status IS NOT new.status OR old.name IS NOT new.name
-        OR old.name_key IS NOT new.name_key OR old.person IS NOT new.person OR old.inn IS NOT new.inn
-        OR old.inn_valid IS NOT new.inn_valid OR old.kpp IS NOT new.kpp OR old.city IS NOT new.city
-        OR old.contact IS NOT new.contact OR old.position IS NOT new.position OR old.birthday IS NOT new.birthday
-        OR old.owner IS NOT new.owner OR old.assigned_on IS NOT new.assigned_on OR old.channel IS NOT new.channel
-        OR old.profit IS NOT new.profit OR old.revenue IS NOT new.revenue OR old.potential IS NOT new.potential
-        OR old.last_purchase IS NOT new.last_purchase OR old.last_contact IS NOT new.last_contact
-        OR old.last_result IS NOT new.last_result OR old.closed IS NOT new.closed)
-    BEGIN
-        INSERT INTO dirty_records(record_id) SELECT new.id
-        WHERE NOT EXISTS (SELECT 1 FROM dirty_records WHERE record_id = new.id);
-        INSERT INTO dirty_clients(client_id) SELECT old.client_id
-        WHERE NOT EXISTS (SELECT 1 FROM dirty_clients WHERE client_id = old.client_id);
-    END;
+    """ + _records_changed_trigger(("raw", *_CLUSTERED_FIELDS)) + """
     CREATE TRIGGER records_removed AFTER DELETE ON records WHEN old.client_id IS NOT NULL
     BEGIN
         INSERT INTO dirty_clients(client_id) SELECT old.client_id
@@ -302,22 +308,7 @@ MIGRATIONS: list[str] = [
     INSERT INTO record_raw(record_id, raw) SELECT id, raw FROM records ORDER BY id;
     DROP TRIGGER records_changed;
     ALTER TABLE records DROP COLUMN raw;
-    CREATE TRIGGER records_changed AFTER UPDATE ON records
-    WHEN old.client_id IS NOT NULL AND (
-        old.status IS NOT new.status OR old.name IS NOT new.name
-        OR old.name_key IS NOT new.name_key OR old.person IS NOT new.person OR old.inn IS NOT new.inn
-        OR old.inn_valid IS NOT new.inn_valid OR old.kpp IS NOT new.kpp OR old.city IS NOT new.city
-        OR old.contact IS NOT new.contact OR old.position IS NOT new.position OR old.birthday IS NOT new.birthday
-        OR old.owner IS NOT new.owner OR old.assigned_on IS NOT new.assigned_on OR old.channel IS NOT new.channel
-        OR old.profit IS NOT new.profit OR old.revenue IS NOT new.revenue OR old.potential IS NOT new.potential
-        OR old.last_purchase IS NOT new.last_purchase OR old.last_contact IS NOT new.last_contact
-        OR old.last_result IS NOT new.last_result OR old.closed IS NOT new.closed)
-    BEGIN
-        INSERT INTO dirty_records(record_id) SELECT new.id
-        WHERE NOT EXISTS (SELECT 1 FROM dirty_records WHERE record_id = new.id);
-        INSERT INTO dirty_clients(client_id) SELECT old.client_id
-        WHERE NOT EXISTS (SELECT 1 FROM dirty_clients WHERE client_id = old.client_id);
-    END;
+    """ + _records_changed_trigger(_CLUSTERED_FIELDS) + """
     CREATE TRIGGER record_raw_changed AFTER UPDATE ON record_raw WHEN old.raw IS NOT new.raw
     BEGIN
         INSERT INTO dirty_records(record_id) SELECT r.id FROM records r WHERE r.id = new.record_id

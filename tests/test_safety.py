@@ -97,7 +97,7 @@ def test_readers_are_not_blocked_into_errors_and_writers_never_interleave(tmp_pa
     owner = next(r["owner"] for r in csv.DictReader(io.StringIO(cli(db, "export", "clients").stdout)) if r["owner"])
     night = subprocess.Popen(command(db, "clean", "--as-of", "2026-11-21"), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    wait_for_the_lock(db, night)
     second = cli(db, "clean", "--as-of", "2026-11-21", check=1)
     assert "another clientbase command is writing" in second.stderr and "pid" in second.stderr
     readers = [subprocess.Popen(command(db, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -111,14 +111,22 @@ def test_readers_are_not_blocked_into_errors_and_writers_never_interleave(tmp_pa
     assert night.returncode == 0
 
 
+def wait_for_the_lock(db: Path, process: subprocess.Popen) -> None:
+    """Until the process holds the writer lock: a loaded machine can take a while to start Python."""
+    lock = db.with_name(db.name + ".lock")
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if lock.exists() and f"pid {process.pid} " in lock.read_text():
+            return
+        time.sleep(0.05)
+
+
 def test_a_crashed_writer_leaves_no_stale_lock(tmp_path, big):
     db = tmp_path / "cb.db"
     lock = tmp_path / "cb.db.lock"
     process = subprocess.Popen(command(db, "ingest", str(big / "crm_export.xlsx")),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120  # a loaded machine can take a while to start Python
-    while not (lock.exists() and lock.read_text()) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_the_lock(db, process)
     process.kill()
     process.wait()
     assert lock.exists()

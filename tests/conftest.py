@@ -4,9 +4,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
+
+# No deadline per example: a loaded machine stalls a 0.04 ms example past 300 ms, and no test is about time.
+settings.register_profile("clientbase", deadline=None)
+settings.load_profile("clientbase")
 
 
 @pytest.fixture

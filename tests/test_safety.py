@@ -95,7 +95,8 @@ def test_readers_are_not_blocked_into_errors_and_writers_never_interleave(tmp_pa
     cli(db, "ingest", str(big / "crm_export.xlsx"), str(big / "1c_export.csv"), str(big / "purchased_base.csv"))
     cli(db, "clean", "--as-of", AS_OF)
     owner = next(r["owner"] for r in csv.DictReader(io.StringIO(cli(db, "export", "clients").stdout)) if r["owner"])
-    night = subprocess.Popen(command(db, "clean", "--as-of", "2026-11-21"), stdout=subprocess.PIPE,
+    # A full clean: with nothing new, a clean of this base can end before a second process has started.
+    night = subprocess.Popen(command(db, "clean", "--full", "--as-of", "2026-11-21"), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     wait_for_the_lock(db, night)
     second = cli(db, "clean", "--as-of", "2026-11-21", check=1)

@@ -138,15 +138,26 @@ def test_changed_and_removed_rows_are_clustered_again(cleaned, dumps, tmp_path):
     assert raw_ids == record_ids  # a removed row's raw row is gone with it
 
 
-def test_a_row_changed_only_where_no_field_is_read_is_clustered_again(cleaned, dumps):
+def test_a_row_changed_only_in_a_column_kept_raw_is_clustered_again(cleaned, dumps):
     with open(dumps / "1c_export.csv", encoding="cp1251", newline="") as handle:
         header, *rows = list(csv.reader(handle, delimiter=";"))
-    rows[0][header.index("Адрес")] += ", офис 2"  # kept in the raw row and the address, which no rule reads
-    changed = dumps.parent / "address" / "1c_export.csv"
-    changed.parent.mkdir(exist_ok=True)
-    with open(changed, "w", encoding="cp1251", newline="") as handle:
-        csv.writer(handle, delimiter=";").writerows([header, *rows])
-    cli(cleaned, "ingest", str(changed), "--source", "1c_export.csv")
+    header.append("Склад")  # no field takes it: it is kept in the raw row only
+    for row in rows:
+        row.append("")
+
+    def ingest(folder: str) -> None:
+        path = dumps.parent / folder / "1c_export.csv"
+        path.parent.mkdir(exist_ok=True)
+        with open(path, "w", encoding="cp1251", newline="") as handle:
+            csv.writer(handle, delimiter=";").writerows([header, *rows])
+        cli(cleaned, "ingest", str(path), "--source", "1c_export.csv")
+
+    ingest("with_column")
+    clean(cleaned)
+    ingest("with_column_again")
+    assert clean(cleaned)["mode"] == "unchanged"
+    rows[0][-1] = "основной"
+    ingest("one_cell_changed")
     again = clean(cleaned)
     assert again["mode"] == "incremental" and again["rechecked"] >= 1
 

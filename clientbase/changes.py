@@ -17,10 +17,7 @@ from collections.abc import Callable, Hashable, Iterable
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from clientbase.dedupe import name_similarity
-
-# Neighbours on each side of a changed name, in name order, that may be a typo of it.
-NAME_WINDOW = 10
+from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity
 
 Key = tuple[str, Hashable]
 
@@ -58,7 +55,7 @@ class CompanyNames:
             return set()
         items = list(self.records)
         found: set[tuple[str, str]] = set()
-        for sort_key in (_last_letters_first, _first_word_last):
+        for sort_key in NAME_ORDERS:
             keyed = sorted((sort_key(name), city, name) for city, name in items)
             by_city: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
             for entry in keyed:
@@ -77,20 +74,9 @@ def _close(ordered: list[tuple[str, str, str]], probe: tuple[str, str, str], nam
     position = bisect_left(ordered, probe)
     window = [(city, other) for _, city, other in ordered[max(0, position - NAME_WINDOW):position + NAME_WINDOW + 1]
               if other != name and eligible(city)]
-    # edits <= share·(len a + len b) <= 2·share·max(len a, len b): rapidfuzz drops the rest in C
-    cutoff = min(1.0, 2 * (1 - review_score / 100))
     near = process.extract(name, [other for _, other in window], scorer=OSA.normalized_distance,
-                           score_cutoff=cutoff, limit=None)
+                           score_cutoff=edit_cutoff(review_score), limit=None)
     return {window[k] for other, _, k in near if name_similarity(name, other) >= review_score}
-
-
-def _last_letters_first(name: str) -> str:
-    return name[::-1]
-
-
-def _first_word_last(name: str) -> str:
-    head, _, rest = name.partition(" ")
-    return f"{rest} {head}" if rest else head
 
 
 def records_to_recheck(

@@ -76,9 +76,9 @@ class ContactRecord:
 
 # Similar names are looked for in blocks: one city and the same first letters, or the same last
 # letters (a one-letter typo keeps one of the two in a name of 6+ letters). In a block sorted by
-# name, each name is compared with the next _WINDOW only: giant blocks ('стр…' in Moscow) stay linear.
+# name, each name is compared with the next NAME_WINDOW only: giant blocks ('стр…' in Moscow) stay linear.
 _BLOCK_LETTERS = 3
-_WINDOW = 10
+NAME_WINDOW = 10
 # How many similar-name pairs become Python objects at a time.
 _SCORED_SLICE = 65_536
 # Names kept per party when telling how many clients a shared key touches.
@@ -691,8 +691,7 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
     computed only for names close enough as written.
     """
     count = len(names)
-    # edits <= share·(len a + len b) <= 2·share·max(len a, len b): a bound rapidfuzz can apply
-    cutoff = min(1.0, 2 * (1 - review_score / 100))
+    cutoff = edit_cutoff(review_score)
     # k1 * count + k2 of each pair close enough as written, repeats included: 8 bytes a pair, where a
     # dict of pairs to scores took about 100 (a million names find millions of pairs).
     found = array("q")
@@ -709,17 +708,14 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
 
     city_ids = {city: n for n, city in enumerate(dict.fromkeys(cities))}
     city_of = [city_ids[city] for city in cities]
-    # Orderings: the names reversed (for their last letters), and the names with the first word
-    # moved last (for their first letters): a first word is often generic ('тд', 'стройсервис'),
-    # and blocks on it would be large and full of names that differ only after it.
-    for sort_key in (_reversed, _rotated):
+    for sort_key in NAME_ORDERS:
         sort_keys = [sort_key(name) for name in names]  # one ordering's keys at a time: a million strings each
         by_name = sorted(range(count), key=sort_keys.__getitem__)
         if None in city_ids:  # an item without a city may belong to any: its neighbours in every city
             ordered_names = [names[k] for k in by_name]
             for pos, k in enumerate(by_name):
                 if cities[k] is None:
-                    compare(by_name, ordered_names, pos, max(0, pos - _WINDOW), pos + 1 + _WINDOW)
+                    compare(by_name, ordered_names, pos, max(0, pos - NAME_WINDOW), pos + 1 + NAME_WINDOW)
         # Blocks are runs of one city and one key prefix; a stable sort by city keeps the name order.
         order = sorted(by_name, key=city_of.__getitem__)
         ordered_names = [names[k] for k in order]
@@ -730,7 +726,7 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
             while end < count and city_of[order[end]] == city and sort_keys[order[end]][:_BLOCK_LETTERS] == prefix:
                 end += 1
             for pos in range(start, end - 1):
-                compare(order, ordered_names, pos, pos + 1, min(end, pos + 1 + _WINDOW))
+                compare(order, ordered_names, pos, pos + 1, min(end, pos + 1 + NAME_WINDOW))
             start = end
     return _scored(numpy.unique(numpy.frombuffer(found, dtype=numpy.int64)), names, review_score)
 
@@ -747,13 +743,28 @@ def _scored(pairs: numpy.ndarray, names: list[str], review_score: float) -> Iter
                 yield k1, k2, score
 
 
-def _reversed(name: str) -> str:
+def edit_cutoff(review_score: float) -> float:
+    """The normalised edit distance past which no name scores review_score: a bound rapidfuzz applies in C.
+
+    edits <= share·(len a + len b) <= 2·share·max(len a, len b), where share = 1 - review_score / 100.
+    """
+    return min(1.0, 2 * (1 - review_score / 100))
+
+
+def _last_letters_first(name: str) -> str:
     return name[::-1]
 
 
-def _rotated(name: str) -> str:
+def _first_word_last(name: str) -> str:
     head, _, rest = name.partition(" ")
     return f"{rest} {head}" if rest else head
+
+
+# The two name orders similar names are looked for in: by their last letters, and with the first word
+# moved last, for their first letters (a first word is often generic, 'тд', 'стройсервис', and blocks
+# on it would be large and full of names that differ only after it). An incremental clean looks in
+# the same neighbourhoods.
+NAME_ORDERS = (_last_letters_first, _first_word_last)
 
 
 def group_contacts(contacts: Sequence[ContactRecord]) -> list[list[int]]:

@@ -20,7 +20,7 @@ from clientbase.dedupe import (
     person_names_compatible,
 )
 from clientbase.dedupe import _similar_names as similar_names
-from clientbase.dedupe import _WINDOW as WINDOW
+from clientbase.dedupe import NAME_WINDOW as WINDOW
 
 SETTINGS = DedupeSettings()
 

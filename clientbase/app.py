@@ -22,7 +22,7 @@ from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
 from clientbase.ownership import LedgerEvent
 from clientbase.report import Report, build_report
-from clientbase.store import Store
+from clientbase.store import Store, pending_upgrade
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
 # How long the commands managers run in the morning queue behind a nightly clean before giving up.
@@ -36,6 +36,11 @@ def opened(db: Path) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def upgrade_pending(db: Path) -> tuple[int, int] | None:
+    """(the base's schema, this version's) when the next command will upgrade the base first."""
+    return pending_upgrade(db)
 
 
 @dataclass

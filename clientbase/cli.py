@@ -8,6 +8,7 @@ import sys
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -35,10 +36,18 @@ cli = typer.Typer(
 
 @dataclass
 class Context:
-    db: Path
+    db_path: Path
     rules_path: Path | None
     quiet: bool
     console: Console
+
+    @cached_property
+    def db(self) -> Path:
+        """The base, for a command about to open it: an upgrade of its schema runs first, and is announced."""
+        if upgrade := core.upgrade_pending(self.db_path):
+            self.say(f"Upgrading {self.db_path} from schema {upgrade[0]} to {upgrade[1]} first: a base of millions "
+                     "of records takes minutes. Stopping it loses nothing; the next command takes it up again.")
+        return self.db_path
 
     def rules(self) -> Rules:
         return load_rules(self.rules_path)

@@ -430,6 +430,24 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
+def pending_upgrade(path: Path) -> tuple[int, int] | None:
+    """(the base's schema, this version's) when opening the base will upgrade it; None otherwise.
+
+    Read without opening it for writing, so that the caller can say so first: an upgrade may rewrite
+    the records table, which takes minutes on a base of millions of records."""
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None  # opening it says what is wrong
+    return (version, len(MIGRATIONS)) if 0 < version < len(MIGRATIONS) else None
+
+
 def _create_private(path: Path) -> None:
     """Create the database file readable by its owner only: the client base is not for everyone's eyes."""
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)

@@ -15,9 +15,9 @@ def test_only_the_rows_that_differ_from_the_stored_ones_are_written(stored, now)
     assert list(_differing(rows, iter(stored_rows))) == [row for row in rows if row not in set(stored_rows)]
 
 
-def test_a_base_made_before_the_raw_rows_moved_keeps_every_record_as_read(tmp_path):
-    db = tmp_path / "old.db"
-    with sqlite3.connect(db) as conn:  # a base as clientbase made it at schema 11
+def _schema_11_base(db):
+    """A base as clientbase made it at schema 11, before the raw rows moved to a table of their own."""
+    with sqlite3.connect(db) as conn:
         for script in MIGRATIONS[:11]:
             for statement in _statements(script):
                 conn.execute(statement)
@@ -28,6 +28,12 @@ def test_a_base_made_before_the_raw_rows_moved_keeps_every_record_as_read(tmp_pa
                          "VALUES (?, 1, ?, ?, ?, 'ok', ?, ?)",
                          [(1, 2, "crm.csv:2", '{"Компания": "ООО Ромашка"}', "Ромашка", 1),
                           (2, 3, "crm.csv:3", '{"Компания": "Лютик"}', "Лютик", None)])
+    conn.close()
+
+
+def test_a_base_made_before_the_raw_rows_moved_keeps_every_record_as_read(tmp_path):
+    db = tmp_path / "old.db"
+    _schema_11_base(db)
     Store.open(db).close()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
@@ -35,3 +41,14 @@ def test_a_base_made_before_the_raw_rows_moved_keeps_every_record_as_read(tmp_pa
         assert conn.execute("SELECT r.ref, w.raw FROM records r JOIN record_raw w ON w.record_id = r.id "
                             "ORDER BY r.id").fetchall() == [("crm.csv:2", '{"Компания": "ООО Ромашка"}'),
                                                            ("crm.csv:3", '{"Компания": "Лютик"}')]
+
+
+def test_the_command_that_upgrades_an_old_base_says_so_first_and_only_once(tmp_path, run):
+    db = tmp_path / "cb.db"
+    _schema_11_base(db)
+    assert "Upgrading" not in run("rules").stderr + run("today", "--help").stderr  # neither opens the base
+    assert "Upgrading" not in run("-q", "report").stderr
+    _schema_11_base(tmp_path / "other.db")
+    first = " ".join(run("--db", str(tmp_path / "other.db"), "report").stderr.split())  # as rich wraps it
+    assert f"Upgrading {tmp_path / 'other.db'} from schema 11 to {len(MIGRATIONS)} first" in first
+    assert "Upgrading" not in run("--db", str(tmp_path / "other.db"), "report").stderr

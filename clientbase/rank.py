@@ -28,7 +28,6 @@ class Ranked:
     profit_tier: str  # max | high | low
     potential_tier: str | None  # None when the client's channel and segment has no potential values
     dependency: str | None  # None | key | critical | mono
-    share: float  # of the company's total positive profit; 0 when the client has none
 
 
 @dataclass(frozen=True)
@@ -122,9 +121,26 @@ def _abcde(profit: float | None, profit_tier: str, potential_tier: str | None) -
     return "A" if profit_tier == potential_tier == "max" else "B"
 
 
-def _dependency(profit: Decimal, bounds: Sequence[tuple[str, Decimal]]) -> str | None:
-    # Strictly over the bound: exactly 10% is not key.
-    return next((name for name, bound in bounds if profit > bound), None)
+def _dependencies(clients: Sequence[RankInput], settings: RankSettings) -> dict[int, str]:
+    """The dependency of each client (by position) whose profit is over a share of the company's positive
+    total; strictly over: exactly 10% is not key.
+
+    Exact decimals decide (see _exact), for the few clients floats cannot rule out: a float total errs by
+    a few parts in 10¹⁶, so a profit under the lowest share of it by a part in 10⁹ is under it exactly.
+    """
+    positive = [(i, c.profit) for i, c in enumerate(clients) if _positive(c.profit)]
+    shares = (("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))
+    try:
+        rough = min(share for _, share in shares) * math.fsum(profit for _, profit in positive) * (1 - 1e-9)
+    except OverflowError:
+        rough = math.inf
+    near = [(i, profit) for i, profit in positive if not profit < rough] if math.isfinite(rough) else positive
+    if not near:
+        return {}
+    total = sum(sorted(_exact(profit) for _, profit in positive), Decimal(0))  # sorted: the same in any order
+    bounds = [(name, _exact(share) * total) for name, share in shares]
+    found = {i: next((name for name, bound in bounds if _exact(profit) > bound), None) for i, profit in near}
+    return {i: name for i, name in found.items() if name}
 
 
 def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettings) -> RankResult:
@@ -153,10 +169,7 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
             potential_tiers |= pareto_tiers({i: clients[i].potential for i in members}, settings.max_share,
                                             settings.high_share)
 
-    profits = [_exact(c.profit) if _positive(c.profit) else Decimal(0) for c in clients]
-    total = sum(sorted(profits), Decimal(0))  # sorted: the same sum whatever the input order
-    bounds = [(name, _exact(share) * total) for name, share in (
-        ("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))]
+    dependencies = _dependencies(clients, settings)
     ranked = [
         Ranked(
             client_id=client.client_id,
@@ -164,8 +177,7 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
             abcde=None if segment == "potential" else _abcde(client.profit, profit_tiers[i], potential_tiers[i]),
             profit_tier=profit_tiers[i],
             potential_tier=potential_tiers[i],
-            dependency=_dependency(profits[i], bounds) if profits[i] else None,  # no share is over a bound
-            share=float(profits[i] / total) if profits[i] else 0.0,
+            dependency=dependencies.get(i),
         )
         for i, (client, segment) in enumerate(zip(clients, segments))
     ]

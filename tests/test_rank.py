@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
 from itertools import pairwise
@@ -49,7 +50,6 @@ def test_small_channel_by_hand():
     assert [r.client_id for r in result.clients] == [1, 2, 3, 4, 5, 6]
     assert result.profit_only_channels == []
     # Shares of the company's 100: 0.5 critical (not over 0.7), 0.3 critical, 0.1 exactly is not key.
-    assert [ranked[i].share for i in range(1, 7)] == [0.5, 0.3, 0.1, 0.05, 0.05, 0.0]
     assert [ranked[i].dependency for i in range(1, 7)] == ["critical", "critical", None, None, None, None]
 
 
@@ -172,8 +172,7 @@ def test_dependency_borders(profit, rest, dependency):
     clients = [active(1, profit), RankInput(2, "dealers", rest, None, LONG_AGO), active(3, -50)]
     ranked, _ = by_id(clients)
     assert ranked[1].dependency == dependency
-    assert ranked[1].share == pytest.approx(profit / 100)
-    assert (ranked[3].share, ranked[3].dependency) == (0.0, None)
+    assert ranked[3].dependency is None
 
 
 def test_dependency_is_exact_on_decimal_amounts():
@@ -183,9 +182,9 @@ def test_dependency_is_exact_on_decimal_amounts():
     assert [ranked[i].dependency for i in (1, 2, 3)] == [None, "key", "critical"]
 
 
-def test_no_positive_profit_anywhere_gives_zero_shares():
+def test_no_positive_profit_anywhere_makes_no_key_client():
     ranked, _ = by_id([active(1, -5), active(2, None), active(3, 0)])
-    assert [(r.share, r.dependency) for r in ranked.values()] == [(0.0, None)] * 3
+    assert [r.dependency for r in ranked.values()] == [None] * 3
     assert [r.abcde for r in ranked.values()] == ["E", "D", "D"]
 
 
@@ -207,7 +206,6 @@ def test_every_client_once_in_order_and_e_iff_negative(clients):
             assert ranked.abcde is None
         else:
             assert (ranked.abcde == "E") == (client.profit is not None and client.profit < 0)
-    assert sum(r.share for r in result.clients) == pytest.approx(1.0) or all(r.share == 0 for r in result.clients)
 
 
 @given(st.data(), client_lists)
@@ -256,3 +254,25 @@ def test_tiers_are_exact_at_the_borders(values, shares):
 def test_infinite_and_huge_amounts_are_ranked_as_decimals():
     assert pareto_tiers({1: float("inf"), 2: 5.0, 3: None}, 0.5, 0.8) == {1: "max", 2: "low", 3: "low"}
     assert pareto_tiers({1: 1e308, 2: 1e308, 3: 1.0}, 0.5, 0.8) == {1: "max", 2: "max", 3: "low"}
+
+
+def exact_dependencies(clients: list[RankInput], settings: RankSettings) -> dict[int, str]:
+    """The definition of dependency in exact fractions of the decimal amounts, to check its arithmetic."""
+    positive = {c.client_id: Fraction(repr(c.profit)) for c in clients if c.profit is not None and c.profit > 0}
+    total = sum(positive.values(), Fraction(0))
+    bounds = [(name, Fraction(repr(share)) * total) for name, share in (
+        ("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))]
+    found = {cid: next((name for name, bound in bounds if profit > bound), None) for cid, profit in positive.items()}
+    return {cid: name for cid, name in found.items() if name}
+
+
+@given(st.lists(st.one_of(st.none(), tenths, amounts), max_size=25),
+       st.sampled_from([(0.1, 0.2, 0.7), (0.05, 0.25, 0.5), (0.0, 0.3, 0.9)]))
+@example([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], (0.1, 0.2, 0.7))  # each exactly 10%: none is key
+@example([0.1, 0.2, 0.7], (0.1, 0.2, 0.7))  # 0.1 + 0.2 + 0.7 errs in floats
+@example([100.01, 900.0], (0.1, 0.2, 0.7))  # over 10% by a part in ten thousand: key
+def test_dependency_is_exact_at_the_borders(profits, shares):
+    settings = replace(SETTINGS, key_share=shares[0], critical_share=shares[1], mono_share=shares[2])
+    clients = [RankInput(i, "retail", profit, None, AS_OF) for i, profit in enumerate(profits)]
+    found = {r.client_id: r.dependency for r in rank_clients(clients, AS_OF, settings).clients if r.dependency}
+    assert found == exact_dependencies(clients, settings)

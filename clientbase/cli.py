@@ -200,7 +200,8 @@ def _render_sources(c: Context, title: str, summary: IngestSummary) -> None:
         fresh = s.outcome != "unchanged"
         rejected = ", ".join(f"{n} {why}" for why, n in sorted(s.rejected.items())) or "0"
         phones = ", ".join(f"{k} {v}" for k, v in sorted(s.phones.items())) or "-"
-        table.add_row(s.source, s.outcome, f"{s.rows:,}", f"{s.ok:,}" if fresh else "-",
+        outcome = f"{s.outcome}, {s.kept:,} rows as they were" if s.kept else s.outcome
+        table.add_row(s.source, outcome, f"{s.rows:,}", f"{s.ok:,}" if fresh else "-",
                       rejected if fresh else "-", phones if fresh else "-")
     c.console.print(table)
     for s in summary.sources:

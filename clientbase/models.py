@@ -14,6 +14,7 @@ class SourceInfo:
     fingerprint: str
     ingested_at: str
     rows: int
+    build: str | None  # what its rows were built with; None before schema 13
 
 
 @dataclass(slots=True)

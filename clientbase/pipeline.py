@@ -48,7 +48,7 @@ from clientbase.golden import (
     person_key,
     stable_ids,
 )
-from clientbase.ingest import RecordBuilder, map_columns, parse_overrides
+from clientbase.ingest import RecordBuilder, map_columns, parse_overrides, raw_json, raw_keys
 from clientbase.numplan import parse_range, plan_columns
 from clientbase.ownership import Claim, LedgerEvent, manager_name, resolve_owner
 from clientbase.phones import PhoneNormaliser
@@ -61,7 +61,7 @@ from clientbase.quarantine import (
 from clientbase.rank import RankInput, rank_clients
 from clientbase.readers import Table, read_tables
 from clientbase.report import run_counts
-from clientbase.store import LIST_SEPARATOR, PHONE_STATUS, ROW_REASON, ROW_STATUS, Store, call_row, record_rows
+from clientbase.store import LIST_SEPARATOR, Store, call_row, record_rows
 from clientbase.workers import Workers, default_workers
 
 Progress = Callable[[str, int, int | None], None]
@@ -77,6 +77,7 @@ class SourceSummary:
     path: str
     rows: int = 0
     ok: int = 0
+    kept: int = 0  # rows exactly as they were read last time, kept as stored
     rejected: dict[str, int] = field(default_factory=dict)
     phones: dict[str, int] = field(default_factory=dict)
     outcome: str = "new"  # new | replaced | unchanged
@@ -107,28 +108,27 @@ def _file_digest(path: Path) -> str:
 
 
 def _counted(rows, summary: SourceSummary, progress: Progress | None, total: int | None):
-    """Tally each stored row (a tuple: values, then its phones, ...) into the summary as it streams past."""
-    rejected: Counter[str] = Counter()
-    phones: Counter[str] = Counter()
+    """Count each row written as it streams past, for the progress bar."""
     for item in rows:
-        values, found = item[0], item[1]
         summary.rows += 1
-        if values[ROW_STATUS] == "ok":
-            summary.ok += 1
-        else:
-            rejected[values[ROW_REASON] or "rejected"] += 1
-        for phone in found:
-            phones[phone[PHONE_STATUS]] += 1
         if progress and summary.rows % 5000 == 0:
             progress(summary.source, summary.rows, total)
         yield item
-    summary.rejected = dict(rejected)
-    summary.phones = dict(phones)
 
 
-def _cells(table: Table) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
-    """A table's rows as plain tuples, cheap to send to a worker."""
-    return ((row.number, row.cells, row.rejected) for row in table.rows)
+def _changed_cells(table: Table, stored: dict[int, bytes], kept: list[int]) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
+    """A table's rows to build, as plain tuples (cheap to send to a worker). A row read before exactly as it
+    is now (`stored`: row -> digest of its raw row) is not: its number goes to `kept`."""
+    keys = raw_keys(table.header)
+    for row in table.rows:
+        if stored and stored.get(row.number) == _raw_digest(raw_json(keys, row.cells)):
+            kept.append(row.number)
+        else:
+            yield row.number, row.cells, row.rejected
+
+
+def _raw_digest(raw: str) -> bytes:
+    return hashlib.blake2b(raw.encode(), digest_size=16).digest()
 
 
 def _record_of(builder: RecordBuilder, row: tuple[int, tuple[str, ...], str | None]) -> tuple:
@@ -147,6 +147,11 @@ def _worker_count(paths: Sequence[Path], workers: int | None) -> int:
     return default_workers(sum(path.stat().st_size for path in paths if path.is_file()))
 
 
+def _build_settings(rules: Rules) -> str:
+    """What of the rules a built record or call depends on: the phones' default region and area code."""
+    return json.dumps([rules.ingest.default_region, rules.ingest.default_area_code])
+
+
 def _phone_normaliser(rules: Rules, region: str | None) -> PhoneNormaliser:
     return PhoneNormaliser(default_region=(region or rules.ingest.default_region).upper(),
                            default_area_code=rules.ingest.default_area_code or None)
@@ -160,11 +165,17 @@ def _load_sources(
     source: str | None,
     sheet: str | None,
     settings: str,
-    load: Callable[[str, Table, SourceSummary], Iterable],
-    write: Callable[[int, Iterable], int],
+    build_settings: str,
+    load: Callable[[str, Table, SourceSummary, Iterable], Iterable],
+    write: Callable[[int, Iterable, Sequence[int]], int],
     progress: Progress | None,
 ) -> list[SourceSummary]:
-    """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it."""
+    """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it.
+
+    `load` builds the rows to write from the cells of the rows to build. `settings` are the reading's (a
+    change reads the file again); `build_settings`, what else the built rows depend on. Of a changed file
+    read with the same build settings and header, the rows exactly as they were are kept as stored.
+    """
     if source and len(paths) > 1:
         raise UserError(f"--source names one file, but {len(paths)} were given")
     summaries: list[SourceSummary] = []
@@ -175,18 +186,28 @@ def _load_sources(
             summary = SourceSummary(source=name, path=str(path))
             summaries.append(summary)
             fingerprint = hashlib.sha256(f"{kind}{digest}{name}{settings}".encode()).hexdigest()
+            build = hashlib.sha256(json.dumps([kind, __version__, settings, build_settings, table.header],
+                                              ensure_ascii=False).encode()).hexdigest()
             known = store.source(name)
             if known and known.kind != kind:
                 raise UserError(f"{path}: source {name!r} already holds {known.kind}; give it another --source")
-            rows = load(name, table, summary)
             if known and known.fingerprint == fingerprint:
+                load(name, table, summary, ())
                 summary.outcome, summary.rows = "unchanged", known.rows
                 continue
+            stored = {row: _raw_digest(raw) for row, raw in store.stored_rows(known)} if known and known.build == build else {}
+            kept: list[int] = []
+            rows = load(name, table, summary, _changed_cells(table, stored, kept))
             summary.outcome = "replaced" if known else "new"
-            source_id = store.save_source(name, kind, str(path), fingerprint, 0)
-            write(source_id, _counted(rows, summary, progress, table.total_rows))
-            store.save_source(name, kind, str(path), fingerprint, summary.rows)
-            store.audit(kind, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows})
+            source_id = store.save_source(name, kind, str(path), fingerprint, 0, build)
+            write(source_id, _counted(rows, summary, progress, table.total_rows), kept)
+            del stored
+            summary.kept = len(kept)
+            summary.rows += summary.kept
+            summary.ok, summary.rejected, summary.phones = store.source_tally(store.source(name))
+            store.save_source(name, kind, str(path), fingerprint, summary.rows, build)
+            store.audit(kind, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows,
+                                                "kept": summary.kept})
     return summaries
 
 
@@ -210,18 +231,19 @@ def ingest(
     overrides = parse_overrides(mappings)
     phones = _phone_normaliser(rules, region)
 
-    def load(name: str, table: Table, summary: SourceSummary) -> Iterable:
+    def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_columns(table.header, overrides)
         summary.mapping = columns.describe(table.header)
         summary.unmapped = list(columns.unmapped)
         builder = RecordBuilder(name, table.header, columns, phones)
-        return pool.map(partial(_record_of, builder), _cells(table))
+        return pool.map(partial(_record_of, builder), cells)
 
     with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:
         with store.rehearsal() if dry_run else store.transaction():
             summaries = _load_sources(
                 store, "records", paths, source=source, sheet=sheet, progress=progress, load=load,
                 write=store.replace_records, settings=json.dumps([sorted(overrides.items()), region, sheet]),
+                build_settings=_build_settings(rules),
             )
     return IngestSummary(summaries, dry_run)
 
@@ -240,7 +262,7 @@ def import_calls(
     as for ingest."""
     phones = _phone_normaliser(rules, None)
 
-    def load(name: str, table: Table, summary: SourceSummary) -> Iterable:
+    def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_call_columns(table.header)
         missing = [f for f in REQUIRED_CALL_FIELDS if f not in columns and not (f == "at" and "time" in columns)]
         if missing:
@@ -248,12 +270,13 @@ def import_calls(
                             f"(headers: {', '.join(table.header) or 'none'})")
         summary.mapping = {table.header[i]: f for f, i in columns.items()}
         builder = CallBuilder(name, table.header, columns, phones)
-        return pool.map(partial(_call_of, builder), _cells(table))
+        return pool.map(partial(_call_of, builder), cells)
 
     with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:
         with store.transaction():
             summaries = _load_sources(store, "calls", paths, source=source, sheet=sheet, progress=progress,
-                                      load=load, write=store.replace_calls, settings=json.dumps([sheet]))
+                                      load=load, write=store.replace_calls, settings=json.dumps([sheet]),
+                                      build_settings=_build_settings(rules))
     return IngestSummary(summaries, dry_run=False)
 
 

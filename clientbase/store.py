@@ -321,6 +321,11 @@ MIGRATIONS: list[str] = [
         DELETE FROM record_raw WHERE record_id = old.id;
     END;
     """,
+    # 13: what a source's rows were built with (version, settings, header), so that the rows of a changed
+    # file that are exactly as they were can be kept as stored instead of built and written again.
+    """
+    ALTER TABLE sources ADD COLUMN build TEXT;
+    """,
 ]
 
 # Stored in records; a record's raw row goes to record_raw.
@@ -400,8 +405,6 @@ _PHONE_FIELDS = ("raw", "e164", "extension", "type", "region", "country", "statu
 _EMAIL_FIELDS = ("raw", "value", "valid", "domain", "free_mail")
 _CALL_COLUMNS = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "at", "outcome", "outcome_raw",
                  "manager", "duration")
-# Where the status and reason sit in a record_rows or call_row tuple, and the status in a phone's tuple.
-ROW_STATUS, ROW_REASON, PHONE_STATUS = 3, 4, _PHONE_FIELDS.index("status")
 _BATCH_ROWS = 10_000
 _BULK_CACHE_KB = 2 * 1024 * 1024
 _TEMP_CACHE_KB = 512 * 1024  # the held clusters in memory: a (record, cluster) pair per record
@@ -569,28 +572,51 @@ class Store:
 
     def source(self, name: str) -> SourceInfo | None:
         row = self._conn.execute(
-            "SELECT id, name, kind, path, fingerprint, ingested_at, rows FROM sources WHERE name = ?", (name,)
+            "SELECT id, name, kind, path, fingerprint, ingested_at, rows, build FROM sources WHERE name = ?", (name,)
         ).fetchone()
         return SourceInfo(*row) if row else None
 
-    def save_source(self, name: str, kind: str, path: str, fingerprint: str, rows: int) -> int:
+    def save_source(self, name: str, kind: str, path: str, fingerprint: str, rows: int, build: str) -> int:
         now = datetime.now().isoformat(timespec="seconds")
         self._conn.execute(
-            "INSERT INTO sources(name, kind, path, fingerprint, ingested_at, rows) VALUES (?,?,?,?,?,?) "
+            "INSERT INTO sources(name, kind, path, fingerprint, ingested_at, rows, build) VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, path=excluded.path, "
-            "fingerprint=excluded.fingerprint, ingested_at=excluded.ingested_at, rows=excluded.rows",
-            (name, kind, path, fingerprint, now, rows),
+            "fingerprint=excluded.fingerprint, ingested_at=excluded.ingested_at, rows=excluded.rows, "
+            "build=excluded.build",
+            (name, kind, path, fingerprint, now, rows, build),
         )
         return self._conn.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()[0]
 
+    def stored_rows(self, source: SourceInfo) -> Iterator[tuple[int, str]]:
+        """(row, raw) of each row a source holds, as it was read."""
+        if source.kind == "calls":
+            return self._conn.execute("SELECT row, raw FROM calls WHERE source_id = ?", (source.id,))
+        return self._conn.execute("SELECT r.row, w.raw FROM records r JOIN record_raw w ON w.record_id = r.id "
+                                  "WHERE r.source_id = ?", (source.id,))
+
+    def source_tally(self, source: SourceInfo) -> tuple[int, dict[str, int], dict[str, int]]:
+        """(usable rows, rejected rows by reason, phones by status) of a source as stored."""
+        table = "calls" if source.kind == "calls" else "records"
+        statuses = self._conn.execute(
+            f"SELECT status = 'ok', coalesce(reason, 'rejected'), count(*) FROM {table} WHERE source_id = ? "
+            "GROUP BY 1, 2", (source.id,)).fetchall()
+        phones = {} if table == "calls" else dict(self._conn.execute(
+            "SELECT p.status, count(*) FROM records r CROSS JOIN phones p ON p.record_id = r.id "
+            "WHERE r.source_id = ? GROUP BY p.status", (source.id,)))
+        ok = sum(n for usable, _, n in statuses if usable)
+        return ok, {reason: n for usable, reason, n in statuses if not usable}, phones
+
     # --- records -------------------------------------------------------------------------
 
-    def replace_records(self, source_id: int, records: Iterable[tuple[tuple, list[tuple], list[tuple]]]) -> int:
+    def replace_records(self, source_id: int, records: Iterable[tuple[tuple, list[tuple], list[tuple]]],
+                        kept: Sequence[int]) -> int:
         """Write a source's records with their phones and emails, keeping each reference's record id.
 
-        `records` are `record_rows` tuples. Records of the source that the new content no longer has are
-        removed. Returns how many were written. Ids are handed out here, so that rows go to SQLite in
-        batches rather than one statement each.
+        `records` are `record_rows` tuples. The rows in `kept` are unchanged since they were read last: their
+        records stay as stored, phones and judgements included (the list may fill while `records` is read).
+        Records of the source that the new content neither writes nor keeps are removed. Returns how many
+        were written. Ids are handed out here, so that rows go to SQLite in batches rather than one
+        statement each.
         """
         conn = self._conn
         self._bulk_cache()
@@ -601,18 +627,10 @@ class Store:
             f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)}) "
             f"ON CONFLICT(id) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS)}"
         )
-        # The phones are written anew without their judgements: their clients are judged again.
-        conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT r.client_id FROM phones p "
-                     "JOIN records r ON r.id = p.record_id WHERE p.judged IS NOT NULL AND r.source_id = ? "
-                     "AND r.client_id IS NOT NULL", (source_id,))
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS held_numbers(record_id INTEGER, e164 TEXT)")
         conn.execute("DELETE FROM temp.held_numbers")
-        conn.execute("INSERT INTO temp.held_numbers SELECT p.record_id, p.e164 FROM records r CROSS JOIN phones p "
-                     "ON p.record_id = r.id WHERE r.source_id = ? AND r.status = 'ok' AND r.client_id IS NOT NULL "
-                     "AND p.status = 'ok' AND p.e164 IS NOT NULL", (source_id,))
-        conn.execute("DELETE FROM phones WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
-        conn.execute("DELETE FROM emails WHERE record_id IN (SELECT id FROM records WHERE source_id = ?)", (source_id,))
-        seen: list[int] = []
+        written: list[int] = []
+        rewritten: list[int] = []  # records read before, about to lose their phones and emails
         record_batch: list[tuple] = []
         raw_batch: list[tuple] = []
         phone_batch: list[tuple] = []
@@ -622,19 +640,44 @@ class Store:
             record_id = ids_by_row.get(row)
             if record_id is None:
                 record_id, next_id = next_id, next_id + 1
-            seen.append(row)
+            else:
+                rewritten.append(record_id)
+            written.append(row)
             record_batch.append((record_id, source_id, values[0], values[1], *values[3:]))
             raw_batch.append((record_id, values[2]))
             phone_batch.extend((record_id, pos, *phone) for pos, phone in enumerate(phones))
             email_batch.extend((record_id, *email) for email in emails)
             if len(record_batch) >= _BATCH_ROWS:
+                self._release_contacts(rewritten)
                 self._flush(upsert, record_batch, raw_batch, phone_batch, email_batch)
+        self._release_contacts(rewritten)
         self._flush(upsert, record_batch, raw_batch, phone_batch, email_batch)
+        seen = {*written, *kept}
+        self._release_contacts([record_id for row, record_id in ids_by_row.items() if row not in seen])
         self._drop_unseen("records", source_id, seen)
         conn.execute("INSERT INTO dropped_numbers(e164) SELECT DISTINCT h.e164 FROM temp.held_numbers h "
                      "WHERE NOT EXISTS (SELECT 1 FROM phones p JOIN records r ON r.id = p.record_id "
                      "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
-        return len(seen)
+        return len(written)
+
+    def _release_contacts(self, record_ids: list[int]) -> None:
+        """Take the phones and emails off records about to be written anew or removed, and empty the list.
+
+        Their judged clients are judged again, and the numbers their clients held are noted, to tell after
+        the writes which of them no record holds any more (dropped_numbers)."""
+        if not record_ids:
+            return
+        conn = self._conn
+        self._fill_ids("released", record_ids)
+        record_ids.clear()
+        conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT DISTINCT r.client_id "
+                     "FROM temp.released x CROSS JOIN records r ON r.id = x.id CROSS JOIN phones p ON p.record_id = r.id "
+                     "WHERE p.judged IS NOT NULL AND r.client_id IS NOT NULL")
+        conn.execute("INSERT INTO temp.held_numbers SELECT p.record_id, p.e164 FROM temp.released x "
+                     "CROSS JOIN records r ON r.id = x.id CROSS JOIN phones p ON p.record_id = r.id "
+                     "WHERE r.status = 'ok' AND r.client_id IS NOT NULL AND p.status = 'ok' AND p.e164 IS NOT NULL")
+        conn.execute("DELETE FROM phones WHERE record_id IN (SELECT id FROM temp.released)")
+        conn.execute("DELETE FROM emails WHERE record_id IN (SELECT id FROM temp.released)")
 
     def _bulk_cache(self) -> None:
         # A big load touches index pages all over (phones by e164, records by ref): with SQLite's default
@@ -657,7 +700,7 @@ class Store:
         for batch in (records, raws, phones, emails):
             batch.clear()
 
-    def _drop_unseen(self, table: str, source_id: int, rows: list[int]) -> None:
+    def _drop_unseen(self, table: str, source_id: int, rows: Iterable[int]) -> None:
         """Remove a source's rows that its new content no longer has."""
         conn = self._conn
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_rows(row INTEGER PRIMARY KEY)")
@@ -665,9 +708,9 @@ class Store:
         conn.executemany("INSERT OR IGNORE INTO seen_rows(row) VALUES (?)", ((r,) for r in rows))
         conn.execute(f"DELETE FROM {table} WHERE source_id = ? AND row NOT IN (SELECT row FROM seen_rows)", (source_id,))
 
-    def replace_calls(self, source_id: int, calls: Iterable[tuple]) -> int:
-        """Write a dialer log's (`call_row` tuple, phones) pairs, keeping each reference's id; returns how
-        many were written."""
+    def replace_calls(self, source_id: int, calls: Iterable[tuple], kept: Sequence[int]) -> int:
+        """Write a dialer log's (`call_row` tuple, phones) pairs, keeping each reference's id, and the rows in
+        `kept` as stored (see replace_records); returns how many were written."""
         sql = (f"INSERT INTO calls(source_id, {','.join(_CALL_COLUMNS)}) VALUES (?, {','.join('?' for _ in _CALL_COLUMNS)}) "
                f"ON CONFLICT(ref) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _CALL_COLUMNS)}")
         self._bulk_cache()
@@ -680,7 +723,7 @@ class Store:
                 self._conn.executemany(sql, batch)
                 batch.clear()
         self._conn.executemany(sql, batch)
-        self._drop_unseen("calls", source_id, seen)
+        self._drop_unseen("calls", source_id, [*seen, *kept])
         return len(seen)
 
     def export_records(self) -> Iterator[dict]:

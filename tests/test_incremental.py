@@ -162,6 +162,77 @@ def test_a_row_changed_only_in_a_column_kept_raw_is_clustered_again(cleaned, dum
     assert again["mode"] == "incremental" and again["rechecked"] >= 1
 
 
+def _as_read(db: Path, source: str) -> list[tuple]:
+    """A source's records, phones and emails as ingest made them, by reference (ids and judgements aside)."""
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        records = [(row["ref"], *(row[k] for k in row.keys() if k not in ("id", "source_id", "client_id", "contact_id")))
+                   for row in conn.execute("SELECT r.*, w.raw FROM records r JOIN record_raw w ON w.record_id = r.id "
+                                           "JOIN sources s ON s.id = r.source_id WHERE s.name = ? ORDER BY r.row",
+                                           (source,))]
+        phones = conn.execute("SELECT r.ref, p.pos, p.raw, p.e164, p.type, p.status, p.reason FROM phones p "
+                              "JOIN records r ON r.id = p.record_id JOIN sources s ON s.id = r.source_id "
+                              "WHERE s.name = ? ORDER BY r.row, p.pos", (source,)).fetchall()
+        emails = conn.execute("SELECT r.ref, e.raw, e.value, e.valid FROM emails e JOIN records r ON r.id = e.record_id "
+                              "JOIN sources s ON s.id = r.source_id WHERE s.name = ? ORDER BY r.row, e.raw",
+                              (source,)).fetchall()
+    return [*records, *map(tuple, phones), *map(tuple, emails)]
+
+
+def _phone_rows(db: Path, refs: set[str]) -> dict[str, tuple[str, str]]:
+    """Each record's phones as stored: their ids, and their judgements."""
+    with sqlite3.connect(db) as conn:
+        return {ref: (ids, judged) for ref, ids, judged in conn.execute(
+            "SELECT r.ref, group_concat(p.id, ' '), group_concat(coalesce(p.judged || ' ' || p.judged_on, '-'), ' ') "
+            "FROM records r JOIN phones p ON p.record_id = r.id GROUP BY r.id") if ref in refs}
+
+
+def test_a_re_exported_file_reads_only_its_changed_rows_again(cleaned, dumps, tmp_path):
+    cli(cleaned, "calls", str(dumps / "dialer_log.csv"))
+    clean(cleaned)  # the numbers are judged
+    with open(dumps / "purchased_old.csv", encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    count = len(rows)
+    rows[0][0] += " плюс"  # row 1 renamed
+    rows[1][3] = "+7 916 000-00-01"  # row 2 has a new phone
+    rows[-1] = [rows[5][0], "", *rows[5][2:]]  # the last row is another firm's now, without an INN
+    rows.append(rows[6])  # and a row is added
+    changed = tmp_path / "export" / "purchased_old.csv"
+    changed.parent.mkdir()
+    with open(changed, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    untouched = {f"purchased_old.csv:{n}" for n in range(3, count)}
+    before = _phone_rows(cleaned, untouched)
+    assert any(judged.strip("- ") for _, judged in before.values())
+
+    ingested = json.loads(cli(cleaned, "ingest", str(changed), "--json").stdout)
+    [source] = ingested["sources"]
+    assert (source["outcome"], source["rows"], source["kept"]) == ("replaced", count + 1, count - 3)
+    assert _phone_rows(cleaned, untouched) == before  # the same phones, judgements and all: not read again
+    fresh = tmp_path / "fresh" / "cb.db"
+    fresh.parent.mkdir()
+    fresh_source = json.loads(cli(fresh, "ingest", str(changed), "--json").stdout)
+    assert _as_read(cleaned, "purchased_old.csv") == _as_read(fresh, "purchased_old.csv")
+    assert {k: v for k, v in source.items() if k not in ("outcome", "kept", "path")} == \
+        {k: v for k, v in fresh_source["sources"][0].items() if k not in ("outcome", "kept", "path")}
+    same_as_full(cleaned, tmp_path)
+
+
+def test_rows_are_read_again_when_what_builds_them_changed(cleaned, dumps, tmp_path):
+    header, *rows = (dumps / "1c_export.csv").read_bytes().decode("cp1251").split("\r\n")
+    changed = tmp_path / "1c_export.csv"
+    changed.write_text("\r\n".join([header, rows[0].replace(";", " плюс;", 1), *rows[1:]]), encoding="cp1251")
+    rules = tmp_path / "kz.toml"
+    rules.write_text('[ingest]\ndefault_region = "KZ"\n', encoding="utf-8")
+    ingested = json.loads(cli(cleaned, "--rules", str(rules), "ingest", str(changed), "--source", "1c_export.csv",
+                              "--json").stdout)
+    assert ingested["sources"][0]["kept"] == 0  # the phones are read as Kazakh numbers now
+    fresh = tmp_path / "fresh" / "cb.db"
+    fresh.parent.mkdir()
+    cli(fresh, "--rules", str(rules), "ingest", str(changed), "--source", "1c_export.csv")
+    assert _as_read(cleaned, "1c_export.csv") == _as_read(fresh, "1c_export.csv")
+
+
 def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps, tmp_path):
     cli(cleaned, "calls", str(dumps / "calls_old.csv"))
     assert clean_summary(cleaned)["phones"]["mode"] == "incremental"  # only the called numbers

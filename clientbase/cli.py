@@ -270,8 +270,9 @@ def clean(
         return
     d, p, r = summary.dedupe, summary.phones, summary.rules
     table = Table(title=f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""),
-                  caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered; "
-                          f"judging: {p.mode}, {p.clients:,} clients judged")
+                  caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered"
+                          + (f", {d.restated:,} clients rebuilt as they stand" if d.restated else "")
+                          + f"; judging: {p.mode}, {p.clients:,} clients judged")
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in (

@@ -334,6 +334,7 @@ class DedupeSummary:
     moved_records: int = 0
     mode: str = "full"  # full | incremental | unchanged
     rechecked: int = 0  # records clustered again
+    restated: int = 0  # clients built again without clustering: their records changed in nothing matching reads
 
 
 # A change touching more than this share of the records is clustered from scratch: it is faster.
@@ -369,12 +370,16 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     incremental = not full and store.dedupe_settings() == settings
     changed = store.changed_records() if incremental else set()
     scope = _records_to_recheck(store, rules, changed) if incremental else None
-    if scope is not None and not scope and not store.changed_clients():
+    reclustered = scope is None or bool(scope) or bool(store.changed_clients())
+    if not reclustered and not store.stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
     scoped = scope is not None
     if scoped:
         store.set_scope(scope, changed)
-    summary = _save_clusters(store, rules, command, scoped, step)
+    summary = _save_clusters(store, rules, command, scoped, step) if reclustered else DedupeSummary(mode="incremental")
+    if scoped:  # a client whose records changed only in what matching does not read is built again as it stands
+        summary.restated = store.hold_stale_clients()
+        store.add_clients(_goldens(store.restated_facts(), rules))
     step("finding the people at each client")
     store.save_contacts(_contacts(store, scoped), scoped)
     store.save_dedupe_state(settings)
@@ -425,12 +430,15 @@ def _save_clusters(store: Store, rules: Rules, command: str, scoped: bool,
     del why
 
     step(f"saving {len(clusters):,} clients and their matches")
-    priority = rules.ingest.source_priority
-    goldens = (golden_record(client_id, [RecordFacts(*row[1:]) for row in rows], priority)
-               for client_id, rows in groupby(store.clustered_facts(), key=itemgetter(0)))
-    store.save_clients(goldens, result.pairs, result.hubs, scoped)
+    store.save_clients(_goldens(store.clustered_facts(), rules), result.pairs, result.hubs, scoped)
     return DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
                          moved_records=moved)
+
+
+def _goldens(facts: Iterable[tuple], rules: Rules) -> Iterator:
+    """The golden record of each client from its records' facts, read one client after another."""
+    for client_id, rows in groupby(facts, key=itemgetter(0)):
+        yield golden_record(client_id, [RecordFacts(*row[1:]) for row in rows], rules.ingest.source_priority)
 
 
 def _listed(values: str | None) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ _CLUSTERED_FIELDS = (
     "owner", "assigned_on", "channel", "profit", "revenue", "potential", "last_purchase", "last_contact",
     "last_result", "closed",
 )
+# Of those, the ones matching reads (with the phones and emails); a change of the others leaves every record
+# where it is, and only its client's golden record and contacts are built again.
+_MATCH_FIELDS = ("status", "name_key", "person", "inn", "inn_valid", "kpp", "city")
+_CLIENT_FIELDS = tuple(field for field in _CLUSTERED_FIELDS if field not in _MATCH_FIELDS)
 
 
 def _records_changed_trigger(fields: Sequence[str]) -> str:
@@ -326,6 +331,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE sources ADD COLUMN build TEXT;
     """,
+    # 14: a record changed in what matching reads (its fields, phones or emails) is clustered again with all
+    # it may join; one changed in anything else only has its client built again (stale_clients). Its raw
+    # row says nothing more: ingest compares the phones and emails it reads from it.
+    """
+    CREATE TABLE stale_clients (client_id INTEGER PRIMARY KEY);
+    DROP TRIGGER records_changed;
+    DROP TRIGGER record_raw_changed;
+    """ + _records_changed_trigger(_MATCH_FIELDS) + f"""
+    CREATE TRIGGER records_restated AFTER UPDATE ON records
+    WHEN old.client_id IS NOT NULL AND ({" OR ".join(f"old.{field} IS NOT new.{field}" for field in _CLIENT_FIELDS)})
+    BEGIN
+        INSERT INTO stale_clients(client_id) SELECT old.client_id
+        WHERE NOT EXISTS (SELECT 1 FROM stale_clients WHERE client_id = old.client_id);
+    END;
+    """,
 ]
 
 # Stored in records; a record's raw row goes to record_raw.
@@ -345,6 +365,10 @@ def _candidate_order(row: tuple) -> tuple:
 
 # The records held by hold_clusters, with their cluster (c) and its client id (cc); CROSS JOIN keeps the
 # temporary table outermost, as the planner knows nothing of its size.
+# What a golden record needs of each of its records (see golden.RecordFacts).
+_GOLDEN_FACTS = ("r.id, r.ref, s.name, r.client_id, r.name, r.name_key, r.person, r.inn, r.inn_valid, r.kpp, r.city, "
+                 "r.channel, r.owner, r.assigned_on, r.profit, r.revenue, r.potential, r.last_purchase, "
+                 "r.last_contact, r.last_result, r.closed")
 _CLUSTERED_RECORDS = ("FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id "
                       "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster")
 
@@ -648,9 +672,9 @@ class Store:
             phone_batch.extend((record_id, pos, *phone) for pos, phone in enumerate(phones))
             email_batch.extend((record_id, *email) for email in emails)
             if len(record_batch) >= _BATCH_ROWS:
-                self._release_contacts(rewritten)
+                self._release_contacts(rewritten, phone_batch, email_batch)
                 self._flush(upsert, record_batch, raw_batch, phone_batch, email_batch)
-        self._release_contacts(rewritten)
+        self._release_contacts(rewritten, phone_batch, email_batch)
         self._flush(upsert, record_batch, raw_batch, phone_batch, email_batch)
         seen = {*written, *kept}
         self._release_contacts([record_id for row, record_id in ids_by_row.items() if row not in seen])
@@ -660,16 +684,20 @@ class Store:
                      "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
         return len(written)
 
-    def _release_contacts(self, record_ids: list[int]) -> None:
-        """Take the phones and emails off records about to be written anew or removed, and empty the list.
+    def _release_contacts(self, record_ids: list[int], phones: Sequence[tuple] = (), emails: Sequence[tuple] = ()) -> None:
+        """Take the phones and emails off records about to be written anew (with these `phones` and `emails`
+        rows) or removed, and empty the list.
 
-        Their judged clients are judged again, and the numbers their clients held are noted, to tell after
-        the writes which of them no record holds any more (dropped_numbers)."""
+        A rewritten record whose phones or emails differ is clustered again. Their judged clients are judged
+        again, and the numbers their clients held are noted, to tell after the writes which of them no record
+        holds any more (dropped_numbers)."""
         if not record_ids:
             return
         conn = self._conn
         self._fill_ids("released", record_ids)
         record_ids.clear()
+        if phones or emails:
+            self._mark_new_contacts(phones, emails)
         conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT DISTINCT r.client_id "
                      "FROM temp.released x CROSS JOIN records r ON r.id = x.id CROSS JOIN phones p ON p.record_id = r.id "
                      "WHERE p.judged IS NOT NULL AND r.client_id IS NOT NULL")
@@ -678,6 +706,31 @@ class Store:
                      "WHERE r.status = 'ok' AND r.client_id IS NOT NULL AND p.status = 'ok' AND p.e164 IS NOT NULL")
         conn.execute("DELETE FROM phones WHERE record_id IN (SELECT id FROM temp.released)")
         conn.execute("DELETE FROM emails WHERE record_id IN (SELECT id FROM temp.released)")
+
+    def _mark_new_contacts(self, phones: Sequence[tuple], emails: Sequence[tuple]) -> None:
+        """Mark changed each released record whose new phones or emails rows are not its stored ones."""
+        conn = self._conn
+        released = {row[0] for row in conn.execute("SELECT id FROM temp.released")}
+        stored: dict[int, list[tuple]] = defaultdict(list)
+        for row in conn.execute(f"SELECT p.record_id, 'phone', p.pos, {', '.join(f'p.{f}' for f in _PHONE_FIELDS)} "
+                                "FROM temp.released x CROSS JOIN phones p ON p.record_id = x.id"):
+            stored[row[0]].append(row[1:])
+        for row in conn.execute(f"SELECT e.record_id, 'email', {', '.join(f'e.{f}' for f in _EMAIL_FIELDS)} "
+                                "FROM temp.released x CROSS JOIN emails e ON e.record_id = x.id"):
+            stored[row[0]].append(row[1:])
+        written: dict[int, list[tuple]] = defaultdict(list)
+        for row in phones:
+            if row[0] in released:
+                written[row[0]].append(("phone", *row[1:]))
+        for row in emails:
+            if row[0] in released:
+                written[row[0]].append(("email", *row[1:]))
+        changed = [(record_id,) for record_id in released
+                   if sorted(stored.get(record_id, ())) != sorted(written.get(record_id, ()))]
+        conn.executemany("INSERT OR IGNORE INTO dirty_records(record_id) SELECT id FROM records "
+                         "WHERE id = ? AND client_id IS NOT NULL", changed)
+        conn.executemany("INSERT OR IGNORE INTO dirty_clients(client_id) SELECT client_id FROM records "
+                         "WHERE id = ? AND client_id IS NOT NULL", changed)
 
     def _bulk_cache(self) -> None:
         # A big load touches index pages all over (phones by e164, records by ref): with SQLite's default
@@ -752,11 +805,8 @@ class Store:
 
         Read in this order, one client's records at a time are enough to build the golden records."""
         return self._conn.execute(
-            "SELECT cc.client_id, r.id, r.ref, s.name, r.client_id, r.name, r.name_key, r.person, r.inn, "
-            "r.inn_valid, r.kpp, r.city, r.channel, r.owner, r.assigned_on, r.profit, r.revenue, r.potential, "
-            "r.last_purchase, r.last_contact, r.last_result, r.closed "
-            f"{_CLUSTERED_RECORDS} JOIN sources s ON s.id = r.source_id ORDER BY c.cluster, r.id"
-        )
+            f"SELECT cc.client_id, {_GOLDEN_FACTS} {_CLUSTERED_RECORDS} JOIN sources s ON s.id = r.source_id "
+            "ORDER BY c.cluster, r.id")
 
     def match_facts(self, scoped: bool = False) -> Iterator[tuple]:
         """(id, name key, person, city, INN, INN valid, KPP, phones, emails, email domains) of every usable record
@@ -786,7 +836,7 @@ class Store:
 
     def save_dedupe_state(self, settings: str) -> None:
         """Record a finished clustering: nothing is left to re-check until records change again."""
-        self._settle("dedupe_state", settings, ("dirty_records", "dirty_clients", "dropped_numbers"))
+        self._settle("dedupe_state", settings, ("dirty_records", "dirty_clients", "dropped_numbers", "stale_clients"))
 
     def mark_clients_changed(self, client_ids: Iterable[int]) -> None:
         self._conn.executemany("INSERT OR IGNORE INTO dirty_clients(client_id) VALUES (?)",
@@ -805,6 +855,39 @@ class Store:
 
     def changed_clients(self) -> set[int]:
         return {row[0] for row in self._conn.execute("SELECT client_id FROM dirty_clients")}
+
+    def stale_clients(self) -> int:
+        """How many clients have a record changed since the last clean in what matching does not read."""
+        return self._conn.execute("SELECT count(*) FROM stale_clients").fetchone()[0]
+
+    def hold_stale_clients(self) -> int:
+        """Add the stale clients the clustering did not replace to the replaced ones and their records to the
+        scope, for the queries that save the clients and their contacts; they are judged again. How many."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS replaced(id INTEGER PRIMARY KEY)")
+        self._fill_ids("restated", ())
+        conn.execute("INSERT INTO temp.restated(id) SELECT s.client_id FROM stale_clients s "
+                     "WHERE s.client_id NOT IN temp.replaced AND EXISTS (SELECT 1 FROM clients WHERE id = s.client_id)")
+        conn.execute("INSERT INTO temp.replaced(id) SELECT id FROM temp.restated")
+        conn.execute("INSERT OR IGNORE INTO temp.scope(id) SELECT r.id FROM temp.restated x "
+                     "CROSS JOIN records r ON r.client_id = x.id WHERE r.status = 'ok'")
+        conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT id FROM temp.restated")
+        conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.restated)")
+        return conn.execute("SELECT count(*) FROM temp.restated").fetchone()[0]
+
+    def restated_facts(self) -> Iterator[tuple]:
+        """What clustered_facts gives, for the records of the stale clients held by hold_stale_clients."""
+        return self._conn.execute(
+            f"SELECT r.client_id, {_GOLDEN_FACTS} FROM temp.restated x CROSS JOIN records r ON r.client_id = x.id "
+            "JOIN sources s ON s.id = r.source_id WHERE r.status = 'ok' ORDER BY r.client_id, r.id")
+
+    def add_clients(self, goldens: Iterable) -> None:
+        self._conn.executemany(
+            "INSERT INTO clients(id, name, name_key, person, inn, kpp, city, channel, profit, revenue, potential, "
+            "last_purchase, last_contact, last_result, closed, domestic) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            ((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit, g.revenue, g.potential,
+              g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic) for g in goldens),
+        )
 
     def usable_records(self) -> int:
         return self._conn.execute("SELECT count(*) FROM records WHERE status = 'ok'").fetchone()[0]
@@ -951,12 +1034,7 @@ class Store:
                 "(b.id IN temp.scope AND b.id NOT IN temp.changed AND a.id NOT IN temp.scope))))")
             conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
                          "JOIN phones p ON p.record_id = s.id)")
-        conn.executemany(
-            "INSERT INTO clients(id, name, name_key, person, inn, kpp, city, channel, profit, revenue, potential, "
-            "last_purchase, last_contact, last_result, closed, domestic) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            ((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit, g.revenue, g.potential,
-              g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic) for g in goldens),
-        )
+        self.add_clients(goldens)
         conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL")
         conn.execute("UPDATE records SET client_id = cc.client_id FROM temp.clustered c JOIN temp.cluster_client cc "
                      "ON cc.cluster = c.cluster WHERE records.id = c.record_id AND records.client_id IS NOT cc.client_id")

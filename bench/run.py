@@ -14,6 +14,8 @@ every run, times each command as a whole process, the way cron runs it:
     records clientbase export records -o records.csv          (feeds the F1 below)
     nightly_ingest  clientbase ingest nightly_10k.csv --source purchased_nightly   (10k new rows)
     nightly_clean   clientbase clean --as-of 2026-11-20                             (on the grown base)
+    reexport_ingest clientbase ingest reexport/crm_export.csv   (the CRM dump again, 1 % of rows with a new profit)
+    reexport_clean  clientbase clean --as-of 2026-11-20
 
 and reports the median wall time and the peak RSS of each process. Beside them, once per run:
 the floor (DuckDB, polars and Python's csv module just reading the same files) and the peer
@@ -26,9 +28,11 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -57,7 +61,10 @@ from common import (  # noqa: E402
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 GENERATOR = REPO / "sample_data" / "generate.py"
-STEPS = ("ingest", "calls", "clean", "today", "export", "records", "nightly_ingest", "nightly_clean")
+STEPS = ("ingest", "calls", "clean", "today", "export", "records", "nightly_ingest", "nightly_clean",
+         "reexport_ingest", "reexport_clean")
+# The share of the CRM dump's rows whose profit the re-exported dump changes.
+REEXPORT_SHARE = 0.01
 FLOORS = ("duckdb", "polars", "python")
 # Purchased-list rows the generator writes per company (for sizing the nightly extra file).
 PURCHASED_PER_COMPANY = 0.357
@@ -127,10 +134,31 @@ def nightly_file(extra: Path, rows: int) -> Path:
     return target
 
 
+def reexport_file(data: Path, seed: int) -> Path:
+    """The CRM dump exported again the next night: the same rows, REEXPORT_SHARE of them with a new profit.
+
+    Edited line by line, so that every other row stays byte for byte as it was."""
+    target = data / "reexport" / "crm_export.csv"
+    if not target.exists():
+        target.parent.mkdir(exist_ok=True)
+        rnd = random.Random(seed)
+        header, *lines = (data / "crm_export.csv").read_bytes().decode("utf-8").split("\r\n")
+        profit = next(csv.reader([header.lstrip("\ufeff")])).index("Прибыль")
+        for n, line in enumerate(lines):
+            if line and rnd.random() < REEXPORT_SHARE:
+                cells = next(csv.reader([line]))
+                cells[profit] = f"{rnd.uniform(1000, 200000):.2f}"
+                buffer = io.StringIO()
+                csv.writer(buffer, lineterminator="").writerow(cells)
+                lines[n] = buffer.getvalue()
+        target.write_bytes("\r\n".join([header, *lines]).encode("utf-8"))
+    return target
+
+
 # --- one run ---------------------------------------------------------------------------------
 
 
-def run_pipeline(cb: list[str], data: Path, nightly: Path, manager: str, as_of: str, work: Path,
+def run_pipeline(cb: list[str], data: Path, nightly: Path, reexport: Path, manager: str, as_of: str, work: Path,
                  skip: set[str]) -> dict[str, dict]:
     """Every step once, in a fresh directory and database; stops at the first step that fails."""
     if work.exists():
@@ -149,6 +177,8 @@ def run_pipeline(cb: list[str], data: Path, nightly: Path, manager: str, as_of: 
         "records": [*cb, *db, "export", "records", "-o", str(work / "records.csv")],
         "nightly_ingest": [*cb, *db, "ingest", str(nightly), "--source", "purchased_nightly"],
         "nightly_clean": [*cb, *db, "clean", "--as-of", as_of],
+        "reexport_ingest": [*cb, *db, "ingest", str(reexport)],
+        "reexport_clean": [*cb, *db, "clean", "--as-of", as_of],
     }
     results: dict[str, dict] = {}
     for step in STEPS:
@@ -308,7 +338,8 @@ def print_tables(results: dict) -> None:
             st = s["steps"].get(step)
             line += f"{fmt(st and st['median_s']):>12s}{fmt(st and st['peak_rss_mb'], 0):>11s}"
         out.write(line + "\n")
-    for label, parts in (("ingest+clean", ("ingest", "clean")), ("nightly total", ("nightly_ingest", "nightly_clean"))):
+    for label, parts in (("ingest+clean", ("ingest", "clean")), ("nightly total", ("nightly_ingest", "nightly_clean")),
+                         ("re-export total", ("reexport_ingest", "reexport_clean"))):
         line = f"{label:16s}"
         for s in sizes:
             vals = [s["steps"].get(p, {}).get("median_s") for p in parts]
@@ -463,7 +494,8 @@ def main() -> None:
                 break
             log(f"{label}: run {k}/{args.runs}")
             work = scratch / f"run-{k}"
-            result = run_pipeline(cb, data, nightly, manager, args.as_of, work, skip=set())
+            result = run_pipeline(cb, data, nightly, reexport_file(data, args.nightly_seed), manager, args.as_of, work,
+                                  skip=set())
             runs.append(result)
             today_counts.append(today_items(work))
             digests.append(file_digest(work / "records.csv"))

@@ -107,12 +107,12 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _counted(rows, summary: SourceSummary, progress: Progress | None, total: int | None):
-    """Count each row written as it streams past, for the progress bar."""
+def _counted(rows, summary: SourceSummary, progress: Progress | None, total: int | None, kept: list[int]):
+    """Count each row written as it streams past, and tell the progress bar how far the reading is."""
     for item in rows:
         summary.rows += 1
         if progress and summary.rows % 5000 == 0:
-            progress(summary.source, summary.rows, total)
+            progress(summary.source, summary.rows + len(kept), total)
         yield item
 
 
@@ -192,19 +192,19 @@ def _load_sources(
             if known and known.kind != kind:
                 raise UserError(f"{path}: source {name!r} already holds {known.kind}; give it another --source")
             if known and known.fingerprint == fingerprint:
-                load(name, table, summary, ())
+                load(name, table, summary, ())  # for the column mapping it reports
                 summary.outcome, summary.rows = "unchanged", known.rows
                 continue
-            stored = {row: _raw_digest(raw) for row, raw in store.stored_rows(known)} if known and known.build == build else {}
+            stored = ({row: _raw_digest(raw) for row, raw in store.stored_rows(kind, known.id)}
+                      if known and known.build == build else {})
             kept: list[int] = []
             rows = load(name, table, summary, _changed_cells(table, stored, kept))
             summary.outcome = "replaced" if known else "new"
             source_id = store.save_source(name, kind, str(path), fingerprint, 0, build)
-            write(source_id, _counted(rows, summary, progress, table.total_rows), kept)
-            del stored
+            write(source_id, _counted(rows, summary, progress, table.total_rows, kept), kept)
             summary.kept = len(kept)
             summary.rows += summary.kept
-            summary.ok, summary.rejected, summary.phones = store.source_tally(store.source(name))
+            summary.ok, summary.rejected, summary.phones = store.source_tally(kind, source_id)
             store.save_source(name, kind, str(path), fingerprint, summary.rows, build)
             store.audit(kind, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows,
                                                 "kept": summary.kept})
@@ -363,15 +363,16 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
                  step: Callable[[str], None] = _unreported) -> DedupeSummary:
     """Cluster records into clients, keep ids stable, and log each record that changed client.
 
-    Only the records changed since the last clean, and those they may join, are clustered again,
-    unless `full` or the clustering settings changed.
+    Only the records changed since the last clean in what matching reads, and those they may join, are
+    clustered again, unless `full` or the clustering settings changed; a client whose records changed in
+    nothing else is built again as it stands.
     """
     settings = _dedupe_settings(rules)
     incremental = not full and store.dedupe_settings() == settings
     changed = store.changed_records() if incremental else set()
     scope = _records_to_recheck(store, rules, changed) if incremental else None
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
-    if not reclustered and not store.stale_clients():
+    if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
     scoped = scope is not None
     if scoped:

@@ -611,22 +611,22 @@ class Store:
         )
         return self._conn.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()[0]
 
-    def stored_rows(self, source: SourceInfo) -> Iterator[tuple[int, str]]:
-        """(row, raw) of each row a source holds, as it was read."""
-        if source.kind == "calls":
-            return self._conn.execute("SELECT row, raw FROM calls WHERE source_id = ?", (source.id,))
+    def stored_rows(self, kind: str, source_id: int) -> Iterator[tuple[int, str]]:
+        """(row, raw) of each row a source of records or calls holds, as it was read."""
+        if kind == "calls":
+            return self._conn.execute("SELECT row, raw FROM calls WHERE source_id = ?", (source_id,))
         return self._conn.execute("SELECT r.row, w.raw FROM records r JOIN record_raw w ON w.record_id = r.id "
-                                  "WHERE r.source_id = ?", (source.id,))
+                                  "WHERE r.source_id = ?", (source_id,))
 
-    def source_tally(self, source: SourceInfo) -> tuple[int, dict[str, int], dict[str, int]]:
-        """(usable rows, rejected rows by reason, phones by status) of a source as stored."""
-        table = "calls" if source.kind == "calls" else "records"
+    def source_tally(self, kind: str, source_id: int) -> tuple[int, dict[str, int], dict[str, int]]:
+        """(usable rows, rejected rows by reason, phones by status) of a source of records or calls, as stored."""
+        table = "calls" if kind == "calls" else "records"
         statuses = self._conn.execute(
             f"SELECT status = 'ok', coalesce(reason, 'rejected'), count(*) FROM {table} WHERE source_id = ? "
-            "GROUP BY 1, 2", (source.id,)).fetchall()
+            "GROUP BY 1, 2", (source_id,)).fetchall()
         phones = {} if table == "calls" else dict(self._conn.execute(
             "SELECT p.status, count(*) FROM records r CROSS JOIN phones p ON p.record_id = r.id "
-            "WHERE r.source_id = ? GROUP BY p.status", (source.id,)))
+            "WHERE r.source_id = ? GROUP BY p.status", (source_id,)))
         ok = sum(n for usable, _, n in statuses if usable)
         return ok, {reason: n for usable, reason, n in statuses if not usable}, phones
 
@@ -856,9 +856,9 @@ class Store:
     def changed_clients(self) -> set[int]:
         return {row[0] for row in self._conn.execute("SELECT client_id FROM dirty_clients")}
 
-    def stale_clients(self) -> int:
-        """How many clients have a record changed since the last clean in what matching does not read."""
-        return self._conn.execute("SELECT count(*) FROM stale_clients").fetchone()[0]
+    def has_stale_clients(self) -> bool:
+        """Whether a client has a record changed since the last clean in what matching does not read."""
+        return self._conn.execute("SELECT EXISTS (SELECT 1 FROM stale_clients)").fetchone()[0] == 1
 
     def hold_stale_clients(self) -> int:
         """Add the stale clients the clustering did not replace to the replaced ones and their records to the

@@ -306,6 +306,24 @@ def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps
     assert clean_summary(cleaned)["phones"]["dead"] == dead > 0
 
 
+def test_a_dialer_log_sent_again_with_more_calls_keeps_the_calls_it_had(cleaned, dumps, tmp_path):
+    cli(cleaned, "calls", str(dumps / "calls_old.csv"))
+    clean(cleaned)
+    with sqlite3.connect(cleaned) as conn:
+        before = conn.execute("SELECT id, ref, e164, at, outcome FROM calls ORDER BY id").fetchall()
+    grown = tmp_path / "grown" / "calls_old.csv"
+    grown.parent.mkdir()
+    with open(grown, "wb") as handle:  # the day's calls appended to the log, the rows before as they were
+        handle.write((dumps / "calls_old.csv").read_bytes())
+        handle.write((dumps / "calls_new.csv").read_bytes().split(b"\n", 1)[1])
+    [source] = json.loads(cli(cleaned, "calls", str(grown), "--json").stdout)["sources"]
+    assert (source["outcome"], source["kept"]) == ("replaced", len(before))
+    with sqlite3.connect(cleaned) as conn:
+        after = conn.execute("SELECT id, ref, e164, at, outcome FROM calls ORDER BY id").fetchall()
+    assert after[:len(before)] == before and len(after) == source["rows"] > len(before)
+    same_as_full(cleaned, tmp_path)
+
+
 def test_a_split_client_is_judged_at_the_next_clean(cleaned, dumps, tmp_path):
     cli(cleaned, "calls", str(dumps / "dialer_log.csv"))
     clean_summary(cleaned)

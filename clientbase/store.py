@@ -399,18 +399,13 @@ def _gigabytes(size: int) -> str:
     return f"{size / 2**30:.1f} GB"
 
 
-def _records(scoped: bool) -> str:
-    """`records r`, or only the scope's: the scope first (CROSS JOIN fixes the order), as otherwise the
-    planner reads every record and looks each up in the scope."""
-    return "temp.scope scope CROSS JOIN records r ON r.id = scope.id" if scoped else "records r"
-
-
-def _judged(table: str, alias: str, column: str, scoped: bool) -> str:
-    """`table alias`, or only its rows of the clients being judged: the scope first (CROSS JOIN fixes the
-    order), as the planner knows nothing of a temporary table's size."""
+def _within(scope: str, table: str, alias: str, column: str, scoped: bool) -> str:
+    """`table alias`, or only its rows whose `column` is an id in the temporary table `scope`: the scope
+    first (CROSS JOIN fixes the order), as the planner knows nothing of a temporary table's size and would
+    read the whole table, looking each row up in the scope."""
     if not scoped:
         return f"{table} {alias}"
-    return f"temp.judge_clients judging CROSS JOIN {table} {alias} ON {alias}.{column} = judging.id"
+    return f"temp.{scope} {scope} CROSS JOIN {table} {alias} ON {alias}.{column} = {scope}.id"
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -817,7 +812,7 @@ class Store:
             f"CASE WHEN r.person THEN {_VALID_EMAILS} END, "
             "CASE WHEN NOT r.person THEN (SELECT group_concat(e.domain, char(31)) FROM emails e "
             "WHERE e.record_id = r.id AND e.valid AND e.domain <> '' AND NOT e.free_mail) END "
-            f"FROM {_records(scoped)} WHERE r.status = 'ok' ORDER BY r.id")
+            f"FROM {_within('scope', 'records', 'r', 'id', scoped)} WHERE r.status = 'ok' ORDER BY r.id")
 
     def _settings_of(self, state: str) -> str | None:
         row = self._conn.execute(f"SELECT settings FROM {state}").fetchone()
@@ -1061,7 +1056,8 @@ class Store:
         naming a person; its usable phones and valid emails are joined by LIST_SEPARATOR, or None."""
         return self._conn.execute(
             f"SELECT r.id, r.client_id, r.contact, r.position, r.birthday, {_USABLE_PHONES}, {_VALID_EMAILS} "
-            f"FROM {_records(scoped)} WHERE r.status = 'ok' AND r.contact IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL "
+            f"FROM {_within('scope', 'records', 'r', 'id', scoped)} "
+            f"WHERE r.status = 'ok' AND r.contact IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL "
             f"ORDER BY {_NOT_BY_CLIENT}, r.id")
 
     def save_contacts(self, contacts: Iterable, scoped: bool = False) -> None:
@@ -1186,7 +1182,8 @@ class Store:
     def phones_to_judge(self, scoped: bool = False) -> Iterator[tuple]:
         """Each usable phone of each client (of the scope), with what the judgement needs, in no order: none is
         needed, and a large base's phones would be sorted through a temporary file."""
-        phones = (f"{_judged('records', 'r', 'client_id', True)} CROSS JOIN phones p ON p.record_id = r.id"
+        phones = (f"{_within('judge_clients', 'records', 'r', 'client_id', True)} "
+                  "CROSS JOIN phones p ON p.record_id = r.id"
                   if scoped else "phones p JOIN records r ON r.id = p.record_id")
         return self._conn.execute(
             "SELECT p.id, r.client_id, p.e164, p.type, p.country, p.region, c.city, c.domestic, "
@@ -1222,11 +1219,11 @@ class Store:
 
     def closed_clients(self, scoped: bool = False) -> set[int]:
         return {row[0] for row in self._conn.execute(
-            f"SELECT c.id FROM {_judged('clients', 'c', 'id', scoped)} WHERE c.closed")}
+            f"SELECT c.id FROM {_within('judge_clients', 'clients', 'c', 'id', scoped)} WHERE c.closed")}
 
     def client_ids(self, scoped: bool = False) -> list[int]:
         return [row[0] for row in self._conn.execute(
-            f"SELECT c.id FROM {_judged('clients', 'c', 'id', scoped)} ORDER BY c.id")]
+            f"SELECT c.id FROM {_within('judge_clients', 'clients', 'c', 'id', scoped)} ORDER BY c.id")]
 
     def quarantine_entries(self) -> dict[int, QuarantineEntry]:
         return {row[0]: QuarantineEntry(*row) for row in self._conn.execute(
@@ -1250,7 +1247,7 @@ class Store:
         """The latest answered call of each client (of the scope), through any of its phones."""
         if scoped:
             return dict(self._conn.execute(
-                f"SELECT r.client_id, max(c.at) FROM {_judged('records', 'r', 'client_id', True)} "
+                f"SELECT r.client_id, max(c.at) FROM {_within('judge_clients', 'records', 'r', 'client_id', True)} "
                 "CROSS JOIN phones p ON p.record_id = r.id CROSS JOIN calls c ON c.e164 = p.e164 "
                 "WHERE c.status = 'ok' AND c.outcome = 'answered' GROUP BY r.client_id"))
         # Narrowed step by step, each step's rows sorted for the next one's lookups: joining each call to its
@@ -1274,7 +1271,8 @@ class Store:
         if scoped:
             return self._conn.execute(
                 "SELECT c.id, c.last_contact, (SELECT max(r.last_contact) FROM records r WHERE r.client_id = c.id "
-                f"AND r.status = 'ok' AND r.last_contact != '') FROM {_judged('clients', 'c', 'id', True)}")
+                "AND r.status = 'ok' AND r.last_contact != '') "
+                f"FROM {_within('judge_clients', 'clients', 'c', 'id', True)}")
         return self._conn.execute(
             "WITH latest AS MATERIALIZED (SELECT r.client_id, max(r.last_contact) AS at FROM records r "
             f"WHERE r.status = 'ok' AND r.last_contact != '' AND {_NOT_BY_CLIENT} IS NOT NULL "

@@ -172,6 +172,8 @@ def ingest(
     last read are kept as stored, so a dump sent again every night costs only its changed rows.
 
     Examples:
+
+    \b
       clientbase ingest crm_export.xlsx 1c_export.csv
       clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="
     """
@@ -224,6 +226,8 @@ def export(
     """Write a table: records, phones, clients, contacts, duplicates, quarantine, conflicts.
 
     Examples:
+
+    \b
       clientbase export phones > phones.csv
       clientbase export clients -o clients.xlsx
       clientbase export clients --manager "Петрова Анна" --mask -o for_anna.xlsx
@@ -257,6 +261,8 @@ def clean(
     numbers with new calls and the clients clustered again or holding them are judged again.
 
     Examples:
+
+    \b
       clientbase clean
       clientbase clean --as-of 2026-11-20 --dry-run --json
       clientbase clean --full
@@ -341,6 +347,8 @@ def unmerge(
     """Split a client back into its records and remember they are not duplicates.
 
     Examples:
+
+    \b
       clientbase unmerge 42
       clientbase unmerge 42 --ref purchased_base.csv:17
     """
@@ -453,6 +461,8 @@ def today(
     Pool clients on the list are handed to the manager (a claim with a term).
 
     Examples:
+
+    \b
       clientbase today --manager "Иванов Иван"
       clientbase today --as-of 2026-11-23 -o lists.xlsx
     """
@@ -589,6 +599,8 @@ def restore(
     """Bring back a snapshot taken before clean/unmerge (the current state is snapshotted first).
 
     Examples:
+
+    \b
       clientbase restore --list
       clientbase restore 20261120-031500-123456-clean.db
     """

@@ -144,3 +144,9 @@ def test_exports_write_xlsx_with_phones_as_text_and_json(run, tmp_path):
     assert len(items) == 5 and items[0]["record_ref"] == "1c.csv:1"
     assert run("export", "records", "--format", "xlsx", check=2).returncode == 2
     assert run("export", "nonsense", check=2).returncode == 2
+
+
+def test_help_shows_each_example_on_a_line_of_its_own(run):
+    lines = run("ingest", "--help").stdout.splitlines()
+    assert "    clientbase ingest crm_export.xlsx 1c_export.csv" in lines
+    assert '    clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="' in lines

@@ -667,9 +667,9 @@ class Store:
             phone_batch.extend((record_id, pos, *phone) for pos, phone in enumerate(phones))
             email_batch.extend((record_id, *email) for email in emails)
             if len(record_batch) >= _BATCH_ROWS:
-                self._release_contacts(rewritten, phone_batch, email_batch)
+                self._release_contacts(rewritten, (phone_batch, email_batch))
                 self._flush(upsert, record_batch, raw_batch, phone_batch, email_batch)
-        self._release_contacts(rewritten, phone_batch, email_batch)
+        self._release_contacts(rewritten, (phone_batch, email_batch))
         self._flush(upsert, record_batch, raw_batch, phone_batch, email_batch)
         seen = {*written, *kept}
         self._release_contacts([record_id for row, record_id in ids_by_row.items() if row not in seen])
@@ -679,9 +679,10 @@ class Store:
                      "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
         return len(written)
 
-    def _release_contacts(self, record_ids: list[int], phones: Sequence[tuple] = (), emails: Sequence[tuple] = ()) -> None:
-        """Take the phones and emails off records about to be written anew (with these `phones` and `emails`
-        rows) or removed, and empty the list.
+    def _release_contacts(self, record_ids: list[int],
+                          rewritten_with: tuple[Sequence[tuple], Sequence[tuple]] | None = None) -> None:
+        """Take the phones and emails off records about to be removed, or written anew with the phones and
+        emails rows `rewritten_with`, and empty the list.
 
         A rewritten record whose phones or emails differ is clustered again. Their judged clients are judged
         again, and the numbers their clients held are noted, to tell after the writes which of them no record
@@ -691,8 +692,8 @@ class Store:
         conn = self._conn
         self._fill_ids("released", record_ids)
         record_ids.clear()
-        if phones or emails:
-            self._mark_new_contacts(phones, emails)
+        if rewritten_with is not None:
+            self._mark_new_contacts(*rewritten_with)
         conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT DISTINCT r.client_id "
                      "FROM temp.released x CROSS JOIN records r ON r.id = x.id CROSS JOIN phones p ON p.record_id = r.id "
                      "WHERE p.judged IS NOT NULL AND r.client_id IS NOT NULL")
@@ -856,8 +857,9 @@ class Store:
         return self._conn.execute("SELECT EXISTS (SELECT 1 FROM stale_clients)").fetchone()[0] == 1
 
     def hold_stale_clients(self) -> int:
-        """Add the stale clients the clustering did not replace to the replaced ones and their records to the
-        scope, for the queries that save the clients and their contacts; they are judged again. How many."""
+        """Take the stale clients the clustering did not replace out of the clients, to be written again
+        (restated_facts, add_clients): they join the replaced clients, their records the scope (for the
+        contacts), and they are judged again. Returns how many."""
         conn = self._conn
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS replaced(id INTEGER PRIMARY KEY)")
         self._fill_ids("restated", ())

@@ -197,6 +197,27 @@ def test_a_row_given_another_clients_phone_is_clustered_again(cleaned, dumps, tm
     assert incremental["mode"] == "incremental" and incremental["rechecked"] >= 2
 
 
+def test_a_row_that_loses_the_phone_it_was_joined_by_is_clustered_again(cleaned, dumps, tmp_path):
+    with open(dumps / "purchased_old.csv", encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    phone, email = header.index("Phone"), header.index("Email")
+
+    def ingest(folder: str) -> None:
+        path = tmp_path / folder / "purchased_old.csv"
+        path.parent.mkdir()
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows([header, *rows])
+        cli(cleaned, "ingest", str(path))
+
+    rows[0][phone], rows[0][email] = rows[10][phone], ""
+    ingest("joined")
+    clean(cleaned)
+    rows[0][phone] = ""  # the only row read again has no phone or email left
+    ingest("parted")
+    incremental, _ = same_as_full(cleaned, tmp_path)
+    assert incremental["rechecked"] >= 2
+
+
 def _as_read(db: Path, source: str) -> list[tuple]:
     """A source's records, phones and emails as ingest made them, by reference (ids and judgements aside)."""
     with sqlite3.connect(db) as conn:

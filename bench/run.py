@@ -137,21 +137,27 @@ def nightly_file(extra: Path, rows: int) -> Path:
 def reexport_file(data: Path, seed: int) -> Path:
     """The CRM dump exported again the next night: the same rows, REEXPORT_SHARE of them with a new profit.
 
-    Edited line by line, so that every other row stays byte for byte as it was."""
+    Edited line by line, so that every other row stays byte for byte as it was. Streamed: a child's peak
+    RSS counts this process's memory at the fork, so the harness must stay small."""
     target = data / "reexport" / "crm_export.csv"
     if not target.exists():
         target.parent.mkdir(exist_ok=True)
         rnd = random.Random(seed)
-        header, *lines = (data / "crm_export.csv").read_bytes().decode("utf-8").split("\r\n")
-        profit = next(csv.reader([header.lstrip("\ufeff")])).index("Прибыль")
-        for n, line in enumerate(lines):
-            if line and rnd.random() < REEXPORT_SHARE:
-                cells = next(csv.reader([line]))
-                cells[profit] = f"{rnd.uniform(1000, 200000):.2f}"
-                buffer = io.StringIO()
-                csv.writer(buffer, lineterminator="").writerow(cells)
-                lines[n] = buffer.getvalue()
-        target.write_bytes("\r\n".join([header, *lines]).encode("utf-8"))
+        partial = target.with_suffix(".part")
+        with open(data / "crm_export.csv", encoding="utf-8", newline="") as src, \
+                open(partial, "w", encoding="utf-8", newline="") as dst:
+            header = next(src)
+            dst.write(header)
+            profit = next(csv.reader([header.lstrip("\ufeff")])).index("Прибыль")
+            for line in src:
+                if line.strip() and rnd.random() < REEXPORT_SHARE:
+                    cells = next(csv.reader([line]))
+                    cells[profit] = f"{rnd.uniform(1000, 200000):.2f}"
+                    buffer = io.StringIO()
+                    csv.writer(buffer, lineterminator=line[len(line.rstrip("\r\n")):]).writerow(cells)
+                    line = buffer.getvalue()
+                dst.write(line)
+        partial.replace(target)
     return target
 
 

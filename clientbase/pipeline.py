@@ -59,7 +59,7 @@ from clientbase.quarantine import (
     review_quarantine,
 )
 from clientbase.rank import RankInput, rank_clients
-from clientbase.readers import Table, read_tables
+from clientbase.readers import TOTALS_ROW, Table, read_tables
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, Store, call_row, record_rows
 from clientbase.workers import Workers, default_workers
@@ -116,19 +116,37 @@ def _counted(rows, summary: SourceSummary, progress: Progress | None, total: int
         yield item
 
 
-def _changed_cells(table: Table, stored: dict[int, bytes], kept: list[int]) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
+def _changed_cells(table: Table, stored: bytearray, kept: list[int]) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
     """A table's rows to build, as plain tuples (cheap to send to a worker). A row read before exactly as it
-    is now (`stored`: row -> digest of its raw row) is not: its number goes to `kept`."""
+    is now (see _stored_digests) is not: its number goes to `kept`."""
     keys = raw_keys(table.header)
     for row in table.rows:
-        if stored and stored.get(row.number) == _raw_digest(raw_json(keys, row.cells)):
+        at = _DIGEST_SIZE * row.number
+        if stored and stored[at:at + _DIGEST_SIZE] == _row_digest(raw_json(keys, row.cells), row.rejected):
             kept.append(row.number)
         else:
             yield row.number, row.cells, row.rejected
 
 
-def _raw_digest(raw: str) -> bytes:
-    return hashlib.blake2b(raw.encode(), digest_size=16).digest()
+_DIGEST_SIZE = 16
+
+
+def _row_digest(raw: str, rejected_by_reader: str | None) -> bytes:
+    """A row as read: its cells, and whether the reader set it aside. A totals row is told by what
+    follows it, so the same cells can be a totals row in one export and a record in the next."""
+    return hashlib.blake2b(f"{raw}\0{rejected_by_reader or ''}".encode(), digest_size=_DIGEST_SIZE).digest()
+
+
+def _stored_digests(rows: Iterable[tuple[int, str, str | None]]) -> bytearray:
+    """The digest of each stored (row, raw, reason rejected) at the row's number, zeros where no row is:
+    16 bytes a row, where a dict of them took about 110 (a dump of millions of rows is sent every night)."""
+    digests = bytearray()
+    for row, raw, reason in rows:
+        end = _DIGEST_SIZE * (row + 1)
+        if len(digests) < end:
+            digests.extend(bytes(end - len(digests)))
+        digests[end - _DIGEST_SIZE:end] = _row_digest(raw, reason if reason == TOTALS_ROW else None)
+    return digests
 
 
 def _record_of(builder: RecordBuilder, row: tuple[int, tuple[str, ...], str | None]) -> tuple:
@@ -172,9 +190,9 @@ def _load_sources(
 ) -> list[SourceSummary]:
     """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it.
 
-    `load` builds the rows to write from the cells of the rows to build. `settings` are the reading's (a
-    change reads the file again); `build_settings`, what else the built rows depend on. Of a changed file
-    read with the same build settings and header, the rows exactly as they were are kept as stored.
+    `load` builds the rows to write from the cells of the rows to build. `settings` are the reading's and
+    `build_settings` what else the built rows depend on: a change of either reads the file again. Of a
+    changed file read with the same build settings and header, the rows exactly as they were are kept.
     """
     if source and len(paths) > 1:
         raise UserError(f"--source names one file, but {len(paths)} were given")
@@ -191,12 +209,11 @@ def _load_sources(
             known = store.source(name)
             if known and known.kind != kind:
                 raise UserError(f"{path}: source {name!r} already holds {known.kind}; give it another --source")
-            if known and known.fingerprint == fingerprint:
+            if known and known.fingerprint == fingerprint and known.build == build:
                 load(name, table, summary, ())  # for the column mapping it reports
                 summary.outcome, summary.rows = "unchanged", known.rows
                 continue
-            stored = ({row: _raw_digest(raw) for row, raw in store.stored_rows(kind, known.id)}
-                      if known and known.build == build else {})
+            stored = _stored_digests(store.stored_rows(kind, known.id) if known and known.build == build else ())
             kept: list[int] = []
             rows = load(name, table, summary, _changed_cells(table, stored, kept))
             summary.outcome = "replaced" if known else "new"

@@ -606,12 +606,14 @@ class Store:
         )
         return self._conn.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()[0]
 
-    def stored_rows(self, kind: str, source_id: int) -> Iterator[tuple[int, str]]:
-        """(row, raw) of each row a source of records or calls holds, as it was read."""
+    def stored_rows(self, kind: str, source_id: int) -> Iterator[tuple[int, str, str | None]]:
+        """(row, raw, why it was rejected or None) of each row a source of records or calls holds, as it was read."""
         if kind == "calls":
-            return self._conn.execute("SELECT row, raw FROM calls WHERE source_id = ?", (source_id,))
-        return self._conn.execute("SELECT r.row, w.raw FROM records r JOIN record_raw w ON w.record_id = r.id "
-                                  "WHERE r.source_id = ?", (source_id,))
+            return self._conn.execute("SELECT row, raw, CASE WHEN status = 'rejected' THEN reason END FROM calls "
+                                      "WHERE source_id = ?", (source_id,))
+        return self._conn.execute("SELECT r.row, w.raw, CASE WHEN r.status = 'rejected' THEN r.reason END "
+                                  "FROM records r JOIN record_raw w ON w.record_id = r.id WHERE r.source_id = ?",
+                                  (source_id,))
 
     def source_tally(self, kind: str, source_id: int) -> tuple[int, dict[str, int], dict[str, int]]:
         """(usable rows, rejected rows by reason, phones by status) of a source of records or calls, as stored."""

@@ -289,6 +289,42 @@ def test_rows_are_read_again_when_what_builds_them_changed(cleaned, dumps, tmp_p
     assert _as_read(cleaned, "1c_export.csv") == _as_read(fresh, "1c_export.csv")
 
 
+def test_a_totals_row_is_read_again_when_rows_follow_it(tmp_path):
+    dump = tmp_path / "crm.csv"
+    rows = ["Наименование;Телефон", "ООО Ромашка;+7 495 123-45-67", "Total;+7 495 765-43-21"]
+    db = tmp_path / "cb.db"
+
+    def ingest(lines: list[str]) -> dict[str, str]:
+        dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        cli(db, "ingest", str(dump), "--source", "crm")
+        fresh = tmp_path / f"fresh{len(list(tmp_path.glob('fresh*')))}" / "cb.db"
+        fresh.parent.mkdir()
+        cli(fresh, "ingest", str(dump), "--source", "crm")
+        assert _as_read(db, "crm") == _as_read(fresh, "crm")
+        return {row["record_ref"]: row["status"] for row in table(db, "records")}
+
+    assert ingest(rows)["crm:2"] == "rejected"  # last, it is the export's totals
+    assert ingest([*rows, "ООО Лютик;+7 495 111-22-33"])["crm:2"] == "ok"  # a firm named Total, after all
+    assert ingest(rows)["crm:2"] == "rejected"
+
+
+def test_the_same_file_is_read_again_when_the_phone_rules_change(tmp_path):
+    dump = tmp_path / "k.csv"
+    dump.write_text("Наименование;Телефон\nООО Ромашка;123-45-67\n", encoding="utf-8")
+    rules = tmp_path / "moscow.toml"
+    rules.write_text('[ingest]\ndefault_area_code = "495"\n', encoding="utf-8")
+    db, fresh = tmp_path / "cb.db", tmp_path / "fresh" / "cb.db"
+    fresh.parent.mkdir()
+    cli(db, "ingest", str(dump))
+    ingested = json.loads(cli(db, "--rules", str(rules), "ingest", str(dump), "--json").stdout)
+    assert ingested["sources"][0]["outcome"] == "replaced"
+    cli(fresh, "--rules", str(rules), "ingest", str(dump))
+    assert _as_read(db, "k.csv") == _as_read(fresh, "k.csv")
+    assert [row["e164"] for row in table(db, "phones")] == ["+74951234567"]
+    again = json.loads(cli(db, "--rules", str(rules), "ingest", str(dump), "--json").stdout)
+    assert again["sources"][0]["outcome"] == "unchanged"
+
+
 def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps, tmp_path):
     cli(cleaned, "calls", str(dumps / "calls_old.csv"))
     assert clean_summary(cleaned)["phones"]["mode"] == "incremental"  # only the called numbers

@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -515,6 +516,9 @@ def main() -> None:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
         entry["steps"] = summarise_steps(runs)
+        # A child's peak RSS is at least this process's at the fork: figures below it are not measured.
+        entry["harness_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        log(f"{label}: run.py itself peaked at {entry['harness_peak_rss_mb']} MB")
         entry["runs"] = runs
         entry["today_items"] = today_counts
         entry["records_identical_across_runs"] = len(set(digests)) == 1 and None not in digests

@@ -323,6 +323,10 @@ def test_the_same_file_is_read_again_when_the_phone_rules_change(tmp_path):
     assert [row["e164"] for row in table(db, "phones")] == ["+74951234567"]
     again = json.loads(cli(db, "--rules", str(rules), "ingest", str(dump), "--json").stdout)
     assert again["sources"][0]["outcome"] == "unchanged"
+    with sqlite3.connect(db) as conn:  # as a source ingested before schema 13 recorded its build
+        conn.execute("UPDATE sources SET build = NULL")
+    after_upgrade = json.loads(cli(db, "ingest", str(dump), "--json").stdout)
+    assert after_upgrade["sources"][0]["outcome"] == "unchanged"
 
 
 def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps, tmp_path):

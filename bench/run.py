@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -147,19 +148,31 @@ def reexport_file(data: Path, seed: int) -> Path:
         partial = target.with_suffix(".part")
         with open(data / "crm_export.csv", encoding="utf-8", newline="") as src, \
                 open(partial, "w", encoding="utf-8", newline="") as dst:
-            header = next(src)
-            dst.write(header)
+            lines = _crlf_lines(src)
+            header, end = next(lines)
+            dst.write(header + end)
             profit = next(csv.reader([header.lstrip("\ufeff")])).index("Прибыль")
-            for line in src:
-                if line.strip() and rnd.random() < REEXPORT_SHARE:
+            for line, end in lines:
+                if line and rnd.random() < REEXPORT_SHARE:
                     cells = next(csv.reader([line]))
                     cells[profit] = f"{rnd.uniform(1000, 200000):.2f}"
                     buffer = io.StringIO()
-                    csv.writer(buffer, lineterminator=line[len(line.rstrip("\r\n")):]).writerow(cells)
+                    csv.writer(buffer, lineterminator="").writerow(cells)
                     line = buffer.getvalue()
-                dst.write(line)
+                dst.write(line + end)
         partial.replace(target)
     return target
+
+
+def _crlf_lines(handle) -> Iterator[tuple[str, str]]:
+    """(line, its end) of a file the generator wrote: rows end in CRLF, and a lone CR or LF is inside a row."""
+    pending = ""
+    for piece in handle:
+        pending += piece
+        if pending.endswith("\r\n"):
+            yield pending[:-2], "\r\n"
+            pending = ""
+    yield pending, ""
 
 
 # --- one run ---------------------------------------------------------------------------------

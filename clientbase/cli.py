@@ -168,9 +168,9 @@ def ingest(
 ) -> None:
     """Read dumps into records, each traceable as SOURCE:ROW.
 
-    The same file read the same way again is a no-op (new [ingest] phone rules read it again). A changed
-    file replaces its source; its rows exactly as they were last read are kept as stored, so a dump sent
-    again every night costs only its changed rows.
+    The same file read the same way again is a no-op (new [ingest] phone rules or a new clientbase version
+    read it again). A changed file replaces its source; its rows exactly as they were last read are kept
+    as stored, so a dump sent again every night costs only its changed rows.
 
     Examples:
 

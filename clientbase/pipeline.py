@@ -209,9 +209,11 @@ def _load_sources(
             known = store.source(name)
             if known and known.kind != kind:
                 raise UserError(f"{path}: source {name!r} already holds {known.kind}; give it another --source")
-            # A source stored before builds were recorded (schema 13) counts as built as now: reading a
-            # 10M base again unasked after an upgrade would take hours.
+            # A source stored before builds were recorded (schema 13) counts as built as now, once: reading
+            # a 10M base again unasked after an upgrade would take hours, and later rule changes must show.
             if known and known.fingerprint == fingerprint and known.build in (None, build):
+                if known.build is None:
+                    store.adopt_build(name, build)
                 load(name, table, summary, ())  # for the column mapping it reports
                 summary.outcome, summary.rows = "unchanged", known.rows
                 continue

@@ -606,6 +606,10 @@ class Store:
         )
         return self._conn.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()[0]
 
+    def adopt_build(self, name: str, build: str) -> None:
+        """Record how a source stored before builds were recorded (schema 13) counts as built."""
+        self._conn.execute("UPDATE sources SET build = ? WHERE name = ? AND build IS NULL", (build, name))
+
     def stored_rows(self, kind: str, source_id: int) -> Iterator[tuple[int, str, str | None]]:
         """(row, raw, why it was rejected or None) of each row a source of records or calls holds, as it was read."""
         if kind == "calls":

@@ -296,7 +296,8 @@ def test_a_totals_row_is_read_again_when_rows_follow_it(tmp_path):
 
     def ingest(lines: list[str]) -> dict[str, str]:
         dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        cli(db, "ingest", str(dump), "--source", "crm")
+        [source] = json.loads(cli(db, "ingest", str(dump), "--source", "crm", "--json").stdout)["sources"]
+        assert source["kept"] == (0 if source["outcome"] == "new" else 1)  # ООО Ромашка, as it was
         fresh = tmp_path / f"fresh{len(list(tmp_path.glob('fresh*')))}" / "cb.db"
         fresh.parent.mkdir()
         cli(fresh, "ingest", str(dump), "--source", "crm")
@@ -326,7 +327,9 @@ def test_the_same_file_is_read_again_when_the_phone_rules_change(tmp_path):
     with sqlite3.connect(db) as conn:  # as a source ingested before schema 13 recorded its build
         conn.execute("UPDATE sources SET build = NULL")
     after_upgrade = json.loads(cli(db, "ingest", str(dump), "--json").stdout)
-    assert after_upgrade["sources"][0]["outcome"] == "unchanged"
+    assert after_upgrade["sources"][0]["outcome"] == "unchanged"  # taken as built with the rules of now
+    moscow_again = json.loads(cli(db, "--rules", str(rules), "ingest", str(dump), "--json").stdout)
+    assert moscow_again["sources"][0]["outcome"] == "replaced"
 
 
 def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps, tmp_path):

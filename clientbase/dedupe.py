@@ -89,16 +89,17 @@ _SWITCHBOARD = 10
 _MERGED, _SAME, _REFUSED = 1, 0, -1
 
 
-def name_similarity(a: str, b: str) -> float:
+def name_similarity(a: str, b: str, edits: int | None = None) -> float:
     """0-100, one decimal: 100·(1 − edits / (len a + len b)), the better of as written and words sorted.
 
     Edits are the optimal-string-alignment distance: a wrong, missing, extra or swapped letter is
     one edit (fuzz.ratio counts a wrong letter twice), so 'ромашка' ~ 'ромашко' scores 92.9.
     Names that share whole words are judged by the words that tell them apart: 'стройсервис нова'
     ~ 'стройсервис нива' is 'нова' ~ 'нива' (87.5), not 96.9 because of the long common word.
+    `edits`, the edit distance of a and b as written when the caller has it, saves computing it again.
     """
     if " " not in a and " " not in b:
-        return round(_edit_ratio(a, b), 1)
+        return round(_edit_ratio(a, b, edits), 1)
     words_a, words_b = a.split(), b.split()
     common = set(words_a).intersection(words_b)
     if common:
@@ -138,9 +139,11 @@ def _one_slip(a: str, b: str) -> bool:
     return a[at] == b[at + 1] and a[at + 1] == b[at] and a[at + 2:] == b[at + 2:]
 
 
-def _edit_ratio(a: str, b: str) -> float:
+def _edit_ratio(a: str, b: str, edits: int | None = None) -> float:
     total = len(a) + len(b)
-    return 100.0 * (1.0 - OSA.distance(a, b) / total) if total else 100.0
+    if not total:
+        return 100.0
+    return 100.0 * (1.0 - (OSA.distance(a, b) if edits is None else edits) / total)
 
 
 def person_names_compatible(a: str, b: str) -> bool:
@@ -692,9 +695,9 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
     """
     count = len(names)
     cutoff = edit_cutoff(review_score)
-    # k1 * count + k2 of each pair close enough as written, repeats included: 8 bytes a pair, where a
-    # dict of pairs to scores took about 100 (a million names find millions of pairs).
-    found = array("q")
+    # k1 * count + k2 of each pair close enough as written, repeats included, and its edits as written:
+    # 12 bytes a pair, where a dict of pairs to scores took about 100 (a million names find millions of pairs).
+    found, found_edits = array("q"), array("i")
 
     def compare(order: list[int], ordered_names: list[str], pos: int, start: int, end: int) -> None:
         k, query = order[pos], ordered_names[pos]
@@ -705,6 +708,7 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
             other = order[start + offset]
             if round(100 * (1 - edits / size), 1) >= review_score and other != k:
                 found.append(k * count + other if k < other else other * count + k)
+                found_edits.append(edits)
 
     city_ids = {city: n for n, city in enumerate(dict.fromkeys(cities))}
     city_of = [city_ids[city] for city in cities]
@@ -728,17 +732,21 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
             for pos in range(start, end - 1):
                 compare(order, ordered_names, pos, pos + 1, min(end, pos + 1 + NAME_WINDOW))
             start = end
-    return _scored(numpy.unique(numpy.frombuffer(found, dtype=numpy.int64)), names, review_score)
+    pairs, first = numpy.unique(numpy.frombuffer(found, dtype=numpy.int64), return_index=True)
+    del found
+    return _scored(pairs, numpy.frombuffer(found_edits, dtype=numpy.int32)[first], names, review_score)
 
 
-def _scored(pairs: numpy.ndarray, names: list[str], review_score: float) -> Iterator[tuple[int, int, float]]:
+def _scored(pairs: numpy.ndarray, edits: numpy.ndarray, names: list[str],
+            review_score: float) -> Iterator[tuple[int, int, float]]:
     """(k1, k2, score) of the pairs that score review_score or more, read a slice at a time: a million
     names find millions of pairs, and the caller reads each once."""
     count = len(names)
     for start in range(0, len(pairs), _SCORED_SLICE):
-        for pair in pairs[start:start + _SCORED_SLICE].tolist():
+        end = start + _SCORED_SLICE
+        for pair, pair_edits in zip(pairs[start:end].tolist(), edits[start:end].tolist()):
             k1, k2 = divmod(pair, count)
-            score = name_similarity(names[k1], names[k2])
+            score = name_similarity(names[k1], names[k2], pair_edits)
             if score >= review_score:
                 yield k1, k2, score
 

@@ -659,6 +659,8 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             if score >= settings.merge_score:
                 unplaced[k1 if city is None else k2].append((score, k2 if city is None else k1))
             continue
+        if linker.opposed(firsts[k1], firsts[k2]):  # neither merged nor listed: not worth explaining
+            continue
         a, b, detail = explain(k1, k2, score)
         if city is None:
             if score >= settings.merge_score:

@@ -122,6 +122,17 @@ def test_close_but_not_close_enough_names_in_one_city_are_reviewed():
     assert [(p.rule, p.decision) for p in result.pairs] == [("name+city", "review")]
 
 
+def test_similar_names_of_two_inns_or_split_apart_are_neither_merged_nor_reviewed():
+    """Two valid INNs, or a split the user made, say two companies: a close name is no question to ask.
+    A record without an INN close to both INNs' names is still a question."""
+    result = find_clusters([rec(1, "ромашка", "москва", "7707083893"), rec(2, "ромашко", "москва", "1655000010"),
+                            rec(3, "стройтех", "москва"), rec(4, "стройтекс", "москва"),
+                            rec(5, "ромашкаа", "москва")],
+                           SETTINGS, cannot_link=[(3, 4)])
+    assert result.clusters == [[1, 5], [2], [3], [4]]
+    assert [(p.a, p.b, p.decision) for p in result.pairs] == [(1, 5, "merged"), (2, 5, "review")]
+
+
 def test_a_chain_never_joins_two_inns():
     # A (INN1) shares a phone with B (no INN); B's name is C's (INN2) in the same city.
     result = find_clusters([rec(1, "ромашка", "москва", "7707083893", phones=["+74951234567"]),

@@ -698,7 +698,8 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
     count = len(names)
     cutoff = edit_cutoff(review_score)
     # k1 * count + k2 of each pair close enough as written, repeats included, and its edits as written:
-    # 12 bytes a pair, where a dict of pairs to scores took about 100 (a million names find millions of pairs).
+    # 12 bytes a pair (twice that while they are made unique), where a dict of pairs to scores took about 100
+    # (a million names find millions of pairs).
     found, found_edits = array("q"), array("i")
 
     def compare(order: list[int], ordered_names: list[str], pos: int, start: int, end: int) -> None:

@@ -23,10 +23,14 @@ Key = tuple[str, Hashable]
 
 
 class CompanyNames:
-    """Every usable company record's (city, name), to find the same and similar names of changed records."""
+    """Every usable company record's (city, name), to find the same and similar names of changed records.
+
+    The city is the one the clustering compares the name in: a record's own, or for a record without
+    one, the city its tax office places it in whatever it joins.
+    """
 
     def __init__(self, rows: Iterable[tuple[int, str | None, str]]) -> None:
-        # A city of "" is none known: such a name may belong to any city.
+        # A city of "" is none known: the client's INN may place such a name in any city.
         self.records: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.item_of: dict[int, tuple[str, str]] = {}
         self.cities_of: dict[str, set[str]] = defaultdict(set)  # a name -> the cities it is found in
@@ -39,7 +43,7 @@ class CompanyNames:
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
         """Records with the same name in the same city as any of these, or either without a city.
 
-        A record without a city may be placed in its tax office's city, and join that city's names.
+        A record without a city may be placed in its client's tax office's city, and join that city's names.
         """
         items = {self.item_of[r] for r in record_ids if r in self.item_of}
         same = set()

@@ -589,16 +589,20 @@ def _place_cityless(linker: _Linker, cityless: list[int], names_by_city: dict[st
     """
     inn_of, find, home, kpps = linker.forest.inn, linker.forest.find, linker.home, linker.kpps
     for i in cityless:
-        kpp, inn = kpps[i], inn_of[find(i)]
-        if kpp and kpp[:4] in home:
-            city, how = home[kpp[:4]], f"city of KPP {kpp}"
-        elif inn and inn[:4] in home:
-            city, how = home[inn[:4]], f"city of INN {inn}"
-        else:
-            city = None
+        city, how = office_city(kpps[i], inn_of[find(i)], home)
         if city:
             linker.placed[i] = how
         names_by_city[city].add(linker.names[i], i)
+
+
+def office_city(kpp: str | None, inn: str | None, home: dict[str, str]) -> tuple[str | None, str]:
+    """The city a company without one is placed in, and why: its KPP's tax office's, else its INN's,
+    when `home` (see office_cities) knows it; (None, "") when neither does."""
+    if kpp and kpp[:4] in home:
+        return home[kpp[:4]], f"city of KPP {kpp}"
+    if inn and inn[:4] in home:
+        return home[inn[:4]], f"city of INN {inn}"
+    return None, ""
 
 
 def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> None:

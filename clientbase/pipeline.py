@@ -37,6 +37,7 @@ from clientbase.dedupe import (
     find_clusters,
     group_contacts,
     office_cities,
+    office_city,
 )
 from clientbase.errors import UserError
 from clientbase.golden import (
@@ -367,15 +368,20 @@ def _dedupe_settings(rules: Rules) -> str:
     return json.dumps([__version__, asdict(rules.dedupe), list(rules.ingest.source_priority)])
 
 
-def _records_to_recheck(store: Store, rules: Rules, changed: set[int]) -> set[int] | None:
-    """The records changed since the last clean with all they may join; None when all must be clustered."""
+def _records_to_recheck(store: Store, rules: Rules, changed: set[int], offices: dict[str, str]) -> set[int] | None:
+    """The records changed since the last clean with all they may join; None when all must be clustered.
+
+    A record without a city is looked for in the city its KPP or its own INN places it in: the
+    clustering puts it there whatever it joins. Without either, its client's INN may place it anywhere.
+    """
     if not changed:
         return set()
     limit = int(store.usable_records() * _INCREMENTAL_SHARE)
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None
     city_key = _city_keys()
-    names = CompanyNames((record_id, city_key(city), name) for record_id, city, name in store.company_names())
+    names = CompanyNames((record_id, city_key(city) or office_city(kpp, inn, offices)[0], name)
+                         for record_id, city, name, kpp, inn in store.company_names())
     return records_to_recheck(changed, store.keys_of, store.records_with_keys, names, rules.dedupe.review_score,
                               limit)
 
@@ -391,14 +397,17 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     settings = _dedupe_settings(rules)
     incremental = not full and store.dedupe_settings() == settings
     changed = store.changed_records() if incremental else set()
-    scope = _records_to_recheck(store, rules, changed) if incremental else None
+    # The tax offices' cities as the whole base shows them, for a clustering of part of it.
+    offices = _office_cities(store) if changed or (incremental and store.changed_clients()) else {}
+    scope = _records_to_recheck(store, rules, changed, offices) if incremental else None
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
     scoped = scope is not None
     if scoped:
         store.set_scope(scope, changed)
-    summary = _save_clusters(store, rules, command, scoped, step) if reclustered else DedupeSummary(mode="incremental")
+    summary = (_save_clusters(store, rules, command, offices if scoped else None, step) if reclustered
+               else DedupeSummary(mode="incremental"))
     if scoped:  # a client whose records changed only in what matching does not read is built again as it stands
         summary.restated = store.hold_stale_clients()
         store.add_clients(_goldens(store.restated_facts(), rules))
@@ -408,13 +417,15 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     return _dedupe_totals(store, summary)
 
 
-def _save_clusters(store: Store, rules: Rules, command: str, scoped: bool,
+def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, str] | None,
                    step: Callable[[str], None]) -> DedupeSummary:
-    """Cluster the records (of the scope), save their clients and matches, and log each record that moved.
+    """Cluster the records (of the scope, when the whole base's `offices` are given), save their clients and
+    matches, and log each record that moved.
 
     The clustering reads only what matching needs. The clusters then wait in the base, and the records'
     facts are read back one client at a time: the golden records cost no memory beside the clustering's.
     """
+    scoped = offices is not None
     city_key = _city_keys()
     repeated: dict[str, str] = {}  # each name key and KPP held once: 1M records have 417k and 3k distinct
     candidates = (  # a generator: find_clusters keeps its own ordered copy, and one list is enough
@@ -427,7 +438,6 @@ def _save_clusters(store: Store, rules: Rules, command: str, scoped: bool,
         for record_id, name_key, person, city, inn, inn_valid, kpp, phones, emails, domains in store.match_facts(scoped)
     )
     step(f"clustering {'the changed' if scoped else 'all'} records into clients")
-    offices = _office_cities(store) if scoped else None
     result = find_clusters(candidates, rules.dedupe, store.not_duplicate_ids(scoped), offices)
     del repeated
     clusters = result.clusters
@@ -473,7 +483,6 @@ def _listed(values: str | None) -> tuple[str, ...]:
 
 
 def _office_cities(store: Store) -> dict[str, str]:
-    """The tax offices' cities as the whole base shows them, for a clustering of part of it."""
     city_key = _city_keys()
     kpp_cities = ((office, city, n) for office, raw_city, n in store.kpp_cities() if (city := city_key(raw_city)))
     inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := city_key(raw_city))}

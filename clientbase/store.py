@@ -895,10 +895,13 @@ class Store:
     def usable_records(self) -> int:
         return self._conn.execute("SELECT count(*) FROM records WHERE status = 'ok'").fetchone()[0]
 
-    def company_names(self) -> Iterator[tuple[int, str | None, str]]:
-        """(record id, city, name key) of every usable company record with a name."""
+    def company_names(self) -> Iterator[tuple[int, str | None, str, str | None, str | None]]:
+        """(record id, city, name key, KPP, valid INN) of every usable company record with a name; the KPP
+        and the INN only for a record without a city, which they may place in one."""
         return self._conn.execute(
-            "SELECT id, city, name_key FROM records WHERE status = 'ok' AND NOT person AND name_key != ''")
+            "SELECT id, city, name_key, CASE WHEN city IS NULL THEN kpp END, "
+            "CASE WHEN city IS NULL AND inn_valid THEN inn END "
+            "FROM records WHERE status = 'ok' AND NOT person AND name_key != ''")
 
     def kpp_cities(self) -> Iterator[tuple[str, str, int]]:
         """(tax office, city, records) of the usable records with a KPP and a city."""

@@ -502,3 +502,25 @@ def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
     cli(db, "ingest", str(nightly))
     incremental, _ = same_as_full(db, tmp_path)
     assert incremental["mode"] == "incremental" and incremental["rechecked"] == 2
+
+
+def test_a_name_without_a_city_placed_by_its_kpp_is_looked_for_in_that_city_only(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;КПП;Город;Телефон\n"
+    crm = tmp_path / "crm.csv"
+    crm.write_text(header + "ООО «Гранит»;770101001;Москва;+7 495 231-58-14\n"
+                   "АО «Меридиан»;770101002;Москва;+7 495 219-64-07\n"  # tax office 7701 is in Moscow
+                   "ООО «Ромашка»;770101003;;+7 495 277-31-90\n"  # no city: its KPP places it in Moscow
+                   "ООО «Ромашка»;;Казань;+7 843 235-18-62\n"
+                   "ООО «Полюс»;;Самара;+7 846 277-31-91\nООО «Восход»;;Омск;+7 3812 35-18-63\n"
+                   "ООО «Вектор»;;Пермь;+7 342 219-64-08\nООО «Лидер»;;Уфа;+7 347 219-64-09\n",
+                   encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    clean(db)
+    nightly = tmp_path / "nightly.csv"
+    nightly.write_text(header + "ООО «Ромашка»;;Москва;+7 495 255-40-12\n", encoding="utf-8")
+    cli(db, "ingest", str(nightly))
+    incremental, _ = same_as_full(db, tmp_path)
+    # The new record and the one its KPP puts beside it in Moscow; not the namesake in Kazan.
+    assert incremental["mode"] == "incremental" and incremental["rechecked"] == 2
+    assert {"crm.csv:3", "nightly.csv:1"} in partition(db)

@@ -20,7 +20,6 @@ Exact keys are grouped with dicts; a name is compared only with a few neighbours
 from __future__ import annotations
 
 import gc
-from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -696,52 +695,108 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
     """(k1, k2, score) for the (city, name) items whose names score review_score or more, k1 < k2.
 
     Compared: items of one city within a block, and an item without a city with its neighbours in
-    name order whatever their city. rapidfuzz prefilters on the edit distance; name_similarity is
-    computed only for names close enough as written.
+    name order whatever their city. rapidfuzz measures the edits of every pair a window allows, a
+    strip of neighbours at a time; name_similarity is computed only for names close enough as written.
     """
     count = len(names)
-    cutoff = edit_cutoff(review_score)
-    # k1 * count + k2 of each pair close enough as written, repeats included, and its edits as written:
-    # 12 bytes a pair (twice that while they are made unique), where a dict of pairs to scores took about 100
-    # (a million names find millions of pairs).
-    found, found_edits = array("q"), array("i")
-
-    def compare(order: list[int], ordered_names: list[str], pos: int, start: int, end: int) -> None:
-        k, query = order[pos], ordered_names[pos]
-        for name, distance, offset in process.extract(query, ordered_names[start:end], scorer=OSA.normalized_distance,
-                                                      score_cutoff=cutoff, limit=None):
-            size = len(query) + len(name)
-            edits = round(distance * max(len(query), len(name)))
-            other = order[start + offset]
-            if round(100 * (1 - edits / size), 1) >= review_score and other != k:
-                found.append(k * count + other if k < other else other * count + k)
-                found_edits.append(edits)
-
+    lengths = numpy.fromiter(map(len, names), dtype=numpy.int64, count=count)
+    close = _CloseAsWritten(review_score, int(lengths.max(initial=1)))
     city_ids = {city: n for n, city in enumerate(dict.fromkeys(cities))}
-    city_of = [city_ids[city] for city in cities]
+    city_of = numpy.array([city_ids[city] for city in cities], dtype=numpy.int64)
+    cityless = city_of == city_ids.get(None, -1)
+    # k1 * count + k2 of each pair close enough as written, repeats included, and its edits as written:
+    # 12 bytes a pair, where a dict of pairs to scores took about 100 (a million names find millions of pairs).
+    found: list[numpy.ndarray] = []
+    found_edits: list[numpy.ndarray] = []
+
+    def compare(order: numpy.ndarray, compared: numpy.ndarray) -> None:
+        """The pairs (order[p], order[p + j]), 1 <= j <= NAME_WINDOW, where compared[p, j - 1]."""
+        first, second, edits = close.pairs([names[k] for k in order.tolist()], lengths[order], compared)
+        a, b = order[first], order[second]
+        found.append(numpy.minimum(a, b) * count + numpy.maximum(a, b))
+        found_edits.append(edits)
+
     for sort_key in NAME_ORDERS:
         sort_keys = [sort_key(name) for name in names]  # one ordering's keys at a time: a million strings each
-        by_name = sorted(range(count), key=sort_keys.__getitem__)
-        if None in city_ids:  # an item without a city may belong to any: its neighbours in every city
-            ordered_names = [names[k] for k in by_name]
-            for pos, k in enumerate(by_name):
-                if cities[k] is None:
-                    compare(by_name, ordered_names, pos, max(0, pos - NAME_WINDOW), pos + 1 + NAME_WINDOW)
+        by_name = numpy.array(sorted(range(count), key=sort_keys.__getitem__), dtype=numpy.int64)
+        if cityless.any():  # an item without a city may belong to any: its neighbours in every city
+            compare(by_name, _window(cityless[by_name], numpy.logical_or))
         # Blocks are runs of one city and one key prefix; a stable sort by city keeps the name order.
-        order = sorted(by_name, key=city_of.__getitem__)
-        ordered_names = [names[k] for k in order]
-        start = 0
-        while start < count:
-            city, prefix = city_of[order[start]], sort_keys[order[start]][:_BLOCK_LETTERS]
-            end = start + 1
-            while end < count and city_of[order[end]] == city and sort_keys[order[end]][:_BLOCK_LETTERS] == prefix:
-                end += 1
-            for pos in range(start, end - 1):
-                compare(order, ordered_names, pos, pos + 1, min(end, pos + 1 + NAME_WINDOW))
-            start = end
-    pairs, first = numpy.unique(numpy.frombuffer(found, dtype=numpy.int64), return_index=True)
+        order = by_name[numpy.argsort(city_of[by_name], kind="stable")]
+        prefix_ids: dict[str, int] = {}
+        prefixes = numpy.array([prefix_ids.setdefault(sort_keys[k][:_BLOCK_LETTERS], len(prefix_ids))
+                                for k in order.tolist()], dtype=numpy.int64)
+        del sort_keys
+        starts = numpy.ones(count, dtype=bool)
+        starts[1:] = (city_of[order][1:] != city_of[order][:-1]) | (prefixes[1:] != prefixes[:-1])
+        compare(order, _window(numpy.cumsum(starts), numpy.equal))
+    pairs, first = numpy.unique(numpy.concatenate(found or [numpy.empty(0, numpy.int64)]), return_index=True)
     del found
-    return _scored(pairs, numpy.frombuffer(found_edits, dtype=numpy.int32)[first], names, review_score)
+    edits = numpy.concatenate(found_edits or [numpy.empty(0, numpy.int32)])[first]
+    return _scored(pairs, edits, names, review_score)
+
+
+def _window(column: numpy.ndarray, relate: numpy.ufunc) -> numpy.ndarray:
+    """compared[p, j - 1] = relate(column[p], column[p + j]) for 1 <= j <= NAME_WINDOW; False past the end."""
+    count = len(column)
+    compared = numpy.zeros((count, NAME_WINDOW), dtype=bool)
+    for j in range(1, min(count, NAME_WINDOW + 1)):
+        compared[:count - j, j - 1] = relate(column[:count - j], column[j:])
+    return compared
+
+
+class _CloseAsWritten:
+    """Which pairs of neighbours are close enough as written for their similarity to be worth computing.
+
+    A pair is close when its normalised edit distance is within edit_cutoff and its score as written,
+    rounded as name_similarity rounds it, reaches review_score; both are read from tables of every
+    (length, edits), so that the test is exactly the one a pair at a time would make.
+    """
+
+    _STRIP = 16  # rows measured per rapidfuzz call: a wider strip measures more cells outside the window
+    _PART = 65_536  # rows whose edits are held at a time
+
+    def __init__(self, review_score: float, longest: int) -> None:
+        cutoff = edit_cutoff(review_score)
+        self.most = max(e for e in range(longest + 1) if e / longest <= cutoff)  # no pair with more edits passes
+        edits = range(self.most + 1)
+        self.scored = numpy.array([[size > 0 and round(100 * (1 - e / size), 1) >= review_score for e in edits]
+                                   for size in range(2 * longest + 1)])
+        self.near = numpy.array([[longer > 0 and e / longer <= cutoff for e in edits] for longer in range(longest + 1)])
+
+    def pairs(self, ordered: list[str], lengths: numpy.ndarray,
+              compared: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """(p, p + j, edits) of the close pairs among those `compared` allows (see _window)."""
+        count, strip, part = len(ordered), self._STRIP, self._PART
+        rows = numpy.arange(strip)[:, None]
+        columns = rows + numpy.arange(NAME_WINDOW)[None, :]  # row i's neighbour i + j, among the choices from i + 1
+        firsts, seconds, all_edits = [], [], []
+        for part_start in range(0, count, part):
+            part_compared = compared[part_start:part_start + part]
+            height = len(part_compared)
+            edits = numpy.full((height, NAME_WINDOW), self.most + 1, dtype=numpy.int32)
+            any_pair = numpy.zeros(-(-height // strip) * strip, dtype=bool)
+            any_pair[:height] = part_compared.any(axis=1)
+            for start in (numpy.flatnonzero(any_pair.reshape(-1, strip).any(axis=1)) * strip).tolist():
+                first = part_start + start
+                end = min(part_start + height, first + strip)
+                choices = ordered[first + 1:end + NAME_WINDOW]
+                measured = process.cdist(ordered[first:end], choices, scorer=OSA.distance, dtype=numpy.int32,
+                                         score_cutoff=self.most)
+                edits[start:start + end - first] = measured[rows[:end - first],
+                                                            numpy.minimum(columns[:end - first], len(choices) - 1)]
+            row, offset = numpy.nonzero(part_compared & (edits <= self.most))
+            edits = edits[row, offset]
+            first = part_start + row
+            second = first + offset + 1
+            a, b = lengths[first], lengths[second]
+            keep = self.scored[a + b, edits] & self.near[numpy.maximum(a, b), edits]
+            firsts.append(first[keep])
+            seconds.append(second[keep])
+            all_edits.append(edits[keep])
+        empty = numpy.empty(0, numpy.int64)
+        return (numpy.concatenate(firsts or [empty]), numpy.concatenate(seconds or [empty]),
+                numpy.concatenate(all_edits or [numpy.empty(0, numpy.int32)]))
 
 
 def _scored(pairs: numpy.ndarray, edits: numpy.ndarray, names: list[str],

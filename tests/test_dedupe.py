@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
 from clientbase.dedupe import (
+    NAME_ORDERS,
     ContactRecord,
     DedupeSettings,
     MatchRecord,
+    edit_cutoff,
     find_clusters,
     group_contacts,
     name_similarity,
@@ -335,6 +337,44 @@ def test_similar_names_finds_every_close_pair_among_neighbours(items):
                 if comparable(a, b) and as_written(a, b) >= SETTINGS.review_score
                 and name_similarity(names[a], names[b]) >= SETTINGS.review_score}
     found = {(a, b): score for a, b, score in similar_names(cities, names, SETTINGS.review_score)}
+    assert found == expected
+
+
+def test_similar_names_in_a_large_base_are_the_pairs_each_window_allows():
+    """Across many neighbourhoods, the pairs found are those a name-by-name walk of the windows finds."""
+    rng = random.Random(7)
+    syllables = ["ром", "аш", "ка", "строй", "нова", "нива", "тех", "ком", "плект", "лекс", "ма", "ш"]
+    items = list(dict.fromkeys(
+        (rng.choice(["москва", "москва", "тула", "омск", None]),
+         "".join(rng.choice(syllables) for _ in range(rng.randint(2, 5)))
+         + rng.choice(["", "", " " + rng.choice(syllables) + rng.choice(syllables)]))
+        for _ in range(100_000)))
+    cities, names = [city for city, _ in items], [name for _, name in items]
+
+    walked: set[tuple[int, int]] = set()
+    for sort_key in NAME_ORDERS:
+        keys = [sort_key(name) for name in names]
+        by_name = sorted(range(len(names)), key=keys.__getitem__)
+        for pos, k in enumerate(by_name):
+            if cities[k] is None:
+                walked.update((min(k, other), max(k, other))
+                              for other in by_name[max(0, pos - WINDOW):pos + WINDOW + 1] if other != k)
+        order = sorted(by_name, key=lambda k: (cities[k] or "", cities[k] is None))
+        for pos, k in enumerate(order):
+            for other in order[pos + 1:pos + 1 + WINDOW]:
+                if cities[other] != cities[k] or keys[other][:3] != keys[k][:3]:
+                    break
+                walked.add((min(k, other), max(k, other)))
+    cutoff = edit_cutoff(SETTINGS.review_score)
+    expected = {}
+    for a, b in walked:
+        edits = OSA.distance(names[a], names[b])
+        if (edits / max(len(names[a]), len(names[b])) <= cutoff
+                and round(100 * (1 - edits / (len(names[a]) + len(names[b]))), 1) >= SETTINGS.review_score
+                and (score := name_similarity(names[a], names[b])) >= SETTINGS.review_score):
+            expected[a, b] = score
+    found = {(a, b): score for a, b, score in similar_names(cities, names, SETTINGS.review_score)}
+    assert len(items) > 65_536 and len(expected) > 10_000
     assert found == expected
 
 

@@ -899,8 +899,8 @@ class Store:
         """(record id, city, name key, KPP, valid INN) of every usable company record with a name; the KPP
         and the INN only for a record without a city, which they may place in one."""
         return self._conn.execute(
-            "SELECT id, city, name_key, CASE WHEN city IS NULL THEN kpp END, "
-            "CASE WHEN city IS NULL AND inn_valid THEN inn END "
+            "SELECT id, city, name_key, CASE WHEN coalesce(trim(city), '') = '' THEN kpp END, "
+            "CASE WHEN coalesce(trim(city), '') = '' AND inn_valid THEN inn END "
             "FROM records WHERE status = 'ok' AND NOT person AND name_key != ''")
 
     def kpp_cities(self) -> Iterator[tuple[str, str, int]]:

@@ -748,9 +748,9 @@ def _window(column: numpy.ndarray, relate: numpy.ufunc) -> numpy.ndarray:
 class _CloseAsWritten:
     """Which pairs of neighbours are close enough as written for their similarity to be worth computing.
 
-    A pair is close when its normalised edit distance is within edit_cutoff and its score as written,
-    rounded as name_similarity rounds it, reaches review_score; both are read from tables of every
-    (length, edits), so that the test is exactly the one a pair at a time would make.
+    A pair is close when rapidfuzz's cutoff on the normalised edit distance (edit_cutoff) keeps it and
+    its score as written, rounded as name_similarity rounds it, reaches review_score; both are read
+    from tables of every (length, edits), so that the test is exactly the one a pair at a time made.
     """
 
     _STRIP = 16  # rows measured per rapidfuzz call: a wider strip measures more cells outside the window
@@ -758,11 +758,12 @@ class _CloseAsWritten:
 
     def __init__(self, review_score: float, longest: int) -> None:
         cutoff = edit_cutoff(review_score)
-        self.most = max(e for e in range(longest + 1) if e / longest <= cutoff)  # no pair with more edits passes
+        allowed = numpy.array([_most_edits_kept(longer, cutoff) for longer in range(longest + 1)])
+        self.most = int(allowed.max())  # no pair with more edits passes
+        self.near = numpy.arange(self.most + 1)[None, :] <= allowed[:, None]  # near[longer length, edits]
         edits = range(self.most + 1)
         self.scored = numpy.array([[size > 0 and round(100 * (1 - e / size), 1) >= review_score for e in edits]
                                    for size in range(2 * longest + 1)])
-        self.near = numpy.array([[longer > 0 and e / longer <= cutoff for e in edits] for longer in range(longest + 1)])
 
     def pairs(self, ordered: list[str], lengths: numpy.ndarray,
               compared: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -797,6 +798,20 @@ class _CloseAsWritten:
         empty = numpy.empty(0, numpy.int64)
         return (numpy.concatenate(firsts or [empty]), numpy.concatenate(seconds or [empty]),
                 numpy.concatenate(all_edits or [numpy.empty(0, numpy.int32)]))
+
+
+def _most_edits_kept(longer: int, cutoff: float) -> int:
+    """The most edits between two names, the longer of `longer` letters, that rapidfuzz's normalised cutoff
+    keeps. Its decision depends on these two numbers only, and is asked of it: in floats it is not
+    always edits / longer <= cutoff."""
+    def kept(edits: int) -> bool:
+        return bool(process.extract("a" * longer, ["a" * (longer - edits) + "b" * edits], scorer=OSA.normalized_distance,
+                                    score_cutoff=cutoff, limit=None))
+
+    edits = min(longer, int(cutoff * longer) + 2)
+    while edits > 0 and not kept(edits):
+        edits -= 1
+    return edits
 
 
 def _scored(pairs: numpy.ndarray, edits: numpy.ndarray, names: list[str],

@@ -775,19 +775,19 @@ class _CloseAsWritten:
         for part_start in range(0, count, part):
             part_compared = compared[part_start:part_start + part]
             height = len(part_compared)
-            edits = numpy.full((height, NAME_WINDOW), self.most + 1, dtype=numpy.int32)
+            band = numpy.full((height, NAME_WINDOW), self.most + 1, dtype=numpy.int32)  # band[p, j - 1]: edits
             any_pair = numpy.zeros(-(-height // strip) * strip, dtype=bool)
             any_pair[:height] = part_compared.any(axis=1)
             for start in (numpy.flatnonzero(any_pair.reshape(-1, strip).any(axis=1)) * strip).tolist():
-                first = part_start + start
-                end = min(part_start + height, first + strip)
-                choices = ordered[first + 1:end + NAME_WINDOW]
-                measured = process.cdist(ordered[first:end], choices, scorer=OSA.distance, dtype=numpy.int32,
+                top = part_start + start
+                end = min(part_start + height, top + strip)
+                choices = ordered[top + 1:end + NAME_WINDOW]
+                measured = process.cdist(ordered[top:end], choices, scorer=OSA.distance, dtype=numpy.int32,
                                          score_cutoff=self.most)
-                edits[start:start + end - first] = measured[rows[:end - first],
-                                                            numpy.minimum(columns[:end - first], len(choices) - 1)]
-            row, offset = numpy.nonzero(part_compared & (edits <= self.most))
-            edits = edits[row, offset]
+                band[start:start + end - top] = measured[rows[:end - top],
+                                                         numpy.minimum(columns[:end - top], len(choices) - 1)]
+            row, offset = numpy.nonzero(part_compared & (band <= self.most))
+            edits = band[row, offset]
             first = part_start + row
             second = first + offset + 1
             a, b = lengths[first], lengths[second]

@@ -65,11 +65,11 @@ class CompanyNames:
             for entry in keyed:
                 by_city[entry[1]].append(entry)
             for city, name in seeds:
-                key = sort_key(name)
-                found.update(_close(keyed, (key, city, name), name, review_score,
-                                    lambda other_city: not city or not other_city))
-                if city:
-                    found.update(_close(by_city[city], (key, city, name), name, review_score, lambda _: True))
+                probe = (sort_key(name), city, name)
+                found.update(_close(keyed, probe, name, review_score, lambda other_city: not city or not other_city))
+                # A name without a city may still be placed in any city by its client's INN, and compared there.
+                for other_city in (city, "") if city else list(by_city):
+                    found.update(_close(by_city[other_city], probe, name, review_score, lambda _: True))
         return {record_id for item in found for record_id in self.records[item]}
 
 

@@ -482,6 +482,15 @@ def test_a_name_without_a_city_reaches_the_same_name_in_every_city():
     assert typo.similar_names([1], 85.0) == {2}
 
 
+def test_a_similar_name_without_a_city_is_found_past_other_cities_names():
+    # Its client's INN may place "ромашко" in Moscow, beside "ромашка", though in the order of all cities'
+    # names fifteen from Tver sort between them.
+    tver = [(10 + k, "тверь", f"ромашкв{letter}в") for k, letter in enumerate("абвгдежзиклмнпр")]
+    names = CompanyNames([(1, "москва", "ромашка"), (2, None, "ромашко"), *tver])
+    assert 2 in names.similar_names([1], 85.0)
+    assert 1 in names.similar_names([2], 85.0)
+
+
 def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
     db = tmp_path / "cb.db"
     header = "Наименование;ИНН;Город;Телефон\n"

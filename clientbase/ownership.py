@@ -29,7 +29,7 @@ class LedgerEvent:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a clean makes one per client, and a frozen one takes five times as long
 class Ownership:
     client_id: int
     owner: str | None

@@ -11,7 +11,8 @@ from decimal import Decimal
 from operator import itemgetter
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a clean makes one of each per client, and frozen ones take five times as long to make.
+@dataclass(slots=True)
 class RankInput:
     client_id: int
     channel: str | None  # ranking is done within a channel; None is its own channel ('')
@@ -20,7 +21,7 @@ class RankInput:
     last_purchase: date | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ranked:
     client_id: int
     segment: str  # active | lost | potential

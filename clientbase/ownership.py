@@ -75,15 +75,17 @@ def resolve_owner(
     from the assignment or the last result, whichever is later; key clients never expire. When a
     term has run out, claims made after that day are considered in turn, so one run settles it.
     """
-    claimants = tuple(sorted({c.manager.casefold(): c.manager for c in claims}.values(), key=str.casefold))
-    conflict = claimants if len(claimants) > 1 else ()
+    conflict: tuple[str, ...] = ()
+    if len(claims) > 1:  # most clients have one claim or none: nothing to compare, and a million of them
+        claimants = tuple(sorted({c.manager.casefold(): c.manager for c in claims}.values(), key=str.casefold))
+        conflict = claimants if len(claimants) > 1 else ()
     conflict_rule = f"{rule} assignment wins" if conflict else None
     expired_on = expired_owner = None
     event = last_event
     while True:
         newer = [c for c in claims if event is None or (c.assigned_on is not None and c.assigned_on > event.on)]
         if newer:
-            best = min(newer, key=_conflict_order(rule))
+            best = min(newer, key=_conflict_order(rule)) if len(newer) > 1 else newer[0]
             owner, since, basis, event_term = best.manager, best.assigned_on, best.ref, None
         elif event is not None and event.kind in HOLDING_EVENTS:
             owner, since, basis, event_term = event.manager, event.on, event.kind, event.term_days

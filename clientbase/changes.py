@@ -53,31 +53,40 @@ class CompanyNames:
         return same
 
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
-        """Records whose name, in the same city (or either without one), scores review_score or more."""
+        """Records whose name, in the same city (or either without one), scores review_score or more.
+
+        A name is looked for among its city's names and those without a city, and a name without a city
+        among every city's, as its client's INN may place it in any. Each such list, sorted, holds the
+        neighbourhoods the clustering compares: a block of one city's, or the order of all cities' names
+        around a name without one, with only that list's names left in it.
+        """
         seeds = {self.item_of[r] for r in record_ids if r in self.item_of}
         if not seeds:
             return set()
-        items = list(self.records)
+        cityless = {seed for seed in seeds if not seed[0]}
+        sought: dict[str, set[tuple[str, str]]] = defaultdict(set)  # a city -> the seeds looked for among its names
+        for seed in seeds - cityless:
+            sought[seed[0]].add(seed)
+            sought[""].add(seed)
+        by_city: dict[str, list[str]] = defaultdict(list)
+        for city, name in self.records:
+            if cityless or city in sought:
+                by_city[city].append(name)
         found: set[tuple[str, str]] = set()
-        for sort_key in NAME_ORDERS:
-            keyed = sorted((sort_key(name), city, name) for city, name in items)
-            by_city: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-            for entry in keyed:
-                by_city[entry[1]].append(entry)
-            for city, name in seeds:
-                probe = (sort_key(name), city, name)
-                found.update(_close(keyed, probe, name, review_score, lambda other_city: not city or not other_city))
-                # A name without a city may still be placed in any city by its client's INN, and compared there.
-                for other_city in (city, "") if city else list(by_city):
-                    found.update(_close(by_city[other_city], probe, name, review_score, lambda _: True))
+        for city, names in by_city.items():
+            looked_for = sought.get(city, set()) | cityless
+            for sort_key in NAME_ORDERS:
+                ordered = sorted((sort_key(name), city, name) for name in names)
+                for seed_city, name in looked_for:
+                    found.update(_close(ordered, (sort_key(name), seed_city, name), name, review_score))
         return {record_id for item in found for record_id in self.records[item]}
 
 
 def _close(ordered: list[tuple[str, str, str]], probe: tuple[str, str, str], name: str,
-           review_score: float, eligible: Callable[[str], bool]) -> set[tuple[str, str]]:
+           review_score: float) -> set[tuple[str, str]]:
     position = bisect_left(ordered, probe)
     window = [(city, other) for _, city, other in ordered[max(0, position - NAME_WINDOW):position + NAME_WINDOW + 1]
-              if other != name and eligible(city)]
+              if other != name]
     near = process.extract(name, [other for _, other in window], scorer=OSA.normalized_distance,
                            score_cutoff=edit_cutoff(review_score), limit=None)
     return {window[k] for other, _, k in near if name_similarity(name, other) >= review_score}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,15 +36,21 @@ def list_snapshots(db: Path) -> list[Snapshot]:
     return sorted(found, key=lambda s: s.name, reverse=True)
 
 
-def take_snapshot(store: Store, reason: str, keep: int) -> Snapshot | None:
-    """Copy the database aside before `reason` changes it; keep only the newest `keep` copies."""
+def take_snapshot(store: Store, reason: str, keep: int) -> Callable[[], None] | None:
+    """Start copying the database aside before `reason` changes it. Returns what waits for the copy, then keeps
+    only the newest `keep` copies; None when none are kept."""
     if keep <= 0:
         return None
     folder = snapshot_dir(store.path)
     folder.mkdir(mode=0o700, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    target = folder / f"{stamp}-{reason}.db"
-    store.backup_to(target)
-    for old in list_snapshots(store.path)[keep:]:
-        os.unlink(old.path)
-    return next(s for s in list_snapshots(store.path) if s.path == target)
+    copied = store.backup_to(folder / f"{stamp}-{reason}.db")
+
+    def finish() -> None:
+        copied()
+        for old in list_snapshots(store.path)[keep:]:
+            os.unlink(old.path)
+        for cut_short in folder.glob("*.db.partial"):  # a copy whose process was killed
+            cut_short.unlink(missing_ok=True)
+
+    return finish

@@ -679,9 +679,9 @@ def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False, full: b
     """
     step = step or _unreported
     with opened(db) as store:
-        def snapshot() -> None:
+        def snapshot() -> Callable[[], None] | None:
             step("taking a snapshot of the base")
-            take_snapshot(store, "clean", rules.safety.backups)
+            return take_snapshot(store, "clean", rules.safety.backups)
 
         with store.rehearsal() if dry_run else store.transaction(first=snapshot), cyclic_gc_paused():
             dedupe = _deduplicate(store, rules, "clean", full=full, step=step)

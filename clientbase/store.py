@@ -9,10 +9,11 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -476,6 +477,29 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+class _FileCopy:
+    """A file copied by a thread: the copy runs in the kernel, without the GIL, beside this process's work."""
+
+    def __init__(self, source: Path, partial: Path, target: Path,
+                 failed: Callable[[Path, BaseException], BaseException]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._copy, args=(source, partial, target, failed), daemon=True)
+        self._thread.start()
+
+    def _copy(self, source: Path, partial: Path, target: Path,
+              failed: Callable[[Path, BaseException], BaseException]) -> None:
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        except OSError as exc:
+            self._error = failed(partial, exc)
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 @dataclass
 class Store:
     """An open database. Use `transaction()` around every command that writes."""
@@ -550,23 +574,29 @@ class Store:
             os.close(fd)
 
     @contextmanager
-    def transaction(self, first: Callable[[], object] | None = None, wait: float = 0) -> Iterator[None]:
+    def transaction(self, first: Callable[[], Callable[[], None] | None] | None = None,
+                    wait: float = 0) -> Iterator[None]:
         """One transaction: all of it is written, or none of it.
 
         `first` runs under the writer lock before the transaction opens: a snapshot taken inside
-        the connection's own write transaction would wait on itself. `wait` is how long to queue
+        the connection's own write transaction would wait on itself. What it returns, if anything,
+        is waited for before the commit: a snapshot still being copied. `wait` is how long to queue
         behind another writer: the morning's lists wait for the night's clean instead of failing.
         """
         with self._only_writer(wait):
-            if first is not None:
-                first()
+            finish = first() if first is not None else None
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                if finish is not None:
+                    finish()
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 if self._conn.in_transaction:  # SQLite itself rolls back on some errors, a full disk among them
                     self._conn.execute("ROLLBACK")
+                if finish is not None:
+                    with suppress(Exception):  # the snapshot of the state kept is finished; this error is the news
+                        finish()
                 if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
                     raise StoreError(self._disk_full()) from exc
                 raise
@@ -1536,31 +1566,46 @@ class Store:
 
     # --- backups -------------------------------------------------------------------------
 
-    def backup_to(self, target: Path) -> None:
-        """A consistent copy, readable by the owner only; taken under the writer lock.
+    def backup_to(self, target: Path) -> Callable[[], None]:
+        """Start a consistent copy, readable by the owner only; taken under the writer lock. Returns what waits
+        for the copy to end, and raises if it failed: call it before the lock's transaction commits.
 
         When a checkpoint has moved every logged page into the main file, nothing writes that file
-        until our own transaction's checkpoint: copying it takes half the time of SQLite's backup API.
-        A reader still on an older state keeps pages in the log; then the backup API copies.
+        until our own transaction's checkpoint, at its commit: the file is copied by a thread meanwhile,
+        beside the transaction's work, in half the time of SQLite's backup API. A reader still on an older
+        state keeps pages in the log; then the backup API copies, before this returns. The copy takes the
+        target's name only when whole: a copy cut short is never taken for a snapshot.
         """
-        _create_private(target)
+        partial = target.with_name(target.name + ".partial")
         _, logged, moved = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         try:
-            if logged == moved:
-                shutil.copyfile(self.path, target)
-                return
-            copy = sqlite3.connect(target)
-            try:
-                self._conn.backup(copy)
-            finally:
-                copy.close()
+            _create_private(partial)
+            if logged != moved:
+                copy = sqlite3.connect(partial)
+                try:
+                    self._conn.backup(copy)
+                finally:
+                    copy.close()
+                os.replace(partial, target)
+                return lambda: None
         except (OSError, sqlite3.OperationalError) as exc:
-            target.unlink(missing_ok=True)  # half a snapshot restores nothing
-            if getattr(exc, "errno", None) == errno.ENOSPC or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-                raise StoreError(f"{target.parent}: no room for the snapshot of {_gigabytes(self.path.stat().st_size)} "
-                                 f"({_gigabytes(shutil.disk_usage(target.parent).free)} free), so nothing was changed. "
-                                 "Free space, or keep fewer snapshots ([safety] backups).") from exc
-            raise
+            error = self._snapshot_failed(partial, exc)
+            if error is exc:
+                raise
+            raise error from exc
+        return _FileCopy(self.path, partial, target, self._snapshot_failed).wait
+
+    def _snapshot_failed(self, partial: Path, exc: BaseException) -> BaseException:
+        """The error to raise for a failed snapshot, once its half is removed: half a snapshot restores nothing."""
+        partial.unlink(missing_ok=True)
+        if getattr(exc, "errno", None) == errno.ENOSPC or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return StoreError(f"{partial.parent}: no room for the snapshot of {_gigabytes(self.path.stat().st_size)} "
+                              f"({_gigabytes(shutil.disk_usage(partial.parent).free)} free), so nothing was changed. "
+                              "Free space, or keep fewer snapshots ([safety] backups).")
+        if isinstance(exc, OSError):
+            return StoreError(f"{partial.parent}: cannot write the snapshot ({exc.strerror or exc}), "
+                              "so nothing was changed.")
+        return exc
 
     def restore_from(self, snapshot: Path) -> None:
         """Replace the whole database with a snapshot, under the writer lock."""

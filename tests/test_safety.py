@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -267,6 +268,33 @@ def test_snapshots_rotate_and_restore_brings_the_base_back(run, tmp_path):
     assert kept != state(tmp_path / "cb.db")  # the purchased rows are ingested but not cleaned yet
     history = json.loads(run("audit", "--command", "restore", "--json").stdout)["items"]
     assert history and snapshots[0].name in history[0]["detail"]
+
+
+def test_a_snapshot_that_cannot_be_written_stops_the_clean_and_leaves_no_half_copy(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"), str(SAMPLE / "purchased_base.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    before, kept = state(db), sorted((tmp_path / "cb.db.backups").iterdir())
+    # The copy is made beside the clean's work: a limit on file sizes stops it halfway, not the clean.
+    limit = db.stat().st_size // 2
+    result = subprocess.run(command(db, "clean", "--as-of", "2026-11-21"), capture_output=True, text=True,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"error: {tmp_path / 'cb.db.backups'}: cannot write the snapshot "
+                                      "(File too large), so nothing was changed.")
+    assert state(db) == before
+    assert sorted((tmp_path / "cb.db.backups").iterdir()) == kept
+
+
+def test_a_copy_cut_short_by_a_kill_is_never_listed_and_the_next_snapshot_removes_it(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    cut_short = tmp_path / "cb.db.backups" / "20261121-010000-000000-clean.db.partial"
+    cut_short.write_bytes((tmp_path / "cb.db").read_bytes()[:4096])
+    listed = run("restore", "--list").stdout
+    assert "-clean.db" in listed and "20261121-010000" not in listed
+    run("clean", "--as-of", "2026-11-21")
+    assert not cut_short.exists()
 
 
 def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):

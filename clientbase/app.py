@@ -226,10 +226,8 @@ def restore(db: Path, rules: Rules, name: str | None) -> Snapshot:
     if chosen is None:
         raise UserError(f"no snapshot {name!r}; there are: {', '.join(s.name for s in available[:5])}")
     with opened(db) as store:
-        copied = take_snapshot(store, "restore", rules.safety.backups + 1)
-        if copied is not None:
-            copied()
-        store.restore_from(chosen.path)
+        store.restore_from(chosen.path, first=partial(take_snapshot, store, "restore", rules.safety.backups + 1,
+                                                      chosen.path))
     with opened(db) as store, store.transaction():
         store.audit("restore", "restore", {"snapshot": chosen.name})
     return chosen

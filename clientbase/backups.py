@@ -36,9 +36,10 @@ def list_snapshots(db: Path) -> list[Snapshot]:
     return sorted(found, key=lambda s: s.name, reverse=True)
 
 
-def take_snapshot(store: Store, reason: str, keep: int) -> Callable[[], None] | None:
-    """Start copying the database aside before `reason` changes it. Returns what waits for the copy, then keeps
-    only the newest `keep` copies; None when none are kept."""
+def take_snapshot(store: Store, reason: str, keep: int, keeping: Path | None = None) -> Callable[[], None] | None:
+    """Start copying the database aside before `reason` changes it; under the writer lock. Returns what waits
+    for the copy, then keeps only the newest `keep` copies, and `keeping` whatever its age (the one being
+    restored); None when none are kept."""
     if keep <= 0:
         return None
     folder = snapshot_dir(store.path)
@@ -48,7 +49,7 @@ def take_snapshot(store: Store, reason: str, keep: int) -> Callable[[], None] | 
 
     def finish() -> None:
         copied()
-        for old in list_snapshots(store.path)[keep:]:
+        for old in [snapshot for snapshot in list_snapshots(store.path) if snapshot.path != keeping][keep:]:
             os.unlink(old.path)
         for cut_short in folder.glob("*.db.partial"):  # a copy whose process was killed
             cut_short.unlink(missing_ok=True)

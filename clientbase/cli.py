@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from clientbase import app as core
@@ -679,7 +680,7 @@ def main() -> None:
     try:
         cli(args=quiet + [a for a in args if a not in ("-q", "--quiet")], prog_name="clientbase")
     except UserError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except Exception as exc:  # a last line of defence: one line, never a traceback
         if os.environ.get("CLIENTBASE_DEBUG"):

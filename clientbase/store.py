@@ -483,19 +483,24 @@ class _FileCopy:
     def __init__(self, source: Path, partial: Path, target: Path,
                  failed: Callable[[Path, BaseException], BaseException]) -> None:
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._copy, args=(source, partial, target, failed), daemon=True)
-        self._thread.start()
+        # Not Thread.join: a Ctrl-C inside join marks a thread still copying as finished (Python 3.11).
+        self._done = threading.Event()
+        threading.Thread(target=self._copy, args=(source, partial, target, failed), daemon=True).start()
 
     def _copy(self, source: Path, partial: Path, target: Path,
               failed: Callable[[Path, BaseException], BaseException]) -> None:
         try:
             shutil.copyfile(source, partial)
             os.replace(partial, target)
-        except OSError as exc:
-            self._error = failed(partial, exc)
+        except BaseException as exc:  # whatever it is, the commit must not take it for a snapshot
+            self._error = exc
+            with suppress(Exception):
+                self._error = failed(partial, exc)
+        finally:
+            self._done.set()
 
     def wait(self) -> None:
-        self._thread.join()
+        self._done.wait()
         if self._error is not None:
             raise self._error
 
@@ -594,8 +599,8 @@ class Store:
             except BaseException as exc:
                 if self._conn.in_transaction:  # SQLite itself rolls back on some errors, a full disk among them
                     self._conn.execute("ROLLBACK")
-                if finish is not None:
-                    with suppress(Exception):  # the snapshot of the state kept is finished; this error is the news
+                if finish is not None:  # the copy of the state kept ends first (a Ctrl-C waits for it too)
+                    with suppress(Exception):  # this error is the news, not the copy's
                         finish()
                 if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
                     raise StoreError(self._disk_full()) from exc
@@ -1577,10 +1582,10 @@ class Store:
         target's name only when whole: a copy cut short is never taken for a snapshot.
         """
         partial = target.with_name(target.name + ".partial")
-        _, logged, moved = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        busy, logged, moved = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         try:
             _create_private(partial)
-            if logged != moved:
+            if busy or logged != moved:  # busy: another connection's checkpoint may still be writing the file
                 copy = sqlite3.connect(partial)
                 try:
                     self._conn.backup(copy)
@@ -1607,9 +1612,13 @@ class Store:
                               "so nothing was changed.")
         return exc
 
-    def restore_from(self, snapshot: Path) -> None:
-        """Replace the whole database with a snapshot, under the writer lock."""
+    def restore_from(self, snapshot: Path, first: Callable[[], Callable[[], None] | None] | None = None) -> None:
+        """Replace the whole database with a snapshot, under the writer lock; `first` as for transaction,
+        waited for before the database is replaced."""
         with self._only_writer():
+            finish = first() if first is not None else None
+            if finish is not None:
+                finish()
             source = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
             try:
                 source.backup(self._conn)

@@ -82,3 +82,8 @@ def test_rest_days_per_class(tmp_path):
     path.write_text('[cycle]\nrest_days = 30\nrest_days_by_class = ["A=14", "e=60"]\n', encoding="utf-8")
     cycle = load_rules(path).cycle
     assert (cycle.rest_for("A"), cycle.rest_for("E"), cycle.rest_for("C"), cycle.rest_for(None)) == (14, 60, 30, 30)
+
+
+def test_an_error_naming_a_section_prints_its_brackets(run, tmp_path):
+    (tmp_path / "r.toml").write_text("[cycles]\nrest_days = 3\n", encoding="utf-8")
+    assert "unknown section [cycles]" in run("--rules", str(tmp_path / "r.toml"), "clean", check=1).stderr

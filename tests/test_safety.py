@@ -297,6 +297,18 @@ def test_a_copy_cut_short_by_a_kill_is_never_listed_and_the_next_snapshot_remove
     assert not cut_short.exists()
 
 
+def test_the_oldest_snapshot_can_be_restored_when_the_snapshots_are_full(run, tmp_path):
+    (tmp_path / "clientbase.toml").write_text("[safety]\nbackups = 2\n", encoding="utf-8")
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    run("clean", "--as-of", "2026-11-21")
+    run("restore")  # the newest, after a snapshot of the state it replaces
+    oldest = min((tmp_path / "cb.db.backups").glob("*.db"))
+    run("restore", oldest.name)  # its own rotation must not remove it first
+    assert oldest.exists()
+    assert oldest.name in json.loads(run("audit", "--command", "restore", "--json").stdout)["items"][0]["detail"]
+
+
 def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):
     run("ingest", str(SAMPLE / "1c_export.csv"))
     db = tmp_path / "cb.db"

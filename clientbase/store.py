@@ -590,8 +590,8 @@ class Store:
         """
         with self._only_writer(wait):
             finish = first() if first is not None else None
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
+                self._conn.execute("BEGIN IMMEDIATE")
                 yield
                 if finish is not None:
                     finish()

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from clientbase import app as core
 from clientbase.config import Rules, load_rules, rules_to_toml
@@ -24,6 +24,11 @@ from clientbase.export import FORMATS, format_for, mask_row, write_table, write_
 
 if TYPE_CHECKING:
     from clientbase.pipeline import IngestSummary
+
+
+def _console(stderr: bool = False) -> Console:
+    """Without markup: names, headers and messages are data, and "ООО [abc]" must print as written."""
+    return Console(stderr=stderr, markup=False)
 
 cli = typer.Typer(
     name="clientbase",
@@ -94,7 +99,7 @@ def main_options(
     Example nightly job:  clientbase ingest crm.xlsx 1c.csv && clientbase clean
     """
     db_path = db or Path(os.environ.get("CLIENTBASE_DB") or "clientbase.db")
-    ctx.obj = Context(db_path, _rules_path(rules), quiet, Console(stderr=True))
+    ctx.obj = Context(db_path, _rules_path(rules), quiet, _console(stderr=True))
 
 
 def _emit_json(document: object) -> None:
@@ -131,7 +136,7 @@ def _progress(c: Context):
         return None, None
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # only ingest and calls show one
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.completed:,} rows"),
                    TimeElapsedColumn(), console=c.console, transient=True)
     tasks: dict[str, int] = {}
 
@@ -150,7 +155,7 @@ def _steps(c: Context):
         return None, None
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=c.console,
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(), console=c.console,
                    transient=True)
     task = bar.add_task("opening the base", total=None)
     return bar, lambda step: bar.update(task, description=step)
@@ -213,7 +218,7 @@ def _render_sources(c: Context, title: str, summary: IngestSummary) -> None:
     c.console.print(table)
     for s in summary.sources:
         if s.unmapped and s.outcome != "unchanged":
-            c.console.print(f"[dim]{s.source}: columns kept only in the raw record: {', '.join(s.unmapped)}[/dim]")
+            c.console.print(Text(f"{s.source}: columns kept only in the raw record: {', '.join(s.unmapped)}", style="dim"))
 
 
 @cli.command()
@@ -301,8 +306,8 @@ def clean(
     table.add_row("ABCDE", ", ".join(f"{k} {v:,}" for k, v in sorted(r.abcde.items())) or "-")
     c.console.print(table)
     if r.profit_only_channels:
-        c.console.print("[yellow]ranked by profit alone (no potential values):[/yellow] "
-                        + ", ".join(ch or "(no channel)" for ch in r.profit_only_channels))
+        c.console.print(Text.assemble(("ranked by profit alone (no potential values):", "yellow"), " ",
+                                      ", ".join(ch or "(no channel)" for ch in r.profit_only_channels)))
 
 
 @cli.command()
@@ -320,7 +325,7 @@ def explain(
     if as_json:
         _emit_json(asdict(result))
         return
-    out = Console()
+    out = _console()
     g = result.client
     out.print(f"client {g['id']}: {g['name'] or '(no name)'}  INN {g['inn'] or '-'}  {g['city'] or ''}", highlight=False)
     records = Table(title="records")
@@ -426,7 +431,7 @@ def _quarantine_list(c: Context, as_of: Optional[str], as_json: bool) -> None:
     for r in rows:
         table.add_row(str(r["client_id"]), r["name"] or "", r["city"] or "", r["reason"], r["since"],
                       r["recheck_on"] + (" (due)" if r["recheck_due"] else ""))
-    Console().print(table)
+    _console().print(table)
 
 
 @quarantine_cli.command("release")
@@ -484,7 +489,7 @@ def today(
         c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
     if as_json or output is not None or c.quiet:
         return
-    out = Console(stderr=not sys.stdout.isatty())
+    out = _console(stderr=not sys.stdout.isatty())
     for name, items in lists.items():
         table = Table(title=f"{name}: {len(items)} calls on {result.as_of}")
         table.add_column("class")
@@ -581,7 +586,7 @@ def report(ctx: typer.Context, as_of: AsOf = None, as_json: Json = False) -> Non
             s.title: {"rows": [dict(zip(s.columns, row)) for row in s.rows], "note": s.note}
             for s in result.sections}})
         return
-    out = Console(stderr=not sys.stdout.isatty())
+    out = _console(stderr=not sys.stdout.isatty())
     out.rule(f"clientbase report, {result.as_of}")
     for section in result.sections:
         table = Table(title=section.title, caption=section.note, title_justify="left")
@@ -613,7 +618,7 @@ def restore(
             table.add_column(column)
         for snap in core.snapshots(c.db):
             table.add_row(snap.name, snap.taken, f"{snap.size:,}")
-        Console().print(table)
+        _console().print(table)
         return
     chosen = core.restore(c.db, c.rules(), snapshot)
     c.say(f"restored {chosen.name} (taken {chosen.taken})")
@@ -641,7 +646,7 @@ def audit(
         table.add_column(column)
     for r in rows:
         table.add_row(r["at"], r["user"] or "", r["command"], r["action"], str(r["client_id"] or ""), r["detail"])
-    Console(stderr=not sys.stdout.isatty()).print(table)
+    _console(stderr=not sys.stdout.isatty()).print(table)
 
 
 numplan_cli = typer.Typer(help="The official Russian numbering plan (the ministry's registry files).",
@@ -680,7 +685,7 @@ def main() -> None:
     try:
         cli(args=quiet + [a for a in args if a not in ("-q", "--quiet")], prog_name="clientbase")
     except UserError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _console(stderr=True).print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False, soft_wrap=True)
         sys.exit(1)
     except Exception as exc:  # a last line of defence: one line, never a traceback
         if os.environ.get("CLIENTBASE_DEBUG"):

@@ -33,7 +33,8 @@ from rapidfuzz.distance import OSA
 from clientbase.config import DedupeSettings
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a clean makes one per record, and frozen ones take six times as long to make.
+@dataclass(slots=True)
 class MatchRecord:
     """What matching needs of one record; every key already normalised by the caller."""
 
@@ -48,7 +49,7 @@ class MatchRecord:
     phones: tuple[str, ...]  # E.164 of the usable phones
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per pair found, as for MatchRecord
 class Pair:
     a: int  # record ids, a < b
     b: int

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from clientbase.phones import area_codes_for_city
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a clean makes one per record, and frozen ones take eight times as long to make.
+@dataclass(slots=True)
 class RecordFacts:
     """What survivorship needs of one record."""
 
@@ -36,7 +37,7 @@ class RecordFacts:
     closed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per client, as for RecordFacts
 class Golden:
     id: int
     name: str | None

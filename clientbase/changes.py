@@ -10,7 +10,7 @@ same sorted neighbourhoods the full clustering compares.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 
@@ -33,12 +33,16 @@ class CompanyNames:
         # A city of "" is none known: the client's INN may place such a name in any city.
         self.records: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.item_of: dict[int, tuple[str, str]] = {}
-        self.cities_of: dict[str, set[str]] = defaultdict(set)  # a name -> the cities it is found in
         for record_id, city, name in rows:
             item = (city or "", name)
             self.records[item].append(record_id)
             self.item_of[record_id] = item
-            self.cities_of[name].add(item[0])
+        # A name without a city -> the cities it is found in; only such names are looked for in every city.
+        cityless = {name for city, name in self.records if not city}
+        self.cities_of: dict[str, set[str]] = defaultdict(set)
+        for city, name in self.records:
+            if name in cityless:
+                self.cities_of[name].add(city)
 
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
         """Records with the same name in the same city as any of these, or either without a city.
@@ -76,20 +80,25 @@ class CompanyNames:
         for city, names in by_city.items():
             looked_for = sought.get(city, set()) | cityless
             for sort_key in NAME_ORDERS:
-                ordered = sorted((sort_key(name), city, name) for name in names)
+                # By key alone, without a (key, city, name) tuple per name: the order is the same, as a sort
+                # key is one-to-one on name keys (words joined by single spaces).
+                ordered = sorted(names, key=sort_key)
+                keys = list(map(sort_key, ordered))
                 for seed_city, name in looked_for:
-                    found.update(_close(ordered, (sort_key(name), seed_city, name), name, review_score))
+                    found.update((city, other) for other in
+                                 _close(ordered, keys, sort_key(name), seed_city > city, name, review_score))
         return {record_id for item in found for record_id in self.records[item]}
 
 
-def _close(ordered: list[tuple[str, str, str]], probe: tuple[str, str, str], name: str,
-           review_score: float) -> set[tuple[str, str]]:
-    position = bisect_left(ordered, probe)
-    window = [(city, other) for _, city, other in ordered[max(0, position - NAME_WINDOW):position + NAME_WINDOW + 1]
-              if other != name]
-    near = process.extract(name, [other for _, other in window], scorer=OSA.normalized_distance,
-                           score_cutoff=edit_cutoff(review_score), limit=None)
-    return {window[k] for other, _, k in near if name_similarity(name, other) >= review_score}
+def _close(ordered: list[str], keys: list[str], key: str, after_equal: bool, name: str,
+           review_score: float) -> list[str]:
+    """The names around `key` in one city's order, as the clustering compares them, that score review_score
+    or more with `name`. A seed from a city sorting after this one's goes after an equal key."""
+    position = (bisect_right if after_equal else bisect_left)(keys, key)
+    window = [other for other in ordered[max(0, position - NAME_WINDOW):position + NAME_WINDOW + 1] if other != name]
+    near = process.extract(name, window, scorer=OSA.normalized_distance, score_cutoff=edit_cutoff(review_score),
+                           limit=None)
+    return [window[k] for other, _, k in near if name_similarity(name, other) >= review_score]
 
 
 def records_to_recheck(

@@ -453,6 +453,14 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
+def _holds_a_base(conn: sqlite3.Connection) -> bool:
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0] > 0 and bool(
+            conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone())
+    except sqlite3.DatabaseError:
+        return False
+
+
 def pending_upgrade(path: Path) -> tuple[int, int] | None:
     """(the base's schema, this version's) when opening the base will upgrade it; None otherwise.
 
@@ -1619,8 +1627,12 @@ class Store:
             finish = first() if first is not None else None
             if finish is not None:
                 finish()
-            source = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+            # A URI of the path itself: `#` or `?` in a folder's name would open another, empty, database.
+            # Immutable: nothing writes a snapshot, and reading one must not leave -wal and -shm files beside it.
+            source = sqlite3.connect(snapshot.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
             try:
+                if not _holds_a_base(source):
+                    raise StoreError(f"{snapshot}: not a clientbase snapshot (damaged or empty), so nothing was changed.")
                 source.backup(self._conn)
             finally:
                 source.close()

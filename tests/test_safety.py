@@ -309,6 +309,35 @@ def test_the_oldest_snapshot_can_be_restored_when_the_snapshots_are_full(run, tm
     assert oldest.name in json.loads(run("audit", "--command", "restore", "--json").stdout)["items"][0]["detail"]
 
 
+def test_a_base_in_a_folder_with_a_hash_in_its_name_restores_its_snapshot(tmp_path):
+    db = tmp_path / "база #1" / "cb.db"
+    db.parent.mkdir()
+    cli(db, "ingest", str(SAMPLE / "1c_export.csv"))
+    cli(db, "clean", "--as-of", AS_OF)
+    cli(db, "ingest", str(SAMPLE / "purchased_base.csv"))
+    cli(db, "clean", "--as-of", "2026-11-21")
+    oldest = min((db.parent / "cb.db.backups").glob("*.db"))  # the base before its first clean
+    cli(db, "restore", oldest.name)
+    with sqlite3.connect(db) as conn:
+        sources = {name for (name,) in conn.execute("SELECT name FROM sources")}
+    assert sources == {"1c_export.csv"}
+    # Reading a snapshot leaves nothing beside it: the rotation counts and removes only whole snapshots.
+    assert all(path.suffix == ".db" for path in (db.parent / "cb.db.backups").iterdir())
+
+
+def test_a_damaged_snapshot_is_refused_and_the_base_is_kept(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    before = state(db)
+    damaged = tmp_path / "cb.db.backups" / "20200101-000000-000000-clean.db"
+    damaged.write_bytes(b"")
+    result = run("restore", damaged.name, check=1)
+    assert result.stderr.strip() == (f"error: {damaged}: not a clientbase snapshot (damaged or empty), "
+                                      "so nothing was changed.")
+    assert state(db) == before
+
+
 def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):
     run("ingest", str(SAMPLE / "1c_export.csv"))
     db = tmp_path / "cb.db"

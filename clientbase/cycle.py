@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+
+from clientbase.values import days_after
 
 NEVER_CONTACTED_OVERDUE = 10_000  # days: a client never called is the most overdue of all
 
@@ -11,7 +13,7 @@ def next_due(last_contact: str | None, rest_days: int) -> str | None:
     """The first day the client may be called again; None when it has never been contacted."""
     if not last_contact:
         return None
-    return (date.fromisoformat(last_contact[:10]) + timedelta(days=rest_days)).isoformat()
+    return days_after(last_contact[:10], rest_days)
 
 
 def is_due(due: str | None, as_of: date) -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+
+from clientbase.values import days_after
 
 HOLDING_EVENTS = ("assign", "handout", "reassign")  # ledger events that give the client an owner
 FREEING_EVENTS = ("release", "expire")  # ledger events that return it to the pool
@@ -75,6 +77,8 @@ def resolve_owner(
     from the assignment or the last result, whichever is later; key clients never expire. When a
     term has run out, claims made after that day are considered in turn, so one run settles it.
     """
+    if not claims and last_event is None:  # most of a large base: no owner named anywhere
+        return Ownership(client_id, None, None, None, "pool")
     conflict: tuple[str, ...] = ()
     if len(claims) > 1:  # most clients have one claim or none: nothing to compare, and a million of them
         claimants = tuple(sorted({c.manager.casefold(): c.manager for c in claims}.values(), key=str.casefold))
@@ -94,7 +98,7 @@ def resolve_owner(
         start = max(filter(None, (since, last_result)), default=None)
         if start is None or key_client:
             return Ownership(client_id, owner, since, None, basis, conflict, conflict_rule)
-        until = (date.fromisoformat(start) + timedelta(days=event_term or term_days)).isoformat()
+        until = days_after(start, event_term or term_days)
         if as_of.isoformat() < until:
             return Ownership(client_id, owner, since, until, basis, conflict, conflict_rule)
         expired_on, expired_owner = until, owner

@@ -63,6 +63,7 @@ from clientbase.rank import RankInput, rank_clients
 from clientbase.readers import TOTALS_ROW, Table, read_tables
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, Store, call_row, record_rows
+from clientbase.values import iso_date
 from clientbase.workers import Workers, default_workers
 
 Progress = Callable[[str, int, int | None], None]
@@ -616,7 +617,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
     inputs, contacts = [], []  # contacts: (last contact, last result or purchase), beside each client's input
     for cid, channel, profit, potential, bought, last_contact, last_result in store.rank_inputs():
-        inputs.append(RankInput(cid, channel, profit, potential, date.fromisoformat(bought) if bought else None))
+        inputs.append(RankInput(cid, channel, profit, potential, iso_date(bought) if bought else None))
         contacts.append((last_contact, last_result or bought))
     ranking = rank_clients(inputs, as_of, rules.rank)
     del inputs
@@ -630,6 +631,8 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
     previous_conflicts = store.conflicts()
     conflicts, standing, expiries, logged = [], [], [], []
+    states: Counter[str] = Counter()
+    rest_days = {abcde: rules.cycle.rest_for(abcde) for abcde in (None, "A", "B", "C", "D", "E")}
     for ranked, (last_contact, last_result) in zip(ranking.clients, contacts, strict=True):  # both by client id
         cid = ranked.client_id
         ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result,
@@ -647,17 +650,18 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
                                             "rule": ownership.rule}, cid))
         state = ("quarantined" if cid in quarantined else "snoozed" if cid in snoozed
                  else "owned" if ownership.owner else "pool")
-        setattr(summary, state, getattr(summary, state) + 1)
-        summary.segments[ranked.segment] = summary.segments.get(ranked.segment, 0) + 1
-        if ranked.abcde:
-            summary.abcde[ranked.abcde] = summary.abcde.get(ranked.abcde, 0) + 1
-        summary.key_clients += ranked.dependency is not None
+        states[state] += 1
         standing.append((ownership.owner, ownership.since, ownership.until, ranked.segment, ranked.abcde,
-                         ranked.dependency, next_due(last_contact, rules.cycle.rest_for(ranked.abcde)), state, cid))
+                         ranked.dependency, next_due(last_contact, rest_days[ranked.abcde]), state, cid))
     store.add_ledger(*expiries)
     store.audit_many(command, logged)
     store.save_conflicts(conflicts)
     store.save_standing(standing)
+    summary.owned, summary.pool, summary.snoozed, summary.quarantined = (
+        states["owned"], states["pool"], states["snoozed"], states["quarantined"])
+    summary.segments = dict(Counter(ranked.segment for ranked in ranking.clients))
+    summary.abcde = dict(Counter(ranked.abcde for ranked in ranking.clients if ranked.abcde))
+    summary.key_clients = sum(ranked.dependency is not None for ranked in ranking.clients)
     summary.conflicts = len(conflicts)
     return summary
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
-from clientbase.store import Store
+from clientbase.store import PendingSnapshot, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,34 +26,67 @@ def snapshot_dir(db: Path) -> Path:
 
 
 def list_snapshots(db: Path) -> list[Snapshot]:
-    """Newest first."""
+    """Newest first, by when they were taken, whatever the time zone of the command that took each."""
     folder = snapshot_dir(db)
     if not folder.is_dir():
         return []
     found = []
     for path in folder.glob("*.db"):
         stat = path.stat()
-        found.append(Snapshot(path.name, path, datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),
-                              stat.st_size))
-    return sorted(found, key=lambda s: s.name, reverse=True)
+        found.append((_taken_at(path.name, stat.st_mtime), path.name,
+                      Snapshot(path.name, path, datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),
+                               stat.st_size)))
+    return [snapshot for *_, snapshot in sorted(found, key=lambda item: item[:2], reverse=True)]
 
 
-def take_snapshot(store: Store, reason: str, keep: int, keeping: Path | None = None) -> Callable[[], None] | None:
-    """Start copying the database aside before `reason` changes it; under the writer lock. Returns what waits
-    for the copy, then keeps only the newest `keep` copies, and `keeping` whatever its age (the one being
+_STAMP = re.compile(r"^(\d{8}-\d{6}-\d{6})(Z?)-")
+
+
+def _taken_at(name: str, written: float) -> float:
+    """When a snapshot was taken, in seconds since the epoch: the UTC stamp of its name (`Z`), or the
+    local time of the names older versions gave; when it was written, for a name without a stamp."""
+    stamp = _STAMP.match(name)
+    if stamp is None:
+        return written
+    taken = datetime.strptime(stamp[1], "%Y%m%d-%H%M%S-%f")
+    return (taken.replace(tzinfo=timezone.utc) if stamp[2] else taken.astimezone()).timestamp()
+
+
+@dataclass
+class _Taking:
+    """A snapshot being copied (see PendingSnapshot): kept with the newest `keep`, and `keeping`, or discarded."""
+
+    db: Path
+    target: Path
+    copied: Callable[[], None]
+    keep_newest: int
+    keeping: Path | None
+
+    def wait(self) -> None:
+        self.copied()
+
+    def keep(self) -> None:
+        for old in [s for s in list_snapshots(self.db) if s.path != self.keeping][self.keep_newest:]:
+            with suppress(OSError):  # one that cannot go now goes at a later rotation
+                os.unlink(old.path)
+        for cut_short in self.target.parent.glob("*.db.partial"):  # a copy whose process was killed
+            with suppress(OSError):
+                cut_short.unlink()
+
+    def discard(self) -> None:
+        with suppress(Exception):  # a copy that failed has removed its half already
+            self.copied()
+        self.target.unlink(missing_ok=True)
+
+
+def take_snapshot(store: Store, reason: str, keep: int, keeping: Path | None = None) -> PendingSnapshot | None:
+    """Start copying the database aside before `reason` changes it; under the writer lock. Once the command
+    has committed, only the newest `keep` copies are kept, and `keeping` whatever its age (the one being
     restored); None when none are kept."""
     if keep <= 0:
         return None
     folder = snapshot_dir(store.path)
     folder.mkdir(mode=0o700, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    copied = store.backup_to(folder / f"{stamp}-{reason}.db")
-
-    def finish() -> None:
-        copied()
-        for old in [snapshot for snapshot in list_snapshots(store.path) if snapshot.path != keeping][keep:]:
-            os.unlink(old.path)
-        for cut_short in folder.glob("*.db.partial"):  # a copy whose process was killed
-            cut_short.unlink(missing_ok=True)
-
-    return finish
+    # UTC: a cron job and a person at a terminal may run in different time zones, and names order snapshots.
+    target = folder / f"{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S-%f')}Z-{reason}.db"
+    return _Taking(store.path, target, store.backup_to(target), keep, keeping)

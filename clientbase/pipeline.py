@@ -62,7 +62,7 @@ from clientbase.quarantine import (
 from clientbase.rank import RankInput, rank_clients
 from clientbase.readers import TOTALS_ROW, Table, read_tables
 from clientbase.report import run_counts
-from clientbase.store import LIST_SEPARATOR, Store, call_row, record_rows
+from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, record_rows
 from clientbase.values import iso_date
 from clientbase.workers import Workers, default_workers
 
@@ -683,7 +683,7 @@ def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False, full: b
     """
     step = step or _unreported
     with opened(db) as store:
-        def snapshot() -> Callable[[], None] | None:
+        def snapshot() -> PendingSnapshot | None:
             step("taking a snapshot of the base")
             return take_snapshot(store, "clean", rules.safety.backups)
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
+from typing import Protocol
 
 import sqlite_utils
 
@@ -485,6 +486,19 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+class PendingSnapshot(Protocol):
+    """A copy of the base being taken before a command changes it."""
+
+    def wait(self) -> None:
+        """Until the copy is whole: before the command's commit."""
+
+    def keep(self) -> None:
+        """After the commit: the copy joins the snapshots, and the oldest go."""
+
+    def discard(self) -> None:
+        """After a failure: the base is as the copy holds it, and the snapshots are left as they were."""
+
+
 class _FileCopy:
     """A file copied by a thread: the copy runs in the kernel, without the GIL, beside this process's work."""
 
@@ -587,32 +601,35 @@ class Store:
             os.close(fd)
 
     @contextmanager
-    def transaction(self, first: Callable[[], Callable[[], None] | None] | None = None,
+    def transaction(self, first: Callable[[], PendingSnapshot | None] | None = None,
                     wait: float = 0) -> Iterator[None]:
         """One transaction: all of it is written, or none of it.
 
         `first` runs under the writer lock before the transaction opens: a snapshot taken inside
-        the connection's own write transaction would wait on itself. What it returns, if anything,
-        is waited for before the commit: a snapshot still being copied. `wait` is how long to queue
-        behind another writer: the morning's lists wait for the night's clean instead of failing.
+        the connection's own write transaction would wait on itself. The snapshot it starts, if any,
+        is waited for before the commit, kept after it, and discarded when the transaction fails: the
+        base is then as the copy holds it. `wait` is how long to queue behind another writer: the
+        morning's lists wait for the night's clean instead of failing.
         """
         with self._only_writer(wait):
-            finish = first() if first is not None else None
+            pending = first() if first is not None else None
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 yield
-                if finish is not None:
-                    finish()
+                if pending is not None:
+                    pending.wait()
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 if self._conn.in_transaction:  # SQLite itself rolls back on some errors, a full disk among them
                     self._conn.execute("ROLLBACK")
-                if finish is not None:  # the copy of the state kept ends first (a Ctrl-C waits for it too)
+                if pending is not None:  # the copy ends first (a Ctrl-C waits for it too)
                     with suppress(Exception):  # this error is the news, not the copy's
-                        finish()
+                        pending.discard()
                 if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
                     raise StoreError(self._disk_full()) from exc
                 raise
+            if pending is not None:
+                pending.keep()
 
     def _disk_full(self) -> str:
         size, free = self.path.stat().st_size, shutil.disk_usage(self.path.parent).free
@@ -1620,19 +1637,28 @@ class Store:
                               "so nothing was changed.")
         return exc
 
-    def restore_from(self, snapshot: Path, first: Callable[[], Callable[[], None] | None] | None = None) -> None:
+    def restore_from(self, snapshot: Path, first: Callable[[], PendingSnapshot | None] | None = None) -> None:
         """Replace the whole database with a snapshot, under the writer lock; `first` as for transaction,
         waited for before the database is replaced."""
         with self._only_writer():
-            finish = first() if first is not None else None
-            if finish is not None:
-                finish()
-            # A URI of the path itself: `#` or `?` in a folder's name would open another, empty, database.
-            # Immutable: nothing writes a snapshot, and reading one must not leave -wal and -shm files beside it.
-            source = sqlite3.connect(snapshot.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+            pending = first() if first is not None else None
             try:
-                if not _holds_a_base(source):
-                    raise StoreError(f"{snapshot}: not a clientbase snapshot (damaged or empty), so nothing was changed.")
-                source.backup(self._conn)
-            finally:
-                source.close()
+                if pending is not None:
+                    pending.wait()
+                # A URI of the path itself: `#` or `?` in a folder's name would open another, empty, database.
+                # Immutable: nothing writes a snapshot, and reading one must not leave -wal and -shm beside it.
+                source = sqlite3.connect(snapshot.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+                try:
+                    if not _holds_a_base(source):
+                        raise StoreError(f"{snapshot}: not a clientbase snapshot (damaged or empty), "
+                                         "so nothing was changed.")
+                    source.backup(self._conn)
+                finally:
+                    source.close()
+            except BaseException:
+                if pending is not None:
+                    with suppress(Exception):
+                        pending.discard()
+                raise
+            if pending is not None:
+                pending.keep()

@@ -338,6 +338,27 @@ def test_a_damaged_snapshot_is_refused_and_the_base_is_kept(run, tmp_path):
     assert state(db) == before
 
 
+def test_commands_that_fail_leave_the_snapshots_as_they_were(run, tmp_path):
+    (tmp_path / "clientbase.toml").write_text("[safety]\nbackups = 2\n", encoding="utf-8")
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    run("clean", "--as-of", "2026-11-21")
+    kept = sorted((tmp_path / "cb.db.backups").iterdir())
+    for _ in range(2):  # each failure took a copy of the unchanged base and rotated a real snapshot out
+        assert "client 99999 not found" in run("unmerge", "99999", check=1).stderr
+    assert sorted((tmp_path / "cb.db.backups").iterdir()) == kept
+
+
+def test_the_newest_snapshot_is_restored_whatever_time_zone_each_was_taken_in(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF, env={"TZ": "Asia/Tokyo"})  # by hand, nine hours ahead
+    run("assign", "1", "Петрова Анна", "--as-of", AS_OF)
+    run("clean", "--as-of", AS_OF, env={"TZ": "UTC"})  # the nightly job
+    run("restore")  # the newest: the state just before the nightly clean, with the assignment
+    with sqlite3.connect(tmp_path / "cb.db") as conn:
+        assert conn.execute("SELECT owner FROM clients WHERE id = 1").fetchone() == ("Петрова Анна",)
+
+
 def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):
     run("ingest", str(SAMPLE / "1c_export.csv"))
     db = tmp_path / "cb.db"

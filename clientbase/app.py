@@ -6,6 +6,7 @@ are in pipeline.py: today and the other morning commands start without loading w
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,12 +18,12 @@ from pathlib import Path
 from clientbase.backups import Snapshot, list_snapshots, snapshot_dir, take_snapshot
 from clientbase.config import Rules, rules_to_toml
 from clientbase.errors import UserError
-from clientbase.export import mask_row, write_table
+from clientbase.export import MASKED, MASKED_IN_CONTACTS, mask_row, write_table
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
 from clientbase.ownership import LedgerEvent
 from clientbase.report import Report, build_report
-from clientbase.store import Store, pending_upgrade
+from clientbase.store import Store, base_files, pending_upgrade
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
 # How long the commands managers run in the morning queue behind a nightly clean before giving up.
@@ -251,12 +252,33 @@ EXPORTS = {
 }
 
 
+def check_output(db: Path, path: Path | None) -> None:
+    """Refuse, before any work, an output that cannot be written, or that is the base, a file beside it or
+    in its snapshots: writing it would replace it."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder: name a file to write")
+    if path.exists() and not path.is_file():  # /dev/stdout, a pipe: written in place
+        return
+    target = path.resolve()
+    for own in base_files(db):
+        if target == own.resolve() or (target.exists() and own.exists() and os.path.samefile(target, own)):
+            what = "the base itself" if own == db else f"a file the base keeps beside it ({own.name})"
+            raise UserError(f"{path}: is {what}: write the export elsewhere")
+    if snapshot_dir(db).resolve() in target.parents:
+        raise UserError(f"{path}: is in the base's snapshots folder {snapshot_dir(db)}: write the export elsewhere")
+    if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+        raise UserError(f"{path}: folder {path.parent} does not exist or cannot be written")
+
+
 def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str, manager: str | None = None,
            mask: bool = False, stdout=None) -> int:
     """Write one table; for a manager only that manager's clients and the columns the rules allow.
 
     Every export is logged: who, what, how many rows, where to.
     """
+    check_output(db, path)
     with opened(db) as store:
         if kind == "quarantine":
             rows = store.export_quarantine(rules.quarantine.recheck_days)
@@ -273,7 +295,8 @@ def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str, ma
             rows = (r for r in rows if r.get("client_id") in mine)
             columns = tuple(c for c in columns if c in rules.access.manager_columns)
         if mask:
-            rows = (mask_row(r) for r in rows)
+            masked = MASKED_IN_CONTACTS if kind == "contacts" else MASKED
+            rows = (mask_row(r, masked) for r in rows)
         count = write_table(columns, rows, path=path, fmt=fmt, sheet=kind, stdout=stdout)
         with store.transaction(wait=READER_WAIT):
             store.audit("export", kind, {"rows": count, "manager": owner, "masked": mask,

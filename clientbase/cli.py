@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 
 def _console(stderr: bool = False) -> Console:
-    """Without markup: names, headers and messages are data, and "ООО [abc]" must print as written."""
-    return Console(stderr=stderr, markup=False)
+    """Without markup or emoji codes: names, headers and messages are data, and "ООО [abc]" or
+    "ООО :fire:" must print as written."""
+    return Console(stderr=stderr, markup=False, emoji=False)
 
 cli = typer.Typer(
     name="clientbase",
@@ -474,6 +475,7 @@ def today(
       clientbase today --as-of 2026-11-23 -o lists.xlsx
     """
     c: Context = ctx.obj
+    core.check_output(c.db, output)  # before the pool's clients are handed out
     result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit)
     shown = mask_row if mask else dict
     lists = {m: [shown(asdict(i)) for i in items] for m, items in result.lists.items()}

@@ -7,7 +7,9 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,8 +36,10 @@ def neutralise(value: object) -> object:
     return value
 
 
-_MASKED_FIELDS = {"phone": "phone", "e164": "phone", "raw": "phone", "email": "email", "contact": "person",
-                  "birthday": "date"}
+# Columns holding personal data, and how each is hidden; `phones` and `emails` hold lists.
+MASKED = {"phone": "phone", "phones": "phone", "e164": "phone", "raw": "phone", "email": "email", "emails": "email",
+          "contact": "person", "birthday": "date"}
+MASKED_IN_CONTACTS = {**MASKED, "name": "person"}  # a contact's name is a person's, not a company's
 
 
 def mask_value(kind: str, value: str) -> str:
@@ -61,9 +65,9 @@ def mask_value(kind: str, value: str) -> str:
     return "****-**-**"
 
 
-def mask_row(row: dict) -> dict:
-    return {k: mask_value(_MASKED_FIELDS[k], v) if k in _MASKED_FIELDS and isinstance(v, str) and v else v
-            for k, v in row.items()}
+def mask_row(row: dict, masked: Mapping[str, str] = MASKED) -> dict:
+    return {k: ";".join(mask_value(masked[k], item) for item in v.split(";"))
+            if k in masked and isinstance(v, str) and v else v for k, v in row.items()}
 
 
 def cell_text(value: object) -> object:
@@ -80,11 +84,29 @@ def format_for(path: Path | None, requested: str | None) -> str:
     return "csv"
 
 
-def private_open(path: Path, mode: str = "w", **kwargs):
-    """Open for writing with mode 0600: exports carry the client base."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.chmod(path, 0o600)
-    return open(fd, mode, **kwargs)
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A new file beside `path`, mode 0600 (exports carry the client base), that takes its place only once
+    written whole: an export that fails leaves the file it would have replaced as it was. A terminal or a
+    pipe (/dev/stdout) is written in place."""
+    if path.exists() and not path.is_file():
+        yield path
+        return
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the export there ({exc.strerror or exc})") from exc
+    os.close(fd)
+    written = Path(name)
+    try:
+        yield written
+        os.replace(written, path)
+    except BaseException as exc:
+        written.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UserError(f"{path}: cannot write the export ({exc.strerror or exc}); nothing was written there") \
+                from exc
+        raise
 
 
 def write_csv(handle, columns: Sequence[str], rows: Iterable[dict]) -> int:
@@ -106,9 +128,13 @@ def write_json(handle, columns: Sequence[str], rows: Iterable[dict]) -> int:
 
 def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]]) -> int:
     """One worksheet per entry, frozen header, widths set, identifiers written as text."""
+    with replacing(path) as written:
+        return _write_book(written, sheets)
+
+
+def _write_book(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]]) -> int:
     import xlsxwriter  # here, not at the top: only xlsx output needs it, and today starts faster without it
 
-    private_open(path, "wb").close()
     book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                            "strings_to_urls": False})
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7"})
@@ -141,13 +167,22 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]
 
 
 def _sheet_name(title: str, book: xlsxwriter.Workbook) -> str:
-    name = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "Sheet"
-    taken = {s.get_name() for s in book.worksheets()}
-    base, n = name, 2
-    while name in taken:
-        name = f"{base[:28]}~{n}"
+    """A worksheet name as Excel takes it: at most 31 UTF-16 units, none of []:*?/\\, no apostrophe at
+    either end, and unique with case ignored (two managers may differ only in case)."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", title).strip("'") or "Sheet"
+    taken = {sheet.get_name().lower() for sheet in book.worksheets()}
+    name, n = _fitted(base, ""), 2
+    while name.lower() in taken:
+        name = _fitted(base, f"~{n}")
         n += 1
     return name
+
+
+def _fitted(base: str, suffix: str) -> str:
+    """`base` cut to leave room for `suffix` within the 31 units, then `suffix`."""
+    while len((base + suffix).encode("utf-16-le")) > 62:
+        base = base[:-1]
+    return (base.rstrip("'") or "Sheet") + suffix
 
 
 def write_table(columns: Sequence[str], rows: Iterable[dict], *, path: Path | None, fmt: str,
@@ -160,5 +195,6 @@ def write_table(columns: Sequence[str], rows: Iterable[dict], *, path: Path | No
     writer = write_csv if fmt == "csv" else write_json
     if path is None:
         return writer(stdout, columns, rows)
-    with private_open(path, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
+    with replacing(path) as written, open(written, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8",
+                                          newline="") as handle:
         return writer(handle, columns, rows)

@@ -454,6 +454,11 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
+def base_files(db: Path) -> list[Path]:
+    """The database and the files SQLite and clientbase keep beside it (the writer lock last)."""
+    return [db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock"))]
+
+
 def _holds_a_base(conn: sqlite3.Connection) -> bool:
     try:
         return conn.execute("PRAGMA user_version").fetchone()[0] > 0 and bool(
@@ -580,7 +585,7 @@ class Store:
 
         An OS lock on a side file: it dies with its process, so a crash leaves no stale lock behind.
         """
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path = base_files(self.path)[-1]
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + wait
         try:

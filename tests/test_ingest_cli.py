@@ -152,11 +152,11 @@ def test_help_shows_each_example_on_a_line_of_its_own(run):
     assert '    clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="' in lines
 
 
-def test_names_and_headers_in_brackets_print_as_written(run, tmp_path):
+def test_names_and_headers_in_brackets_or_colons_print_as_written(run, tmp_path):
     dump = tmp_path / "crm.csv"
-    dump.write_text("Компания;ИНН;Телефон;[doc] note\nООО [abc] Ромашка;7707083893;+7 495 123-45-67;x\n",
+    dump.write_text("Компания;ИНН;Телефон;[doc] note\nООО [abc] Ромашка :fire:;7707083893;+7 495 123-45-67;x\n",
                     encoding="utf-8")
     assert "columns kept only in the raw record: [doc] note" in " ".join(run("ingest", str(dump)).stderr.split())
     run("clean", "--as-of", "2026-11-20")
     client = next(csv.DictReader(io.StringIO(run("export", "clients").stdout)))["client_id"]
-    assert "ООО [abc] Ромашка" in run("explain", client).stdout
+    assert "ООО [abc] Ромашка :fire:" in run("explain", client).stdout

@@ -236,6 +236,61 @@ def test_exports_are_private_scoped_masked_and_logged(run, tmp_path):
     assert json.loads(log[-1]["detail"])["masked"] is True and log[-1]["user"]
 
 
+def test_a_masked_contacts_export_hides_the_people(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,Контактное лицо,Телефон,Email\n"
+                   "ООО Бета,Петров Пётр Ильич,+7 916 765-43-21; +7 495 123-45-67,petr@beta.ru\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    [contact] = csv.DictReader(io.StringIO(run("export", "contacts", "--mask").stdout))
+    assert (contact["name"], contact["phones"], contact["emails"]) == (
+        "Петров П. И.", "+7495*****67;+7916*****21", "p***@beta.ru")
+
+
+@pytest.mark.parametrize("target", ["cb.db", "cb.db-wal", "cb.db.lock", "cb.db.backups/list.csv"])
+def test_an_export_onto_the_base_or_its_snapshots_is_refused(run, tmp_path, target):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    before, snapshots = state(db), sorted((tmp_path / "cb.db.backups").iterdir())
+    for command in (("export", "clients", "-o", target), ("today", "--as-of", AS_OF, "-o", target)):
+        result = run(*command, check=1)
+        assert result.stderr.startswith(f"error: {target}: is ") and "write the export elsewhere" in result.stderr
+    assert "folder missing does not exist" in run("today", "--as-of", AS_OF, "-o", "missing/lists.xlsx", check=1).stderr
+    assert state(db) == before  # no pool client was handed out for a list that could not be written
+    assert sorted((tmp_path / "cb.db.backups").iterdir()) == snapshots
+
+
+def test_a_failed_export_leaves_the_file_it_would_replace(run, tmp_path):
+    run("ingest", *(str(SAMPLE / name) for name in ("crm_export.xlsx", "1c_export.csv", "purchased_base.csv")))
+    run("clean", "--as-of", AS_OF)
+    out = tmp_path / "clients.json"
+    out.write_text("last week's list\n", encoding="utf-8")
+    # A limit on file sizes stops the export halfway: room for SQLite's 32 KB index of the log, not for
+    # the 70 KB of the clients.
+    limit = 40_000
+    result = subprocess.run(command(tmp_path / "cb.db", "export", "clients", "-o", str(out)), capture_output=True,
+                            text=True, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert result.returncode != 0
+    assert out.read_text(encoding="utf-8") == "last week's list\n"
+    assert sorted(path.name for path in tmp_path.glob("*clients.json*")) == ["clients.json"]
+
+
+def test_managers_whose_names_excel_would_refuse_get_sheets_of_their_own(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,Телефон,Ответственный\n"
+                   "ООО Альфа,+7 916 111-11-11,Иванов Иван\n"
+                   "ООО Бета,+7 916 222-22-22,ИВАНОВ ИВАН\n"
+                   "ООО Гамма,+7 916 333-33-33,'Сидоров'\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    out = tmp_path / "lists.xlsx"
+    run("today", "--as-of", AS_OF, "-o", str(out))
+    names = CalamineWorkbook.from_path(str(out)).sheet_names
+    assert len(names) == 3 and len({name.lower() for name in names}) == 3
+    assert not any(name.startswith("'") or name.endswith("'") for name in names)
+
+
 def test_a_snapshot_taken_while_a_reader_is_open_holds_everything_written(run, tmp_path):
     run("ingest", str(SAMPLE / "1c_export.csv"))
     reader = sqlite3.connect(tmp_path / "cb.db")

@@ -196,8 +196,13 @@ def _load_sources(
     `build_settings` what else the built rows depend on: a change of either reads the file again. Of a
     changed file read with the same build settings and header, the rows exactly as they were are kept.
     """
-    if source and len(paths) > 1:
+    if source is not None and not source.strip():
+        raise UserError("--source needs a name")
+    if source is not None and len(paths) > 1:
         raise UserError(f"--source names one file, but {len(paths)} were given")
+    if repeated := next((name for name, count in Counter(p.name for p in paths).items() if count > 1), None):
+        raise UserError(f"{repeated}: two files of this name would be one source, the second replacing the "
+                        "first; read each alone with its own --source")
     summaries: list[SourceSummary] = []
     for path in paths:
         digest = _file_digest(path)

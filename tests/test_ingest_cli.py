@@ -79,6 +79,18 @@ def test_source_option_names_the_references(run, tmp_path):
     assert export(run, "records")[0]["record_ref"] == "1c:1"
 
 
+def test_two_files_of_one_name_are_refused_not_read_one_over_the_other(run, tmp_path):
+    for folder in ("msk", "spb"):
+        (tmp_path / folder).mkdir()
+        write_1c(tmp_path / folder / "clients.csv")
+    result = run("ingest", str(tmp_path / "msk" / "clients.csv"), str(tmp_path / "spb" / "clients.csv"), check=1)
+    assert result.stderr.strip() == ("error: clients.csv: two files of this name would be one source, the second "
+                                      "replacing the first; read each alone with its own --source")
+    assert run("ingest", str(tmp_path / "msk" / "clients.csv"), "--source", "", check=1).stderr.strip() == (
+        "error: --source needs a name")
+    assert export(run, "records") == []
+
+
 def test_dry_run_writes_nothing(run, tmp_path):
     run("init")
     db = tmp_path / "cb.db"

@@ -157,14 +157,28 @@ def _city_cell(text: str) -> str | None:
 
 
 def raw_keys(header: tuple[str, ...]) -> tuple[str, ...]:
-    """Unique names for the raw record's keys: blank headers get their position, repeats a number."""
-    seen: dict[str, int] = {}
+    """Unique names for the raw record's keys: a header keeps its own where it first appears, a blank one
+    gets its position, and a repeat a number that no other header has ("Телефон", "Телефон", "Телефон (2)")."""
+    taken = set(filter(None, header))
+    placed: set[str] = set()
     keys = []
     for index, title in enumerate(header):
-        title = title or f"column {index + 1}"
-        seen[title] = seen.get(title, 0) + 1
-        keys.append(title if seen[title] == 1 else f"{title} ({seen[title]})")
+        if title and title not in placed:
+            placed.add(title)
+            keys.append(title)
+        else:
+            keys.append(_unused(title or f"column {index + 1}", taken))
     return tuple(keys)
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    """`name`, or `name (2)`, `name (3)`... whichever is not taken yet; taken from now on."""
+    key, number = name, 1
+    while key in taken:
+        number += 1
+        key = f"{name} ({number})"
+    taken.add(key)
+    return key
 
 
 # check_circular off: a row is a flat dict of strings, so there is nothing to look for.
@@ -174,7 +188,8 @@ _RAW_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 def raw_json(keys: tuple[str, ...], cells: tuple[str, ...]) -> str:
     """The row as read, kept forever: every non-empty cell under its header, extra cells by position."""
     if len(cells) > len(keys):
-        keys = keys + tuple(f"column {index + 1}" for index in range(len(keys), len(cells)))
+        taken = set(keys)
+        keys = keys + tuple(_unused(f"column {index + 1}", taken) for index in range(len(keys), len(cells)))
     return _RAW_ENCODER.encode({key: value for key, value in zip(keys, cells) if value})
 
 

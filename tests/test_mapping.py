@@ -1,6 +1,10 @@
-import pytest
+import json
 
-from clientbase.ingest import MappingError, city_of, map_columns, parse_overrides
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clientbase.ingest import MappingError, city_of, map_columns, parse_overrides, raw_json, raw_keys
 
 
 def fields_of(header, overrides=()):
@@ -61,3 +65,20 @@ def test_city_from_column_or_address():
     assert city_of("", "625000, г. Тюмень, ул. Ленина, д. 5") == "Тюмень"
     assert city_of("", "г.Москва, Тверская 1") == "Москва"
     assert city_of("", "ул. Ленина, 5") is None
+
+
+def test_repeated_headers_keep_every_cell_of_the_raw_record():
+    header = ("Телефон", "Телефон", "Телефон (2)", "", "column 4")
+    raw = json.loads(raw_json(raw_keys(header), ("+7 916 111-11-11", "+7 916 222-22-22", "+7 916 333-33-33", "x",
+                                                  "y", "extra")))
+    assert sorted(raw.values()) == sorted(["+7 916 111-11-11", "+7 916 222-22-22", "+7 916 333-33-33", "x", "y",
+                                           "extra"])
+    assert raw["Телефон"] == "+7 916 111-11-11" and raw["Телефон (2)"] == "+7 916 333-33-33"
+
+
+_TITLES = st.sampled_from(["", "Телефон", "Телефон (2)", "Телефон (3)", "column 1", "column 2", "column 3 (2)"])
+
+
+@given(st.lists(_TITLES, max_size=6).map(tuple), st.lists(st.text(min_size=1, max_size=3), max_size=8).map(tuple))
+def test_no_header_loses_a_cell_of_the_raw_record(header, cells):
+    assert len(json.loads(raw_json(raw_keys(header), cells))) == len(cells)

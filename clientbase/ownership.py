@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -48,6 +48,15 @@ def manager_name(text: str | None) -> str | None:
     """A manager's name with runs of spaces folded; names are compared case-insensitively."""
     folded = " ".join(text.split()) if text else ""
     return folded or None
+
+
+def one_spelling(spellings: Mapping[str, int]) -> dict[str, str]:
+    """One way to write each manager, keyed by the name casefolded: the spelling the dumps and commands
+    use most (then the first in order), so that "ИВАНОВ ИВАН" and "Иванов Иван" get one list, not two."""
+    chosen: dict[str, str] = {}
+    for name in sorted(spellings, key=lambda name: (-spellings[name], name)):
+        chosen.setdefault(name.casefold(), name)
+    return chosen
 
 
 def _conflict_order(rule: str):

@@ -51,7 +51,7 @@ from clientbase.golden import (
 )
 from clientbase.ingest import RecordBuilder, map_columns, parse_overrides, raw_json, raw_keys
 from clientbase.numplan import parse_range, plan_columns
-from clientbase.ownership import Claim, LedgerEvent, manager_name, resolve_owner
+from clientbase.ownership import Claim, LedgerEvent, manager_name, one_spelling, resolve_owner
 from clientbase.phones import PhoneNormaliser
 from clientbase.quarantine import (
     ClientVerdict,
@@ -628,10 +628,14 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     del inputs
     summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
     claims: dict[int, list[Claim]] = defaultdict(list)
+    spellings: Counter[str] = Counter()
     for client_id, manager, assigned_on, ref in store.owner_claims():
         if name := manager_name(manager):
             claims[client_id].append(Claim(name, assigned_on, ref))
+            spellings[name] += 1
     events = store.last_ledger_events()
+    spellings.update(event.manager for event in events.values() if event.manager)
+    spelled = one_spelling(spellings)
     quarantined = {e.client_id for e in store.quarantine_entries().values() if e.released_on is None}
     snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
     previous_conflicts = store.conflicts()
@@ -643,6 +647,8 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
         ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result,
                                   ranked.dependency is not None, as_of, rules.ownership.term_days,
                                   rules.ownership.conflict_rule)
+        if ownership.owner:
+            ownership.owner = spelled[ownership.owner.casefold()]
         if ownership.expired_on:
             summary.expired += 1
             expiries.append(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))

@@ -5,7 +5,7 @@ import io
 import json
 from datetime import date
 
-from clientbase.ownership import Claim, LedgerEvent, resolve_owner
+from clientbase.ownership import Claim, LedgerEvent, one_spelling, resolve_owner
 
 
 def resolve(claims, event=None, last_result=None, key=False, as_of="2026-11-20", rule="earliest"):
@@ -81,6 +81,27 @@ def write_dumps(tmp_path):
 
 def clients(run):
     return {c["name"]: c for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+
+
+def test_a_manager_spelled_in_two_cases_is_one_manager(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,Телефон,Ответственный\n"
+                   "ООО Альфа,+7 916 507-23-81,Иванов Иван\n"
+                   "ООО Бета,+7 916 634-18-29,ИВАНОВ ИВАН\n"
+                   "ООО Гамма,+7 916 782-45-90,Иванов  Иван\n"
+                   "ООО Дельта,+7 916 291-37-64,Петрова Анна\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    assert {c["owner"] for c in clients(run).values()} == {"Иванов Иван", "Петрова Анна"}
+    lists = json.loads(run("today", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    assert {item["manager"] for item in lists} == {"Иванов Иван", "Петрова Анна"}
+    run("reassign", "--from", "ИВАНОВ ИВАН", "--to", "Петрова Анна", "--as-of", "2026-11-20")
+    assert {c["owner"] for c in clients(run).values()} == {"Петрова Анна"}
+
+
+def test_the_spelling_used_most_names_the_manager():
+    assert one_spelling({"ИВАНОВ ИВАН": 1, "Иванов Иван": 3, "иванов иван": 3, "Петрова Анна": 1}) == {
+        "иванов иван": "Иванов Иван", "петрова анна": "Петрова Анна"}  # a tie goes to the first in order
 
 
 def test_conflicts_are_resolved_listed_and_logged(run, tmp_path):

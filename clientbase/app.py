@@ -23,7 +23,7 @@ from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
 from clientbase.ownership import LedgerEvent
 from clientbase.report import Report, build_report
-from clientbase.store import Store, base_files, pending_upgrade
+from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
 # How long the commands managers run in the morning queue behind a nightly clean before giving up.
@@ -218,20 +218,32 @@ def snapshots(db: Path) -> list[Snapshot]:
     return list_snapshots(db)
 
 
-def restore(db: Path, rules: Rules, name: str | None) -> Snapshot:
-    """Bring back a snapshot (the newest by default); the state it replaces is snapshotted first."""
+@dataclass
+class Restored:
+    snapshot: Snapshot
+    set_aside: Path | None  # where a base too damaged to open was moved
+
+
+def restore(db: Path, rules: Rules, name: str | None) -> Restored:
+    """Bring back a snapshot (the newest by default); the state it replaces is snapshotted first, or,
+    when the base is too damaged to open, moved aside."""
     available = list_snapshots(db)
     if not available:
         raise UserError(f"{db}: no snapshots in {snapshot_dir(db)}")
     chosen = available[0] if name is None else next((s for s in available if s.name == name), None)
     if chosen is None:
         raise UserError(f"no snapshot {name!r}; there are: {', '.join(s.name for s in available[:5])}")
-    with opened(db) as store:
-        store.restore_from(chosen.path, first=partial(take_snapshot, store, "restore", rules.safety.backups + 1,
-                                                      chosen.path))
+    set_aside = None
+    try:
+        with opened(db) as store:
+            store.restore_from(chosen.path, first=partial(take_snapshot, store, "restore", rules.safety.backups + 1,
+                                                          chosen.path))
+    except DamagedBase:
+        set_aside = replace_damaged(db, chosen.path)
     with opened(db) as store, store.transaction():
-        store.audit("restore", "restore", {"snapshot": chosen.name})
-    return chosen
+        store.audit("restore", "restore", {"snapshot": chosen.name,
+                                           "damaged_base_moved_to": str(set_aside) if set_aside else None})
+    return Restored(chosen, set_aside)
 
 
 def audit_log(db: Path, client_id: int | None = None, command: str | None = None, limit: int = 50) -> list[dict]:

@@ -611,7 +611,7 @@ def restore(
 
     \b
       clientbase restore --list
-      clientbase restore 20261120-031500-123456-clean.db
+      clientbase restore 20261120-001500-123456Z-clean.db
     """
     c: Context = ctx.obj
     if list_:
@@ -622,8 +622,10 @@ def restore(
             table.add_row(snap.name, snap.taken, f"{snap.size:,}")
         _console().print(table)
         return
-    chosen = core.restore(c.db, c.rules(), snapshot)
-    c.say(f"restored {chosen.name} (taken {chosen.taken})")
+    restored = core.restore(c.db, c.rules(), snapshot)
+    if restored.set_aside:
+        c.say(f"the base could not be opened: moved aside to {restored.set_aside}")
+    c.say(f"restored {restored.snapshot.name} (taken {restored.snapshot.taken})")
 
 
 @cli.command()

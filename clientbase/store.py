@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -30,6 +30,10 @@ from clientbase.ownership import LedgerEvent
 
 class StoreError(UserError):
     """The database cannot be used; the message is one line."""
+
+
+class DamagedBase(StoreError):
+    """The file is not a database SQLite can read: `restore` can still put a snapshot in its place."""
 
 
 # The fields whose change sends a clustered record and its client to be clustered again.
@@ -454,6 +458,66 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
+@contextmanager
+def only_writer(db: Path, wait: float = 0) -> Iterator[None]:
+    """Two writers never interleave: the second waits up to `wait` seconds, then is told who holds it.
+
+    An OS lock on a side file: it dies with its process, so a crash leaves no stale lock behind.
+    """
+    lock_path = base_files(db)[-1]
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                    raise StoreError(f"{db}: another clientbase command is writing ({holder}); "
+                                     "try again when it has finished") from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def replace_damaged(db: Path, snapshot: Path) -> Path:
+    """Put a snapshot in place of a base SQLite cannot read, under the writer lock; the damaged base (and
+    its log) is moved aside, not deleted, and its new name returned."""
+    with only_writer(db):
+        source = _open_snapshot(snapshot)
+        source.close()
+        aside = db.with_name(f"{db.name}.damaged-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}Z")
+        copy = db.with_name(db.name + ".restoring")
+        try:
+            shutil.copyfile(snapshot, copy)
+            os.chmod(copy, 0o600)
+        except OSError as exc:
+            copy.unlink(missing_ok=True)
+            raise StoreError(f"{db}: cannot copy the snapshot beside it ({exc.strerror or exc}), "
+                             "so nothing was changed.") from exc
+        for own in base_files(db)[:-1]:  # the base, its log and the log's index; the lock stays
+            if own.exists():
+                os.replace(own, aside.with_name(aside.name + own.name[len(db.name):]))
+        os.replace(copy, db)
+        return aside
+
+
+def _open_snapshot(snapshot: Path) -> sqlite3.Connection:
+    """A snapshot opened to be read; refused when it holds no clientbase base."""
+    # A URI of the path itself: `#` or `?` in a folder's name would open another, empty, database.
+    # Immutable: nothing writes a snapshot, and reading one must not leave -wal and -shm beside it.
+    source = sqlite3.connect(snapshot.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+    if not _holds_a_base(source):
+        source.close()
+        raise StoreError(f"{snapshot}: not a clientbase snapshot (damaged or empty), so nothing was changed.")
+    return source
+
+
 def base_files(db: Path) -> list[Path]:
     """The database and the files SQLite and clientbase keep beside it (the writer lock last)."""
     return [db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock"))]
@@ -556,7 +620,7 @@ class Store:
             store = cls(path, sqlite_utils.Database(conn))
             store._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a clientbase database ({exc})") from None
+            raise DamagedBase(f"{path}: not a clientbase database ({exc})") from None
         return store
 
     def close(self) -> None:
@@ -579,31 +643,8 @@ class Store:
                     self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version={number}")
 
-    @contextmanager
-    def _only_writer(self, wait: float = 0) -> Iterator[None]:
-        """Two writers never interleave: the second waits up to `wait` seconds, then is told who holds it.
-
-        An OS lock on a side file: it dies with its process, so a crash leaves no stale lock behind.
-        """
-        lock_path = base_files(self.path)[-1]
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + wait
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-                        raise StoreError(f"{self.path}: another clientbase command is writing ({holder}); "
-                                         "try again when it has finished") from None
-                    time.sleep(0.2)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
-            yield
-        finally:
-            os.close(fd)
+    def _only_writer(self, wait: float = 0):
+        return only_writer(self.path, wait)
 
     @contextmanager
     def transaction(self, first: Callable[[], PendingSnapshot | None] | None = None,
@@ -1650,13 +1691,8 @@ class Store:
             try:
                 if pending is not None:
                     pending.wait()
-                # A URI of the path itself: `#` or `?` in a folder's name would open another, empty, database.
-                # Immutable: nothing writes a snapshot, and reading one must not leave -wal and -shm beside it.
-                source = sqlite3.connect(snapshot.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+                source = _open_snapshot(snapshot)
                 try:
-                    if not _holds_a_base(source):
-                        raise StoreError(f"{snapshot}: not a clientbase snapshot (damaged or empty), "
-                                         "so nothing was changed.")
                     source.backup(self._conn)
                 finally:
                     source.close()

@@ -414,6 +414,21 @@ def test_the_newest_snapshot_is_restored_whatever_time_zone_each_was_taken_in(ru
         assert conn.execute("SELECT owner FROM clients WHERE id = 1").fetchone() == ("Петрова Анна",)
 
 
+def test_a_base_too_damaged_to_open_is_moved_aside_and_its_snapshot_restored(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    db.write_text("client_id,name\n1,ООО Ромашка\n", encoding="utf-8")  # an export written over it
+    assert "not a clientbase database" in run("today", "--as-of", AS_OF, check=1).stderr
+    result = run("restore")
+    [aside] = tmp_path.glob("cb.db.damaged-*Z")
+    assert "moved aside to" in result.stderr and aside.name in result.stderr.replace("\n", "")
+    assert aside.read_text(encoding="utf-8") == "client_id,name\n1,ООО Ромашка\n"
+    with sqlite3.connect(db) as conn:
+        assert {name for (name,) in conn.execute("SELECT name FROM sources")} == {"1c_export.csv"}
+    assert json.loads(run("audit", "--command", "restore", "--json").stdout)["items"]
+
+
 def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):
     run("ingest", str(SAMPLE / "1c_export.csv"))
     db = tmp_path / "cb.db"

@@ -208,6 +208,11 @@ def _load_sources(
         digest = _file_digest(path)
         for table in read_tables(path, sheet=sheet):
             name = table.source if source is None else source + table.source[len(path.name):]
+            by_sheet = f"{name}#{table.sheet}"
+            if table.sheet and not name.endswith(f"#{table.sheet}") and store.source(name) is None \
+                    and store.source(by_sheet) is not None:
+                # A workbook whose other sheets are gone this time: its sheet is still the source it was.
+                name = by_sheet
             summary = SourceSummary(source=name, path=str(path))
             summaries.append(summary)
             fingerprint = hashlib.sha256(f"{kind}{digest}{name}{settings}".encode()).hexdigest()

@@ -144,6 +144,22 @@ def test_an_xlsx_with_two_sheets_gives_a_source_per_sheet(run, tmp_path):
     assert "Нет такого" in missing.stderr
 
 
+def test_a_workbook_sent_again_with_one_sheet_left_replaces_that_sheets_source(run, tmp_path):
+    path = tmp_path / "crm.xlsx"
+    for sheets in ({"Клиенты": ["Альфа", "Бета"], "Архив": ["Гамма"]}, {"Клиенты": ["Альфа", "Бета", "Дельта"]}):
+        book = xlsxwriter.Workbook(str(path))
+        for title, names in sheets.items():
+            sheet = book.add_worksheet(title)
+            sheet.write_row(0, 0, ["Компания", "Телефоны", "ИНН"])
+            for row, name in enumerate(names, start=1):
+                sheet.write_row(row, 0, [name, f"+7 916 507-23-{80 + row}", ""])
+        book.close()
+        result = json.loads(run("ingest", str(path), "--json").stdout)
+    assert [(s["source"], s["outcome"]) for s in result["sources"]] == [("crm.xlsx#Клиенты", "replaced")]
+    refs = {r["record_ref"] for r in export(run, "records")}
+    assert refs == {"crm.xlsx#Клиенты:1", "crm.xlsx#Клиенты:2", "crm.xlsx#Клиенты:3", "crm.xlsx#Архив:1"}
+
+
 def test_exports_write_xlsx_with_phones_as_text_and_json(run, tmp_path):
     run("ingest", str(write_1c(tmp_path / "1c.csv")))
     out = tmp_path / "phones.xlsx"

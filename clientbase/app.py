@@ -274,12 +274,15 @@ def check_output(db: Path, path: Path | None) -> None:
     if path.exists() and not path.is_file():  # /dev/stdout, a pipe: written in place
         return
     target = path.resolve()
-    for own in base_files(db):
-        if target == own.resolve() or (target.exists() and own.exists() and os.path.samefile(target, own)):
-            what = "the base itself" if own == db else f"a file the base keeps beside it ({own.name})"
+    own_files = base_files(db)
+    for own in own_files:
+        if target == own or (target.exists() and own.exists() and os.path.samefile(target, own)):
+            what = "the base itself" if own == own_files[0] else f"a file the base keeps beside it ({own.name})"
             raise UserError(f"{path}: is {what}: write the export elsewhere")
-    if snapshot_dir(db).resolve() in target.parents:
-        raise UserError(f"{path}: is in the base's snapshots folder {snapshot_dir(db)}: write the export elsewhere")
+    snapshots = snapshot_dir(db).resolve()
+    if target == snapshots or snapshots in target.parents:
+        raise UserError(f"{path}: is the base's snapshots folder {snapshot_dir(db)} or in it: write the export "
+                        "elsewhere")
     if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
         raise UserError(f"{path}: folder {path.parent} does not exist or cannot be written")
 

@@ -44,11 +44,14 @@ _STAMP = re.compile(r"^(\d{8}-\d{6}-\d{6})(Z?)-")
 
 def _taken_at(name: str, written: float) -> float:
     """When a snapshot was taken, in seconds since the epoch: the UTC stamp of its name (`Z`), or the
-    local time of the names older versions gave; when it was written, for a name without a stamp."""
+    local time of the names older versions gave; when it was written, for a name without a valid stamp."""
     stamp = _STAMP.match(name)
-    if stamp is None:
+    try:
+        taken = datetime.strptime(stamp[1], "%Y%m%d-%H%M%S-%f") if stamp else None
+    except ValueError:  # no such day: a name given by hand
+        taken = None
+    if taken is None:
         return written
-    taken = datetime.strptime(stamp[1], "%Y%m%d-%H%M%S-%f")
     return (taken.replace(tzinfo=timezone.utc) if stamp[2] else taken.astimezone()).timestamp()
 
 

@@ -92,15 +92,16 @@ def replacing(path: Path) -> Iterator[Path]:
     if path.exists() and not path.is_file():
         yield path
         return
+    target = path.resolve()  # through a symbolic link: the file it names is the one replaced
     try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     except OSError as exc:
         raise UserError(f"{path}: cannot write the export there ({exc.strerror or exc})") from exc
     os.close(fd)
     written = Path(name)
     try:
         yield written
-        os.replace(written, path)
+        os.replace(written, target)
     except BaseException as exc:
         written.unlink(missing_ok=True)
         if isinstance(exc, OSError):

@@ -654,6 +654,10 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
                                   rules.ownership.conflict_rule)
         if ownership.owner:
             ownership.owner = spelled[ownership.owner.casefold()]
+        if ownership.expired_owner:
+            ownership.expired_owner = spelled[ownership.expired_owner.casefold()]
+        if ownership.claimants:
+            ownership.claimants = tuple(spelled[name.casefold()] for name in ownership.claimants)
         if ownership.expired_on:
             summary.expired += 1
             expiries.append(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))

@@ -488,10 +488,13 @@ def only_writer(db: Path, wait: float = 0) -> Iterator[None]:
 def replace_damaged(db: Path, snapshot: Path) -> Path:
     """Put a snapshot in place of a base SQLite cannot read, under the writer lock; the damaged base (and
     its log) is moved aside, not deleted, and its new name returned."""
+    db = db.resolve()
     with only_writer(db):
+        if not _unreadable(db):  # busy a moment ago, or repaired since: it is no case for this
+            raise StoreError(f"{db}: opens now, so nothing was changed: run restore again")
         source = _open_snapshot(snapshot)
         source.close()
-        aside = db.with_name(f"{db.name}.damaged-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}Z")
+        aside = db.with_name(f"{db.name}.damaged-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}Z")
         copy = db.with_name(db.name + ".restoring")
         try:
             shutil.copyfile(snapshot, copy)
@@ -519,8 +522,26 @@ def _open_snapshot(snapshot: Path) -> sqlite3.Connection:
 
 
 def base_files(db: Path) -> list[Path]:
-    """The database and the files SQLite and clientbase keep beside it (the writer lock last)."""
-    return [db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock"))]
+    """The database and the files SQLite and clientbase keep beside it (the writer lock last). Beside the
+    file itself: SQLite follows a symbolic link to the base, and so must the lock."""
+    real = db.resolve()
+    return [real, *(real.with_name(real.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock"))]
+
+
+# What SQLite says of a file that holds no database it can read: not a busy base, nor a failing disk.
+_DAMAGE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
+def _unreadable(db: Path) -> bool:
+    try:
+        conn = sqlite3.connect(db.as_uri() + "?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return exc.sqlite_errorcode in _DAMAGE
+    return False
 
 
 def _holds_a_base(conn: sqlite3.Connection) -> bool:
@@ -620,7 +641,9 @@ class Store:
             store = cls(path, sqlite_utils.Database(conn))
             store._migrate()
         except sqlite3.DatabaseError as exc:
-            raise DamagedBase(f"{path}: not a clientbase database ({exc})") from None
+            damaged = exc.sqlite_errorcode in _DAMAGE
+            raise (DamagedBase if damaged else StoreError)(
+                f"{path}: {'not a clientbase database' if damaged else 'cannot be opened'} ({exc})") from None
         return store
 
     def close(self) -> None:

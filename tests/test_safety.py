@@ -250,6 +250,8 @@ def test_a_masked_contacts_export_hides_the_people(run, tmp_path):
 @pytest.mark.parametrize("target", ["cb.db", "cb.db-wal", "cb.db.lock", "cb.db.backups/list.csv"])
 def test_an_export_onto_the_base_or_its_snapshots_is_refused(run, tmp_path, target):
     run("ingest", str(SAMPLE / "1c_export.csv"))
+    # Before the first snapshot: a file there would stop every clean from making its folder.
+    assert "snapshots folder" in run("export", "records", "-o", "cb.db.backups", check=1).stderr
     run("clean", "--as-of", AS_OF)
     db = tmp_path / "cb.db"
     before, snapshots = state(db), sorted((tmp_path / "cb.db.backups").iterdir())
@@ -259,6 +261,25 @@ def test_an_export_onto_the_base_or_its_snapshots_is_refused(run, tmp_path, targ
     assert "folder missing does not exist" in run("today", "--as-of", AS_OF, "-o", "missing/lists.xlsx", check=1).stderr
     assert state(db) == before  # no pool client was handed out for a list that could not be written
     assert sorted((tmp_path / "cb.db.backups").iterdir()) == snapshots
+
+
+def test_an_export_through_a_symbolic_link_replaces_the_file_it_names(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "clients.csv").write_text("old\n", encoding="utf-8")
+    (tmp_path / "link.csv").symlink_to(shared / "clients.csv")
+    run("export", "records", "-o", "link.csv")
+    assert (tmp_path / "link.csv").is_symlink()
+    assert (shared / "clients.csv").read_text(encoding="utf-8-sig").startswith("record_ref,")
+
+
+def test_a_base_reached_by_a_symbolic_link_guards_the_files_beside_the_real_one(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    link = tmp_path / "link.db"
+    link.symlink_to(tmp_path / "cb.db")
+    result = run("--db", str(link), "export", "clients", "-o", str(tmp_path / "cb.db.lock"), check=1)
+    assert "a file the base keeps beside it (cb.db.lock)" in " ".join(result.stderr.split())
 
 
 def test_a_failed_export_leaves_the_file_it_would_replace(run, tmp_path):
@@ -391,6 +412,15 @@ def test_a_damaged_snapshot_is_refused_and_the_base_is_kept(run, tmp_path):
     assert result.stderr.strip() == (f"error: {damaged}: not a clientbase snapshot (damaged or empty), "
                                       "so nothing was changed.")
     assert state(db) == before
+
+
+def test_a_snapshot_named_by_hand_with_no_such_day_is_listed_and_rotated_by_its_age(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    odd = tmp_path / "cb.db.backups" / "20261131-000000-000000-clean.db"
+    odd.write_bytes((tmp_path / "cb.db").read_bytes())
+    assert odd.name in run("restore", "--list").stdout
+    run("clean", "--as-of", "2026-11-21")
 
 
 def test_commands_that_fail_leave_the_snapshots_as_they_were(run, tmp_path):

@@ -1,9 +1,11 @@
+import shutil
 import sqlite3
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientbase.store import MIGRATIONS, Store, _differing, _statements
+from clientbase.store import MIGRATIONS, Store, StoreError, _differing, _statements, replace_damaged
 
 _STANDING = st.dictionaries(st.integers(1, 60), st.tuples(st.sampled_from([None, "A", "B"]), st.sampled_from(["pool", "owned"])))
 
@@ -52,3 +54,14 @@ def test_the_command_that_upgrades_an_old_base_says_so_first_and_only_once(tmp_p
     first = " ".join(run("--db", str(tmp_path / "other.db"), "report").stderr.split())  # as rich wraps it
     assert f"Upgrading {tmp_path / 'other.db'} from schema 11 to {len(MIGRATIONS)} first" in first
     assert "Upgrading" not in run("--db", str(tmp_path / "other.db"), "report").stderr
+
+
+def test_a_base_that_opens_is_never_moved_aside_as_damaged(tmp_path):
+    # restore moves a base aside only when SQLite finds no database in it: not one busy a moment ago.
+    db = tmp_path / "cb.db"
+    Store.open(db).close()
+    snapshot = tmp_path / "snapshot.db"
+    shutil.copyfile(db, snapshot)
+    with pytest.raises(StoreError, match="opens now, so nothing was changed"):
+        replace_damaged(db, snapshot)
+    assert not list(tmp_path.glob("cb.db.damaged-*")) and db.read_bytes() == snapshot.read_bytes()

@@ -32,7 +32,10 @@ def list_snapshots(db: Path) -> list[Snapshot]:
         return []
     found = []
     for path in folder.glob("*.db"):
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # removed by hand since the listing
+            continue
         found.append((_taken_at(path.name, stat.st_mtime), path.name,
                       Snapshot(path.name, path, datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),
                                stat.st_size)))

@@ -169,7 +169,7 @@ def _write_book(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict
 
 def _sheet_name(title: str, book: xlsxwriter.Workbook) -> str:
     """A worksheet name as Excel takes it: at most 31 UTF-16 units, none of []:*?/\\, no apostrophe at
-    either end, and unique with case ignored (two managers may differ only in case)."""
+    either end, and unique with case ignored (two names may differ only in case, or in what Excel refuses)."""
     base = re.sub(r"[\[\]:*?/\\]", "_", title).strip("'") or "Sheet"
     taken = {sheet.get_name().lower() for sheet in book.worksheets()}
     name, n = _fitted(base, ""), 2

@@ -491,7 +491,8 @@ def replace_damaged(db: Path, snapshot: Path) -> Path:
     db = db.resolve()
     with only_writer(db):
         if not _unreadable(db):  # busy a moment ago, or repaired since: it is no case for this
-            raise StoreError(f"{db}: opens now, so nothing was changed: run restore again")
+            raise StoreError(f"{db}: not damaged after all (it may have been busy), so nothing was changed: "
+                             "run restore again")
         source = _open_snapshot(snapshot)
         source.close()
         aside = db.with_name(f"{db.name}.damaged-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}Z")

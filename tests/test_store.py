@@ -62,6 +62,6 @@ def test_a_base_that_opens_is_never_moved_aside_as_damaged(tmp_path):
     Store.open(db).close()
     snapshot = tmp_path / "snapshot.db"
     shutil.copyfile(db, snapshot)
-    with pytest.raises(StoreError, match="opens now, so nothing was changed"):
+    with pytest.raises(StoreError, match="not damaged after all"):
         replace_damaged(db, snapshot)
     assert not list(tmp_path.glob("cb.db.damaged-*")) and db.read_bytes() == snapshot.read_bytes()

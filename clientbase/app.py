@@ -10,7 +10,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 from clientbase.backups import Snapshot, list_snapshots, snapshot_dir, take_snapshot
 from clientbase.config import Rules, rules_to_toml
 from clientbase.errors import UserError
-from clientbase.export import MASKED, MASKED_IN_CONTACTS, mask_row, write_table
+from clientbase.export import MASKED, MASKED_IN_CONTACTS, format_for, mask_row, write_table, write_xlsx
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
 from clientbase.ownership import LedgerEvent
@@ -168,11 +168,15 @@ class TodayResult:
     handed_out: int
 
 
-def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit: int | None = None) -> TodayResult:
+def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit: int | None = None,
+          output: Path | None = None, mask: bool = False) -> TodayResult:
     """Build the call lists and hand the pool clients on them to their managers (a claim with a term).
 
     `limit` shortens each list below the day's quota; only the clients on the lists are handed out.
+    The lists are written to `output` before the hand-outs are committed: a list that cannot be written
+    hands nobody out.
     """
+    check_output(db, output)
     quota = min(rules.today.quota, limit) if limit else rules.today.quota
     day = as_of.isoformat()
     with opened(db) as store:
@@ -211,7 +215,30 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
                 store.set_owner(client_id, to, day, until, "owned")
                 store.audit("today", "handout", {"manager": to, "until": until}, client_id=client_id)
             store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
-    return TodayResult(as_of, lists.lists, len(lists.handouts))
+            result = TodayResult(as_of, lists.lists, len(lists.handouts))
+            if output is not None:
+                write_lists(result, output, mask)
+    return result
+
+
+TODAY_COLUMNS = ("manager", "client_id", "name", "abcde", "phone", "reason", "last_contact", "next_due",
+                 "overdue_days", "contact", "segment", "timezone", "call_window")
+
+
+def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
+    """Each manager's list as rows, personal data hidden when `mask`."""
+    shown = mask_row if mask else dict
+    return {m: [shown(asdict(item)) for item in items] for m, items in result.lists.items()}
+
+
+def write_lists(result: TodayResult, output: Path, mask: bool) -> None:
+    """An xlsx with a sheet per manager, or one CSV or JSON table."""
+    lists = list_rows(result, mask)
+    if format_for(output, None) == "xlsx":
+        write_xlsx(output, {m: (TODAY_COLUMNS, items) for m, items in lists.items()})
+    else:
+        write_table(TODAY_COLUMNS, [row for items in lists.values() for row in items], path=output,
+                    fmt=format_for(output, None))
 
 
 def snapshots(db: Path) -> list[Snapshot]:

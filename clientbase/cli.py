@@ -20,7 +20,7 @@ from rich.text import Text
 from clientbase import app as core
 from clientbase.config import Rules, load_rules, rules_to_toml
 from clientbase.errors import UserError
-from clientbase.export import FORMATS, format_for, mask_row, write_table, write_xlsx
+from clientbase.export import FORMATS, format_for
 
 if TYPE_CHECKING:
     from clientbase.pipeline import IngestSummary
@@ -450,10 +450,6 @@ def quarantine_release(
     c.say(f"client {client} released from quarantine (was: {entry.reason}, since {entry.since})")
 
 
-TODAY_COLUMNS = ("manager", "client_id", "name", "abcde", "phone", "reason", "last_contact", "next_due",
-                 "overdue_days", "contact", "segment", "timezone", "call_window")
-
-
 @cli.command()
 def today(
     ctx: typer.Context,
@@ -475,19 +471,12 @@ def today(
       clientbase today --as-of 2026-11-23 -o lists.xlsx
     """
     c: Context = ctx.obj
-    core.check_output(c.db, output)  # before the pool's clients are handed out
-    result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit)
-    shown = mask_row if mask else dict
-    lists = {m: [shown(asdict(i)) for i in items] for m, items in result.lists.items()}
+    result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit, output, mask)
+    lists = core.list_rows(result, mask)
     rows = [item for items in lists.values() for item in items]
     if as_json:
         _emit_json({"as_of": result.as_of.isoformat(), "items": rows})
     if output is not None:
-        fmt = format_for(output, None)
-        if fmt == "xlsx":
-            write_xlsx(output, {m: (TODAY_COLUMNS, items) for m, items in lists.items()})
-        else:
-            write_table(TODAY_COLUMNS, rows, path=output, fmt=fmt)
         c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
     if as_json or output is not None or c.quiet:
         return

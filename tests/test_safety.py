@@ -282,6 +282,18 @@ def test_a_base_reached_by_a_symbolic_link_guards_the_files_beside_the_real_one(
     assert "a file the base keeps beside it (cb.db.lock)" in " ".join(result.stderr.split())
 
 
+def test_a_list_that_cannot_be_written_hands_out_no_client(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    before = state(db)
+    # /dev/full takes the file and fails every write to it, as a full disk would.
+    result = run("today", "--as-of", AS_OF, "-o", "/dev/full", check=1)
+    assert "No space left on device" in result.stderr
+    assert state(db) == before
+    assert json.loads(run("today", "--as-of", AS_OF, "--json").stdout)["items"]  # the pool is still there
+
+
 def test_a_failed_export_leaves_the_file_it_would_replace(run, tmp_path):
     run("ingest", *(str(SAMPLE / name) for name in ("crm_export.xlsx", "1c_export.csv", "purchased_base.csv")))
     run("clean", "--as-of", AS_OF)

@@ -18,7 +18,15 @@ from pathlib import Path
 from clientbase.backups import Snapshot, list_snapshots, snapshot_dir, take_snapshot
 from clientbase.config import Rules, rules_to_toml
 from clientbase.errors import UserError
-from clientbase.export import MASKED, MASKED_IN_CONTACTS, format_for, mask_row, write_table, write_xlsx
+from clientbase.export import (
+    MASKED,
+    MASKED_IN_CONTACTS,
+    Staged,
+    format_for,
+    mask_row,
+    write_table,
+    write_xlsx,
+)
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
 from clientbase.ownership import LedgerEvent
@@ -173,10 +181,24 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
     """Build the call lists and hand the pool clients on them to their managers (a claim with a term).
 
     `limit` shortens each list below the day's quota; only the clients on the lists are handed out.
-    The lists are written to `output` before the hand-outs are committed: a list that cannot be written
-    hands nobody out.
+    The lists for `output` are written aside before the hand-outs are committed and take its place
+    after: a list that cannot be written hands nobody out, and a commit that fails leaves the old list.
     """
     check_output(db, output)
+    stage = Staged(output) if output is not None else None
+    try:
+        result = _hand_out(db, rules, as_of, manager, limit, stage, mask)
+    except BaseException:
+        if stage is not None:
+            stage.discard()
+        raise
+    if stage is not None:  # the hand-outs are committed: the lists take their place
+        stage.put_in_place()
+    return result
+
+
+def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: int | None,
+              stage: Staged | None, mask: bool) -> TodayResult:
     quota = min(rules.today.quota, limit) if limit else rules.today.quota
     day = as_of.isoformat()
     with opened(db) as store:
@@ -216,8 +238,8 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
                 store.audit("today", "handout", {"manager": to, "until": until}, client_id=client_id)
             store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
             result = TodayResult(as_of, lists.lists, len(lists.handouts))
-            if output is not None:
-                write_lists(result, output, mask)
+            if stage is not None:
+                write_lists(result, stage, mask)
     return result
 
 
@@ -231,14 +253,14 @@ def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
     return {m: [shown(asdict(item)) for item in items] for m, items in result.lists.items()}
 
 
-def write_lists(result: TodayResult, output: Path, mask: bool) -> None:
-    """An xlsx with a sheet per manager, or one CSV or JSON table."""
+def write_lists(result: TodayResult, stage: Staged, mask: bool) -> None:
+    """An xlsx with a sheet per manager, or one CSV or JSON table, written aside until put in place."""
     lists = list_rows(result, mask)
-    if format_for(output, None) == "xlsx":
-        write_xlsx(output, {m: (TODAY_COLUMNS, items) for m, items in lists.items()})
+    if format_for(stage.path, None) == "xlsx":
+        write_xlsx(stage.path, {m: (TODAY_COLUMNS, items) for m, items in lists.items()}, stage)
     else:
-        write_table(TODAY_COLUMNS, [row for items in lists.values() for row in items], path=output,
-                    fmt=format_for(output, None))
+        write_table(TODAY_COLUMNS, [row for items in lists.values() for row in items], path=stage.path,
+                    fmt=format_for(stage.path, None), stage=stage)
 
 
 def snapshots(db: Path) -> list[Snapshot]:

@@ -22,7 +22,9 @@ class Snapshot:
 
 
 def snapshot_dir(db: Path) -> Path:
-    return db.with_name(db.name + ".backups")
+    """Beside the base itself, as its lock is: a base reached by a symbolic link has one set of snapshots."""
+    real = db.resolve()
+    return real.with_name(real.name + ".backups")
 
 
 def list_snapshots(db: Path) -> list[Snapshot]:

@@ -84,26 +84,44 @@ def format_for(path: Path | None, requested: str | None) -> str:
     return "csv"
 
 
+class Staged:
+    """An output written aside, beside `path`, mode 0600 (exports carry the client base), and put in its
+    place only when whole: an export that fails leaves the file it would have replaced as it was. A
+    terminal or a pipe (/dev/stdout) is written in place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.target = None if path.exists() and not path.is_file() else path.resolve()  # through a link
+        if self.target is None:
+            self.written = path
+            return
+        try:
+            fd, name = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".partial")
+        except OSError as exc:
+            raise UserError(f"{path}: cannot write the export there ({exc.strerror or exc})") from exc
+        os.close(fd)
+        self.written = Path(name)
+
+    def put_in_place(self) -> None:
+        if self.target is not None:
+            os.replace(self.written, self.target)
+
+    def discard(self) -> None:
+        if self.target is not None:
+            self.written.unlink(missing_ok=True)
+
+
 @contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A new file beside `path`, mode 0600 (exports carry the client base), that takes its place only once
-    written whole: an export that fails leaves the file it would have replaced as it was. A terminal or a
-    pipe (/dev/stdout) is written in place."""
-    if path.exists() and not path.is_file():
-        yield path
-        return
-    target = path.resolve()  # through a symbolic link: the file it names is the one replaced
+def replacing(path: Path, stage: Staged | None = None) -> Iterator[Path]:
+    """The file to write for `path`, put in place once written; with `stage`, that staged file, which its
+    owner puts in place later (after a commit) or discards. A failure discards it, in one line."""
+    output = stage or Staged(path)
     try:
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write the export there ({exc.strerror or exc})") from exc
-    os.close(fd)
-    written = Path(name)
-    try:
-        yield written
-        os.replace(written, target)
+        yield output.written
+        if stage is None:
+            output.put_in_place()
     except BaseException as exc:
-        written.unlink(missing_ok=True)
+        output.discard()
         if isinstance(exc, OSError):
             raise UserError(f"{path}: cannot write the export ({exc.strerror or exc}); nothing was written there") \
                 from exc
@@ -127,9 +145,9 @@ def write_json(handle, columns: Sequence[str], rows: Iterable[dict]) -> int:
     return len(items)
 
 
-def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]]) -> int:
+def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]], stage: Staged | None = None) -> int:
     """One worksheet per entry, frozen header, widths set, identifiers written as text."""
-    with replacing(path) as written:
+    with replacing(path, stage) as written:
         return _write_book(written, sheets)
 
 
@@ -187,15 +205,15 @@ def _fitted(base: str, suffix: str) -> str:
 
 
 def write_table(columns: Sequence[str], rows: Iterable[dict], *, path: Path | None, fmt: str,
-                sheet: str = "export", stdout: io.TextIOBase | None = None) -> int:
+                sheet: str = "export", stdout: io.TextIOBase | None = None, stage: Staged | None = None) -> int:
     """Write a table to a file, or to stdout when no path is given; returns the row count."""
     if fmt == "xlsx":
         if path is None:
             raise UserError("xlsx needs a file: add -o FILE.xlsx")
-        return write_xlsx(path, {sheet: (columns, rows)})
+        return write_xlsx(path, {sheet: (columns, rows)}, stage)
     writer = write_csv if fmt == "csv" else write_json
     if path is None:
         return writer(stdout, columns, rows)
-    with replacing(path) as written, open(written, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8",
+    with replacing(path, stage) as written, open(written, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8",
                                           newline="") as handle:
         return writer(handle, columns, rows)

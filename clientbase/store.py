@@ -537,7 +537,7 @@ def _unreadable(db: Path) -> bool:
     try:
         conn = sqlite3.connect(db.as_uri() + "?mode=ro", uri=True)
         try:
-            conn.execute("PRAGMA schema_version").fetchone()
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the schema's pages, not the header only
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

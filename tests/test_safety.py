@@ -280,6 +280,8 @@ def test_a_base_reached_by_a_symbolic_link_guards_the_files_beside_the_real_one(
     link.symlink_to(tmp_path / "cb.db")
     result = run("--db", str(link), "export", "clients", "-o", str(tmp_path / "cb.db.lock"), check=1)
     assert "a file the base keeps beside it (cb.db.lock)" in " ".join(result.stderr.split())
+    run("--db", str(link), "clean", "--as-of", AS_OF)  # one set of snapshots, whichever path reaches the base
+    assert "-clean.db" in run("restore", "--list").stdout
 
 
 def test_a_list_that_cannot_be_written_hands_out_no_client(run, tmp_path):
@@ -292,6 +294,23 @@ def test_a_list_that_cannot_be_written_hands_out_no_client(run, tmp_path):
     assert "No space left on device" in result.stderr
     assert state(db) == before
     assert json.loads(run("today", "--as-of", AS_OF, "--json").stdout)["items"]  # the pool is still there
+
+
+def test_a_list_whose_hand_outs_cannot_be_committed_leaves_the_old_list(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    before = state(db)
+    lists = tmp_path / "lists.csv"
+    lists.write_text("yesterday's list\n", encoding="utf-8")
+    # Room for the list and SQLite's 32 KB index of the log, not for the log the hand-outs write at commit.
+    limit = 32_768
+    result = subprocess.run(command(db, "today", "--as-of", AS_OF, "-o", str(lists)), capture_output=True,
+                            text=True, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert result.returncode != 0
+    assert state(db) == before
+    assert lists.read_text(encoding="utf-8") == "yesterday's list\n"
+    assert sorted(path.name for path in tmp_path.glob("*lists.csv*")) == ["lists.csv"]
 
 
 def test_a_failed_export_leaves_the_file_it_would_replace(run, tmp_path):
@@ -462,13 +481,28 @@ def test_a_base_too_damaged_to_open_is_moved_aside_and_its_snapshot_restored(run
     db = tmp_path / "cb.db"
     db.write_text("client_id,name\n1,ООО Ромашка\n", encoding="utf-8")  # an export written over it
     assert "not a clientbase database" in run("today", "--as-of", AS_OF, check=1).stderr
+    (tmp_path / "cb.db-wal").write_bytes(b"\0" * 100)  # and a log beside it, kept with it
     result = run("restore")
     [aside] = tmp_path.glob("cb.db.damaged-*Z")
+    assert (tmp_path / f"{aside.name}-wal").read_bytes() == b"\0" * 100
     assert "moved aside to" in result.stderr and aside.name in result.stderr.replace("\n", "")
     assert aside.read_text(encoding="utf-8") == "client_id,name\n1,ООО Ромашка\n"
     with sqlite3.connect(db) as conn:
         assert {name for (name,) in conn.execute("SELECT name FROM sources")} == {"1c_export.csv"}
     assert json.loads(run("audit", "--command", "restore", "--json").stdout)["items"]
+
+
+def test_a_base_with_a_corrupt_schema_is_restored_too(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    with db.open("r+b") as base:  # the header stands; the schema's page behind it is overwritten
+        base.seek(100)
+        base.write(b"\xff" * 3996)
+    assert "not a clientbase database" in run("today", "--as-of", AS_OF, check=1).stderr
+    run("restore")
+    with sqlite3.connect(db) as conn:
+        assert {name for (name,) in conn.execute("SELECT name FROM sources")} == {"1c_export.csv"}
 
 
 def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):

@@ -145,7 +145,8 @@ def write_json(handle, columns: Sequence[str], rows: Iterable[dict]) -> int:
     return len(items)
 
 
-def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]], stage: Staged | None = None) -> int:
+def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[dict]]],
+               stage: Staged | None = None) -> int:
     """One worksheet per entry, frozen header, widths set, identifiers written as text."""
     with replacing(path, stage) as written:
         return _write_book(written, sheets)

@@ -91,7 +91,7 @@ def quarantine_release(db: Path, client_id: int, as_of: date) -> QuarantineEntry
     """Take a client out of the quarantine by hand; clean will not put it back without new evidence."""
     with opened(db) as store:
         with store.transaction():
-            entry = store.quarantine_entries().get(client_id)
+            entry = store.quarantine_entry(client_id)
             if entry is None or entry.released_on is not None:
                 raise UserError(f"client {client_id} is not in quarantine")
             released = replace(entry, released_on=as_of.isoformat())

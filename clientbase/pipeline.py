@@ -603,9 +603,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
                        client_id))
     store.audit_many(command, logged)
     store.save_judge_state(settings)
-    active = [e for e in store.quarantine_entries().values() if e.released_on is None]
-    summary.in_quarantine = len(active)
-    summary.recheck_due = sum(e.recheck_on <= as_of.isoformat() for e in active)
+    summary.in_quarantine, summary.recheck_due = store.quarantine_totals(as_of.isoformat())
     return summary
 
 
@@ -641,7 +639,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     events = store.last_ledger_events()
     spellings.update(event.manager for event in events.values() if event.manager)
     spelled = one_spelling(spellings)
-    quarantined = {e.client_id for e in store.quarantine_entries().values() if e.released_on is None}
+    quarantined = store.quarantined_ids()
     snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
     previous_conflicts = store.conflicts()
     conflicts, standing, expiries, logged = [], [], [], []

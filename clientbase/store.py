@@ -1370,6 +1370,20 @@ class Store:
         return {row[0]: QuarantineEntry(*row) for row in self._conn.execute(
             "SELECT client_id, reason, since, recheck_on, released_on FROM quarantine")}
 
+    def quarantine_entry(self, client_id: int) -> QuarantineEntry | None:
+        row = self._conn.execute("SELECT client_id, reason, since, recheck_on, released_on FROM quarantine "
+                                 "WHERE client_id = ?", (client_id,)).fetchone()
+        return QuarantineEntry(*row) if row else None
+
+    def quarantined_ids(self) -> set[int]:
+        """The ids of the clients in quarantine now (not released)."""
+        return {row[0] for row in self._conn.execute("SELECT client_id FROM quarantine WHERE released_on IS NULL")}
+
+    def quarantine_totals(self, as_of: str) -> tuple[int, int]:
+        """(clients in quarantine now, those of them due for a re-check on `as_of`)."""
+        return self._conn.execute("SELECT count(*), coalesce(sum(recheck_on <= ?), 0) FROM quarantine "
+                                  "WHERE released_on IS NULL", (as_of,)).fetchone()
+
     def save_quarantine(self, entry: QuarantineEntry) -> None:
         self._conn.execute(
             "INSERT INTO quarantine(client_id, reason, since, recheck_on, released_on) VALUES (?,?,?,?,?) "

@@ -1109,10 +1109,28 @@ class Store:
                          ((record_id, index) for index, cluster in enumerate(clusters) for record_id in cluster))
 
     def cluster_votes(self) -> Iterator[tuple[int, int, int]]:
-        """(cluster, client id, how many of its records had it) for each client id the clustered records had."""
+        """(cluster, client id, how many of its records vote for it): the client ids the clustered records had.
+
+        A record is its source's row, so a re-sorted dump puts another company in it. A record changed since
+        the last clean votes for its client only while it still has the client's name or valid INN; else, as a
+        new record does, for the only client with its valid INN, or failing one the only client with its
+        name and city. So a snooze or an assignment stays with its company, not with a row number."""
         return self._conn.execute(
-            "SELECT c.cluster, r.client_id, count(*) FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id "
-            "WHERE r.client_id IS NOT NULL GROUP BY c.cluster, r.client_id")
+            "WITH voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
+            "r.client_id IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "
+            "OR EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND (o.name_key = r.name_key "
+            "OR (r.inn_valid AND o.inn = r.inn)))) AS faithful "
+            "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id), "
+            "strays AS MATERIALIZED (SELECT cluster, inn, inn_valid, name_key, city FROM voters WHERE NOT faithful), "
+            "by_inn AS (SELECT inn, min(id) AS id FROM clients WHERE inn IN (SELECT inn FROM strays WHERE inn_valid) "
+            "GROUP BY inn HAVING count(*) = 1), "
+            "by_name AS (SELECT name_key, city, min(id) AS id FROM clients WHERE name_key != '' "
+            "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
+            "votes AS (SELECT cluster, client_id FROM voters WHERE faithful "
+            "UNION ALL SELECT s.cluster, coalesce(i.id, n.id) FROM strays s "
+            "LEFT JOIN by_inn i ON s.inn_valid AND i.inn = s.inn "
+            "LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city) "
+            "SELECT cluster, client_id, count(*) FROM votes WHERE client_id IS NOT NULL GROUP BY cluster, client_id")
 
     def name_clusters(self, client_ids: Sequence[int]) -> None:
         """The client id of each held cluster, in cluster order."""

@@ -224,6 +224,28 @@ def test_a_row_that_loses_the_phone_it_was_joined_by_is_clustered_again(cleaned,
     assert incremental["rechecked"] >= 2
 
 
+def test_a_re_sorted_dump_keeps_each_companys_client_and_what_was_decided_for_it(tmp_path):
+    rows = ["ООО Лотос;;Казань;+7 843 160-00-01;Иванов Иван", "Лотос;;Казань;+7 843 160-00-01;",
+            "ООО Ирис;8382397078;Казань;+7 843 160-00-03;", "ООО Ирис-Плюс;8382397078;Казань;+7 843 160-00-04;"]
+    crm, db = tmp_path / "crm.csv", tmp_path / "cb.db"
+
+    def send(lines):
+        crm.write_text("\n".join(["Компания;ИНН;Город;Телефоны;Ответственный", *lines]) + "\n", encoding="utf-8")
+        cli(db, "ingest", str(crm))
+        cli(db, "clean")  # today, as the release below: a dump read today dates its claims today
+        return {row["name"]: (row["client_id"], row["state"]) for row in table(db, "clients")}
+
+    ids = send(rows)
+    cli(db, "snooze", ids["ООО Ирис"][0], "--until", "2027-06-01", "--reason", "закупки через головной офис")
+    cli(db, "release", ids["ООО Лотос"][0])
+    before = send(rows)
+    assert before == {"ООО Лотос": (ids["ООО Лотос"][0], "pool"), "ООО Ирис": (ids["ООО Ирис"][0], "snoozed")}
+    # The CRM sorts its export another way, and a new company comes first: every row holds another company.
+    after = send(["ООО Вектор;;Самара;+7 846 200-00-01;", *rows[2:], *rows[:2]])
+    assert {name: after[name] for name in before} == before
+    assert after["ООО Вектор"][0] not in {client_id for client_id, _ in before.values()}
+
+
 def _as_read(db: Path, source: str) -> list[tuple]:
     """A source's records, phones and emails as ingest made them, by reference (ids and judgements aside)."""
     with sqlite3.connect(db) as conn:

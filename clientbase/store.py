@@ -352,6 +352,13 @@ MIGRATIONS: list[str] = [
         WHERE NOT EXISTS (SELECT 1 FROM stale_clients WHERE client_id = old.client_id);
     END;
     """,
+    # 15: the day each record was first read with its owner. A claim without an assignment date dates from it:
+    # dated by the latest reading, every changed dump renewed every term and undid the reassignments since.
+    """
+    ALTER TABLE records ADD COLUMN owner_read_on TEXT;
+    UPDATE records SET owner_read_on = (SELECT substr(s.ingested_at, 1, 10) FROM sources s WHERE s.id = records.source_id)
+    WHERE owner IS NOT NULL;
+    """,
 ]
 
 # Stored in records; a record's raw row goes to record_raw.
@@ -783,13 +790,15 @@ class Store:
         self._bulk_cache()
         ids_by_row = dict(conn.execute("SELECT row, id FROM records WHERE source_id = ?", (source_id,)))
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM records").fetchone()[0]
-        columns = ("id", *_RECORD_COLUMNS)
+        read_on = conn.execute("SELECT substr(ingested_at, 1, 10) FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+        columns = ("id", *_RECORD_COLUMNS, "owner_read_on")
         insert_record = f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)})"
         insert_raw = "INSERT INTO record_raw(record_id, raw) VALUES (?,?)"
         insert_phone = f"INSERT INTO phones(record_id, pos, {','.join(_PHONE_FIELDS)}) VALUES (?,?,?,?,?,?,?,?,?,?)"
         insert_email = f"INSERT INTO emails(record_id, {','.join(_EMAIL_FIELDS)}) VALUES (?,?,?,?,?,?)"
         # A record new to the base takes a plain INSERT, which costs half an upsert.
-        upsert_record = f"{insert_record} ON CONFLICT(id) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS)}"
+        upsert_record = (f"{insert_record} ON CONFLICT(id) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS)}, "
+                         "owner_read_on = CASE WHEN owner IS excluded.owner THEN owner_read_on ELSE excluded.owner_read_on END")
         upsert_raw = f"{insert_raw} ON CONFLICT(record_id) DO UPDATE SET raw = excluded.raw WHERE raw IS NOT excluded.raw"
         # In this order: phones and emails refer to their record.
         batches: dict[str, list[tuple]] = {
@@ -811,7 +820,7 @@ class Store:
                 rewritten.append(record_id)
                 record_sql, raw_sql = upsert_record, upsert_raw
             written.append(row)
-            batches[record_sql].append((record_id, source_id, values[0], values[1], *values[3:]))
+            batches[record_sql].append((record_id, source_id, values[0], values[1], *values[3:], read_on))
             batches[raw_sql].append((record_id, values[2]))
             batches[insert_phone].extend((record_id, pos, *phone) for pos, phone in enumerate(phones))
             batches[insert_email].extend((record_id, *email) for email in emails)
@@ -1485,10 +1494,10 @@ class Store:
         )
 
     def owner_claims(self) -> Iterator[tuple]:
-        """(client_id, manager, assigned_on or the day its dump was read, record ref) of every named owner."""
+        """(client_id, manager, assigned_on or the day the record was first read with that owner, record ref) of
+        every named owner."""
         return self._conn.execute(
-            "SELECT r.client_id, r.owner, coalesce(r.assigned_on, substr(s.ingested_at, 1, 10)), r.ref "
-            "FROM records r JOIN sources s ON s.id = r.source_id "
+            "SELECT r.client_id, r.owner, coalesce(r.assigned_on, r.owner_read_on), r.ref FROM records r "
             f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL "
             f"ORDER BY {_NOT_BY_CLIENT}, r.id")
 

@@ -3,6 +3,8 @@
 import csv
 import io
 import json
+import subprocess
+import sys
 from datetime import date
 
 from clientbase.ownership import Claim, LedgerEvent, one_spelling, resolve_owner
@@ -153,3 +155,53 @@ def test_assign_release_and_reassign(run, tmp_path):
     assert "owns no clients" in run("reassign", "--from", "Никто", "--to", "Петров Пётр", check=1).stderr
     history = json.loads(run("explain", ids["ООО «Лютик»"], "--json").stdout)["history"]
     assert [h["action"] for h in history if h["command"] != "clean"] == ["reassign", "release"]
+
+
+# Runs the CLI with the wall clock at a given day: what a dump's claims are dated from is the day it is read.
+_CLOCK = '''
+import datetime, runpy, sys
+day = datetime.datetime.fromisoformat(sys.argv.pop(1))
+class Clock(datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return day
+class Calendar(datetime.date):
+    @classmethod
+    def today(cls):
+        return day.date()
+datetime.datetime, datetime.date = Clock, Calendar
+sys.argv[0] = "clientbase"
+runpy.run_module("clientbase", run_name="__main__")
+'''
+
+
+def test_a_dump_read_again_keeps_its_claims_first_dates(tmp_path):
+    clock, db, crm = tmp_path / "clock.py", tmp_path / "cb.db", tmp_path / "crm.csv"
+    clock.write_text(_CLOCK, encoding="utf-8")
+
+    def on(day, *args):
+        result = subprocess.run([sys.executable, str(clock), day, "--db", str(db), *args], capture_output=True,
+                                text=True, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def owners(day):
+        return {row["name"]: (row["owner"], row["state"]) for row in csv.DictReader(io.StringIO(on(day, "export", "clients")))}
+
+    rows = [f"ООО Клиент{i};Казань;+7 843 500-00-0{i};Иванов Иван" for i in range(3)]
+    crm.write_text("\n".join(["Компания;Город;Телефоны;Ответственный", *rows]) + "\n", encoding="utf-8")
+    on("2026-11-01", "ingest", str(crm))
+    on("2026-11-01", "clean")
+    on("2026-11-10", "reassign", "--from", "Иванов Иван", "--to", "Петрова Анна")
+    # The CRM still names the manager who left, and has one new row: the reassignment stands.
+    crm.write_text(crm.read_text(encoding="utf-8") + "ООО Новый;Казань;+7 843 500-00-99;Сидоров Сидор\n",
+                   encoding="utf-8")
+    on("2026-11-11", "ingest", str(crm))
+    on("2026-11-11", "clean")
+    assert {owners("2026-11-11")[f"ООО Клиент{i}"] for i in range(3)} == {("Петрова Анна", "owned")}
+    # Another changed dump later does not renew the term: 90 days from the reassignment, they go to the pool.
+    crm.write_text(crm.read_text(encoding="utf-8") + "ООО Ещё;Казань;+7 843 500-00-98;Сидоров Сидор\n",
+                   encoding="utf-8")
+    on("2027-01-25", "ingest", str(crm))
+    on("2027-02-15", "clean")
+    assert {owners("2027-02-15")[f"ООО Клиент{i}"] for i in range(3)} == {("", "pool")}

@@ -84,3 +84,14 @@ def test_a_clean_that_rewrites_every_standing_keeps_the_bases_indexes(tmp_path, 
         assert "clients_owner_class" in " ".join(str(row) for row in conn.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM clients WHERE owner = 'x' AND abcde = 'A' ORDER BY next_due"))
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_an_upgraded_base_dates_its_claims_from_the_day_their_dump_was_read(tmp_path):
+    db = tmp_path / "old.db"
+    _schema_11_base(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE records SET owner = 'Иванов Иван' WHERE id = 1")
+    conn.close()
+    store = Store.open(db)
+    assert list(store.owner_claims()) == [(1, "Иванов Иван", "2026-11-01", "crm.csv:2")]
+    store.close()

@@ -77,6 +77,8 @@ def _as_of(value: Optional[str]) -> date:
 
 AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Today's date for the run, YYYY-MM-DD (default: the local date).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+AllowShrink = Annotated[bool, typer.Option(
+    "--allow-shrink", help="Read a changed file with less than half the rows its source holds (refused otherwise).")]
 
 
 def _rules_path(option: Path | None) -> Path | None:
@@ -171,6 +173,7 @@ def ingest(
     region: Annotated[Optional[str], typer.Option(help="Country of phones without a country code (default from rules: RU).")] = None,
     sheet: Annotated[Optional[str], typer.Option(help="Read only this sheet of a workbook.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and report, write nothing.")] = False,
+    allow_shrink: AllowShrink = False,
     as_json: Json = False,
 ) -> None:
     """Read dumps into records, each traceable as SOURCE:ROW.
@@ -192,10 +195,10 @@ def ingest(
     if bar:
         with bar:
             summary = pipeline.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
-                                  sheet=sheet, dry_run=dry_run, progress=update)
+                                      sheet=sheet, dry_run=dry_run, allow_shrink=allow_shrink, progress=update)
     else:
         summary = pipeline.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
-                              sheet=sheet, dry_run=dry_run)
+                                  sheet=sheet, dry_run=dry_run, allow_shrink=allow_shrink)
     if as_json:
         _emit_json({"dry_run": summary.dry_run, "rows": summary.rows, "rejected": summary.rejected,
                     "sources": [asdict(s) for s in summary.sources]})
@@ -374,6 +377,7 @@ def calls(
     paths: Annotated[list[Path], typer.Argument(help="Dialer or telephony exports (CSV/XLSX).", exists=True, dir_okay=False)],
     source: Annotated[Optional[str], typer.Option(help="Source name for the calls' references (default: file name).")] = None,
     sheet: Annotated[Optional[str], typer.Option(help="Read only this sheet of a workbook.")] = None,
+    allow_shrink: AllowShrink = False,
     as_json: Json = False,
 ) -> None:
     """Import call outcomes (phone, time, outcome, manager) from dialer logs.
@@ -389,9 +393,10 @@ def calls(
     bar, update = _progress(c)
     if bar:
         with bar:
-            summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet, progress=update)
+            summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet,
+                                            allow_shrink=allow_shrink, progress=update)
     else:
-        summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet)
+        summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet, allow_shrink=allow_shrink)
     if as_json:
         _emit_json({"rows": summary.rows, "rejected": summary.rejected,
                     "sources": [asdict(s) for s in summary.sources]})

@@ -189,12 +189,14 @@ def _load_sources(
     load: Callable[[str, Table, SourceSummary, Iterable], Iterable],
     write: Callable[[int, Iterable, Sequence[int]], int],
     progress: Progress | None,
+    allow_shrink: bool,
 ) -> list[SourceSummary]:
     """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it.
 
     `load` builds the rows to write from the cells of the rows to build. `settings` are the reading's and
     `build_settings` what else the built rows depend on: a change of either reads the file again. Of a
     changed file read with the same build settings and header, the rows exactly as they were are kept.
+    A changed file with far fewer rows than its source holds is refused unless `allow_shrink`.
     """
     if source is not None and not source.strip():
         raise UserError("--source needs a name")
@@ -237,11 +239,25 @@ def _load_sources(
             write(source_id, _counted(rows, summary, progress, table.total_rows, kept), kept)
             summary.kept = len(kept)
             summary.rows += summary.kept
+            if known and not allow_shrink:
+                _check_shrink(path, name, summary.rows, known.rows)
             summary.ok, summary.rejected, summary.phones = store.source_tally(kind, source_id)
             store.save_source(name, kind, str(path), fingerprint, summary.rows, build)
             store.audit(kind, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows,
                                                 "kept": summary.kept})
     return summaries
+
+
+# A changed dump with fewer than this share of its source's rows is refused unless allowed: an export cut short
+# (or empty) would remove the rest of the source's records, and their clients with them.
+_SHRINK_SHARE = 0.5
+
+
+def _check_shrink(path: Path, source: str, rows: int, held: int) -> None:
+    if rows < held * _SHRINK_SHARE:
+        raise UserError(f"{path}: {rows:,} rows where source {source!r} holds {held:,}, so nothing was read. An "
+                        "export cut short would remove the others and their clients: if the file is right, read it "
+                        "again with --allow-shrink")
 
 
 def ingest(
@@ -254,6 +270,7 @@ def ingest(
     region: str | None = None,
     sheet: str | None = None,
     dry_run: bool = False,
+    allow_shrink: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> IngestSummary:
@@ -275,6 +292,7 @@ def ingest(
         with store.rehearsal() if dry_run else store.transaction():
             summaries = _load_sources(
                 store, "records", paths, source=source, sheet=sheet, progress=progress, load=load,
+                allow_shrink=allow_shrink,
                 write=store.replace_records, settings=json.dumps([sorted(overrides.items()), region, sheet]),
                 build_settings=_build_settings(rules),
             )
@@ -288,6 +306,7 @@ def import_calls(
     *,
     source: str | None = None,
     sheet: str | None = None,
+    allow_shrink: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> IngestSummary:
@@ -308,7 +327,8 @@ def import_calls(
     with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:
         with store.transaction():
             summaries = _load_sources(store, "calls", paths, source=source, sheet=sheet, progress=progress,
-                                      load=load, write=store.replace_calls, settings=json.dumps([sheet]),
+                                      allow_shrink=allow_shrink, load=load, write=store.replace_calls,
+                                      settings=json.dumps([sheet]),
                                       build_settings=_build_settings(rules))
     return IngestSummary(summaries, dry_run=False)
 

@@ -519,3 +519,31 @@ def test_a_full_disk_is_a_one_line_error_and_changes_nothing(run, tmp_path):
     finally:
         store.close()
     assert state(db) == before
+
+
+def test_a_dump_cut_short_is_refused_and_read_when_allowed(run, tmp_path):
+    crm, db = tmp_path / "crm.csv", tmp_path / "cb.db"
+    rows = [f"ООО Клиент{i};Казань;+7 843 400-00-{i:02};Иванов Иван" for i in range(10)]
+    crm.write_text("\n".join(["Компания;Город;Телефоны;Ответственный", *rows]) + "\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    before = state(db)
+    for cut in ("", "Компания;Город;Телефоны;Ответственный\n",  # the export job failed: empty, or its header only
+                "\n".join(["Компания;Город;Телефоны;Ответственный", *rows[:4]]) + "\n"):
+        crm.write_text(cut, encoding="utf-8")
+        result = run("ingest", str(crm), check=1)
+        assert "where source 'crm.csv' holds 10, so nothing was read" in " ".join(result.stderr.split())
+        assert state(db) == before
+    run("ingest", str(crm), "--allow-shrink")  # four clients left is right: the others were sold off
+    run("clean", "--as-of", AS_OF)
+    assert len(list(csv.DictReader(io.StringIO(run("export", "clients").stdout)))) == 4
+
+
+def test_a_dialer_log_cut_short_is_refused(run, tmp_path):
+    log = tmp_path / "dialer.csv"
+    log.write_text("Телефон;Дата и время;Результат\n" + "".join(
+        f"+7916300000{i};2026-11-1{i} 10:00;Отвечен\n" for i in range(4)), encoding="utf-8")
+    run("calls", str(log))
+    log.write_text("Телефон;Дата и время;Результат\n", encoding="utf-8")
+    assert "where source 'dialer.csv' holds 4" in " ".join(run("calls", str(log), check=1).stderr.split())
+    run("calls", str(log), "--allow-shrink")

@@ -186,7 +186,10 @@ def ingest(
       clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="
     """
     from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
+    from clientbase.phones import known_region
 
+    if region is not None and not known_region(region):
+        raise typer.BadParameter(f"{region!r} is not a country code such as RU, BY or KZ", param_hint="--region")
     c: Context = ctx.obj
     bar, update = _progress(c)
     if bar:

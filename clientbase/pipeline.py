@@ -748,6 +748,10 @@ def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) ->
             store.add_not_duplicates(pairs)
             store.mark_clients_changed([client_id])
             store.audit("unmerge", "unmerge", {"records": detached}, client_id=client_id)
+            # The clustering rebuilds namesakes and neighbours too: they, and the client, stand as they stood
+            # (owner, state, class) until the next clean works the standing out.
+            store.hold_standing()
             _deduplicate(store, rules, "unmerge")
+            store.restore_standing()
             after = store.clients_of(all_refs)
     return UnmergeResult(client_id, detached, after)

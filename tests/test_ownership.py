@@ -183,3 +183,19 @@ def test_unmerge_leaves_the_other_clients_as_they_stand(run, tmp_path):
     run("clean", "--as-of", "2026-11-20")
     assert {k: v for k, v in standing().items() if k != "0115244934 crm.csv:4"} == {
         k: v for k, v in after.items() if k != "0115244934 crm.csv:4"}
+
+
+def test_assign_stores_the_managers_spelling_and_lists_the_client_at_once(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,Телефон,Ответственный\n"
+                   "ООО Альфа,+7 916 507-23-81,Петрова Анна\n"
+                   "ООО Бета,+7 916 634-18-29,Иванов Иван\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    beta = clients(run)["ООО Бета"]["client_id"]
+    assert "-> Петрова Анна until" in run("assign", beta, "  петрова   анна ", "--as-of", "2026-11-20").stderr
+    assert clients(run)["ООО Бета"]["owner"] == "Петрова Анна"
+    assert "name is empty" in run("assign", beta, "  ", check=1).stderr
+    items = json.loads(run("today", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    assert {(item["manager"], item["name"]) for item in items} == {("Петрова Анна", "ООО Альфа"),
+                                                                   ("Петрова Анна", "ООО Бета")}

@@ -29,7 +29,7 @@ from clientbase.export import (
 )
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
-from clientbase.ownership import LedgerEvent
+from clientbase.ownership import LedgerEvent, manager_name
 from clientbase.report import Report, build_report
 from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
@@ -164,9 +164,12 @@ def snooze(db: Path, client_id: int, until: date, reason: str, as_of: date) -> N
 
 
 def _known_manager(owners: Iterable[str], name: str) -> str:
-    """The manager's name as the base writes it; a new manager is taken as given."""
-    wanted = name.casefold().strip()
-    return next((o for o in owners if o.casefold() == wanted), " ".join(name.split()))
+    """The manager's name as the base writes it, whatever the case and spaces typed; a new manager is taken
+    as given, spaces folded."""
+    wanted = manager_name(name)
+    if wanted is None:
+        raise UserError("the manager's name is empty")
+    return next((o for o in owners if o.casefold() == wanted.casefold()), wanted)
 
 
 @dataclass

@@ -153,8 +153,9 @@ class CallBuilder:
 
     def __post_init__(self) -> None:
         self.keys = raw_keys(self.header)
+        # A lone `Время`/`Time` column holds the date and the time: read it as the moment, once.
         if "at" not in self.columns and "time" in self.columns:
-            self.columns = {**self.columns, "at": self.columns.pop("time")}
+            self.columns = {("at" if name == "time" else name): index for name, index in self.columns.items()}
 
     def build(self, number: int, cells: tuple[str, ...], rejected: str | None) -> CallRow:
         call = CallRow(row=number, ref=f"{self.source}:{number}", raw=raw_json(self.keys, cells))

@@ -189,7 +189,10 @@ def ingest(
       clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="
     """
     from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
+    from clientbase.phones import known_region
 
+    if region is not None and not known_region(region):
+        raise typer.BadParameter(f"{region!r} is not a country code such as RU, BY or KZ", param_hint="--region")
     c: Context = ctx.obj
     bar, update = _progress(c)
     if bar:
@@ -416,13 +419,23 @@ def quarantine_main(ctx: typer.Context, as_of: AsOf = None, as_json: Json = Fals
         _quarantine_list(ctx.obj, as_of, as_json)
 
 
+def _group_option(ctx: typer.Context, name: str, flag: str, value):
+    """An option before the subcommand (`quarantine --as-of D list`) counts as given after it; given in
+    both places, the two must agree."""
+    before = ctx.parent.params[name]
+    if before and value and before != value:
+        raise typer.BadParameter(f"given twice, as {before!r} and {value!r}", param_hint=flag)
+    return value or before
+
+
 @quarantine_cli.command("list")
 def quarantine_list(ctx: typer.Context, as_of: AsOf = None, as_json: Json = False) -> None:
     """List quarantined clients and whether their re-check is due.
 
     Example:  clientbase quarantine list --as-of 2026-11-20
     """
-    _quarantine_list(ctx.obj, as_of, as_json)
+    _quarantine_list(ctx.obj, _group_option(ctx, "as_of", "--as-of", as_of),
+                     _group_option(ctx, "as_json", "--json", as_json))
 
 
 def _quarantine_list(c: Context, as_of: Optional[str], as_json: bool) -> None:
@@ -451,7 +464,9 @@ def quarantine_release(
     Example:  clientbase quarantine release 42
     """
     c: Context = ctx.obj
-    entry = core.quarantine_release(c.db, client, _as_of(as_of))
+    if ctx.parent.params["as_json"]:
+        raise typer.BadParameter("quarantine release prints no JSON", param_hint="--json")
+    entry = core.quarantine_release(c.db, client, _as_of(_group_option(ctx, "as_of", "--as-of", as_of)))
     c.say(f"client {client} released from quarantine (was: {entry.reason}, since {entry.since})")
 
 

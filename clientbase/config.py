@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -163,6 +164,9 @@ def _coerce(path: str, key: str, default: object, value: object) -> object:
     return value
 
 
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
 def load_rules(path: Path | None) -> Rules:
     """Read a rules file over the defaults; None gives the built-in defaults."""
     if path is None:
@@ -194,6 +198,24 @@ def load_rules(path: Path | None) -> Rules:
             raise RulesError(f'{path}: [cycle] rest_days_by_class: {item!r} is not like "A=14"')
     if rules.dedupe.review_score > rules.dedupe.merge_score:
         raise RulesError(f"{path}: [dedupe] review_score must not exceed merge_score")
+    region = rules.ingest.default_region
+    if region != IngestRules.default_region:
+        from clientbase.phones import known_region  # here: only a file naming a region loads phonenumbers
+
+        if not known_region(region):
+            raise RulesError(f"{path}: [ingest] default_region must be a country code such as RU, BY or KZ, "
+                             f"got {region!r}")
+    for key in ("call_from", "call_until"):
+        if not _HHMM.fullmatch(getattr(rules.today, key)):
+            raise RulesError(f"{path}: [today] {key} must be a time HH:MM, got {getattr(rules.today, key)!r}")
+    if rules.today.call_from >= rules.today.call_until:
+        raise RulesError(f"{path}: [today] call_from must be before call_until")
+    # A percentage written for a share (10 for 0.10) would silently make nobody key or every client maximum.
+    for share in (f.name for f in fields(rules.rank) if f.name.endswith("_share")):
+        if getattr(rules.rank, share) > 1:
+            raise RulesError(f"{path}: [rank] {share} must be a share from 0 to 1, got {getattr(rules.rank, share)!r}")
+    if rules.rank.max_share > rules.rank.high_share:  # the maximum tier lies within the high one (DOMAIN.md §6)
+        raise RulesError(f"{path}: [rank] max_share must not exceed high_share")
     return rules
 
 

@@ -242,6 +242,11 @@ _CODE_NAMES = {
 }
 
 
+def known_region(code: str) -> bool:
+    """Whether phonenumbers knows the country (RU, BY...): under an unknown one every number without +CC is invalid."""
+    return code.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
 def area_codes_for_city(city: str | None) -> tuple[str, ...]:
     """The area codes of a Russian city: 'Тюмень' -> ('3452',), 'г. Москва' -> ('495', '499'); () if unknown."""
     found = _CITY_INDEX.get(_city_key(city)) if city else None

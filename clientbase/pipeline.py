@@ -757,7 +757,10 @@ def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) ->
                 raise UserError(f"client {client_id} has no record {unknown[0]}; its records: {', '.join(all_refs)}")
             if len(all_refs) < 2:
                 raise UserError(f"client {client_id} has a single record: nothing to unmerge")
-            detached = list(refs) or all_refs
+            if refs and set(refs) == set(all_refs):  # nothing would be left to detach them from
+                raise UserError(f"--ref names every record of client {client_id}: to split it into its records, "
+                                f"run `clientbase unmerge {client_id}`")
+            detached = list(dict.fromkeys(refs)) or all_refs
             if refs:
                 pairs = [(a, b) for a in refs for b in all_refs if b not in refs]
             else:
@@ -765,6 +768,10 @@ def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) ->
             store.add_not_duplicates(pairs)
             store.mark_clients_changed([client_id])
             store.audit("unmerge", "unmerge", {"records": detached}, client_id=client_id)
+            # The clustering rebuilds namesakes and neighbours too: they, and the client, stand as they stood
+            # (owner, state, class) until the next clean works the standing out.
+            store.hold_standing()
             _deduplicate(store, rules, "unmerge")
+            store.restore_standing()
             after = store.clients_of(all_refs)
     return UnmergeResult(client_id, detached, after)

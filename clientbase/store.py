@@ -1531,6 +1531,23 @@ class Store:
             (client_id, until, reason),
         )
 
+    _STANDING = "owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, last_contact"
+
+    def hold_standing(self) -> None:
+        """Set every client's standing aside (owner, state, class, dates), for restore_standing."""
+        self._conn.execute("DROP TABLE IF EXISTS temp.held_standing")
+        self._conn.execute(f"CREATE TEMP TABLE held_standing AS SELECT id, {self._STANDING} FROM clients")
+
+    def restore_standing(self) -> None:
+        """Give each client that kept its id the standing set aside: a clustering builds the clients it
+        touches without one, and only the rules (clean) work it out. Only the rows that differ are written."""
+        columns = self._STANDING.split(", ")
+        held, current = (", ".join(f"{table}.{column}" for column in columns) for table in ("h", "clients"))
+        self._conn.execute(
+            f"UPDATE clients SET ({self._STANDING}) = ({held}) FROM temp.held_standing h "
+            f"WHERE clients.id = h.id AND ({current}) IS NOT ({held})")
+        self._conn.execute("DROP TABLE temp.held_standing")
+
     def save_standing(self, rows: Iterable[tuple]) -> None:
         """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id), by client id.
 

@@ -1,3 +1,6 @@
+import csv
+import io
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -72,3 +75,20 @@ def test_durations():
     assert parse_duration("10:18") == 618
     assert parse_duration("75") == 75
     assert parse_duration("") is None
+
+
+@pytest.mark.parametrize("header, stamp", [
+    (["Телефон", "Время", "Результат"], ["10.11.2026 10:00"]),
+    (["Phone", "Call time", "Result"], ["2026-11-10 10:00"]),
+    (["Телефон", "Дата", "Время", "Результат"], ["10.11.2026", "10:00"]),
+])
+def test_a_log_with_its_moment_under_a_time_header_loads(run, tmp_path, header, stamp):
+    (tmp_path / "crm.csv").write_text("Компания;Город;Телефон\nООО Тест;Казань;+7 916 300-00-01\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))
+    log = tmp_path / "dialer.csv"
+    log.write_text(";".join(header) + "\n" + ";".join(["+79163000001", *stamp, "Отвечен"]) + "\n", encoding="utf-8")
+    (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
+    assert (source["ok"], source["rejected"]) == (1, {})
+    run("clean", "--as-of", "2026-11-20")
+    (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    assert client["last_contact"] == "2026-11-10"

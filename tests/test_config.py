@@ -41,6 +41,13 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
         ("[cycle\n", "not valid TOML"),
         ("[ownership]\nconflict_rule = 'loudest'\n", "conflict_rule must be"),
         ("[cycle]\nrest_days_by_class = ['A:14']\n", "is not like"),
+        ("[ingest]\ndefault_region = 'XX'\n", "[ingest] default_region must be a country"),
+        ("[ingest]\ndefault_region = 'РУ'\n", "[ingest] default_region must be a country"),
+        ("[today]\ncall_from = '25:00'\n", "[today] call_from must be a time HH:MM"),
+        ("[today]\ncall_until = '8 pm'\n", "[today] call_until must be a time HH:MM"),
+        ("[today]\ncall_from = '21:00'\n", "[today] call_from must be before call_until"),
+        ("[rank]\nhigh_share = 0.4\n", "[rank] max_share must not exceed high_share"),
+        ("[rank]\nkey_share = 10\n", "[rank] key_share must be a share from 0 to 1"),
     ],
 )
 def test_bad_rules_name_the_file_and_setting(tmp_path, text, message):
@@ -87,3 +94,20 @@ def test_rest_days_per_class(tmp_path):
 def test_an_error_naming_a_section_prints_its_brackets(run, tmp_path):
     (tmp_path / "r.toml").write_text("[cycles]\nrest_days = 3\n", encoding="utf-8")
     assert "unknown section [cycles]" in run("--rules", str(tmp_path / "r.toml"), "clean", check=1).stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[ingest]\ndefault_region = 'XX'\n", "[ingest] default_region must be a country code"),
+    ("[today]\ncall_from = '9'\n", "[today] call_from must be a time HH:MM"),
+    ("[today]\ncall_from = '20:00'\n", "[today] call_from must be before call_until"),
+    ("[rank]\nmax_share = 0.9\n", "[rank] max_share must not exceed high_share"),
+])
+def test_rules_that_would_break_every_client_are_refused_before_any_work(run, tmp_path, text, message):
+    (tmp_path / "clientbase.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "crm.csv").write_text("Компания;Город;Телефон\nООО Тест;Казань;8 916 123-45-67\n", encoding="utf-8")
+    result = run("ingest", str(tmp_path / "crm.csv"), check=1)
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "cb.db").exists()
+    (tmp_path / "clientbase.toml").write_text("[ingest]\ndefault_region = 'by'\n[today]\ncall_from = '08:30'\n",
+                                            encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))

@@ -1,3 +1,5 @@
+import csv
+import io
 import os
 import random
 import resource
@@ -632,3 +634,21 @@ def test_a_name_where_a_company_has_only_a_branch_is_reviewed():
     [review] = [p for p in result.pairs if p.decision == "review"]
     assert (review.a, review.b) == (2, 3)
     assert review.detail == 'name "химмаркет" in пермь, INN 2311442171 is registered in краснодар'
+
+
+def test_unmerge_naming_every_record_of_a_client_is_refused_not_reported_done(run, tmp_path):
+    (tmp_path / "crm.csv").write_text("Компания;Город;Телефоны\nООО Лотос;Казань;+7 843 160-00-01\n"
+                                      "Лотос;Казань;+7 843 160-00-01\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))
+    run("clean", "--as-of", "2026-11-20")
+
+    def clients():
+        return {c["client_id"]: c["record_refs"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+
+    [(client, refs)] = clients().items()
+    assert refs == "crm.csv:1;crm.csv:2"
+    refused = run("unmerge", client, "--ref", "crm.csv:1", "--ref", "crm.csv:2", check=1)
+    assert "every record" in refused.stderr and f"clientbase unmerge {client}" in refused.stderr
+    assert clients() == {client: refs}
+    assert "detached 1 record(s)" in run("unmerge", client, "--ref", "crm.csv:2").stderr
+    assert sorted(clients().values()) == ["crm.csv:1", "crm.csv:2"]

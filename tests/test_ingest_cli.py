@@ -188,3 +188,13 @@ def test_names_and_headers_in_brackets_or_colons_print_as_written(run, tmp_path)
     run("clean", "--as-of", "2026-11-20")
     client = next(csv.DictReader(io.StringIO(run("export", "clients").stdout)))["client_id"]
     assert "ООО [abc] Ромашка :fire:" in run("explain", client).stdout
+
+
+def test_an_unknown_region_is_a_usage_error_and_reads_nothing(run, tmp_path):
+    dump = write_1c(tmp_path / "1c.csv")
+    for region in ("XX", "РУ"):
+        refused = run("ingest", str(dump), "--region", region, check=2)
+        assert "--region" in refused.stderr and region in refused.stderr
+    assert not (tmp_path / "cb.db").exists()
+    run("ingest", str(dump), "--region", "by")  # a known country, in any case
+    assert export(run, "records")

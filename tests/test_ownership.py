@@ -205,3 +205,49 @@ def test_a_dump_read_again_keeps_its_claims_first_dates(tmp_path):
     on("2027-01-25", "ingest", str(crm))
     on("2027-02-15", "clean")
     assert {owners("2027-02-15")[f"ООО Клиент{i}"] for i in range(3)} == {("", "pool")}
+
+
+def test_unmerge_leaves_the_other_clients_as_they_stand(run, tmp_path):
+    """Three Ромашки of Екатеринбург with three INNs: unmerging one clusters the others again, as namesakes."""
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Город;Телефоны;Ответственный;Дата назначения\n"
+                   "ООО Ромашка;6604876472;Екатеринбург;+7 343 222-33-40;Иванов Иван;2026-11-01\n"
+                   "ООО Ромашка;2914177766;Екатеринбург;+7 343 222-33-41;Петрова Анна;2026-11-01\n"
+                   "Ромашка ООО;0115244934;Екатеринбург;+7 343 222-33-45;Сидоров Сидор;2026-11-01\n"
+                   "ООО Ромашка;0115244934;Екатеринбург;;;\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+
+    def standing():
+        return {c["inn"] + " " + c["record_refs"]: (c["owner"], c["state"], c["last_contact"], c["next_due"])
+                for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+
+    before = standing()
+    split = next(c["client_id"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))
+                 if c["inn"] == "0115244934")
+    run("unmerge", split)
+    after = standing()
+    for key in ("6604876472 crm.csv:1", "2914177766 crm.csv:2"):
+        assert after[key] == before[key] and after[key][:2] != ("", "")
+    assert after["0115244934 crm.csv:3"][:2] == ("Сидоров Сидор", "owned")  # its record names the owner
+    items = json.loads(run("today", "--as-of", "2026-11-20", "--manager", "Иванов Иван", "--json").stdout)["items"]
+    assert [item["name"] for item in items] == ["ООО Ромашка"]
+    run("clean", "--as-of", "2026-11-20")
+    assert {k: v for k, v in standing().items() if k != "0115244934 crm.csv:4"} == {
+        k: v for k, v in after.items() if k != "0115244934 crm.csv:4"}
+
+
+def test_assign_stores_the_managers_spelling_and_lists_the_client_at_once(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,Телефон,Ответственный\n"
+                   "ООО Альфа,+7 916 507-23-81,Петрова Анна\n"
+                   "ООО Бета,+7 916 634-18-29,Иванов Иван\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    beta = clients(run)["ООО Бета"]["client_id"]
+    assert "-> Петрова Анна until" in run("assign", beta, "  петрова   анна ", "--as-of", "2026-11-20").stderr
+    assert clients(run)["ООО Бета"]["owner"] == "Петрова Анна"
+    assert "name is empty" in run("assign", beta, "  ", check=1).stderr
+    items = json.loads(run("today", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    assert {(item["manager"], item["name"]) for item in items} == {("Петрова Анна", "ООО Альфа"),
+                                                                   ("Петрова Анна", "ООО Бета")}

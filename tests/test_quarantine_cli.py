@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import sqlite3
 
 import pytest
 
@@ -153,3 +154,18 @@ def test_snooze_keeps_a_client_off_the_lists_until_its_date(base, run):
     items = json.loads(run("today", "--manager", "Робот", "--as-of", "2026-11-21", "--json").stdout)["items"]
     assert int(delta) not in {i["client_id"] for i in items}
     assert run("snooze", delta, "--until", "2026-11-01", "--reason", "x", "--as-of", "2026-11-21", check=1)
+
+
+def test_options_before_the_quarantine_subcommand_count(base, run, tmp_path):
+    run("clean", "--as-of", "2026-11-20")
+    after = json.loads(run("quarantine", "list", "--as-of", "2027-05-20", "--json").stdout)
+    assert json.loads(run("quarantine", "--as-of", "2027-05-20", "--json", "list").stdout) == after
+    assert json.loads(run("quarantine", "--as-of", "2027-05-20", "list", "--json").stdout) == after
+    assert any(item["recheck_due"] for item in after["items"])
+    clash = run("quarantine", "--as-of", "2027-05-20", "list", "--as-of", "2027-05-21", check=2)
+    assert "--as-of" in clash.stderr and clash.stdout == ""
+    beta = client_ids(run)["ООО «Бета»"]
+    assert "--json" in run("quarantine", "--json", "release", beta, check=2).stderr
+    run("quarantine", "--as-of", "2026-11-22", "release", beta)
+    with sqlite3.connect(tmp_path / "cb.db") as db:
+        assert db.execute("SELECT released_on FROM quarantine WHERE client_id = ?", (beta,)).fetchone() == ("2026-11-22",)

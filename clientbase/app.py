@@ -304,7 +304,7 @@ def audit_log(db: Path, client_id: int | None = None, command: str | None = None
 
 
 EXPORTS = {
-    "records": ("record_ref", "client_id", "contact_id", "status", "reason"),
+    "records": ("record_ref", "client_id", "contact_id", "status", "reason", "unread"),
     "clients": ("client_id", "name", "inn", "kpp", "city", "channel", "owner", "owner_until", "segment", "abcde",
                 "profit", "potential", "last_contact", "next_due", "state", "dependency", "record_refs"),
     "duplicates": ("client_id", "record_ref_a", "record_ref_b", "rule", "score", "decision", "detail"),

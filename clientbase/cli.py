@@ -226,6 +226,10 @@ def _render_sources(c: Context, title: str, summary: IngestSummary) -> None:
     for s in summary.sources:
         if s.unmapped and s.outcome != "unchanged":
             c.console.print(Text(f"{s.source}: columns kept only in the raw record: {', '.join(s.unmapped)}", style="dim"))
+        if s.unread and s.outcome != "unchanged":
+            c.console.print(Text(f"{s.source}: {s.unread:,} rows have a date or amount that could not be read; it is "
+                                 "kept in the raw record (see the unread column of `clientbase export records`)",
+                                 style="yellow"))
 
 
 @cli.command()

@@ -256,6 +256,14 @@ class RecordBuilder:
             or any(p.e164 for p in phones)
             or any(e.valid for e in emails)
         )
+        unread: list[str] = []
+
+        def read(parse, text: str, field: str):
+            value = parse(text) if text else None
+            if value is None and text.strip():  # kept raw, and told: a figure or date silently gone misleads
+                unread.append(f"{field} {text.strip()!r}")
+            return value
+
         return RecordRow(
             number, ref, raw,
             status="ok" if identified else "rejected",
@@ -273,16 +281,17 @@ class RecordBuilder:
             address=address or None,
             contact=contact or None,
             position=position or None,
-            birthday=_iso(birthday),
+            birthday=read(_iso, birthday, "birthday"),
             owner=owner or None,
-            assigned_on=_iso(assigned_on),
+            assigned_on=read(_iso, assigned_on, "assigned_on"),
             channel=channel_name(channel),
-            profit=parse_money(profit),
-            revenue=parse_money(revenue),
-            potential=parse_money(potential),
-            last_purchase=_iso(last_purchase),
-            last_contact=_iso(last_contact),
-            last_result=_iso(last_result),
+            profit=read(parse_money, profit, "profit"),
+            revenue=read(parse_money, revenue, "revenue"),
+            potential=read(parse_money, potential, "potential"),
+            last_purchase=read(_iso, last_purchase, "last_purchase"),
+            last_contact=read(_iso, last_contact, "last_contact"),
+            last_result=read(_iso, last_result, "last_result"),
             closed=bool(status and _CLOSED.search(status)),
             comment=comment or None,
+            unread=", ".join(unread) or None,
         ), phones, emails

@@ -51,6 +51,7 @@ class RecordRow:
     last_result: str | None = None
     closed: bool = False
     comment: str | None = None
+    unread: str | None = None  # values that could not be read, e.g. "profit '12,5 тыс'": blank in the record
 
 
 @dataclass(frozen=True, slots=True)

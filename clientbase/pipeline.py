@@ -80,6 +80,7 @@ class SourceSummary:
     rows: int = 0
     ok: int = 0
     kept: int = 0  # rows exactly as they were read last time, kept as stored
+    unread: int = 0  # usable rows with a value (date, amount) that could not be read
     rejected: dict[str, int] = field(default_factory=dict)
     phones: dict[str, int] = field(default_factory=dict)
     outcome: str = "new"  # new | replaced | unchanged
@@ -241,7 +242,7 @@ def _load_sources(
             summary.rows += summary.kept
             if known and not allow_shrink:
                 _check_shrink(path, name, summary.rows, known.rows)
-            summary.ok, summary.rejected, summary.phones = store.source_tally(kind, source_id)
+            summary.ok, summary.rejected, summary.phones, summary.unread = store.source_tally(kind, source_id)
             store.save_source(name, kind, str(path), fingerprint, summary.rows, build)
             store.audit(kind, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows,
                                                 "kept": summary.kept})

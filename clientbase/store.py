@@ -359,6 +359,10 @@ MIGRATIONS: list[str] = [
     UPDATE records SET owner_read_on = (SELECT substr(s.ingested_at, 1, 10) FROM sources s WHERE s.id = records.source_id)
     WHERE owner IS NOT NULL;
     """,
+    # 16: the values a record could not read (a date or an amount), told rather than left blank unnoticed.
+    """
+    ALTER TABLE records ADD COLUMN unread TEXT;
+    """,
 ]
 
 # Stored in records; a record's raw row goes to record_raw.
@@ -366,7 +370,7 @@ _RECORD_COLUMNS = (
     "source_id", "row", "ref", "status", "reason", "name", "name_key", "legal_form", "person",
     "inn", "inn_valid", "inn_note", "kpp", "ogrn", "city", "address", "contact", "position", "birthday",
     "owner", "assigned_on", "channel", "profit", "revenue", "potential", "last_purchase", "last_contact",
-    "last_result", "closed", "comment",
+    "last_result", "closed", "comment", "unread",
 )
 
 
@@ -762,17 +766,19 @@ class Store:
                                   "FROM records r JOIN record_raw w ON w.record_id = r.id WHERE r.source_id = ?",
                                   (source_id,))
 
-    def source_tally(self, kind: str, source_id: int) -> tuple[int, dict[str, int], dict[str, int]]:
-        """(usable rows, rejected rows by reason, phones by status) of a source of records or calls, as stored."""
-        table = "calls" if kind == "calls" else "records"
+    def source_tally(self, kind: str, source_id: int) -> tuple[int, dict[str, int], dict[str, int], int]:
+        """(usable rows, rejected rows by reason, phones by status, usable rows with values not read) of a source
+        of records or calls, as stored."""
+        table, unread = ("calls", "NULL") if kind == "calls" else ("records", "unread")
         statuses = self._conn.execute(
-            f"SELECT status = 'ok', coalesce(reason, 'rejected'), count(*) FROM {table} WHERE source_id = ? "
-            "GROUP BY 1, 2", (source_id,)).fetchall()
+            f"SELECT status = 'ok', coalesce(reason, 'rejected'), count(*), count({unread}) FROM {table} "
+            "WHERE source_id = ? GROUP BY 1, 2", (source_id,)).fetchall()
         phones = {} if table == "calls" else dict(self._conn.execute(
             "SELECT p.status, count(*) FROM records r CROSS JOIN phones p ON p.record_id = r.id "
             "WHERE r.source_id = ? GROUP BY p.status", (source_id,)))
-        ok = sum(n for usable, _, n in statuses if usable)
-        return ok, {reason: n for usable, reason, n in statuses if not usable}, phones
+        ok = sum(n for usable, _, n, _ in statuses if usable)
+        return (ok, {reason: n for usable, reason, n, _ in statuses if not usable}, phones,
+                sum(n for usable, _, _, n in statuses if usable))
 
     # --- records -------------------------------------------------------------------------
 
@@ -928,7 +934,7 @@ class Store:
 
     def export_records(self) -> Iterator[dict]:
         yield from self._dicts(
-            "SELECT r.ref AS record_ref, r.client_id, r.contact_id, r.status, r.reason "
+            "SELECT r.ref AS record_ref, r.client_id, r.contact_id, r.status, r.reason, r.unread "
             "FROM records r ORDER BY r.source_id, r.row"
         )
 

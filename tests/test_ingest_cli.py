@@ -198,3 +198,17 @@ def test_an_unknown_region_is_a_usage_error_and_reads_nothing(run, tmp_path):
     assert not (tmp_path / "cb.db").exists()
     run("ingest", str(dump), "--region", "by")  # a known country, in any case
     assert export(run, "records")
+
+
+def test_a_value_that_cannot_be_read_is_told_not_silently_blanked(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефон;Прибыль;Дата последней покупки\n"
+                   "ООО Альфа;+7 916 111-11-11;12,5 тыс;31.02.2026\n"
+                   "ООО Бета;+7 916 222-22-22;1 500,00;01.11.2026\n", encoding="utf-8")
+    result = run("ingest", str(crm))
+    assert "crm.csv: 1 rows have a date or amount that could not be read" in " ".join(result.stderr.split())
+    rows = {r["record_ref"]: r for r in csv.DictReader(io.StringIO(run("export", "records").stdout))}
+    assert rows["crm.csv:1"]["status"] == "ok"
+    assert rows["crm.csv:1"]["unread"] == "profit '12,5 тыс', last_purchase '31.02.2026'"
+    assert rows["crm.csv:2"]["unread"] == ""
+    assert json.loads(run("ingest", str(crm), "--json").stdout)["sources"][0]["unread"] == 0  # unchanged: not read

@@ -626,8 +626,8 @@ class RulesSummary:
 def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> RulesSummary:
     """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
     inputs, contacts = [], []  # contacts: (last contact, last result or purchase), beside each client's input
-    for cid, channel, profit, potential, bought, last_contact, last_result in store.rank_inputs():
-        inputs.append(RankInput(cid, channel, profit, potential, iso_date(bought) if bought else None))
+    for cid, channel, profit, revenue, potential, bought, last_contact, last_result in store.rank_inputs():
+        inputs.append(RankInput(cid, channel, profit, potential, iso_date(bought) if bought else None, revenue))
         contacts.append((last_contact, last_result or bought))
     ranking = rank_clients(inputs, as_of, rules.rank)
     del inputs

@@ -153,6 +153,10 @@ def reassign(db: Path, rules: Rules, from_manager: str, to_manager: str, as_of: 
 
 def snooze(db: Path, client_id: int, until: date, reason: str, as_of: date) -> None:
     """Put a client aside until a date, e.g. when its purchasing is done by a head office elsewhere."""
+    # DOMAIN §4: a snoozed client is put aside with its reason; the one who takes it back up must read why.
+    reason = reason.strip()
+    if not reason:
+        raise UserError("--reason needs a text: why the client is put aside")
     if until <= as_of:
         raise UserError(f"--until {until} is not after {as_of}")
     with opened(db) as store, store.transaction():

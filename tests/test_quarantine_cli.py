@@ -153,3 +153,13 @@ def test_snooze_keeps_a_client_off_the_lists_until_its_date(base, run):
     items = json.loads(run("today", "--manager", "Робот", "--as-of", "2026-11-21", "--json").stdout)["items"]
     assert int(delta) not in {i["client_id"] for i in items}
     assert run("snooze", delta, "--until", "2026-11-01", "--reason", "x", "--as-of", "2026-11-21", check=1)
+
+
+def test_a_snooze_without_a_reason_is_refused(base, run, tmp_path):
+    run("clean", "--as-of", "2026-11-20")
+    delta = client_ids(run)["ООО «Дельта»"]
+    for reason in ("", "   "):
+        result = run("snooze", delta, "--until", "2027-11-20", "--reason", reason, "--as-of", "2026-11-20", check=1)
+        assert result.stderr.strip() == "error: --reason needs a text: why the client is put aside"
+    assert {c["client_id"]: c for c in export(run, "clients")}[delta]["state"] != "snoozed"
+    assert not [h for h in json.loads(run("explain", delta, "--json").stdout)["history"] if h["action"] == "snooze"]

@@ -153,6 +153,10 @@ def reassign(db: Path, rules: Rules, from_manager: str, to_manager: str, as_of: 
 
 def snooze(db: Path, client_id: int, until: date, reason: str, as_of: date) -> None:
     """Put a client aside until a date, e.g. when its purchasing is done by a head office elsewhere."""
+    # DOMAIN §4: a snoozed client is put aside with its reason; the one who takes it back up must read why.
+    reason = reason.strip()
+    if not reason:
+        raise UserError("--reason needs a text: why the client is put aside")
     if until <= as_of:
         raise UserError(f"--until {until} is not after {as_of}")
     with opened(db) as store, store.transaction():
@@ -188,9 +192,10 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
     after: a list that cannot be written hands nobody out, and a commit that fails leaves the old list.
     """
     check_output(db, output)
+    fmt = format_for(output, None)
     stage = Staged(output) if output is not None else None
     try:
-        result = _hand_out(db, rules, as_of, manager, limit, stage, mask)
+        result = _hand_out(db, rules, as_of, manager, limit, stage, fmt, mask)
     except BaseException:
         if stage is not None:
             stage.discard()
@@ -201,7 +206,7 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
 
 
 def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: int | None,
-              stage: Staged | None, mask: bool) -> TodayResult:
+              stage: Staged | None, fmt: str, mask: bool) -> TodayResult:
     quota = min(rules.today.quota, limit) if limit else rules.today.quota
     day = as_of.isoformat()
     with opened(db) as store:
@@ -242,7 +247,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
             store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
             result = TodayResult(as_of, lists.lists, len(lists.handouts))
             if stage is not None:
-                write_lists(result, stage, mask)
+                write_lists(result, stage, fmt, mask)
     return result
 
 
@@ -256,14 +261,14 @@ def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
     return {m: [shown(asdict(item)) for item in items] for m, items in result.lists.items()}
 
 
-def write_lists(result: TodayResult, stage: Staged, mask: bool) -> None:
+def write_lists(result: TodayResult, stage: Staged, fmt: str, mask: bool) -> None:
     """An xlsx with a sheet per manager, or one CSV or JSON table, written aside until put in place."""
     lists = list_rows(result, mask)
-    if format_for(stage.path, None) == "xlsx":
+    if fmt == "xlsx":
         write_xlsx(stage.path, {m: (TODAY_COLUMNS, items) for m, items in lists.items()}, stage)
     else:
         write_table(TODAY_COLUMNS, [row for items in lists.values() for row in items], path=stage.path,
-                    fmt=format_for(stage.path, None), stage=stage)
+                    fmt=fmt, stage=stage)
 
 
 def snapshots(db: Path) -> list[Snapshot]:
@@ -339,13 +344,15 @@ def check_output(db: Path, path: Path | None) -> None:
         raise UserError(f"{path}: folder {path.parent} does not exist or cannot be written")
 
 
-def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str, manager: str | None = None,
+def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str | None, manager: str | None = None,
            mask: bool = False, stdout=None) -> int:
-    """Write one table; for a manager only that manager's clients and the columns the rules allow.
+    """Write one table, as `fmt` or as the file's name says; for a manager only that manager's clients and
+    the columns the rules allow.
 
     Every export is logged: who, what, how many rows, where to.
     """
     check_output(db, path)
+    fmt = format_for(path, fmt)
     with opened(db) as store:
         if kind == "quarantine":
             rows = store.export_quarantine(rules.quarantine.recheck_days)

@@ -24,8 +24,11 @@ _WORDS: tuple[tuple[str, str], ...] = (
     ("unavailable", r"абонент недоступен|недоступен|вне зоны( действия сети)?|выключен|unavailable|not available"
                     r"|out of reach|switched off"),
     ("voicemail", r"автоответчик|голосовая почта|voicemail|voice mail|answering machine"),
-    ("no_answer", r"нет ответа|не отвечает|не ответил\w*|без ответа|недозвон|no answer|noanswer|not answered|no reply"),
-    ("busy", r"занято|занят|линия занята|busy"),
+    ("no_answer", r"нет ответа|(абонент )?не отвечает|(абонент )?не ответил\w*|без ответа|недозвон|no answer|noanswer"
+                  r"|not answered|no reply"),
+    # A call the callee turned down (сброс) is heard as busy, and is as unknown: it counts like busy.
+    ("busy", r"занято|(абонент )?занят|линия занята|busy|сброс\w*|сброшен\w*|(абонент )?сбросил\w*|отклонен\w*"
+             r"|rejected|declined"),
     ("answered", r"отвечен|ответил\w*|разговор|дозвон|соединен\w*|успешн\w*|answered|connected|talk\w*|success\w*"),
 )
 _COMPILED = tuple((outcome, re.compile(rf"^(?:{pattern})$")) for outcome, pattern in _WORDS)

@@ -20,7 +20,7 @@ from rich.text import Text
 from clientbase import app as core
 from clientbase.config import Rules, load_rules, rules_to_toml
 from clientbase.errors import UserError
-from clientbase.export import FORMATS, format_for
+from clientbase.export import FORMATS
 
 if TYPE_CHECKING:
     from clientbase.pipeline import IngestSummary
@@ -255,10 +255,9 @@ def export(
         raise typer.BadParameter(f"{kind!r} is not one of: {', '.join(core.EXPORTS)}", param_hint="KIND")
     if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
-    chosen = format_for(output, fmt)
-    if chosen == "xlsx" and output is None:
+    if fmt == "xlsx" and output is None:
         raise typer.BadParameter("xlsx needs a file: add -o FILE.xlsx", param_hint="--format")
-    count = core.export(c.db, c.rules(), kind, path=output, fmt=chosen, manager=manager, mask=mask, stdout=sys.stdout)
+    count = core.export(c.db, c.rules(), kind, path=output, fmt=fmt, manager=manager, mask=mask, stdout=sys.stdout)
     if output is not None:
         c.say(f"{count:,} {kind} rows written to {output}")
 

@@ -77,11 +77,15 @@ def cell_text(value: object) -> object:
 
 
 def format_for(path: Path | None, requested: str | None) -> str:
+    """The format asked for, else the file's extension, else CSV (stdout, a device, a name without one).
+    Another extension is refused: CSV written under list.pdf or x.xls opens as a broken file."""
     if requested:
         return requested
-    if path is not None and path.suffix.lower().lstrip(".") in FORMATS:
-        return path.suffix.lower().lstrip(".")
-    return "csv"
+    suffix = path.suffix.lower().lstrip(".") if path is not None else ""
+    if suffix and suffix not in FORMATS:
+        listed = ", ".join(f".{f}" for f in FORMATS[:-1]) + f" or .{FORMATS[-1]}"
+        raise UserError(f"{path}: cannot write a .{suffix} file: name it {listed}")
+    return suffix or "csv"
 
 
 class Staged:

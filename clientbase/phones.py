@@ -414,8 +414,9 @@ class PhoneNormaliser:
 
     def _local(self, cell: str, digits: str, city: str | None) -> Phone:
         """A number written without its area code: complete it only when the city leaves no choice."""
-        # Only repeated digits: a bare 123-45-67 is an ordinary local number that lacks its code.
-        if len(set(digits)) == 1:
+        # Before any area code: a straight run such as 1234567 (DOMAIN's own example) or one digit repeated
+        # was typed to fill a field, it is no local number to complete.
+        if _is_placeholder(digits):
             return _unusable(cell, "invalid", "placeholder")
         code_length = _RU_NATIONAL - len(digits)
         codes = area_codes_for_city(city)

@@ -60,7 +60,7 @@ from clientbase.quarantine import (
     review_quarantine,
 )
 from clientbase.rank import RankInput, rank_clients
-from clientbase.readers import TOTALS_ROW, Table, read_tables
+from clientbase.readers import TOTALS_ROW, Table, read_tables, set_aside_by_reader
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, record_rows
 from clientbase.values import iso_date
@@ -148,7 +148,7 @@ def _stored_digests(rows: Iterable[tuple[int, str, str | None]]) -> bytearray:
         end = _DIGEST_SIZE * (row + 1)
         if len(digests) < end:
             digests.extend(bytes(end - len(digests)))
-        digests[end - _DIGEST_SIZE:end] = _row_digest(raw, reason if reason == TOTALS_ROW else None)
+        digests[end - _DIGEST_SIZE:end] = _row_digest(raw, reason if set_aside_by_reader(reason) else None)
     return digests
 
 
@@ -350,7 +350,9 @@ def numplan_import(db: Path, paths: Sequence[Path]) -> PlanSummary:
                 columns = plan_columns(table.header)
             except UserError as exc:
                 raise UserError(f"{table.source}: {exc}") from None
-            found = [parse_range(row.cells, columns) for row in table.rows if not row.rejected]
+            # A row with too many cells may hold a range whose region moved: skipped, and counted so.
+            found = [None if row.rejected else parse_range(row.cells, columns)
+                     for row in table.rows if row.rejected != TOTALS_ROW]
             usable = [r for r in found if r is not None]
             files[table.source], skipped[table.source] = len(usable), len(found) - len(usable)
             ranges.extend(usable)
@@ -645,8 +647,8 @@ class RulesSummary:
 def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> RulesSummary:
     """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
     inputs, contacts = [], []  # contacts: (last contact, last result or purchase), beside each client's input
-    for cid, channel, profit, potential, bought, last_contact, last_result in store.rank_inputs():
-        inputs.append(RankInput(cid, channel, profit, potential, iso_date(bought) if bought else None))
+    for cid, channel, profit, revenue, potential, bought, last_contact, last_result in store.rank_inputs():
+        inputs.append(RankInput(cid, channel, profit, potential, iso_date(bought) if bought else None, revenue))
         contacts.append((last_contact, last_result or bought))
     ranking = rank_clients(inputs, as_of, rules.rank)
     del inputs

@@ -19,6 +19,7 @@ class RankInput:
     profit: float | None  # current profitability; may be negative or missing
     potential: float | None
     last_purchase: date | None
+    revenue: float | None = None  # sales, which rank a client whose dump has no profit (1C writes sales)
 
 
 @dataclass(slots=True)
@@ -122,14 +123,17 @@ def _abcde(profit: float | None, profit_tier: str, potential_tier: str | None) -
     return "A" if profit_tier == potential_tier == "max" else "B"
 
 
-def _dependencies(clients: Sequence[RankInput], settings: RankSettings) -> dict[int, str]:
+def _dependencies(clients: Sequence[RankInput], segments: Sequence[str], settings: RankSettings) -> dict[int, str]:
     """The dependency of each client (by position) whose profit is over a share of the company's positive
-    total; strictly over: exactly 10% is not key.
+    total; strictly over: exactly 10% is not key. Profit only: sales are no share of the profit. A lost
+    client's profit is past profit, no part of what the company earns now: it counts for no one, and the
+    client is never key (a key client never expires, and a lost one would be hoarded).
 
     Exact decimals decide (see _exact), for the few clients floats cannot rule out: a float total errs by
     a few parts in 10¹⁶, so a profit under the lowest share of it by a part in 10⁹ is under it exactly.
     """
-    positive = [(i, c.profit) for i, c in enumerate(clients) if _positive(c.profit)]
+    positive = [(i, c.profit) for i, (c, segment) in enumerate(zip(clients, segments))
+                if _positive(c.profit) and segment != "lost"]
     shares = (("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))
     try:
         rough = min(share for _, share in shares) * math.fsum(profit for _, profit in positive) * (1 - 1e-9)
@@ -148,9 +152,11 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
     """Segment every client, then rank each channel's active clients among themselves, and its lost
     clients among themselves (for win-back), by profit and potential; potential clients get tiers but
     no class. A channel and segment where no client has a potential value is ranked by profit alone.
-    Dependency compares a client's profit with all positive profit across the company.
+    Where a client has no profit, its revenue ranks it instead. Dependency compares a client's profit with
+    all positive profit across the company, of every client not lost.
     """
     segments = [_segment(c.last_purchase, as_of, settings.active_days) for c in clients]
+    ranking = [c.profit if c.profit is not None else c.revenue for c in clients]
     # Keyed by position, not client id, so that the mappings cannot collide.
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, (client, segment) in enumerate(zip(clients, segments)):
@@ -160,7 +166,7 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
     potential_tiers: dict[int, str | None] = {}
     profit_only: set[str] = set()
     for (channel, segment), members in groups.items():
-        profit_tiers |= pareto_tiers({i: clients[i].profit for i in members}, settings.max_share,
+        profit_tiers |= pareto_tiers({i: ranking[i] for i in members}, settings.max_share,
                                      settings.high_share)
         if all(clients[i].potential is None for i in members):
             potential_tiers |= dict.fromkeys(members)
@@ -170,12 +176,12 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
             potential_tiers |= pareto_tiers({i: clients[i].potential for i in members}, settings.max_share,
                                             settings.high_share)
 
-    dependencies = _dependencies(clients, settings)
+    dependencies = _dependencies(clients, segments, settings)
     ranked = [
         Ranked(
             client_id=client.client_id,
             segment=segment,
-            abcde=None if segment == "potential" else _abcde(client.profit, profit_tiers[i], potential_tiers[i]),
+            abcde=None if segment == "potential" else _abcde(ranking[i], profit_tiers[i], potential_tiers[i]),
             profit_tier=profit_tiers[i],
             potential_tier=potential_tiers[i],
             dependency=dependencies.get(i),

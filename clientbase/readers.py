@@ -40,6 +40,9 @@ from python_calamine import (
 from clientbase.errors import UserError
 
 TOTALS_ROW = "totals row"
+# A text row with text past the header's last column: an unquoted delimiter inside a cell (1C writes
+# addresses with `;` as they are) has moved every cell after it, so none can be trusted.
+TOO_MANY_CELLS = "too many cells"
 DELIMITERS = (";", "\t", ",", "|")  # ties go to the first: `;` is what Russian Excel and 1C write
 SAMPLE_BYTES = 1 << 16
 # An opening quote left open is taken literally unless a closing quote turns up within this many lines.
@@ -84,7 +87,7 @@ class ReadError(UserError):
 class Row:
     number: int  # 1-based data row number within the file or sheet, header not counted
     cells: tuple[str, ...]  # every cell as read, stripped; may be longer or shorter than the header
-    rejected: str | None = None  # why the reader already knows the row is unusable, e.g. TOTALS_ROW
+    rejected: str | None = None  # why the reader already knows the row is unusable: TOTALS_ROW, TOO_MANY_CELLS
     line: int = 0  # 1-based line of the file, or row of the sheet, where the row starts
 
 
@@ -104,6 +107,11 @@ class Table:
     def rows(self) -> Iterator[Row]:
         """The data rows, streamed: each access starts a fresh pass over the file (or loaded sheet)."""
         return self._open_rows()
+
+
+def set_aside_by_reader(reason: str | None) -> bool:
+    """Whether a row's reason for being rejected is the reader's (see Row.rejected), not a builder's."""
+    return reason is not None and (reason == TOTALS_ROW or reason.startswith(f"{TOO_MANY_CELLS}:"))
 
 
 def read_tables(path: Path, sheet: str | None = None) -> list[Table]:
@@ -145,8 +153,8 @@ def _find_header(records: Records) -> tuple[int, tuple[str, ...], tuple[str, ...
 
 
 def _data_rows(records: Records, header_line: int, subtotals: frozenset[int] = frozenset(),
-               sums: frozenset[int] = frozenset()) -> Iterator[Row]:
-    """The rows after the header, numbered, blank ones skipped, totals rows marked.
+               sums: frozenset[int] = frozenset(), width: int | None = None) -> Iterator[Row]:
+    """The rows after the header, numbered, blank ones skipped, totals rows and rows wider than `width` marked.
 
     `subtotals` are lines holding a SUBTOTAL-like formula (a total wherever it stands); `sums` are lines
     summing a column, which a running-total column also does, so they are totals only at the end."""
@@ -161,13 +169,21 @@ def _data_rows(records: Records, header_line: int, subtotals: frozenset[int] = f
         if (totals and totals["anywhere"]) or line in subtotals:
             held.append(Row(number, cells, TOTALS_ROW, line))
         elif totals or line in sums:
-            held.append(Row(number, cells, None, line))
+            held.append(Row(number, cells, _too_many_cells(cells, width), line))
         else:
             if held:  # an ordinary row follows: only the labels that always mean totals stay rejected
                 yield from held
                 held.clear()
-            yield Row(number, cells, None, line)
+            yield Row(number, cells, _too_many_cells(cells, width), line)
     yield from (row if row.rejected else replace(row, rejected=TOTALS_ROW) for row in held)
+
+
+def _too_many_cells(cells: tuple[str, ...], width: int | None) -> str | None:
+    # Empty cells past the header are fine: many writers end every line with a delimiter.
+    if width is None or len(cells) <= width or not any(cells[width:]):
+        return None
+    used = max(index for index, cell in enumerate(cells, 1) if cell)
+    return f"{TOO_MANY_CELLS}: {used} for a header of {width}"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -367,7 +383,8 @@ def _read_text(path: Path, head: bytes) -> Table:
     def rows() -> Iterator[Row]:
         with _text_lines(path, encoding) as lines:
             try:
-                yield from _data_rows(_text_records(lines, syntax), line)
+                # Only here can cells move: a workbook's cells stay in their columns, headed or not.
+                yield from _data_rows(_text_records(lines, syntax), line, width=len(header))
             except UnicodeDecodeError:
                 raise _undecodable(path, encoding) from None
 

@@ -1493,9 +1493,9 @@ class Store:
     # --- working rules ---------------------------------------------------------------------
 
     def rank_inputs(self) -> Iterator[tuple]:
-        """(id, channel, profit, potential, last purchase, last contact, last result) of every client, by id."""
+        """(id, channel, profit, revenue, potential, last purchase, last contact, last result) of every client, by id."""
         return self._conn.execute(
-            "SELECT id, channel, coalesce(profit, revenue), potential, last_purchase, last_contact, last_result "
+            "SELECT id, channel, profit, revenue, potential, last_purchase, last_contact, last_result "
             "FROM clients ORDER BY id"
         )
 
@@ -1707,13 +1707,14 @@ class Store:
                           "GROUP BY 1 ORDER BY 2 DESC, 1", (as_of,)),
             "abcde": q("SELECT coalesce(channel, ''), abcde, count(*) FROM clients WHERE abcde IS NOT NULL "
                        "GROUP BY 1, 2 ORDER BY 1, 2"),
-            "dependency": q("SELECT id, name, dependency, coalesce(profit, revenue) FROM clients "
-                            "WHERE dependency IS NOT NULL ORDER BY coalesce(profit, revenue) DESC"),
+            "dependency": q("SELECT id, name, dependency, profit FROM clients "
+                            "WHERE dependency IS NOT NULL ORDER BY profit DESC"),
             "conflicts": q("SELECT count(*) FROM conflicts"),
             "expiring": q("SELECT count(*) FROM clients WHERE owner_until IS NOT NULL AND owner_until <= date(?, '+7 days')",
                           (as_of,)),
             "expired": q("SELECT count(*) FROM ledger WHERE kind = 'expire' AND on_date > date(?, '-30 days')", (as_of,)),
-            "profit": q("SELECT sum(max(coalesce(profit, revenue, 0), 0)) FROM clients"),
+            # The company's profit as dependency counts it (rank._dependencies): no lost client's, no sales.
+            "profit": q("SELECT sum(profit) FROM clients WHERE profit > 0 AND segment IS NOT 'lost'"),
         }
 
     def save_run(self, as_of: str, counts: dict) -> None:

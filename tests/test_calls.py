@@ -22,6 +22,10 @@ def attempts(days, outcome="no_answer"):
         ("Не зарегистрирован в сети", "not_registered"), ("Номер не существует", "not_registered"),
         ("Абонент недоступен", "unavailable"), ("Не тот абонент", "wrong_party"), ("Неверный номер", "wrong_party"),
         ("Автоответчик", "voicemail"), ("no_answer", "no_answer"), ("wrong number", "wrong_party"),
+        ("Абонент не отвечает", "no_answer"), ("Абонент занят", "busy"),
+        # A call the callee turned down: the caller hears busy, so it counts like busy (DOMAIN §4).
+        ("Сброс", "busy"), ("Сброшен", "busy"), ("Абонент сбросил", "busy"), ("Отклонён", "busy"),
+        ("rejected", "busy"), ("Declined", "busy"),
         ("Перезвонить завтра", None), ("", None),
     ],
 )
@@ -92,3 +96,21 @@ def test_a_log_with_its_moment_under_a_time_header_loads(run, tmp_path, header, 
     run("clean", "--as-of", "2026-11-20")
     (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
     assert client["last_contact"] == "2026-11-10"
+
+
+def test_a_dialers_no_answer_and_turned_down_calls_are_imported_and_make_a_streak(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефон\nООО Альфа;+7 916 300-00-01\n", encoding="utf-8")
+    log = tmp_path / "dialer.csv"
+    log.write_bytes(("Телефон;Дата и время;Результат\r\n"
+                     "79163000001;2026-10-01 10:00;Абонент не отвечает\r\n"
+                     "79163000001;2026-10-05 10:00;Сброс\r\n"
+                     "79163000001;2026-10-09 10:00;declined\r\n"
+                     "79163000001;2026-10-13 10:00;rejected\r\n"
+                     "79163000001;2026-10-17 10:00;Абонент не отвечает\r\n").encode("cp1251"))
+    run("ingest", str(crm))
+    imported = json.loads(run("calls", str(log), "--json").stdout)
+    assert (imported["rows"], imported["rejected"]) == (5, 0)
+    run("clean", "--as-of", "2026-11-20")
+    [phone] = csv.DictReader(io.StringIO(run("export", "phones").stdout))
+    assert (phone["status"], phone["reason"]) == ("dead", "5 attempts without an answer over 16 days")

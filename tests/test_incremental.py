@@ -337,9 +337,20 @@ def test_a_totals_row_is_read_again_when_rows_follow_it(tmp_path):
     assert ingest(rows)["crm:2"] == "rejected"
 
 
+def test_a_row_with_too_many_cells_sent_again_as_it_was_is_kept_as_it_was(tmp_path):
+    dump = tmp_path / "crm.csv"
+    db = tmp_path / "cb.db"
+    rows = ["Наименование;Адрес;Телефон", "ООО Вектор;г. Казань; ул. Ленина, д. 1;+7 843 260-00-01",
+            "ООО Сигма;г. Казань;+7 843 260-00-02"]
+    for lines, kept in ((rows, 0), ([*rows, "ООО Лютик;г. Казань;+7 843 260-00-03"], 2)):
+        dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        [source] = json.loads(cli(db, "ingest", str(dump), "--source", "crm", "--json").stdout)["sources"]
+        assert (source["kept"], source["rejected"]) == (kept, {"too many cells: 4 for a header of 3": 1})
+
+
 def test_the_same_file_is_read_again_when_the_phone_rules_change(tmp_path):
     dump = tmp_path / "k.csv"
-    dump.write_text("Наименование;Телефон\nООО Ромашка;123-45-67\n", encoding="utf-8")
+    dump.write_text("Наименование;Телефон\nООО Ромашка;741-22-19\n", encoding="utf-8")
     rules = tmp_path / "moscow.toml"
     rules.write_text('[ingest]\ndefault_area_code = "495"\n', encoding="utf-8")
     db, fresh = tmp_path / "cb.db", tmp_path / "fresh" / "cb.db"
@@ -349,7 +360,7 @@ def test_the_same_file_is_read_again_when_the_phone_rules_change(tmp_path):
     assert ingested["sources"][0]["outcome"] == "replaced"
     cli(fresh, "--rules", str(rules), "ingest", str(dump))
     assert _as_read(db, "k.csv") == _as_read(fresh, "k.csv")
-    assert [row["e164"] for row in table(db, "phones")] == ["+74951234567"]
+    assert [row["e164"] for row in table(db, "phones")] == ["+74957412219"]
     again = json.loads(cli(db, "--rules", str(rules), "ingest", str(dump), "--json").stdout)
     assert again["sources"][0]["outcome"] == "unchanged"
     with sqlite3.connect(db) as conn:  # as a source ingested before schema 13 recorded its build

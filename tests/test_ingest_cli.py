@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+import sqlite3
 
 import xlsxwriter
 from python_calamine import CalamineWorkbook
@@ -41,6 +42,26 @@ def test_a_1c_dump_is_read_completely_and_traceably(run, tmp_path):
     assert [r["record_ref"] for r in records] == [f"1c.csv:{n}" for n in range(1, 6)]
     assert {r["record_ref"]: r["reason"] for r in records if r["status"] == "rejected"} == {
         "1c.csv:4": "no name, phone, INN or email", "1c.csv:5": "totals row"}
+
+
+def test_a_row_with_more_cells_than_the_header_is_kept_but_rejected_not_shifted(run, tmp_path):
+    # 1C writes an address with an unquoted `;`: every cell after it moves one column to the right.
+    dump = tmp_path / "1c.csv"
+    dump.write_bytes(("Контрагент;Телефон;Адрес;Менеджер;Сумма продаж;Дата последней отгрузки\r\n"
+                      "ООО Вектор;+7 843 260-00-01;г. Казань; ул. Ленина, д. 1;Иванов Иван;1 234 567,89;31.10.2026\r\n"
+                      "ООО Сигма;+7 843 260-00-02;г. Казань;Иванов Иван;500,00;01.11.2026;;\r\n").encode("cp1251"))
+    summary = json.loads(run("ingest", str(dump), "--json").stdout)
+    (source,) = summary["sources"]
+    assert (source["rows"], source["ok"]) == (2, 1)  # the trailing empty cells of row 2 are no problem
+    assert source["rejected"] == {"too many cells: 7 for a header of 6": 1}
+    assert [(r["record_ref"], r["status"], r["reason"]) for r in export(run, "records")] == [
+        ("1c.csv:1", "rejected", "too many cells: 7 for a header of 6"), ("1c.csv:2", "ok", "")]
+    run("clean", "--as-of", "2026-11-20")
+    assert [(c["name"], c["owner"]) for c in export(run, "clients")] == [("ООО Сигма", "Иванов Иван")]
+    with sqlite3.connect(tmp_path / "cb.db") as db:  # nothing lost: the raw row holds every cell
+        (raw,) = db.execute("SELECT w.raw FROM records r JOIN record_raw w ON w.record_id = r.id WHERE r.row = 1").fetchone()
+    assert list(json.loads(raw).values()) == ["ООО Вектор", "+7 843 260-00-01", "г. Казань", "ул. Ленина, д. 1",
+                                              "Иванов Иван", "1 234 567,89", "31.10.2026"]
 
 
 def test_export_phones_has_one_row_per_number_with_its_judgement(run, tmp_path):

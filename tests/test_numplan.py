@@ -14,7 +14,8 @@ REGISTRY = (
     "916;0000000;9999999;10000000;ПАО \"МТС\";г. Москва и Московская область;;7740000076\n"
     "912;0000000;4999999;5000000;ПАО \"МегаФон\";Свердловская обл.;;7812014560\n"
 )
-OLD_LAYOUT = "АВС/ DEF;От;До;Емкость;Оператор;Регион\n3452;;;;;\n345;2000000;2999999;1000000;ПАО \"Ростелеком\";Тюменская обл.\n"
+OLD_LAYOUT = ("АВС/ DEF;От;До;Емкость;Оператор;Регион\n3452;;;;;\n345;2000000;2999999;1000000;ПАО \"Ростелеком\";Тюменская обл.\n"
+              "345;3000000;3999999;1000000;ООО Связь; Сервис;Тюменская обл.\n")  # a `;` in the operator moved the region
 
 
 def test_lookup_by_range_and_zones():
@@ -49,7 +50,7 @@ def test_import_then_clean_dates_places_and_times_every_number(run, base):
     (base / "ABC-3xx.csv").write_text(OLD_LAYOUT, encoding="utf-8")
     summary = json.loads(run("numplan", "import", str(base / "DEF-9xx.csv"), str(base / "ABC-3xx.csv"),
                              "--json").stdout)
-    assert summary["ranges"] == 3 and summary["skipped"]["ABC-3xx.csv"] == 1
+    assert summary["ranges"] == 3 and summary["skipped"]["ABC-3xx.csv"] == 2
     run("clean", "--as-of", "2026-11-20")
     found = phones(run)
     assert (found["+79161112233"]["region"], found["+79161112233"]["operator"]) == (

@@ -1,5 +1,8 @@
 """Phone cells as they come in real dumps: one number, several, extensions, Excel damage, local numbers."""
 
+import csv
+import io
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
@@ -89,9 +92,8 @@ def test_seven_digit_local_number_under_a_three_digit_code(norm):
     assert "343" in phone.reason
 
 
-@pytest.mark.parametrize("cell", ["741-22-19", "123-45-67"])
-def test_moscow_local_number_is_incomplete_without_a_default(norm, cell):
-    phone = one(norm, cell, "Москва")
+def test_moscow_local_number_is_incomplete_without_a_default(norm):
+    phone = one(norm, "741-22-19", "Москва")
     assert (phone.e164, phone.status) == (None, "incomplete")
     assert phone.reason == "no area code: Москва has several (495, 499)"
 
@@ -177,10 +179,28 @@ def test_a_bare_bracketed_group_after_a_number_is_noted_not_lost(norm):
     ("+7 916 000-00-00", None),
     ("000-00-00", "Москва"),
     ("+7 (123) 456-78-90", None),
+    # DOMAIN §4 names 1234567: a straight run is a placeholder whatever area code the city would give it.
+    ("1234567", None),
+    ("123-45-67", "Москва"),
+    ("123-45-67", "Екатеринбург"),
+    ("12-34-56", "Тюмень"),
+    ("765-43-21", "Екатеринбург"),
 ])
 def test_placeholders_are_invalid(norm, cell, city):
     phone = one(norm, cell, city)
     assert (phone.e164, phone.status, phone.reason) == (None, "invalid", "placeholder")
+
+
+def test_a_bare_placeholder_is_invalid_even_with_a_default_area_code(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Город;Телефоны\nООО Эта;Москва;1234567\nООО Тета;Москва;741-22-19\n", encoding="utf-8")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[ingest]\ndefault_area_code = "495"\n', encoding="utf-8")
+    run("--rules", str(rules), "ingest", str(crm))
+    phones = list(csv.DictReader(io.StringIO(run("export", "phones").stdout)))
+    assert [(p["raw"], p["e164"], p["status"], p["reason"]) for p in phones] == [
+        ("1234567", "", "invalid", "placeholder"),
+        ("741-22-19", "+74957412219", "ok", "area code 495 added (default area code)")]
 
 
 def test_a_real_number_with_an_easy_ending_is_not_a_placeholder(norm):

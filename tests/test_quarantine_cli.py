@@ -169,3 +169,13 @@ def test_options_before_the_quarantine_subcommand_count(base, run, tmp_path):
     run("quarantine", "--as-of", "2026-11-22", "release", beta)
     with sqlite3.connect(tmp_path / "cb.db") as db:
         assert db.execute("SELECT released_on FROM quarantine WHERE client_id = ?", (beta,)).fetchone() == ("2026-11-22",)
+
+
+def test_a_snooze_without_a_reason_is_refused(base, run, tmp_path):
+    run("clean", "--as-of", "2026-11-20")
+    delta = client_ids(run)["ООО «Дельта»"]
+    for reason in ("", "   "):
+        result = run("snooze", delta, "--until", "2027-11-20", "--reason", reason, "--as-of", "2026-11-20", check=1)
+        assert result.stderr.strip() == "error: --reason needs a text: why the client is put aside"
+    assert {c["client_id"]: c for c in export(run, "clients")}[delta]["state"] != "snoozed"
+    assert not [h for h in json.loads(run("explain", delta, "--json").stdout)["history"] if h["action"] == "snooze"]

@@ -1,3 +1,6 @@
+import csv
+import io
+import json
 from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
@@ -168,11 +171,22 @@ def test_potential_clients_get_tiers_but_no_class_and_no_profit_only_warning():
     (70.01, 29.99, "mono"),
 ])
 def test_dependency_borders(profit, rest, dependency):
-    # The rest sits in another channel and segment, and a loss-making client does not lower the total.
-    clients = [active(1, profit), RankInput(2, "dealers", rest, None, LONG_AGO), active(3, -50)]
+    # The rest sits in another channel, and a loss-making client does not lower the total.
+    clients = [active(1, profit), active(2, rest, channel="dealers"), active(3, -50)]
     ranked, _ = by_id(clients)
     assert ranked[1].dependency == dependency
     assert ranked[3].dependency is None
+
+
+def test_dependency_counts_no_lost_clients_profit_and_no_revenue():
+    # Client 1 earns 30 of the 100 earned now; the lost client's 900 is past profit, and client 4 only
+    # has sales, which rank it in its class but are no profit.
+    clients = [active(1, 30), active(2, 70, channel="dealers"), RankInput(3, "retail", 900, None, LONG_AGO),
+               RankInput(4, "retail", None, None, RECENT, revenue=5000)]
+    ranked, _ = by_id(clients)
+    assert [ranked[i].dependency for i in (1, 2, 3, 4)] == ["critical", "critical", None, None]
+    assert (ranked[3].segment, ranked[3].abcde) == ("lost", "A")  # still first to win back
+    assert (ranked[4].profit_tier, ranked[4].abcde) == ("max", "A")
 
 
 def test_dependency_is_exact_on_decimal_amounts():
@@ -276,3 +290,28 @@ def test_dependency_is_exact_at_the_borders(profits, shares):
     clients = [RankInput(i, "retail", profit, None, AS_OF) for i, profit in enumerate(profits)]
     found = {r.client_id: r.dependency for r in rank_clients(clients, AS_OF, settings).clients if r.dependency}
     assert found == exact_dependencies(clients, settings)
+
+
+def test_a_lost_client_is_never_key_and_revenue_is_not_profit(run, tmp_path):
+    # Ten active clients earn 100 each. A lost client with old 1C sales (no profit figure) and a lost
+    # client with a past profit of 5000 are no share of the company's profit today: neither is key, so
+    # neither is exempt from expiry, and Альфа's 1500 is a critical 60% of the 2500 earned now.
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефоны;Ответственный;Дата назначения;Прибыль;Дата последней покупки\n"
+                   + "".join(f"ООО Актив{i};+7 843 230-00-0{i};Иванов Иван;2026-06-01;100;2026-11-01\n" for i in range(10))
+                   + "ООО Альфа;+7 843 230-00-10;Иванов Иван;2026-06-01;1500;2026-11-01\n"
+                   + "ООО Давний;+7 843 230-00-11;Петрова Анна;2026-06-01;5000;2024-05-01\n", encoding="utf-8")
+    one_c = tmp_path / "1c.csv"
+    one_c.write_bytes("Контрагент;Телефон;Менеджер;Дата назначения;Сумма продаж;Дата последней отгрузки\r\n"
+                      "ООО Бывший;+7 843 230-01-00;Петрова Анна;01.06.2026;5 000,00;01.10.2024\r\n".encode("cp1251"))
+    run("ingest", str(crm), str(one_c))
+    run("clean", "--as-of", "2026-11-20")
+    exported = {c["name"]: c for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+    assert {name: c["dependency"] for name, c in exported.items() if c["dependency"]} == {"ООО Альфа": "critical"}
+    # Assigned on 1 June, without a result since: their terms ran out on 30 August.
+    assert [(exported[name]["segment"], exported[name]["owner"]) for name in ("ООО Бывший", "ООО Давний")] == [
+        ("lost", ""), ("lost", "")]
+    report = json.loads(run("report", "--as-of", "2026-11-20", "--json").stdout)
+    assert report["sections"]["Key-client dependency"]["rows"] == [
+        {"client": int(exported["ООО Альфа"]["client_id"]), "name": "ООО Альфа", "level": "critical",
+         "share of profit": "60.0%"}]

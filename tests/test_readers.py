@@ -164,9 +164,22 @@ def test_title_rows_blank_rows_extra_cells_nul_bytes_and_lone_cr(tmp_path):
     assert table.titles == ("Контрагенты на 01.12.2025", "Отбор: все")
     assert (table.header, table.header_line) == (("Наименование", "Телефон"), 4)
     assert rows_of(table) == [
-        (1, ("ООО Ромашка", "741-22-19", "лишняя ячейка"), None),
+        (1, ("ООО Ромашка", "741-22-19", "лишняя ячейка"), "too many cells: 3 for a header of 2"),
         (3, ("Лютик",), None),
         (4, ("Всего:", "2"), TOTALS_ROW),
+    ]
+
+
+def test_a_text_row_with_more_cells_than_the_header_is_set_aside_but_trailing_empty_cells_are_not(tmp_path):
+    path = write(tmp_path, "1c.csv",
+                 "Контрагент;Адрес;Телефон\r\n"
+                 "ООО Вектор;г. Казань; ул. Ленина, д. 1;+7 843 260-00-01\r\n"  # an unquoted `;` in the address
+                 "ООО Сигма;г. Казань;+7 843 260-00-02;;\r\n"
+                 "ООО Лямбда;;;;;x;\r\n", "cp1251")
+    assert rows_of(only_table(path)) == [
+        (1, ("ООО Вектор", "г. Казань", "ул. Ленина, д. 1", "+7 843 260-00-01"), "too many cells: 4 for a header of 3"),
+        (2, ("ООО Сигма", "г. Казань", "+7 843 260-00-02", "", ""), None),
+        (3, ("ООО Лямбда", "", "", "", "", "x", ""), "too many cells: 6 for a header of 3"),
     ]
 
 

@@ -263,6 +263,26 @@ def test_an_export_onto_the_base_or_its_snapshots_is_refused(run, tmp_path, targ
     assert sorted((tmp_path / "cb.db.backups").iterdir()) == snapshots
 
 
+def test_an_output_named_for_a_format_that_cannot_be_written_is_refused(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("clean", "--as-of", AS_OF)
+    db = tmp_path / "cb.db"
+    before = state(db)
+    for command, name in ((("today", "--as-of", AS_OF), "list.pdf"), (("export", "clients"), "x.xls")):
+        result = run(*command, "-o", name, check=1)
+        suffix = name.rsplit(".", 1)[1]
+        assert result.stderr.strip() == f"error: {name}: cannot write a .{suffix} file: name it .csv, .xlsx or .json"
+        assert not (tmp_path / name).exists()
+    assert state(db) == before  # no pool client was handed out for a list that was not written
+    # A format asked for by name wins; a name without an extension, stdout and devices are CSV as before.
+    run("export", "conflicts", "-o", "conflicts.txt", "--format", "csv")
+    run("export", "conflicts", "-o", "conflicts")
+    assert (tmp_path / "conflicts.txt").read_bytes() == (tmp_path / "conflicts").read_bytes()
+    assert run("export", "conflicts", "-o", "/dev/stdout").stdout.lstrip("\ufeff").startswith("client_id,managers,")
+    assert run("today", "--as-of", AS_OF, "--limit", "1", "-o", "/dev/stdout").stdout.lstrip("\ufeff").startswith(
+        "manager,client_id,")
+
+
 def test_an_export_through_a_symbolic_link_replaces_the_file_it_names(run, tmp_path):
     run("ingest", str(SAMPLE / "1c_export.csv"))
     shared = tmp_path / "shared"

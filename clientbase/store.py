@@ -401,12 +401,6 @@ _USABLE_PHONES = ("(SELECT group_concat(p.e164, char(31)) FROM phones p "
 _VALID_EMAILS = "(SELECT group_concat(e.value, char(31)) FROM emails e WHERE e.record_id = r.id AND e.valid)"
 
 
-# Writing to more than this share of a table's rows, its indexes are built again rather than kept up row by
-# row: at 770k clients, rewriting every standing took 7.5 s with its three indexes and 3.1 s rebuilding them;
-# a first clean's 858k matches 3.8 s against 2.8 s.
-_REBUILD_INDEXES_SHARE = 0.2
-
-
 def _differing(rows: Iterable[tuple], stored: Iterable[tuple]) -> Iterator[tuple]:
     """The rows that differ from the stored row of their id; both in id order, the id last."""
     stored = iter(stored)
@@ -1220,13 +1214,12 @@ class Store:
         conn.execute("DELETE FROM temp.paired")
         conn.execute("INSERT INTO temp.paired(id, ref, client_id) SELECT r.id, r.ref, r.client_id "
                      "FROM temp.paired_ids i CROSS JOIN records r ON r.id = i.id")
-        # A pair is listed under its first record's client. Every pair is new to an emptied table.
-        with self._indexes_rebuilt("matches", not scoped):
-            conn.executemany(
-                "INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) SELECT a.client_id, "
-                "a.ref, b.ref, ?, ?, ?, ? FROM temp.paired a, temp.paired b WHERE a.id = ? AND b.id = ?",
-                ((p.rule, p.score, p.decision, p.detail, p.a, p.b) for p in pairs),
-            )
+        # A pair is listed under its first record's client.
+        conn.executemany(
+            "INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) "
+            "SELECT a.client_id, a.ref, b.ref, ?, ?, ?, ? FROM temp.paired a, temp.paired b WHERE a.id = ? AND b.id = ?",
+            ((p.rule, p.score, p.decision, p.detail, p.a, p.b) for p in pairs),
+        )
         if scoped:  # a kept pair is listed under its first record's client, which may be new
             conn.execute("UPDATE matches SET client_id = (SELECT client_id FROM records WHERE ref = matches.ref_a) "
                          "WHERE client_id IN temp.replaced")
@@ -1564,26 +1557,11 @@ class Store:
             "SELECT owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, id FROM clients "
             "ORDER BY id")
         changed = list(_differing(rows, stored))  # read before writing: the table must not move under the read
-        clients = self._conn.execute("SELECT count(*) FROM clients").fetchone()[0]
-        with self._indexes_rebuilt("clients", len(changed) > clients * _REBUILD_INDEXES_SHARE):
-            self._conn.executemany(
-                "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
-                "dependency = ?, next_due = ?, state = ? WHERE id = ?",
-                changed,
-            )
-
-    @contextmanager
-    def _indexes_rebuilt(self, table: str, rebuilt: bool) -> Iterator[None]:
-        """When `rebuilt`, the table's indexes are dropped for the write inside and built again after it: one
-        sort each instead of a lookup per row written. Only inside a transaction, whose rollback restores them."""
-        indexes = self._conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-            (table,)).fetchall() if rebuilt and self._conn.in_transaction else []
-        for name, _ in indexes:
-            self._conn.execute(f'DROP INDEX "{name}"')
-        yield
-        for _, sql in indexes:
-            self._conn.execute(sql)
+        self._conn.executemany(
+            "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
+            "dependency = ?, next_due = ?, state = ? WHERE id = ?",
+            changed,
+        )
 
     def set_owner(self, client_id: int, owner: str | None, since: str | None, until: str | None,
                   state: str) -> None:

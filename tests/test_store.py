@@ -1,6 +1,5 @@
 import shutil
 import sqlite3
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -8,7 +7,6 @@ from hypothesis import strategies as st
 
 from clientbase.store import MIGRATIONS, Store, StoreError, _differing, _statements, replace_damaged
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 _STANDING = st.dictionaries(st.integers(1, 60), st.tuples(st.sampled_from([None, "A", "B"]), st.sampled_from(["pool", "owned"])))
 
 
@@ -67,23 +65,6 @@ def test_a_base_that_opens_is_never_moved_aside_as_damaged(tmp_path):
     with pytest.raises(StoreError, match="not damaged after all"):
         replace_damaged(db, snapshot)
     assert not list(tmp_path.glob("cb.db.damaged-*")) and db.read_bytes() == snapshot.read_bytes()
-
-
-def _schema(db):
-    with sqlite3.connect(db) as conn:
-        return sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
-
-
-def test_a_clean_that_rewrites_every_standing_keeps_the_bases_indexes(tmp_path, run):
-    run("ingest", str(SAMPLE / "crm_export.xlsx"))
-    made = _schema(tmp_path / "cb.db")
-    # The first clean gives every client its standing at once, with the clients' indexes built again after.
-    run("clean", "--as-of", "2026-11-20")
-    assert _schema(tmp_path / "cb.db") == made
-    with sqlite3.connect(tmp_path / "cb.db") as conn:
-        assert "clients_owner_class" in " ".join(str(row) for row in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM clients WHERE owner = 'x' AND abcde = 'A' ORDER BY next_due"))
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 def test_an_upgraded_base_dates_its_claims_from_the_day_their_dump_was_read(tmp_path):

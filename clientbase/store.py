@@ -1118,28 +1118,36 @@ class Store:
                          ((record_id, index) for index, cluster in enumerate(clusters) for record_id in cluster))
 
     def cluster_votes(self) -> Iterator[tuple[int, int, int]]:
-        """(cluster, client id, how many of its records vote for it): the client ids the clustered records had.
+        """(cluster, client id, weight of its records' votes): the client ids the clustered records had.
 
-        A record is its source's row, so a re-sorted dump puts another company in it. A record changed since
-        the last clean votes for its client only while it still has the client's name or valid INN; else, as a
-        new record does, for the only client with its valid INN, or failing one the only client with its
-        name and city. So a snooze or an assignment stays with its company, not with a row number."""
+        A record is its source's row, so a re-sorted dump puts another company in it. A record unchanged since
+        the last clean, or changed but still with its client's name or valid INN, votes for its client (3).
+        Another changed record, or a new one, votes for the only client among the clustered records' with its
+        valid INN, or failing one with its name and city and no other valid INN (2); a changed one that finds
+        none still votes for its own (1). So a snooze or an assignment stays with its company, not with a row
+        number, and a client whose records are not clustered again is never given away.
+        """
         return self._conn.execute(
             "WITH voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
             "r.client_id IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "
             "OR EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND (o.name_key = r.name_key "
             "OR (r.inn_valid AND o.inn = r.inn)))) AS faithful "
             "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id), "
-            "strays AS MATERIALIZED (SELECT cluster, inn, inn_valid, name_key, city FROM voters WHERE NOT faithful), "
-            "by_inn AS (SELECT inn, min(id) AS id FROM clients WHERE inn IN (SELECT inn FROM strays WHERE inn_valid) "
+            "strays AS MATERIALIZED (SELECT * FROM voters WHERE NOT faithful), "
+            "held AS MATERIALIZED (SELECT k.id, k.inn, k.name_key, k.city FROM clients k "
+            "WHERE k.id IN (SELECT client_id FROM voters)), "
+            "by_inn AS (SELECT inn, min(id) AS id FROM held WHERE inn IN (SELECT inn FROM strays WHERE inn_valid) "
             "GROUP BY inn HAVING count(*) = 1), "
-            "by_name AS (SELECT name_key, city, min(id) AS id FROM clients WHERE name_key != '' "
+            "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "
             "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
-            "votes AS (SELECT cluster, client_id FROM voters WHERE faithful "
-            "UNION ALL SELECT s.cluster, coalesce(i.id, n.id) FROM strays s "
+            "votes AS (SELECT cluster, client_id, 3 AS weight FROM voters WHERE faithful "
+            "UNION ALL SELECT s.cluster, coalesce(i.id, n.id, s.client_id), "
+            "CASE WHEN coalesce(i.id, n.id) IS NOT NULL THEN 2 ELSE 1 END FROM strays s "
             "LEFT JOIN by_inn i ON s.inn_valid AND i.inn = s.inn "
-            "LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city) "
-            "SELECT cluster, client_id, count(*) FROM votes WHERE client_id IS NOT NULL GROUP BY cluster, client_id")
+            "LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city "
+            "AND NOT (s.inn_valid AND coalesce(n.inn, s.inn) != s.inn)) "
+            "SELECT cluster, client_id, sum(weight) FROM votes WHERE client_id IS NOT NULL "
+            "GROUP BY cluster, client_id")
 
     def name_clusters(self, client_ids: Sequence[int]) -> None:
         """The client id of each held cluster, in cluster order."""

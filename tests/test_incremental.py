@@ -246,6 +246,57 @@ def test_a_re_sorted_dump_keeps_each_companys_client_and_what_was_decided_for_it
     assert after["ООО Вектор"][0] not in {client_id for client_id, _ in before.values()}
 
 
+def _sent(db: Path, name: str, lines: list[str], as_of: str) -> dict[str, list[dict]]:
+    """Ingest the lines as file `name` and clean: the clients by name."""
+    dump = db.parent / name
+    dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(dump))
+    cli(db, "clean", "--as-of", as_of)
+    clients: dict[str, list[dict]] = {}
+    for row in table(db, "clients"):
+        clients.setdefault(row["name"], []).append(row)
+    return clients
+
+
+def test_a_company_renamed_in_its_row_keeps_its_client_and_snooze(tmp_path):
+    db = tmp_path / "cb.db"
+    lines = ["Наименование;Телефон;Город", "ООО Ромашка;+74951110002;Москва", "ООО Бета;+74951110003;Москва"]
+    (client,) = _sent(db, "crm.csv", lines, AS_OF)["ООО Ромашка"]
+    cli(db, "snooze", client["client_id"], "--until", "2027-06-01", "--reason", "головной офис", "--as-of", AS_OF)
+    lines[1] = "ООО Ромашка-Центр;+74951110002;Москва"
+    (renamed,) = _sent(db, "crm.csv", lines, AS_OF)["ООО Ромашка-Центр"]
+    assert (renamed["client_id"], renamed["state"]) == (client["client_id"], "snoozed")
+
+
+def test_a_new_namesake_never_takes_the_id_of_a_client_left_out_of_the_clustering(tmp_path):
+    db = tmp_path / "cb.db"
+    clients = _sent(db, "base.csv", ["Наименование;Телефон;Город;Ответственный",
+                                     "ИП Иванов Иван Иванович;+79161112233;Москва;Петрова Анна",
+                                     "ООО Альфа;+74951234567;Москва;"], AS_OF)
+    ivanov = clients["ИП Иванов Иван Иванович"][0]["client_id"]
+    clients = _sent(db, "new.csv", ["Наименование;Телефон;Город", "Иванов Иван Иванович;+79035556677;Москва"], AS_OF)
+    by_refs = {row["record_refs"]: row["client_id"] for rows in clients.values() for row in rows}
+    assert by_refs["base.csv:1"] == ivanov and by_refs["new.csv:1"] != ivanov
+    assert clients == _sent(db, "new.csv", ["Наименование;Телефон;Город",
+                                            "Иванов Иван Иванович;+79035556677;Москва"], AS_OF)  # and it holds
+    cli(db, "clean", "--full", "--as-of", AS_OF)
+    assert {row["record_refs"]: row["client_id"] for row in table(db, "clients")} == by_refs
+
+
+def test_a_namesake_with_another_inn_in_a_row_does_not_take_the_clients_snooze(tmp_path):
+    db = tmp_path / "cb.db"
+    header, others = "Наименование;ИНН;Телефон;Город", ["ООО Бета;7701000033;+74951110003;Москва"]
+    romashka = "ООО Ромашка;7701000026;+74951110002;Москва"
+    (client,) = _sent(db, "crm.csv", [header, "ООО Альфа;7701000019;+74951110001;Москва", romashka, *others],
+                      AS_OF)["ООО Ромашка"]
+    cli(db, "snooze", client["client_id"], "--until", "2027-06-01", "--reason", "x", "--as-of", AS_OF)
+    # Another legal entity of the same name now fills Альфа's row.
+    both = _sent(db, "crm.csv", [header, "ООО Ромашка;7701000058;+74951110005;Москва", romashka, *others],
+                 AS_OF)["ООО Ромашка"]
+    assert {(row["inn"], row["client_id"] == client["client_id"], row["state"]) for row in both} == {
+        ("7701000026", True, "snoozed"), ("7701000058", False, "pool")}
+
+
 def _as_read(db: Path, source: str) -> list[tuple]:
     """A source's records, phones and emails as ingest made them, by reference (ids and judgements aside)."""
     with sqlite3.connect(db) as conn:

@@ -791,6 +791,8 @@ class Store:
         ids_by_row = dict(conn.execute("SELECT row, id FROM records WHERE source_id = ?", (source_id,)))
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM records").fetchone()[0]
         read_on = conn.execute("SELECT substr(ingested_at, 1, 10) FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+        claims = self._hold_claims(source_id)
+        dated: list[int] = []  # the records written, which may have been given today as their claim's day
         columns = ("id", *_RECORD_COLUMNS, "owner_read_on")
         insert_record = f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)})"
         insert_raw = "INSERT INTO record_raw(record_id, raw) VALUES (?,?)"
@@ -820,6 +822,8 @@ class Store:
                 rewritten.append(record_id)
                 record_sql, raw_sql = upsert_record, upsert_raw
             written.append(row)
+            if claims:
+                dated.append(record_id)
             batches[record_sql].append((record_id, source_id, values[0], values[1], *values[3:], read_on))
             batches[raw_sql].append((record_id, values[2]))
             batches[insert_phone].extend((record_id, pos, *phone) for pos, phone in enumerate(phones))
@@ -831,6 +835,8 @@ class Store:
                 pending = 0
         self._release_contacts(rewritten, contacts)
         self._flush(batches)
+        if claims:
+            self._date_moved_claims(dated, read_on)
         seen = {*written, *kept}
         self._release_contacts([record_id for row, record_id in ids_by_row.items() if row not in seen])
         self._drop_unseen("records", source_id, seen)
@@ -838,6 +844,28 @@ class Store:
                      "WHERE NOT EXISTS (SELECT 1 FROM phones p JOIN records r ON r.id = p.record_id "
                      "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
         return len(written)
+
+    def _hold_claims(self, source_id: int) -> int:
+        """Set aside each owner the source's records name, with the company and the day it was first read."""
+        conn = self._conn
+        conn.execute("DROP TABLE IF EXISTS temp.held_claims")
+        conn.execute("CREATE TEMP TABLE held_claims AS SELECT owner, CASE WHEN inn_valid THEN inn END AS inn, "
+                     "name_key, city, owner_read_on AS read_on FROM records WHERE source_id = ? AND owner IS NOT NULL",
+                     (source_id,))
+        conn.execute("CREATE INDEX temp.held_claims_inn ON held_claims(inn, owner)")
+        conn.execute("CREATE INDEX temp.held_claims_name ON held_claims(name_key, city, owner)")
+        return conn.execute("SELECT count(*) FROM temp.held_claims").fetchone()[0]
+
+    def _date_moved_claims(self, record_ids: list[int], read_on: str) -> None:
+        """A row written naming another owner than it did is dated today; but when its company had that owner
+        in another row before (the dump was sorted another way), the claim keeps the day it was first read."""
+        self._fill_ids("dated", record_ids)
+        earlier = ("SELECT min(h.read_on) FROM temp.held_claims h WHERE h.owner = records.owner AND h.read_on < ? "
+                   "AND ((records.inn_valid AND h.inn = records.inn) OR (h.name_key = records.name_key "
+                   "AND h.city IS records.city))")
+        self._conn.execute(
+            f"UPDATE records SET owner_read_on = coalesce(({earlier}), owner_read_on) "
+            "WHERE id IN (SELECT id FROM temp.dated) AND owner IS NOT NULL AND owner_read_on = ?", (read_on, read_on))
 
     def _release_contacts(self, record_ids: list[int],
                           rewritten_with: tuple[Sequence[tuple], Sequence[tuple]] | None = None) -> None:

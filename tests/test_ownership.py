@@ -175,18 +175,27 @@ runpy.run_module("clientbase", run_name="__main__")
 '''
 
 
-def test_a_dump_read_again_keeps_its_claims_first_dates(tmp_path):
-    clock, db, crm = tmp_path / "clock.py", tmp_path / "cb.db", tmp_path / "crm.csv"
-    clock.write_text(_CLOCK, encoding="utf-8")
+class Calendar:
+    """The CLI run on a given day, against one base in `folder`."""
 
-    def on(day, *args):
-        result = subprocess.run([sys.executable, str(clock), day, "--db", str(db), *args], capture_output=True,
-                                text=True, cwd=tmp_path)
+    def __init__(self, folder):
+        self.folder, self.clock = folder, folder / "clock.py"
+        self.clock.write_text(_CLOCK, encoding="utf-8")
+
+    def on(self, day, *args):
+        result = subprocess.run([sys.executable, str(self.clock), day, "--db", str(self.folder / "cb.db"), *args],
+                                capture_output=True, text=True, cwd=self.folder)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    def owners(day):
-        return {row["name"]: (row["owner"], row["state"]) for row in csv.DictReader(io.StringIO(on(day, "export", "clients")))}
+    def owners(self, day):
+        return {row["name"]: (row["owner"], row["state"])
+                for row in csv.DictReader(io.StringIO(self.on(day, "export", "clients")))}
+
+
+def test_a_dump_read_again_keeps_its_claims_first_dates(tmp_path):
+    crm, calendar = tmp_path / "crm.csv", Calendar(tmp_path)
+    on, owners = calendar.on, calendar.owners
 
     rows = [f"ООО Клиент{i};Казань;+7 843 500-00-0{i};Иванов Иван" for i in range(3)]
     crm.write_text("\n".join(["Компания;Город;Телефоны;Ответственный", *rows]) + "\n", encoding="utf-8")
@@ -251,3 +260,18 @@ def test_assign_stores_the_managers_spelling_and_lists_the_client_at_once(run, t
     items = json.loads(run("today", "--as-of", "2026-11-20", "--json").stdout)["items"]
     assert {(item["manager"], item["name"]) for item in items} == {("Петрова Анна", "ООО Альфа"),
                                                                    ("Петрова Анна", "ООО Бета")}
+
+
+def test_a_dump_sorted_another_way_does_not_renew_its_claims(tmp_path):
+    crm, calendar = tmp_path / "crm.csv", Calendar(tmp_path)
+    header = "Наименование;ИНН;Телефон;Город;Ответственный"
+    alfa, beta = "ООО Альфа;7701000019;+74951110001;Москва;Иванов Пётр", "ООО Бета;7701000033;+74951110003;Москва;Петрова Анна"
+    gamma = "ООО Гамма;7701000040;+74951110004;Москва;"
+    crm.write_text("\n".join([header, alfa, beta, gamma]) + "\n", encoding="utf-8")
+    calendar.on("2026-06-01", "ingest", str(crm))
+    calendar.on("2026-11-29", "clean")  # 90 days from June are over: both terms ran out
+    assert {calendar.owners("2026-11-29")[name] for name in ("ООО Альфа", "ООО Бета")} == {("", "pool")}
+    crm.write_text("\n".join([header, beta, alfa, gamma]) + "\n", encoding="utf-8")
+    calendar.on("2026-11-29", "ingest", str(crm))
+    calendar.on("2026-11-29", "clean")
+    assert {calendar.owners("2026-11-29")[name] for name in ("ООО Альфа", "ООО Бета")} == {("", "pool")}

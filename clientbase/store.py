@@ -791,8 +791,10 @@ class Store:
         ids_by_row = dict(conn.execute("SELECT row, id FROM records WHERE source_id = ?", (source_id,)))
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM records").fetchone()[0]
         read_on = conn.execute("SELECT substr(ingested_at, 1, 10) FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
-        claims = self._hold_claims(source_id)
-        dated: list[int] = []  # the records written, which may have been given today as their claim's day
+        # The claims of the rows written over or removed, to date a company's claim by the row it moved from.
+        conn.execute("DROP TABLE IF EXISTS temp.held_claims")
+        conn.execute("CREATE TEMP TABLE held_claims(owner TEXT, inn TEXT, name_key TEXT, city TEXT, read_on TEXT)")
+        dated: list[int] = []  # the records written over a source read before: their claims may be dated today
         columns = ("id", *_RECORD_COLUMNS, "owner_read_on")
         insert_record = f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)})"
         insert_raw = "INSERT INTO record_raw(record_id, raw) VALUES (?,?)"
@@ -822,7 +824,7 @@ class Store:
                 rewritten.append(record_id)
                 record_sql, raw_sql = upsert_record, upsert_raw
             written.append(row)
-            if claims:
+            if ids_by_row:
                 dated.append(record_id)
             batches[record_sql].append((record_id, source_id, values[0], values[1], *values[3:], read_on))
             batches[raw_sql].append((record_id, values[2]))
@@ -830,40 +832,48 @@ class Store:
             batches[insert_email].extend((record_id, *email) for email in emails)
             pending += 1
             if pending >= _BATCH_ROWS:
+                self._hold_claims(rewritten)
                 self._release_contacts(rewritten, contacts)
                 self._flush(batches)
                 pending = 0
+        self._hold_claims(rewritten)
         self._release_contacts(rewritten, contacts)
         self._flush(batches)
-        if claims:
-            self._date_moved_claims(dated, read_on)
         seen = {*written, *kept}
-        self._release_contacts([record_id for row, record_id in ids_by_row.items() if row not in seen])
+        removed = [record_id for row, record_id in ids_by_row.items() if row not in seen]
+        self._hold_claims(removed)
+        self._date_moved_claims(dated, read_on)
+        self._release_contacts(removed)
         self._drop_unseen("records", source_id, seen)
         conn.execute("INSERT INTO dropped_numbers(e164) SELECT DISTINCT h.e164 FROM temp.held_numbers h "
                      "WHERE NOT EXISTS (SELECT 1 FROM phones p JOIN records r ON r.id = p.record_id "
                      "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
         return len(written)
 
-    def _hold_claims(self, source_id: int) -> int:
-        """Set aside each owner the source's records name, with the company and the day it was first read."""
-        conn = self._conn
-        conn.execute("DROP TABLE IF EXISTS temp.held_claims")
-        conn.execute("CREATE TEMP TABLE held_claims AS SELECT owner, CASE WHEN inn_valid THEN inn END AS inn, "
-                     "name_key, city, owner_read_on AS read_on FROM records WHERE source_id = ? AND owner IS NOT NULL",
-                     (source_id,))
-        conn.execute("CREATE INDEX temp.held_claims_inn ON held_claims(inn, owner)")
-        conn.execute("CREATE INDEX temp.held_claims_name ON held_claims(name_key, city, owner)")
-        return conn.execute("SELECT count(*) FROM temp.held_claims").fetchone()[0]
+    def _hold_claims(self, record_ids: Sequence[int]) -> None:
+        """Set aside the owner each of these records names, with its company and the day it was first read,
+        before the record is written over or removed."""
+        if not record_ids:
+            return
+        self._fill_ids("claimed", record_ids)
+        self._conn.execute(
+            "INSERT INTO temp.held_claims(owner, inn, name_key, city, read_on) SELECT r.owner, "
+            "CASE WHEN r.inn_valid THEN r.inn END, r.name_key, r.city, r.owner_read_on "
+            "FROM temp.claimed c CROSS JOIN records r ON r.id = c.id WHERE r.owner IS NOT NULL")
 
     def _date_moved_claims(self, record_ids: list[int], read_on: str) -> None:
         """A row written naming another owner than it did is dated today; but when its company had that owner
         in another row before (the dump was sorted another way), the claim keeps the day it was first read."""
+        conn = self._conn
+        if not record_ids or not conn.execute("SELECT EXISTS (SELECT 1 FROM temp.held_claims)").fetchone()[0]:
+            return
+        conn.execute("CREATE INDEX temp.held_claims_inn ON held_claims(inn, owner)")
+        conn.execute("CREATE INDEX temp.held_claims_name ON held_claims(name_key, city, owner)")
         self._fill_ids("dated", record_ids)
         earlier = ("SELECT min(h.read_on) FROM temp.held_claims h WHERE h.owner = records.owner AND h.read_on < ? "
                    "AND ((records.inn_valid AND h.inn = records.inn) OR (h.name_key = records.name_key "
                    "AND h.city IS records.city))")
-        self._conn.execute(
+        conn.execute(
             f"UPDATE records SET owner_read_on = coalesce(({earlier}), owner_read_on) "
             "WHERE id IN (SELECT id FROM temp.dated) AND owner IS NOT NULL AND owner_read_on = ?", (read_on, read_on))
 
@@ -1155,6 +1165,9 @@ class Store:
         none still votes for its own (1). So a snooze or an assignment stays with its company, not with a row
         number, and a client whose records are not clustered again is never given away.
         """
+        if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM temp.clustered c CROSS JOIN records r "
+                                  "ON r.id = c.record_id WHERE r.client_id IS NOT NULL)").fetchone()[0]:
+            return iter(())  # a first clean: there is no client to keep
         return self._conn.execute(
             "WITH voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
             "r.client_id IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "

@@ -401,6 +401,18 @@ _USABLE_PHONES = ("(SELECT group_concat(p.e164, char(31)) FROM phones p "
 _VALID_EMAILS = "(SELECT group_concat(e.value, char(31)) FROM emails e WHERE e.record_id = r.id AND e.valid)"
 
 
+def _valid_inn(text: str | None) -> bool:
+    from clientbase.companies import inn_check_digits_ok  # here: the morning's commands start without it
+
+    return text is not None and text.isascii() and text.isdigit() and inn_check_digits_ok(text)
+
+
+def _inn_conflict(client: str) -> str:
+    """Whether the stray record `s` has a valid INN and the client `client` another valid one: then they are two
+    legal entities, whatever their names."""
+    return f"(s.inn_valid AND {client}.inn IS NOT NULL AND {client}.inn != s.inn AND valid_inn({client}.inn))"
+
+
 def _differing(rows: Iterable[tuple], stored: Iterable[tuple]) -> Iterator[tuple]:
     """The rows that differ from the stored row of their id; both in id order, the id last."""
     stored = iter(stored)
@@ -650,6 +662,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.create_function("valid_inn", 1, _valid_inn, deterministic=True)
             store = cls(path, sqlite_utils.Database(conn))
             store._migrate()
         except sqlite3.DatabaseError as exc:
@@ -801,8 +814,7 @@ class Store:
         insert_phone = f"INSERT INTO phones(record_id, pos, {','.join(_PHONE_FIELDS)}) VALUES (?,?,?,?,?,?,?,?,?,?)"
         insert_email = f"INSERT INTO emails(record_id, {','.join(_EMAIL_FIELDS)}) VALUES (?,?,?,?,?,?)"
         # A record new to the base takes a plain INSERT, which costs half an upsert.
-        upsert_record = (f"{insert_record} ON CONFLICT(id) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS)}, "
-                         "owner_read_on = CASE WHEN owner IS excluded.owner THEN owner_read_on ELSE excluded.owner_read_on END")
+        upsert_record = f"{insert_record} ON CONFLICT(id) DO UPDATE SET {','.join(f'{c}=excluded.{c}' for c in columns[1:])}"
         upsert_raw = f"{insert_raw} ON CONFLICT(record_id) DO UPDATE SET raw = excluded.raw WHERE raw IS NOT excluded.raw"
         # In this order: phones and emails refer to their record.
         batches: dict[str, list[tuple]] = {
@@ -862,8 +874,9 @@ class Store:
             "FROM temp.claimed c CROSS JOIN records r ON r.id = c.id WHERE r.owner IS NOT NULL")
 
     def _date_moved_claims(self, record_ids: list[int], read_on: str) -> None:
-        """A row written naming another owner than it did is dated today; but when its company had that owner
-        in another row before (the dump was sorted another way), the claim keeps the day it was first read."""
+        """A row written is dated today; but when its company had that owner before, in this row or another
+        (the dump was sorted another way), the claim keeps the day it was first read. The company is told by
+        its valid INN, or by its name and city without another valid INN."""
         conn = self._conn
         if not record_ids or not conn.execute("SELECT EXISTS (SELECT 1 FROM temp.held_claims)").fetchone()[0]:
             return
@@ -871,8 +884,8 @@ class Store:
         conn.execute("CREATE INDEX temp.held_claims_name ON held_claims(name_key, city, owner)")
         self._fill_ids("dated", record_ids)
         earlier = ("SELECT min(h.read_on) FROM temp.held_claims h WHERE h.owner = records.owner AND h.read_on < ? "
-                   "AND ((records.inn_valid AND h.inn = records.inn) OR (h.name_key = records.name_key "
-                   "AND h.city IS records.city))")
+                   "AND ((records.inn_valid AND h.inn = records.inn) OR (h.name_key != '' AND h.name_key = records.name_key "
+                   "AND h.city IS records.city AND NOT (records.inn_valid AND h.inn IS NOT NULL AND h.inn != records.inn)))")
         conn.execute(
             f"UPDATE records SET owner_read_on = coalesce(({earlier}), owner_read_on) "
             "WHERE id IN (SELECT id FROM temp.dated) AND owner IS NOT NULL AND owner_read_on = ?", (read_on, read_on))
@@ -1182,11 +1195,11 @@ class Store:
             "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "
             "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
             "votes AS (SELECT cluster, client_id, 3 AS weight FROM voters WHERE faithful "
-            "UNION ALL SELECT s.cluster, coalesce(i.id, n.id, s.client_id), "
+            f"UNION ALL SELECT s.cluster, coalesce(i.id, n.id, CASE WHEN NOT {_inn_conflict('o')} THEN s.client_id END), "
             "CASE WHEN coalesce(i.id, n.id) IS NOT NULL THEN 2 ELSE 1 END FROM strays s "
             "LEFT JOIN by_inn i ON s.inn_valid AND i.inn = s.inn "
-            "LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city "
-            "AND NOT (s.inn_valid AND coalesce(n.inn, s.inn) != s.inn)) "
+            f"LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city AND NOT {_inn_conflict('n')} "
+            "LEFT JOIN held o ON o.id = s.client_id) "
             "SELECT cluster, client_id, sum(weight) FROM votes WHERE client_id IS NOT NULL "
             "GROUP BY cluster, client_id")
 

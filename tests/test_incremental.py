@@ -297,6 +297,27 @@ def test_a_namesake_with_another_inn_in_a_row_does_not_take_the_clients_snooze(t
         ("7701000026", True, "snoozed"), ("7701000058", False, "pool")}
 
 
+def test_another_legal_entity_in_a_companys_row_never_takes_its_client(tmp_path):
+    db = tmp_path / "cb.db"
+    header, rest = "Наименование;ИНН;Телефон;Город", ["ООО Бета;7701000033;+74951110003;Москва"]
+    (alfa,) = _sent(db, "crm.csv", [header, "ООО Альфа;7701000019;+74951110001;Москва", *rest], AS_OF)["ООО Альфа"]
+    cli(db, "snooze", alfa["client_id"], "--until", "2027-06-01", "--reason", "x", "--as-of", AS_OF)
+    (delta,) = _sent(db, "crm.csv", [header, "ООО Дельта;7701000058;+74951110005;Москва", *rest], AS_OF)["ООО Дельта"]
+    assert delta["client_id"] != alfa["client_id"] and delta["state"] == "pool"
+
+
+def test_a_company_whose_inn_was_corrected_in_a_re_sorted_dump_keeps_its_client(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;ИНН;Телефон;Город"
+    beta, gamma = "ООО Бета;7701000033;+74951110003;Москва", "ООО Гамма;7701000040;+74951110004;Москва"
+    (alfa,) = _sent(db, "crm.csv", [header, "ООО Альфа;7701000018;+74951110001;Москва", beta, gamma],
+                    AS_OF)["ООО Альфа"]  # the INN fails its check digit
+    cli(db, "snooze", alfa["client_id"], "--until", "2027-06-01", "--reason", "x", "--as-of", AS_OF)
+    (again,) = _sent(db, "crm.csv", [header, beta, "ООО Альфа;7701000019;+74951110001;Москва", gamma],
+                     AS_OF)["ООО Альфа"]
+    assert (again["client_id"], again["state"]) == (alfa["client_id"], "snoozed")
+
+
 def _as_read(db: Path, source: str) -> list[tuple]:
     """A source's records, phones and emails as ingest made them, by reference (ids and judgements aside)."""
     with sqlite3.connect(db) as conn:

@@ -275,3 +275,19 @@ def test_a_dump_sorted_another_way_does_not_renew_its_claims(tmp_path):
     calendar.on("2026-11-29", "ingest", str(crm))
     calendar.on("2026-11-29", "clean")
     assert {calendar.owners("2026-11-29")[name] for name in ("ООО Альфа", "ООО Бета")} == {("", "pool")}
+
+
+def test_a_row_that_now_holds_another_company_of_the_same_manager_does_not_lend_it_its_date(tmp_path):
+    crm, calendar = tmp_path / "crm.csv", Calendar(tmp_path)
+    header = "Наименование;ИНН;Телефон;Город;Ответственный"
+    alfa, beta = "ООО Альфа;7701000019;+74951110001;Москва;Иванов Пётр", "ООО Бета;7701000033;+74951110003;Москва;"
+    crm.write_text("\n".join([header, alfa, beta]) + "\n", encoding="utf-8")
+    calendar.on("2026-06-01", "ingest", str(crm))
+    beta += "Иванов Пётр"  # assigned in August
+    crm.write_text("\n".join([header, alfa, beta]) + "\n", encoding="utf-8")
+    calendar.on("2026-08-01", "ingest", str(crm))
+    crm.write_text("\n".join([header, beta, alfa]) + "\n", encoding="utf-8")  # sorted another way
+    calendar.on("2026-09-05", "ingest", str(crm))
+    calendar.on("2026-09-05", "clean")
+    owners = calendar.owners("2026-09-05")
+    assert (owners["ООО Альфа"], owners["ООО Бета"]) == (("", "pool"), ("Иванов Пётр", "owned"))

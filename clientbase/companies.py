@@ -93,6 +93,11 @@ def _cleaned(raw: str, chunk: re.Pattern[str]) -> tuple[str | None, str | None]:
 _INN_WEIGHTS = {10: ((2, 4, 10, 3, 5, 9, 4, 6, 8),), 12: ((7, 2, 4, 10, 3, 5, 9, 4, 6, 8), (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8))}
 
 
+def is_valid_inn(text: str | None) -> bool:
+    """Whether a stored INN, digits as written, is a valid one: its check digits match and it is not all zeros."""
+    return bool(text) and text.isascii() and text.isdigit() and bool(text.strip("0")) and inn_check_digits_ok(text)
+
+
 def inn_check_digits_ok(digits: str) -> bool:
     """python-stdnum's INN check (one check digit of 10, two of 12) without its cleaning of the input, which
     costs more than the check: `digits` are ASCII digits already. Each check digit is the weighted sum of

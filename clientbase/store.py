@@ -25,7 +25,7 @@ import sqlite_utils
 
 from clientbase.errors import UserError
 from clientbase.models import QuarantineEntry, RecordRow, SourceInfo
-from clientbase.ownership import LedgerEvent
+from clientbase.ownership import LedgerEvent, manager_name
 
 
 class StoreError(UserError):
@@ -402,15 +402,22 @@ _VALID_EMAILS = "(SELECT group_concat(e.value, char(31)) FROM emails e WHERE e.r
 
 
 def _valid_inn(text: str | None) -> bool:
-    from clientbase.companies import inn_check_digits_ok  # here: the morning's commands start without it
+    from clientbase.companies import is_valid_inn  # here: the morning's commands start without it
 
-    return text is not None and text.isascii() and text.isdigit() and inn_check_digits_ok(text)
+    return is_valid_inn(text)
 
 
-def _inn_conflict(client: str) -> str:
-    """Whether the stray record `s` has a valid INN and the client `client` another valid one: then they are two
-    legal entities, whatever their names."""
-    return f"(s.inn_valid AND {client}.inn IS NOT NULL AND {client}.inn != s.inn AND valid_inn({client}.inn))"
+def _manager_key(text: str | None) -> str | None:
+    """A manager's name as claims compare it: case and runs of spaces aside."""
+    name = manager_name(text)
+    return name.casefold() if name else None
+
+
+def _inn_conflict(record: str, client: str) -> str:
+    """Whether the record has a valid INN and the client another valid one: then they are two legal entities,
+    whatever their names."""
+    return (f"({record}.inn_valid AND {client}.inn IS NOT NULL AND {client}.inn != {record}.inn "
+            f"AND valid_inn({client}.inn))")
 
 
 def _differing(rows: Iterable[tuple], stored: Iterable[tuple]) -> Iterator[tuple]:
@@ -663,6 +670,7 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.create_function("valid_inn", 1, _valid_inn, deterministic=True)
+            conn.create_function("manager_key", 1, _manager_key, deterministic=True)
             store = cls(path, sqlite_utils.Database(conn))
             store._migrate()
         except sqlite3.DatabaseError as exc:
@@ -806,7 +814,7 @@ class Store:
         read_on = conn.execute("SELECT substr(ingested_at, 1, 10) FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
         # The claims of the rows written over or removed, to date a company's claim by the row it moved from.
         conn.execute("DROP TABLE IF EXISTS temp.held_claims")
-        conn.execute("CREATE TEMP TABLE held_claims(owner TEXT, inn TEXT, name_key TEXT, city TEXT, read_on TEXT)")
+        conn.execute("CREATE TEMP TABLE held_claims(owner_key TEXT, inn TEXT, name_key TEXT, city TEXT, read_on TEXT)")
         dated: list[int] = []  # the records written over a source read before: their claims may be dated today
         columns = ("id", *_RECORD_COLUMNS, "owner_read_on")
         insert_record = f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)})"
@@ -869,21 +877,22 @@ class Store:
             return
         self._fill_ids("claimed", record_ids)
         self._conn.execute(
-            "INSERT INTO temp.held_claims(owner, inn, name_key, city, read_on) SELECT r.owner, "
+            "INSERT INTO temp.held_claims(owner_key, inn, name_key, city, read_on) SELECT manager_key(r.owner), "
             "CASE WHEN r.inn_valid THEN r.inn END, r.name_key, r.city, r.owner_read_on "
             "FROM temp.claimed c CROSS JOIN records r ON r.id = c.id WHERE r.owner IS NOT NULL")
 
     def _date_moved_claims(self, record_ids: list[int], read_on: str) -> None:
-        """A row written is dated today; but when its company had that owner before, in this row or another
-        (the dump was sorted another way), the claim keeps the day it was first read. The company is told by
-        its valid INN, or by its name and city without another valid INN."""
+        """A row written is dated today; but when its company had that owner before (however spelled), in this
+        row or another (the dump was sorted another way), the claim keeps the day it was first read. The
+        company is told by its valid INN, or by its name and city without another valid INN."""
         conn = self._conn
         if not record_ids or not conn.execute("SELECT EXISTS (SELECT 1 FROM temp.held_claims)").fetchone()[0]:
             return
-        conn.execute("CREATE INDEX temp.held_claims_inn ON held_claims(inn, owner)")
-        conn.execute("CREATE INDEX temp.held_claims_name ON held_claims(name_key, city, owner)")
+        conn.execute("CREATE INDEX temp.held_claims_inn ON held_claims(inn, owner_key)")
+        conn.execute("CREATE INDEX temp.held_claims_name ON held_claims(name_key, city, owner_key)")
         self._fill_ids("dated", record_ids)
-        earlier = ("SELECT min(h.read_on) FROM temp.held_claims h WHERE h.owner = records.owner AND h.read_on < ? "
+        earlier = ("SELECT min(h.read_on) FROM temp.held_claims h WHERE h.owner_key = manager_key(records.owner) "
+                   "AND h.read_on < ? "
                    "AND ((records.inn_valid AND h.inn = records.inn) OR (h.name_key != '' AND h.name_key = records.name_key "
                    "AND h.city IS records.city AND NOT (records.inn_valid AND h.inn IS NOT NULL AND h.inn != records.inn)))")
         conn.execute(
@@ -1184,8 +1193,8 @@ class Store:
         return self._conn.execute(
             "WITH voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
             "r.client_id IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "
-            "OR EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND (o.name_key = r.name_key "
-            "OR (r.inn_valid AND o.inn = r.inn)))) AS faithful "
+            "OR EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND ((o.name_key = r.name_key "
+            f"AND o.city IS r.city AND NOT {_inn_conflict('r', 'o')}) OR (r.inn_valid AND o.inn = r.inn)))) AS faithful "
             "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id), "
             "strays AS MATERIALIZED (SELECT * FROM voters WHERE NOT faithful), "
             "held AS MATERIALIZED (SELECT k.id, k.inn, k.name_key, k.city FROM clients k "
@@ -1195,10 +1204,10 @@ class Store:
             "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "
             "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
             "votes AS (SELECT cluster, client_id, 3 AS weight FROM voters WHERE faithful "
-            f"UNION ALL SELECT s.cluster, coalesce(i.id, n.id, CASE WHEN NOT {_inn_conflict('o')} THEN s.client_id END), "
+            f"UNION ALL SELECT s.cluster, coalesce(i.id, n.id, CASE WHEN NOT {_inn_conflict('s', 'o')} THEN s.client_id END), "
             "CASE WHEN coalesce(i.id, n.id) IS NOT NULL THEN 2 ELSE 1 END FROM strays s "
             "LEFT JOIN by_inn i ON s.inn_valid AND i.inn = s.inn "
-            f"LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city AND NOT {_inn_conflict('n')} "
+            f"LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city AND NOT {_inn_conflict('s', 'n')} "
             "LEFT JOIN held o ON o.id = s.client_id) "
             "SELECT cluster, client_id, sum(weight) FROM votes WHERE client_id IS NOT NULL "
             "GROUP BY cluster, client_id")

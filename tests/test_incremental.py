@@ -318,6 +318,29 @@ def test_a_company_whose_inn_was_corrected_in_a_re_sorted_dump_keeps_its_client(
     assert (again["client_id"], again["state"]) == (alfa["client_id"], "snoozed")
 
 
+@pytest.mark.parametrize("other", ["ООО Ромашка;7701000058;+74951110005;Москва",  # another INN
+                                   "ООО Ромашка;;+78432110005;Казань"])  # another city
+def test_a_namesake_moved_into_a_companys_row_does_not_take_its_client(tmp_path, other):
+    db = tmp_path / "cb.db"
+    header, romashka, beta = ("Наименование;ИНН;Телефон;Город", "ООО Ромашка;7701000026;+74951110002;Москва",
+                              "ООО Бета;7701000033;+74951110003;Москва")
+    (client,) = _sent(db, "crm.csv", [header, romashka, beta], AS_OF)["ООО Ромашка"]
+    cli(db, "snooze", client["client_id"], "--until", "2027-06-01", "--reason", "x", "--as-of", AS_OF)
+    both = _sent(db, "crm.csv", [header, other, beta, romashka], AS_OF)["ООО Ромашка"]
+    assert {(row["record_refs"], row["client_id"] == client["client_id"], row["state"]) for row in both} == {
+        ("crm.csv:3", True, "snoozed"), ("crm.csv:1", False, "pool")}
+
+
+def test_a_company_whose_placeholder_inn_was_filled_in_keeps_its_client(tmp_path):
+    db = tmp_path / "cb.db"
+    header, beta = "Наименование;ИНН;Телефон;Город", "ООО Бета;7701000033;+74951110003;Москва"
+    (client,) = _sent(db, "crm.csv", [header, "ООО Ромашка;0000000000;+74951110002;Москва", beta], AS_OF)["ООО Ромашка"]
+    cli(db, "snooze", client["client_id"], "--until", "2027-06-01", "--reason", "x", "--as-of", AS_OF)
+    (renamed,) = _sent(db, "crm.csv", [header, "ООО Ромашка-Центр;7701000026;+74951110002;Москва", beta],
+                       AS_OF)["ООО Ромашка-Центр"]
+    assert (renamed["client_id"], renamed["state"]) == (client["client_id"], "snoozed")
+
+
 def _as_read(db: Path, source: str) -> list[tuple]:
     """A source's records, phones and emails as ingest made them, by reference (ids and judgements aside)."""
     with sqlite3.connect(db) as conn:

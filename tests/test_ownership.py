@@ -291,3 +291,14 @@ def test_a_row_that_now_holds_another_company_of_the_same_manager_does_not_lend_
     calendar.on("2026-09-05", "clean")
     owners = calendar.owners("2026-09-05")
     assert (owners["ООО Альфа"], owners["ООО Бета"]) == (("", "pool"), ("Иванов Пётр", "owned"))
+
+
+def test_a_claim_keeps_its_date_when_the_manager_is_written_another_way(tmp_path):
+    crm, calendar = tmp_path / "crm.csv", Calendar(tmp_path)
+    header = "Наименование;ИНН;Телефон;Город;Ответственный"
+    crm.write_text(f"{header}\nООО Альфа;7701000019;+74951110001;Москва;Иванов Пётр\n", encoding="utf-8")
+    calendar.on("2026-06-01", "ingest", str(crm))
+    crm.write_text(f"{header}\nООО Альфа;7701000019;+74951110009;Москва;ИВАНОВ  ПЁТР\n", encoding="utf-8")
+    calendar.on("2026-09-05", "ingest", str(crm))
+    calendar.on("2026-09-05", "clean")  # the June claim ran out on 30 August, however the CRM spells him now
+    assert calendar.owners("2026-09-05")["ООО Альфа"] == ("", "pool")

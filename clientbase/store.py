@@ -891,10 +891,10 @@ class Store:
         conn.execute("CREATE INDEX temp.held_claims_inn ON held_claims(inn, owner_key)")
         conn.execute("CREATE INDEX temp.held_claims_name ON held_claims(name_key, city, owner_key)")
         self._fill_ids("dated", record_ids)
+        same_name = ("h.name_key != '' AND h.name_key = records.name_key AND h.city IS records.city "
+                     f"AND NOT {_inn_conflict('records', 'h')}")
         earlier = ("SELECT min(h.read_on) FROM temp.held_claims h WHERE h.owner_key = manager_key(records.owner) "
-                   "AND h.read_on < ? "
-                   "AND ((records.inn_valid AND h.inn = records.inn) OR (h.name_key != '' AND h.name_key = records.name_key "
-                   "AND h.city IS records.city AND NOT (records.inn_valid AND h.inn IS NOT NULL AND h.inn != records.inn)))")
+                   f"AND h.read_on < ? AND ((records.inn_valid AND h.inn = records.inn) OR ({same_name}))")
         conn.execute(
             f"UPDATE records SET owner_read_on = coalesce(({earlier}), owner_read_on) "
             "WHERE id IN (SELECT id FROM temp.dated) AND owner IS NOT NULL AND owner_read_on = ?", (read_on, read_on))
@@ -1194,7 +1194,8 @@ class Store:
             "WITH voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
             "r.client_id IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "
             "OR EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND ((o.name_key = r.name_key "
-            f"AND o.city IS r.city AND NOT {_inn_conflict('r', 'o')}) OR (r.inn_valid AND o.inn = r.inn)))) AS faithful "
+            f"AND o.city IS r.city AND NOT {_inn_conflict('r', 'o')}) OR (r.inn_valid AND o.inn = r.inn)))) "
+            "AS faithful "
             "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id), "
             "strays AS MATERIALIZED (SELECT * FROM voters WHERE NOT faithful), "
             "held AS MATERIALIZED (SELECT k.id, k.inn, k.name_key, k.city FROM clients k "
@@ -1204,7 +1205,8 @@ class Store:
             "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "
             "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
             "votes AS (SELECT cluster, client_id, 3 AS weight FROM voters WHERE faithful "
-            f"UNION ALL SELECT s.cluster, coalesce(i.id, n.id, CASE WHEN NOT {_inn_conflict('s', 'o')} THEN s.client_id END), "
+            "UNION ALL SELECT s.cluster, "
+            f"coalesce(i.id, n.id, CASE WHEN NOT {_inn_conflict('s', 'o')} THEN s.client_id END), "
             "CASE WHEN coalesce(i.id, n.id) IS NOT NULL THEN 2 ELSE 1 END FROM strays s "
             "LEFT JOIN by_inn i ON s.inn_valid AND i.inn = s.inn "
             f"LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city AND NOT {_inn_conflict('s', 'n')} "
@@ -1564,7 +1566,7 @@ class Store:
         )
 
     def owner_claims(self) -> Iterator[tuple]:
-        """(client_id, manager, assigned_on or the day the record was first read with that owner, record ref) of
+        """(client_id, manager, assigned_on or the day its company was first read with that owner, record ref) of
         every named owner."""
         return self._conn.execute(
             "SELECT r.client_id, r.owner, coalesce(r.assigned_on, r.owner_read_on), r.ref FROM records r "

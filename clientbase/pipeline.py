@@ -770,6 +770,8 @@ def unmerge(db: Path, rules: Rules, client_id: int, refs: Sequence[str] = ()) ->
                 pairs = list(combinations(all_refs, 2))
             store.add_not_duplicates(pairs)
             store.mark_clients_changed([client_id])
+            if refs:  # the client, its id and what was decided for it stay with the records not detached
+                store.detach_records(detached)
             store.audit("unmerge", "unmerge", {"records": detached}, client_id=client_id)
             # The clustering rebuilds namesakes and neighbours too: they, and the client, stand as they stood
             # (owner, state, class) until the next clean works the standing out.

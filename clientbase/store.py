@@ -1045,6 +1045,10 @@ class Store:
         """Record a finished clustering: nothing is left to re-check until records change again."""
         self._settle("dedupe_state", settings, ("dirty_records", "dirty_clients", "dropped_numbers", "stale_clients"))
 
+    def detach_records(self, refs: Sequence[str]) -> None:
+        """Take records out of their client, as new records: the next clustering gives them a client."""
+        self._conn.executemany("UPDATE records SET client_id = NULL WHERE ref = ?", ((ref,) for ref in refs))
+
     def mark_clients_changed(self, client_ids: Iterable[int]) -> None:
         self._conn.executemany("INSERT OR IGNORE INTO dirty_clients(client_id) VALUES (?)",
                                ((c,) for c in client_ids))

@@ -652,3 +652,17 @@ def test_unmerge_naming_every_record_of_a_client_is_refused_not_reported_done(ru
     assert clients() == {client: refs}
     assert "detached 1 record(s)" in run("unmerge", client, "--ref", "crm.csv:2").stderr
     assert sorted(clients().values()) == ["crm.csv:1", "crm.csv:2"]
+
+
+def test_a_detached_record_leaves_its_client_and_the_snooze_with_the_records_not_detached(run, tmp_path):
+    (tmp_path / "crm.csv").write_text("Компания;Город;Телефоны\nООО Лотос;Казань;+7 843 160-00-01\n"
+                                      "Лотос;Казань;+7 843 160-00-01\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))
+    run("clean", "--as-of", "2026-11-20")
+    [client] = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    run("snooze", client["client_id"], "--until", "2027-06-01", "--reason", "головной офис", "--as-of", "2026-11-20")
+    run("unmerge", client["client_id"], "--ref", "crm.csv:1")  # the first record goes, the second stays
+    after = {c["record_refs"]: (c["client_id"], c["state"])
+             for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+    assert after["crm.csv:2"] == (client["client_id"], "snoozed")
+    assert after["crm.csv:1"][0] != client["client_id"]

@@ -29,7 +29,7 @@ from clientbase.export import (
 )
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
-from clientbase.ownership import LedgerEvent, manager_name
+from clientbase.ownership import LedgerEvent, manager_key, manager_name
 from clientbase.report import Report, build_report
 from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
@@ -173,7 +173,7 @@ def _known_manager(owners: Iterable[str], name: str) -> str:
     wanted = manager_name(name)
     if wanted is None:
         raise UserError("the manager's name is empty")
-    return next((o for o in owners if o.casefold() == wanted.casefold()), wanted)
+    return next((o for o in owners if manager_key(o) == manager_key(wanted)), wanted)
 
 
 @dataclass

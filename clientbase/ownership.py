@@ -50,6 +50,12 @@ def manager_name(text: str | None) -> str | None:
     return folded or None
 
 
+def manager_key(text: str | None) -> str | None:
+    """Who a manager is, however written: the name casefolded, runs of spaces folded."""
+    name = manager_name(text)
+    return name.casefold() if name else None
+
+
 def one_spelling(spellings: Mapping[str, int]) -> dict[str, str]:
     """One way to write each manager, keyed by the name casefolded: the spelling the dumps and commands
     use most (then the first in order), so that "ИВАНОВ ИВАН" and "Иванов Иван" get one list, not two."""

@@ -25,7 +25,7 @@ import sqlite_utils
 
 from clientbase.errors import UserError
 from clientbase.models import QuarantineEntry, RecordRow, SourceInfo
-from clientbase.ownership import LedgerEvent, manager_name
+from clientbase.ownership import LedgerEvent, manager_key
 
 
 class StoreError(UserError):
@@ -407,12 +407,6 @@ def _valid_inn(text: str | None) -> bool:
     return is_valid_inn(text)
 
 
-def _manager_key(text: str | None) -> str | None:
-    """A manager's name as claims compare it: case and runs of spaces aside."""
-    name = manager_name(text)
-    return name.casefold() if name else None
-
-
 def _inn_conflict(record: str, client: str) -> str:
     """Whether the record has a valid INN and the client another valid one: then they are two legal entities,
     whatever their names."""
@@ -670,7 +664,7 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.create_function("valid_inn", 1, _valid_inn, deterministic=True)
-            conn.create_function("manager_key", 1, _manager_key, deterministic=True)
+            conn.create_function("manager_key", 1, manager_key, deterministic=True)
             store = cls(path, sqlite_utils.Database(conn))
             store._migrate()
         except sqlite3.DatabaseError as exc:

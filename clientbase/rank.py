@@ -6,8 +6,8 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 from operator import itemgetter
 
 
@@ -54,6 +54,11 @@ def _exact(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
+# Decimals as wide as the amounts need: 28 digits would round 0.6 + 4e-210 to 0.6, and a client just
+# over a border would fall under it. Sums and products of decimals are then exact, in any order.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
 def _positive(value: float | None) -> bool:
     return value is not None and value > 0  # NaN is not positive either, so it counts as missing
 
@@ -65,11 +70,19 @@ def pareto_tiers(values: Mapping[int, float | None], max_share: float, high_shar
     Equal values get the same tier, that of the first of them (the share before counts only larger
     values), so the order of the input never matters and the largest value is always 'max'.
     """
-    positive = sorted((pair for pair in values.items() if _positive(pair[1])), key=itemgetter(1), reverse=True)
     tiers = dict.fromkeys(values, "low")
-    found = _ranked_tiers(positive, max_share, high_share, float)
-    tiers.update(found if found is not None else _ranked_tiers(positive, max_share, high_share, _exact))
+    tiers.update(_positive_tiers([pair for pair in values.items() if _positive(pair[1])], max_share, high_share))
     return tiers
+
+
+def _positive_tiers(positive: list[tuple[int, float]], max_share: float, high_share: float) -> dict[int, str]:
+    """The tiers of the (key, positive value) pairs, which it sorts largest first."""
+    positive.sort(key=itemgetter(1), reverse=True)
+    found = _ranked_tiers(positive, max_share, high_share, float)
+    if found is None:  # decimals always decide
+        with localcontext(_EXACT):
+            found = _ranked_tiers(positive, max_share, high_share, _exact)
+    return found
 
 
 def _ranked_tiers(positive: list[tuple[int, float]], max_share: float, high_share: float,
@@ -106,11 +119,10 @@ def _ranked_tiers(positive: list[tuple[int, float]], max_share: float, high_shar
     return tiers
 
 
-def _segment(last_purchase: date | None, as_of: date, active_days: int) -> str:
+def _segment(last_purchase: date | None, active_since: date) -> str:
     if last_purchase is None:
         return "potential"
-    # Inclusive: bought exactly active_days ago is still active; a date after as_of counts as active.
-    return "active" if (as_of - last_purchase).days <= active_days else "lost"
+    return "active" if last_purchase >= active_since else "lost"
 
 
 def _abcde(profit: float | None, profit_tier: str, potential_tier: str | None) -> str:
@@ -142,10 +154,18 @@ def _dependencies(clients: Sequence[RankInput], segments: Sequence[str], setting
     near = [(i, profit) for i, profit in positive if not profit < rough] if math.isfinite(rough) else positive
     if not near:
         return {}
-    total = sum(sorted(_exact(profit) for _, profit in positive), Decimal(0))  # sorted: the same in any order
-    bounds = [(name, _exact(share) * total) for name, share in shares]
+    with localcontext(_EXACT):
+        total = sum((_exact(profit) for _, profit in positive), Decimal(0))
+        bounds = [(name, _exact(share) * total) for name, share in shares]
     found = {i: next((name for name, bound in bounds if _exact(profit) > bound), None) for i, profit in near}
     return {i: name for i, name in found.items() if name}
+
+
+def _tier_positions(tiers: list, members: list[int], values: list[float | None], settings: RankSettings) -> None:
+    """Set the tier of each member position whose value is positive; the others stay 'low'."""
+    positive = [(i, value) for i in members if (value := values[i]) is not None and value > 0]
+    for i, tier in _positive_tiers(positive, settings.max_share, settings.high_share).items():
+        tiers[i] = tier
 
 
 def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettings) -> RankResult:
@@ -155,26 +175,32 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
     Where a client has no profit, its revenue ranks it instead. Dependency compares a client's profit with
     all positive profit across the company, of every client not lost.
     """
-    segments = [_segment(c.last_purchase, as_of, settings.active_days) for c in clients]
+    # Inclusive: bought exactly active_days ago is still active; a date after as_of counts as active.
+    try:
+        active_since = as_of - timedelta(days=settings.active_days)
+    except OverflowError:  # more days than the calendar holds: every purchase is within them
+        active_since = date.min
+    segments = [_segment(c.last_purchase, active_since) for c in clients]
     ranking = [c.profit if c.profit is not None else c.revenue for c in clients]
+    potentials = [c.potential for c in clients]
     # Keyed by position, not client id, so that the mappings cannot collide.
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, (client, segment) in enumerate(zip(clients, segments)):
         groups[(client.channel or "", segment)].append(index)
 
-    profit_tiers: dict[int, str] = {}
-    potential_tiers: dict[int, str | None] = {}
+    # By position; a million clients: lists, and tiers worked out for the positive values only.
+    profit_tiers = ["low"] * len(clients)
+    potential_tiers: list[str | None] = ["low"] * len(clients)
     profit_only: set[str] = set()
     for (channel, segment), members in groups.items():
-        profit_tiers |= pareto_tiers({i: ranking[i] for i in members}, settings.max_share,
-                                     settings.high_share)
-        if all(clients[i].potential is None for i in members):
-            potential_tiers |= dict.fromkeys(members)
+        _tier_positions(profit_tiers, members, ranking, settings)
+        if all(potentials[i] is None for i in members):
+            for i in members:
+                potential_tiers[i] = None
             if segment != "potential":  # no class is given there, so nothing is ranked by profit alone
                 profit_only.add(channel)
         else:
-            potential_tiers |= pareto_tiers({i: clients[i].potential for i in members}, settings.max_share,
-                                            settings.high_share)
+            _tier_positions(potential_tiers, members, potentials, settings)
 
     dependencies = _dependencies(clients, segments, settings)
     ranked = [

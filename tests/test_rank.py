@@ -128,6 +128,14 @@ def test_segments_at_the_active_days_boundary():
     assert ranked[2].segment == "active"
 
 
+@given(bought=st.dates(), as_of=st.dates(), active_days=st.integers(0, 10**12))
+def test_a_client_is_active_while_its_purchase_is_within_active_days(bought, as_of, active_days):
+    # Any number of days a rules file may give, beyond the calendar's range too.
+    [ranked] = rank_clients([RankInput(1, "retail", 10, None, bought)], as_of,
+                            RankSettings(active_days=active_days)).clients
+    assert ranked.segment == ("active" if (as_of - bought).days <= active_days else "lost")
+
+
 def test_lost_clients_are_ranked_among_the_lost_of_their_channel():
     # Among the active: 1000 alone -> max. Among the lost: 90, 10 of 100 -> max (A), before 0.9 -> low (D).
     # Ranked together, the lost 90 would be low next to 1000.
@@ -261,6 +269,7 @@ tenths = st.integers(min_value=-5, max_value=40).map(lambda n: n / 10)
 @given(st.dictionaries(st.integers(), st.one_of(st.none(), tenths, amounts), max_size=30),
        st.sampled_from([(0.5, 0.8), (0.3, 0.6), (0.1, 0.9)]))
 @example({0: 1.0, 1: 2.0, 2: 2.1, 3: 3.2, 4: 3.8, 5: 3.7, 6: 3.9, 7: 3.1}, (0.5, 0.8))  # floats alone err here
+@example({0: 0.6, 1: 0.4, 2: 4.01446646551439e-210}, (0.3, 0.6))  # 28-digit decimals round the total down
 def test_tiers_are_exact_at_the_borders(values, shares):
     assert pareto_tiers(values, *shares) == exact_tiers(values, *shares)
 
@@ -285,6 +294,7 @@ def exact_dependencies(clients: list[RankInput], settings: RankSettings) -> dict
 @example([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], (0.1, 0.2, 0.7))  # each exactly 10%: none is key
 @example([0.1, 0.2, 0.7], (0.1, 0.2, 0.7))  # 0.1 + 0.2 + 0.7 errs in floats
 @example([100.01, 900.0], (0.1, 0.2, 0.7))  # over 10% by a part in ten thousand: key
+@example([0.1, 0.8999999999999999, 9.99999999999999e-17], (0.1, 0.2, 0.7))  # 28 digits round the total up
 def test_dependency_is_exact_at_the_borders(profits, shares):
     settings = replace(SETTINGS, key_share=shares[0], critical_share=shares[1], mono_share=shares[2])
     clients = [RankInput(i, "retail", profit, None, AS_OF) for i, profit in enumerate(profits)]

@@ -71,6 +71,9 @@ def _date_option(value: str, hint: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=hint) from None
 
 
+STDOUT = Path("-")  # `-o -`, as other tools take it: standard output, not a file named "-"
+
+
 def _as_of(value: Optional[str]) -> date:
     return date.today() if value is None else _date_option(value, "--as-of")
 
@@ -251,6 +254,8 @@ def export(
       clientbase export clients --manager "Петрова Анна" --mask -o for_anna.xlsx
     """
     c: Context = ctx.obj
+    if output == STDOUT:
+        output = None
     if kind not in core.EXPORTS:
         raise typer.BadParameter(f"{kind!r} is not one of: {', '.join(core.EXPORTS)}", param_hint="KIND")
     if fmt is not None and fmt not in FORMATS:
@@ -494,6 +499,9 @@ def today(
       clientbase today --as-of 2026-11-23 -o lists.xlsx
     """
     c: Context = ctx.obj
+    if output == STDOUT:
+        raise typer.BadParameter("the lists go to a file: name it .xlsx, .csv or .json; for stdout use --json",
+                                 param_hint="-o")
     result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit, output, mask)
     lists = core.list_rows(result, mask)
     rows = [item for items in lists.values() for item in items]

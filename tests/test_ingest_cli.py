@@ -75,6 +75,15 @@ def test_export_phones_has_one_row_per_number_with_its_judgement(run, tmp_path):
     assert all(p["type"] == "fixed" and p["status"] == "ok" for p in phones)
 
 
+def test_output_dash_is_standard_output_not_a_file(run, tmp_path):
+    run("ingest", str(write_1c(tmp_path / "1c.csv")))
+    run("clean")
+    assert run("export", "phones", "-o", "-").stdout == run("export", "phones").stdout
+    refused = run("today", "-o", "-", check=2)
+    assert "--json" in refused.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_reingesting_the_same_file_is_a_no_op(run, tmp_path):
     dump = write_1c(tmp_path / "1c.csv")
     run("ingest", str(dump))

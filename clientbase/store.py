@@ -1285,12 +1285,17 @@ class Store:
         conn.execute("DELETE FROM temp.paired")
         conn.execute("INSERT INTO temp.paired(id, ref, client_id) SELECT r.id, r.ref, r.client_id "
                      "FROM temp.paired_ids i CROSS JOIN records r ON r.id = i.id")
-        # A pair is listed under its first record's client.
-        conn.executemany(
-            "INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) "
-            "SELECT a.client_id, a.ref, b.ref, ?, ?, ?, ? FROM temp.paired a, temp.paired b WHERE a.id = ? AND b.id = ?",
-            ((p.rule, p.score, p.decision, p.detail, p.a, p.b) for p in pairs),
-        )
+        # A pair is listed under its first record's client. The pairs go in as they are, then to matches in one
+        # statement: a statement per pair looking its records up takes two thirds longer.
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pairs(rule TEXT, score REAL, decision TEXT, detail TEXT, "
+                     "a INTEGER, b INTEGER)")
+        conn.execute("DELETE FROM temp.pairs")
+        conn.executemany("INSERT INTO temp.pairs(rule, score, decision, detail, a, b) VALUES (?,?,?,?,?,?)",
+                         ((p.rule, p.score, p.decision, p.detail, p.a, p.b) for p in pairs))
+        conn.execute("INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) "
+                     "SELECT a.client_id, a.ref, b.ref, p.rule, p.score, p.decision, p.detail FROM temp.pairs p "
+                     "CROSS JOIN temp.paired a ON a.id = p.a CROSS JOIN temp.paired b ON b.id = p.b ORDER BY p.rowid")
+        conn.execute("DELETE FROM temp.pairs")
         if scoped:  # a kept pair is listed under its first record's client, which may be new
             conn.execute("UPDATE matches SET client_id = (SELECT client_id FROM records WHERE ref = matches.ref_a) "
                          "WHERE client_id IN temp.replaced")

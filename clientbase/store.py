@@ -1570,11 +1570,10 @@ class Store:
 
     def owner_claims(self) -> Iterator[tuple]:
         """(client_id, manager, assigned_on or the day its company was first read with that owner, record ref) of
-        every named owner."""
+        every named owner, by record: each client's claims in record order, without sorting half a million."""
         return self._conn.execute(
             "SELECT r.client_id, r.owner, coalesce(r.assigned_on, r.owner_read_on), r.ref FROM records r "
-            f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL "
-            f"ORDER BY {_NOT_BY_CLIENT}, r.id")
+            f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL ORDER BY r.id")
 
     def last_ledger_events(self) -> dict[int, LedgerEvent]:
         return {row[0]: LedgerEvent(*row) for row in self._conn.execute(

@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -362,6 +362,19 @@ MIGRATIONS: list[str] = [
     # 16: the values a record could not read (a date or an amount), told rather than left blank unnoticed.
     """
     ALTER TABLE records ADD COLUMN unread TEXT;
+    """,
+    # 17: the sides of not-duplicates decisions whose company is gone from its dump or cannot be told apart in
+    # it, with what finds it again. not_duplicates names such a side by `side`, which is no record's reference.
+    """
+    CREATE TABLE parked_sides (
+        side TEXT PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        ref TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        name TEXT, inn TEXT, name_key TEXT, city TEXT, client_id INTEGER,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX parked_sides_source ON parked_sides(source_id);
     """,
 ]
 
@@ -809,6 +822,7 @@ class Store:
         # The claims of the rows written over or removed, to date a company's claim by the row it moved from.
         conn.execute("DROP TABLE IF EXISTS temp.held_claims")
         conn.execute("CREATE TEMP TABLE held_claims(owner_key TEXT, inn TEXT, name_key TEXT, city TEXT, read_on TEXT)")
+        self._hold_decided_sides(source_id)
         dated: list[int] = []  # the records written over a source read before: their claims may be dated today
         columns = ("id", *_RECORD_COLUMNS, "owner_read_on")
         insert_record = f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)})"
@@ -859,6 +873,7 @@ class Store:
         self._date_moved_claims(dated, read_on)
         self._release_contacts(removed)
         self._drop_unseen("records", source_id, seen)
+        self._follow_decided_sides(source_id)
         conn.execute("INSERT INTO dropped_numbers(e164) SELECT DISTINCT h.e164 FROM temp.held_numbers h "
                      "WHERE NOT EXISTS (SELECT 1 FROM phones p JOIN records r ON r.id = p.record_id "
                      "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
@@ -892,6 +907,125 @@ class Store:
         conn.execute(
             f"UPDATE records SET owner_read_on = coalesce(({earlier}), owner_read_on) "
             "WHERE id IN (SELECT id FROM temp.dated) AND owner IS NOT NULL AND owner_read_on = ?", (read_on, read_on))
+
+    def _hold_decided_sides(self, source_id: int) -> None:
+        """Set aside, before any row is written over or removed, each side of a not-duplicates decision in this
+        source with its company: the records the decisions name, and the sides parked."""
+        conn = self._conn
+        conn.execute("DROP TABLE IF EXISTS temp.held_sides")
+        conn.execute("CREATE TEMP TABLE held_sides(side TEXT PRIMARY KEY, ref TEXT, raw TEXT, name TEXT, inn TEXT, "
+                     "name_key TEXT, city TEXT, client_id INTEGER, parked INTEGER, settled INTEGER NOT NULL DEFAULT 0)")
+        columns = "side, ref, raw, name, inn, name_key, city, client_id, parked"
+        conn.execute(
+            f"INSERT INTO temp.held_sides({columns}) SELECT r.ref, r.ref, w.raw, r.name, "
+            "CASE WHEN r.inn_valid THEN r.inn END, r.name_key, r.city, r.client_id, 0 "
+            "FROM (SELECT ref_a AS ref FROM not_duplicates UNION SELECT ref_b FROM not_duplicates) n "
+            "CROSS JOIN records r ON r.ref = n.ref CROSS JOIN record_raw w ON w.record_id = r.id WHERE r.source_id = ?",
+            (source_id,))
+        conn.execute(f"INSERT INTO temp.held_sides({columns}) SELECT {columns.replace('parked', '1')} "
+                     "FROM parked_sides WHERE source_id = ?", (source_id,))
+
+    def _follow_decided_sides(self, source_id: int) -> None:
+        """Point each side held by _hold_decided_sides at the row its company is in now: a record is its source's
+        row, and a dump sorted another way puts another company in it.
+
+        A side goes to the only row with the raw text it had; else it stays in its row while that holds the same
+        company; else it goes to the only row that does (the same valid INN, or the same name and city without
+        another valid INN). A side whose company is in no such row, or in a row another side takes too, is
+        parked: it names no record, and is looked for again at the source's next ingest. Each move is audited,
+        and the records the decisions name are clustered again at the next clean."""
+        conn = self._conn
+        conn.execute("UPDATE temp.held_sides SET settled = 1 WHERE NOT parked AND raw = (SELECT w.raw FROM records r "
+                     "CROSS JOIN record_raw w ON w.record_id = r.id WHERE r.ref = held_sides.ref)")
+        sought = {side: (ref, parked, name, client_id) for side, ref, parked, name, client_id in conn.execute(
+            "SELECT side, ref, parked, name, client_id FROM temp.held_sides WHERE NOT settled ORDER BY side")}
+        if not sought:
+            return
+        found = self._rows_of_sides(source_id, {side: ref for side, (ref, *_) in sought.items()})
+        taken = Counter([*(row for row, _ in found.values()), *(row[0] for row in conn.execute(
+            "SELECT ref FROM temp.held_sides WHERE settled"))])
+        now = datetime.now().isoformat(timespec="seconds")
+        next_parked = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM parked_sides").fetchone()[0]
+        renamed: list[tuple[str, str]] = []
+        entries: list[tuple[str, dict, int | None]] = []
+        for side, (ref, parked, name, client_id) in sought.items():
+            target, holding = found[side]
+            if target is not None and taken[target] > 1:
+                target = None  # another side's company is in that row too: neither can be told apart there
+            if target == side or (parked and target is None):
+                continue
+            if target is None:
+                # Not a reference: the text after its last colon is no row number.
+                parked_as, next_parked = f"{ref} parked {next_parked}", next_parked + 1
+                conn.execute("INSERT INTO parked_sides(side, source_id, ref, raw, name, inn, name_key, city, "
+                             "client_id, at) SELECT ?, ?, ref, raw, name, inn, name_key, city, client_id, ? "
+                             "FROM temp.held_sides WHERE side = ?", (parked_as, source_id, now, side))
+                renamed.append((side, parked_as))
+                why = f"cannot be told apart in {', '.join(holding)}" if holding else "gone from the dump"
+                entries.append(("unmerge parked", {"record": ref, "name": name, "why": why}, client_id))
+            elif parked:
+                conn.execute("DELETE FROM parked_sides WHERE side = ?", (side,))
+                renamed.append((side, target))
+                entries.append(("unmerge restored", {"record": target, "was": ref, "name": name}, client_id))
+            else:
+                renamed.append((side, target))
+                entries.append(("unmerge moved", {"record": ref, "to": target, "name": name}, client_id))
+        self._rename_decided_sides(renamed)
+        self.audit_many("ingest", entries)
+
+    def _rows_of_sides(self, source_id: int, refs: dict[str, str]) -> dict[str, tuple[str | None, list[str]]]:
+        """(the row its company is in now or None, the rows that may hold it) of each side sought, by the rules of
+        _follow_decided_sides; `refs` maps each to the row it was in. One pass over the source's rows, made only
+        when a decided row was written over or a side is parked."""
+        same_company = ("((r.inn_valid AND r.inn = h.inn) OR (h.name_key != '' AND r.name_key = h.name_key "
+                        f"AND r.city IS h.city AND NOT {_inn_conflict('r', 'h')}))")
+        identical: dict[str, list[str]] = defaultdict(list)
+        holding: dict[str, list[str]] = defaultdict(list)
+        for side, ref, same_raw, same in self._conn.execute(
+                f"SELECT h.side, r.ref, w.raw = h.raw, {same_company} FROM records r "
+                "CROSS JOIN record_raw w ON w.record_id = r.id "
+                f"CROSS JOIN temp.held_sides h ON NOT h.settled AND (w.raw = h.raw OR {same_company}) "
+                "WHERE r.source_id = ?", (source_id,)):
+            if same_raw:
+                identical[side].append(ref)
+            if same:
+                holding[side].append(ref)
+
+        def row_of(side: str) -> str | None:
+            if len(identical[side]) == 1:
+                return identical[side][0]
+            if refs[side] in holding[side]:
+                return refs[side]
+            return holding[side][0] if len(holding[side]) == 1 else None
+
+        return {side: (row_of(side), holding[side] or identical[side]) for side in refs}
+
+    def _rename_decided_sides(self, renamed: Sequence[tuple[str, str]]) -> None:
+        """Rename (side, new name) sides in not_duplicates, and mark the records their decisions named and name
+        now as changed."""
+        if not renamed:
+            return
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS renamed_sides(side TEXT PRIMARY KEY, now TEXT NOT NULL)")
+        conn.execute("DELETE FROM temp.renamed_sides")
+        conn.executemany("INSERT INTO temp.renamed_sides(side, now) VALUES (?,?)", renamed)
+        conn.execute("DROP TABLE IF EXISTS temp.renamed_decisions")
+        conn.execute("CREATE TEMP TABLE renamed_decisions AS SELECT coalesce(a.now, n.ref_a) AS a, "
+                     "coalesce(b.now, n.ref_b) AS b, n.at FROM not_duplicates n "
+                     "LEFT JOIN temp.renamed_sides a ON a.side = n.ref_a "
+                     "LEFT JOIN temp.renamed_sides b ON b.side = n.ref_b "
+                     "WHERE a.side IS NOT NULL OR b.side IS NOT NULL")
+        conn.execute("DELETE FROM not_duplicates WHERE ref_a IN (SELECT side FROM temp.renamed_sides) "
+                     "OR ref_b IN (SELECT side FROM temp.renamed_sides)")
+        # OR IGNORE: a reference left naming no record (its row removed before decisions followed their
+        # companies) may name the row a side moved to, and the pair be decided already.
+        conn.execute("INSERT OR IGNORE INTO not_duplicates(ref_a, ref_b, at) SELECT min(a, b), max(a, b), at "
+                     "FROM temp.renamed_decisions")
+        named = ("WITH named AS (SELECT a AS ref FROM temp.renamed_decisions "
+                 "UNION SELECT b FROM temp.renamed_decisions UNION SELECT side FROM temp.renamed_sides) "
+                 "SELECT {} FROM named CROSS JOIN records r ON r.ref = named.ref WHERE r.client_id IS NOT NULL")
+        conn.execute("INSERT OR IGNORE INTO dirty_records(record_id) " + named.format("r.id"))
+        conn.execute("INSERT OR IGNORE INTO dirty_clients(client_id) " + named.format("DISTINCT r.client_id"))
 
     def _release_contacts(self, record_ids: list[int],
                           rewritten_with: tuple[Sequence[tuple], Sequence[tuple]] | None = None) -> None:

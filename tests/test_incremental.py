@@ -341,6 +341,88 @@ def test_a_company_whose_placeholder_inn_was_filled_in_keeps_its_client(tmp_path
     assert (renamed["client_id"], renamed["state"]) == (client["client_id"], "snoozed")
 
 
+# Two companies on one phone, merged until the user split them, and one company written twice.
+LOTOS, IRIS = "ООО Лотос;;Казань;+7 843 160-00-01", "ООО Ирис;;Казань;+7 843 160-00-01"
+VEKTOR = ["ООО Вектор;;Самара;+7 846 200-00-01", "Вектор;;Самара;+7 846 200-00-01"]
+
+
+def _send_crm(db: Path, lines: list[str]) -> None:
+    dump = db.parent / "crm.csv"
+    dump.write_text("\n".join(["Компания;ИНН;Город;Телефоны", *lines]) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(dump))
+
+
+def _companies(db: Path, lines: list[str]) -> set[frozenset[str]]:
+    """The clients of crm.csv as sets of the names in the rows of the `lines` their records are."""
+    return {frozenset(lines[int(ref.removeprefix("crm.csv:")) - 1].split(";")[0] for ref in refs)
+            for refs in partition(db) if all(ref.startswith("crm.csv:") for ref in refs)}
+
+
+def _lotos_split_from_iris(db: Path) -> None:
+    _send_crm(db, [LOTOS, IRIS, *VEKTOR])
+    others = db.parent / "others.csv"  # so that a clean after crm.csv changed clusters only part of the base
+    others.write_text("\n".join(["Компания;Город;Телефоны",
+                                 *(f"ООО Фирма {n};Омск;+7 381 200-00-{n:02}" for n in range(10))]) + "\n",
+                      encoding="utf-8")
+    cli(db, "ingest", str(others))
+    clean(db)
+    [merged] = [c["client_id"] for c in table(db, "clients") if c["record_refs"] == "crm.csv:1;crm.csv:2"]
+    cli(db, "unmerge", merged)
+
+
+@pytest.mark.parametrize(("lines", "lotos"), [
+    ([*VEKTOR, IRIS, LOTOS], {"ООО Лотос"}),  # sorted another way
+    (["Лотос;;Казань;", LOTOS, IRIS, *VEKTOR], {"ООО Лотос", "Лотос"}),  # a row on top, Лотос again by name
+], ids=["re-sorted", "row-on-top"])
+def test_companies_split_by_hand_stay_apart_in_whichever_rows_their_dump_puts_them(tmp_path, lines, lotos):
+    db = tmp_path / "cb.db"
+    _lotos_split_from_iris(db)
+    _send_crm(db, lines)
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+    # The companies now in the rows the two were in are free to join their own duplicates.
+    assert _companies(db, lines) == {frozenset(lotos), frozenset(["ООО Ирис"]), frozenset(["ООО Вектор", "Вектор"])}
+
+
+def test_a_split_company_gone_from_its_dump_parks_the_decision_until_it_comes_back(tmp_path):
+    db = tmp_path / "cb.db"
+    _lotos_split_from_iris(db)
+    without = [*VEKTOR, IRIS]
+    _send_crm(db, without)
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+    # Лотос's side is parked: it keeps apart nothing now in its row, nor in Ирис's old row.
+    assert _companies(db, without) == {frozenset(["ООО Ирис"]), frozenset(["ООО Вектор", "Вектор"])}
+    back = [*without, LOTOS]
+    _send_crm(db, back)
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+    assert _companies(db, back) == {frozenset(["ООО Лотос"]), frozenset(["ООО Ирис"]),
+                                    frozenset(["ООО Вектор", "Вектор"])}
+    told = [(entry["action"], json.loads(entry["detail"])["record"])
+            for entry in json.loads(cli(db, "audit", "--command", "ingest", "--json").stdout)["items"]
+            if entry["action"].startswith("unmerge")]
+    assert told == [("unmerge parked", "crm.csv:1"), ("unmerge moved", "crm.csv:2"),
+                    ("unmerge restored", "crm.csv:4")]
+
+
+def test_a_split_company_in_two_rows_parks_the_decision_until_one_row_holds_it(tmp_path):
+    db = tmp_path / "cb.db"
+    _lotos_split_from_iris(db)
+    # Two legal entities named Лотос in Казань: either may be the one without an INN that was split from Ирис.
+    twice = [*VEKTOR, IRIS, "ООО Лотос;7701000019;Казань;+7 843 160-00-01",
+             "ООО Лотос;7701000026;Казань;+7 843 160-00-07"]
+    _send_crm(db, twice)
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+    # Parked: neither is kept apart from Ирис, and the one with its phone joins it.
+    assert _companies(db, twice) == {frozenset(["ООО Лотос", "ООО Ирис"]), frozenset(["ООО Лотос"]),
+                                     frozenset(["ООО Вектор", "Вектор"])}
+    # The other's row is another firm's now. The one left is in a row kept as it was: only the decision coming
+    # back to it has it clustered again.
+    once = [*twice[:4], "ООО Дельта;;Пермь;+7 342 200-00-01"]
+    _send_crm(db, once)
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+    assert _companies(db, once) == {frozenset(["ООО Лотос"]), frozenset(["ООО Ирис"]), frozenset(["ООО Дельта"]),
+                                    frozenset(["ООО Вектор", "Вектор"])}
+
+
 def _as_read(db: Path, source: str) -> list[tuple]:
     """A source's records, phones and emails as ingest made them, by reference (ids and judgements aside)."""
     with sqlite3.connect(db) as conn:

@@ -977,28 +977,29 @@ class Store:
         """(the row its company is in now or None, the rows that may hold it) of each side sought, by the rules of
         _follow_decided_sides; `refs` maps each to the row it was in. One pass over the source's rows, made only
         when a decided row was written over or a side is parked."""
-        same_company = ("((r.inn_valid AND r.inn = h.inn) OR (h.name_key != '' AND r.name_key = h.name_key "
-                        f"AND r.city IS h.city AND NOT {_inn_conflict('r', 'h')}))")
-        identical: dict[str, list[str]] = defaultdict(list)
-        holding: dict[str, list[str]] = defaultdict(list)
-        for side, ref, same_raw, same in self._conn.execute(
-                f"SELECT h.side, r.ref, w.raw = h.raw, {same_company} FROM records r "
-                "CROSS JOIN record_raw w ON w.record_id = r.id "
-                f"CROSS JOIN temp.held_sides h ON NOT h.settled AND (w.raw = h.raw OR {same_company}) "
-                "WHERE r.source_id = ?", (source_id,)):
-            if same_raw:
-                identical[side].append(ref)
-            if same:
-                holding[side].append(ref)
+        conn = self._conn
+        for column in ("raw", "inn", "name_key"):  # looked up once per row of the source, however many sides
+            conn.execute(f"CREATE INDEX IF NOT EXISTS temp.held_sides_{column} ON held_sides({column})")
+        identical: dict[str, dict[str, None]] = defaultdict(dict)  # dicts: the rows in order, each once
+        holding: dict[str, dict[str, None]] = defaultdict(dict)
+        for side, ref, same_raw in conn.execute(
+                "SELECT h.side, r.ref, 1 FROM records r CROSS JOIN record_raw w ON w.record_id = r.id "
+                "CROSS JOIN temp.held_sides h ON h.raw = w.raw WHERE r.source_id = ? AND NOT h.settled "
+                "UNION ALL SELECT h.side, r.ref, 0 FROM records r CROSS JOIN temp.held_sides h ON h.inn = r.inn "
+                "WHERE r.source_id = ? AND r.inn_valid AND NOT h.settled "
+                "UNION ALL SELECT h.side, r.ref, 0 FROM records r CROSS JOIN temp.held_sides h ON h.name_key = r.name_key "
+                f"WHERE r.source_id = ? AND h.name_key != '' AND r.city IS h.city AND NOT {_inn_conflict('r', 'h')} "
+                "AND NOT h.settled", (source_id,) * 3):
+            (identical if same_raw else holding)[side][ref] = None
 
         def row_of(side: str) -> str | None:
             if len(identical[side]) == 1:
-                return identical[side][0]
+                return next(iter(identical[side]))
             if refs[side] in holding[side]:
                 return refs[side]
-            return holding[side][0] if len(holding[side]) == 1 else None
+            return next(iter(holding[side])) if len(holding[side]) == 1 else None
 
-        return {side: (row_of(side), holding[side] or identical[side]) for side in refs}
+        return {side: (row_of(side), list(holding[side] or identical[side])) for side in refs}
 
     def _rename_decided_sides(self, renamed: Sequence[tuple[str, str]]) -> None:
         """Rename (side, new name) sides in not_duplicates, and mark the records their decisions named and name

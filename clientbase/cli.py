@@ -177,6 +177,7 @@ def ingest(
     sheet: Annotated[Optional[str], typer.Option(help="Read only this sheet of a workbook.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and report, write nothing.")] = False,
     allow_shrink: AllowShrink = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="The day the dumps are read, YYYY-MM-DD (default: the local date): an owner a dump names first holds the client from that day.")] = None,
     as_json: Json = False,
 ) -> None:
     """Read dumps into records, each traceable as SOURCE:ROW.
@@ -190,6 +191,7 @@ def ingest(
     \b
       clientbase ingest crm_export.xlsx 1c_export.csv
       clientbase ingest dump.csv --source crm --map "Клиент=name" --map "Примечание="
+      clientbase ingest crm_export.xlsx --as-of 2026-11-23   # a dump of Friday's, read on Monday
     """
     from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
     from clientbase.phones import known_region
@@ -197,14 +199,16 @@ def ingest(
     if region is not None and not known_region(region):
         raise typer.BadParameter(f"{region!r} is not a country code such as RU, BY or KZ", param_hint="--region")
     c: Context = ctx.obj
+    read_on = _as_of(as_of)
     bar, update = _progress(c)
     if bar:
         with bar:
             summary = pipeline.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
-                                      sheet=sheet, dry_run=dry_run, allow_shrink=allow_shrink, progress=update)
+                                      sheet=sheet, dry_run=dry_run, allow_shrink=allow_shrink, read_on=read_on,
+                                      progress=update)
     else:
         summary = pipeline.ingest(c.db, c.rules(), paths, source=source, mappings=map_, region=region,
-                                  sheet=sheet, dry_run=dry_run, allow_shrink=allow_shrink)
+                                  sheet=sheet, dry_run=dry_run, allow_shrink=allow_shrink, read_on=read_on)
     if as_json:
         _emit_json({"dry_run": summary.dry_run, "rows": summary.rows, "rejected": summary.rejected,
                     "sources": [asdict(s) for s in summary.sources]})

@@ -272,13 +272,16 @@ def ingest(
     sheet: str | None = None,
     dry_run: bool = False,
     allow_shrink: bool = False,
+    read_on: date | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> IngestSummary:
     """Read every file into records, all in one transaction: a failure anywhere writes nothing.
 
+    `read_on` is the day the files are read (default: today): an owner a record names first dates from it.
     `workers` processes build the records while this one reads and writes (default: one per spare core,
     none for small inputs); the result is the same with any number."""
+    read_on = read_on or date.today()
     overrides = parse_overrides(mappings)
     phones = _phone_normaliser(rules, region)
 
@@ -294,7 +297,8 @@ def ingest(
             summaries = _load_sources(
                 store, "records", paths, source=source, sheet=sheet, progress=progress, load=load,
                 allow_shrink=allow_shrink,
-                write=store.replace_records, settings=json.dumps([sorted(overrides.items()), region, sheet]),
+                write=partial(store.replace_records, read_on=read_on.isoformat()),
+                settings=json.dumps([sorted(overrides.items()), region, sheet]),
                 build_settings=_build_settings(rules),
             )
     return IngestSummary(summaries, dry_run)

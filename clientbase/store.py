@@ -805,11 +805,12 @@ class Store:
     # --- records -------------------------------------------------------------------------
 
     def replace_records(self, source_id: int, records: Iterable[tuple[tuple, list[tuple], list[tuple]]],
-                        kept: Sequence[int]) -> int:
+                        kept: Sequence[int], read_on: str) -> int:
         """Write a source's records with their phones and emails, keeping each reference's record id.
 
         `records` are `record_rows` tuples. The rows in `kept` are unchanged since they were read last: their
         records stay as stored, phones and judgements included (the list may fill while `records` is read).
+        `read_on` (ISO date) is the day the rows are read: an owner a row names first dates from it.
         Records of the source that the new content neither writes nor keeps are removed. Returns how many
         were written. Ids are handed out here, so that rows go to SQLite in batches rather than one
         statement each.
@@ -818,7 +819,6 @@ class Store:
         self._bulk_cache()
         ids_by_row = dict(conn.execute("SELECT row, id FROM records WHERE source_id = ?", (source_id,)))
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM records").fetchone()[0]
-        read_on = conn.execute("SELECT substr(ingested_at, 1, 10) FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
         # The claims of the rows written over or removed, to date a company's claim by the row it moved from.
         conn.execute("DROP TABLE IF EXISTS temp.held_claims")
         conn.execute("CREATE TEMP TABLE held_claims(owner_key TEXT, inn TEXT, name_key TEXT, city TEXT, read_on TEXT)")

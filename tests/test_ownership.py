@@ -216,6 +216,21 @@ def test_a_dump_read_again_keeps_its_claims_first_dates(tmp_path):
     assert {owners("2027-02-15")[f"ООО Клиент{i}"] for i in range(3)} == {("", "pool")}
 
 
+def test_ingest_as_of_dates_the_claims_so_a_run_of_past_days_reproduces(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Телефон;Ответственный\nООО Ромашка;7729141771;+7 916 123-45-67;Орлов Евгений\n",
+                   encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-20")
+    [client] = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    assert (client["owner"], client["owner_until"]) == ("Орлов Евгений", "2027-02-18")  # 90 days from the reading
+    run("reassign", "--from", "Орлов Евгений", "--to", "Белов Дмитрий", "--as-of", "2026-11-21")
+    run("clean", "--as-of", "2026-11-22")  # the dump's claim is older than the reassignment: it stands
+    [client] = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    assert (client["owner"], client["owner_until"]) == ("Белов Дмитрий", "2027-02-19")
+    assert "YYYY-MM-DD" in run("ingest", str(crm), "--as-of", "20.11.2026", check=2).stderr
+
+
 def test_unmerge_leaves_the_other_clients_as_they_stand(run, tmp_path):
     """Three Ромашки of Екатеринбург with three INNs: unmerging one clusters the others again, as namesakes."""
     crm = tmp_path / "crm.csv"

@@ -29,7 +29,7 @@ from clientbase.export import (
 )
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
-from clientbase.ownership import LedgerEvent, manager_key, manager_name
+from clientbase.ownership import LedgerEvent, manager_key, manager_name, similar_managers
 from clientbase.report import Report, build_report
 from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
@@ -176,6 +176,16 @@ def _known_manager(owners: Iterable[str], name: str) -> str:
     return next((o for o in owners if manager_key(o) == manager_key(wanted)), wanted)
 
 
+def _check_named(named: set[str], name: str) -> None:
+    """Refuse a manager no dump or command has named, with the names it may be a typo of."""
+    if any(manager_key(other) == manager_key(name) for other in named):
+        return
+    close = similar_managers(name, named)
+    hint = f" (did you mean {' or '.join(repr(other) for other in close)}?)" if close else ""
+    raise UserError(f"no dump or command names a manager {name!r}{hint}; to start a new manager's first list, "
+                    "add --new-manager")
+
+
 @dataclass
 class TodayResult:
     as_of: date
@@ -184,9 +194,10 @@ class TodayResult:
 
 
 def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit: int | None = None,
-          output: Path | None = None, mask: bool = False) -> TodayResult:
+          output: Path | None = None, mask: bool = False, new_manager: bool = False) -> TodayResult:
     """Build the call lists and hand the pool clients on them to their managers (a claim with a term).
 
+    A `manager` no dump or command has named is refused unless `new_manager`: a typo would take the pool.
     `limit` shortens each list below the day's quota; only the clients on the lists are handed out.
     The lists for `output` are written aside before the hand-outs are committed and take its place
     after: a list that cannot be written hands nobody out, and a commit that fails leaves the old list.
@@ -195,7 +206,7 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
     fmt = format_for(output, None)
     stage = Staged(output) if output is not None else None
     try:
-        result = _hand_out(db, rules, as_of, manager, limit, stage, fmt, mask)
+        result = _hand_out(db, rules, as_of, manager, limit, stage, fmt, mask, new_manager)
     except BaseException:
         if stage is not None:
             stage.discard()
@@ -206,7 +217,7 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
 
 
 def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: int | None,
-              stage: Staged | None, fmt: str, mask: bool) -> TodayResult:
+              stage: Staged | None, fmt: str, mask: bool, new_manager: bool) -> TodayResult:
     quota = min(rules.today.quota, limit) if limit else rules.today.quota
     day = as_of.isoformat()
     with opened(db) as store:
@@ -214,6 +225,8 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
             known = sorted(store.managers(), key=str.casefold)
             if manager:
                 managers = [_known_manager(known, manager)]
+                if managers[0] not in known and not new_manager:
+                    _check_named(store.named_managers(), managers[0])
             elif known:
                 managers = known
             else:

@@ -490,6 +490,7 @@ def today(
     limit: Annotated[Optional[int], typer.Option(min=1, help="At most N rows per manager.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write .xlsx (a sheet per manager), .csv or .json.")] = None,
     mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, names) for lists sent outside.")] = False,
+    new_manager: Annotated[bool, typer.Option("--new-manager", help="The --manager is new: hand them their first pool clients (a name no dump or command has named is refused otherwise, as a likely typo).")] = False,
     as_json: Json = False,
 ) -> None:
     """Today's call list: own clients due, then pool clients up to the quota.
@@ -501,12 +502,15 @@ def today(
     \b
       clientbase today --manager "Иванов Иван"
       clientbase today --as-of 2026-11-23 -o lists.xlsx
+      clientbase today --manager "Новикова Ольга" --new-manager   # her first day
     """
     c: Context = ctx.obj
     if output == STDOUT:
         raise typer.BadParameter("the lists go to a file: name it .xlsx, .csv or .json; for stdout use --json",
                                  param_hint="-o")
-    result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit, output, mask)
+    if new_manager and not manager:
+        raise typer.BadParameter("names no one: give the new manager with --manager", param_hint="--new-manager")
+    result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit, output, mask, new_manager)
     lists = core.list_rows(result, mask)
     rows = [item for items in lists.values() for item in items]
     if as_json:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,6 +54,14 @@ def manager_key(text: str | None) -> str | None:
     """Who a manager is, however written: the name casefolded, runs of spaces folded."""
     name = manager_name(text)
     return name.casefold() if name else None
+
+
+def similar_managers(name: str, names: Iterable[str]) -> list[str]:
+    """The managers `name` may be a typo of: the closest few, closest first."""
+    from rapidfuzz import fuzz, process  # here: only a name nobody knows needs it
+
+    return [other for other, _, _ in process.extract(name, list(names), scorer=fuzz.WRatio, score_cutoff=85,
+                                                      limit=3, processor=manager_key)]
 
 
 def one_spelling(spellings: Mapping[str, int]) -> dict[str, str]:

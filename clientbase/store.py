@@ -1794,6 +1794,12 @@ class Store:
             current = self._conn.execute(step, (current,)).fetchone()[0]
         return found
 
+    def named_managers(self) -> set[str]:
+        """Every manager a dump or a command has named, as written, whether or not they own a client now."""
+        return {row[0] for row in self._conn.execute(
+            "SELECT DISTINCT owner FROM records WHERE owner IS NOT NULL "
+            "UNION SELECT DISTINCT manager FROM ledger WHERE manager IS NOT NULL")}
+
     def owners(self) -> dict[int, str]:
         return dict(self._conn.execute("SELECT id, owner FROM clients WHERE owner IS NOT NULL ORDER BY id"))
 

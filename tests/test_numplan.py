@@ -58,7 +58,7 @@ def test_import_then_clean_dates_places_and_times_every_number(run, base):
     assert found["+79126112233"]["status"] == "dead"
     assert found["+79126112233"]["reason"] == "not allocated in the numbering plan"
     assert found["+73452250000"]["operator"] == 'ПАО "Ростелеком"'
-    items = json.loads(run("today", "--manager", "Анна", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    items = json.loads(run("today", "--manager", "Анна", "--new-manager", "--as-of", "2026-11-20", "--json").stdout)["items"]
     zones = {i["phone"]: (i["timezone"], i["call_window"]) for i in items}
     assert zones["+79121112233"] == ("Asia/Yekaterinburg", "09:00-20:00 local (07:00-18:00 MSK)")
     assert "+79126112233" not in zones

@@ -231,6 +231,26 @@ def test_ingest_as_of_dates_the_claims_so_a_run_of_past_days_reproduces(run, tmp
     assert "YYYY-MM-DD" in run("ingest", str(crm), "--as-of", "20.11.2026", check=2).stderr
 
 
+def test_a_mistyped_manager_takes_no_pool_clients_and_a_new_one_is_said_to_be_new(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Телефон;Ответственный\n"
+                   "ООО Ромашка;7729141771;+7 916 123-45-67;Орлов Евгений\n"
+                   "ООО Лютик;7776317060;+7 916 123-45-68;\n", encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-20")
+    refused = run("today", "--manager", "Орлов Евгенй", "--as-of", "2026-11-20", check=1)
+    assert "did you mean 'Орлов Евгений'" in refused.stderr and "--new-manager" in refused.stderr
+    owners = {c["name"]: c["owner"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+    assert owners == {"ООО Ромашка": "Орлов Евгений", "ООО Лютик": ""}  # nobody handed out
+    run("today", "--manager", "орлов  евгений", "--as-of", "2026-11-20")  # case and spaces do not make a typo
+    run("release", str(next(c["client_id"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))
+                            if c["owner"])), "--as-of", "2026-11-21")
+    items = json.loads(run("today", "--manager", "Новикова Ольга", "--new-manager", "--as-of", "2026-11-21",
+                           "--json").stdout)["items"]
+    assert {i["manager"] for i in items} == {"Новикова Ольга"} and items
+    assert run("today", "--new-manager", check=2).stderr
+
+
 def test_unmerge_leaves_the_other_clients_as_they_stand(run, tmp_path):
     """Three Ромашки of Екатеринбург with three INNs: unmerging one clusters the others again, as namesakes."""
     crm = tmp_path / "crm.csv"

@@ -110,7 +110,7 @@ def test_quarantined_clients_come_back_as_recheck_and_leave_only_when_alive(base
     run("clean", "--as-of", "2026-11-20")
     ids = client_ids(run)
     alpha = int(ids["ООО «Альфа»"])
-    day1 = json.loads(run("today", "--manager", "Робот", "--as-of", "2026-11-21", "--json").stdout)["items"]
+    day1 = json.loads(run("today", "--manager", "Робот", "--new-manager", "--as-of", "2026-11-21", "--json").stdout)["items"]
     listed = {i["client_id"] for i in day1}
     assert alpha not in listed and int(ids["ООО «Гамма»"]) in listed
     assert all(i["phone"] not in ("+79161000001", "+79161000003") for i in day1)
@@ -118,7 +118,7 @@ def test_quarantined_clients_come_back_as_recheck_and_leave_only_when_alive(base
     run("clean", "--as-of", "2027-05-20")
     due = json.loads(run("quarantine", "list", "--as-of", "2027-05-20", "--json").stdout)["items"]
     assert {d["client_id"] for d in due if d["recheck_due"]} >= {alpha}
-    later = json.loads(run("today", "--manager", "Петрова", "--as-of", "2027-05-20", "--json").stdout)["items"]
+    later = json.loads(run("today", "--manager", "Петрова", "--new-manager", "--as-of", "2027-05-20", "--json").stdout)["items"]
     item = next(i for i in later if i["client_id"] == alpha)
     assert item["reason"].startswith("re-check") and item["phone"] == "+79161000001"
 
@@ -151,7 +151,7 @@ def test_snooze_keeps_a_client_off_the_lists_until_its_date(base, run):
     run("clean", "--as-of", "2026-11-21")
     clients = {c["client_id"]: c for c in export(run, "clients")}
     assert clients[delta]["state"] == "snoozed"
-    items = json.loads(run("today", "--manager", "Робот", "--as-of", "2026-11-21", "--json").stdout)["items"]
+    items = json.loads(run("today", "--manager", "Робот", "--new-manager", "--as-of", "2026-11-21", "--json").stdout)["items"]
     assert int(delta) not in {i["client_id"] for i in items}
     assert run("snooze", delta, "--until", "2026-11-01", "--reason", "x", "--as-of", "2026-11-21", check=1)
 

@@ -132,6 +132,43 @@ def check_inn(raw: str | None) -> TaxId | None:
     return TaxId(raw, digits, True, kind, note)
 
 
+_TAX_LABELS = {"инн": "inn", "inn": "inn", "кпп": "kpp", "kpp": "kpp"}
+# Labels are cut off what is glued to them (`ИНН7715000805`); the rest is split at the separators.
+_TAX_LABEL = re.compile("|".join(_TAX_LABELS), re.IGNORECASE)
+_INN_KPP_TOKEN = re.compile(r"[^/\\|,;:\s]+")
+_INN_LENGTH = re.compile(r"[0-9]{10}|[0-9]{12}")
+
+
+def split_inn_kpp(cell: str) -> tuple[str, str]:
+    """The INN and the KPP written in one `ИНН/КПП` cell, as text for check_inn and check_kpp.
+
+    Labels, in any order and case, name the numbers after them (`КПП 771501001 ИНН 7715000805`,
+    `ИНН/КПП 7715000805/771501001`); numbers without a label are the INN, then the KPP. A KPP has 9
+    characters: a 10- or 12-digit number is an INN wherever it stands, never the KPP.
+    """
+    pending: list[str] = []  # labels read, waiting for their numbers
+    labelled: dict[str, str] = {}
+    unlabelled: list[str] = []
+    for token in _INN_KPP_TOKEN.findall(_TAX_LABEL.sub(r" \g<0> ", cell)):
+        if label := _TAX_LABELS.get(token.lower()):
+            pending.append(label)
+        elif _DIGITS.search(token):  # words such as `№` or `нет` are no number
+            if pending:
+                labelled.setdefault(pending.pop(0), token)
+            else:
+                unlabelled.append(token)
+    if not labelled and not unlabelled:
+        return cell.strip(), ""  # check_inn tells that the cell had no digits
+    inn = labelled.get("inn") or (unlabelled.pop(0) if unlabelled else "")
+    kpp = labelled.get("kpp") or (unlabelled.pop(0) if unlabelled else "")
+    if _INN_LENGTH.fullmatch(kpp):
+        if not inn or _KPP.fullmatch(inn.upper()):  # written KPP first without labels: `771501001/7715000805`
+            inn, kpp = kpp, inn
+        else:
+            kpp = ""
+    return inn, kpp
+
+
 def check_kpp(raw: str | None) -> TaxId | None:
     """A KPP: 4 digits of the tax office, 2 digits or Latin capitals for the reason, 3 digits; None for an empty cell.
 

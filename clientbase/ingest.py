@@ -16,6 +16,7 @@ from clientbase.companies import (
     check_kpp,
     check_ogrn,
     parse_company_name,
+    split_inn_kpp,
 )
 from clientbase.errors import UserError
 from clientbase.models import RecordRow
@@ -203,7 +204,6 @@ _CELL_FIELDS = (
     "name", "inn", "kpp", "ogrn", "city", "address", "contact", "position", "birthday", "owner", "assigned_on",
     "channel", "profit", "revenue", "potential", "last_purchase", "last_contact", "last_result", "status", "comment",
 )
-_INN_KPP_SPLIT = re.compile(r"[/\\|,; ]+")
 
 
 @dataclass
@@ -239,9 +239,9 @@ class RecordBuilder:
         (name, inn_text, kpp_text, ogrn_text, city, address, contact, position, birthday, owner, assigned_on,
          channel, profit, revenue, potential, last_purchase, last_contact, last_result, status, comment) = self._cells(cells)
         if self.columns.inn_kpp is not None:
-            joined = _INN_KPP_SPLIT.split(cells[self.columns.inn_kpp].strip(), maxsplit=1)
-            inn_text = inn_text or joined[0]
-            kpp_text = kpp_text or (joined[1] if len(joined) > 1 else "")
+            inn_in_cell, kpp_in_cell = split_inn_kpp(cells[self.columns.inn_kpp])
+            inn_text = inn_text or inn_in_cell
+            kpp_text = kpp_text or kpp_in_cell
 
         company = _company(name) if name else None
         inn = check_inn(inn_text)

@@ -258,9 +258,15 @@ def _city_name(city: str) -> str:
     return found[0] if found else city.strip()
 
 
-def _is_placeholder(digits: str) -> bool:
-    """All one digit, or a straight run such as 1234567: typed to fill a mandatory field."""
-    return len(set(digits)) == 1 or digits in "01234567890" or digits in "09876543210"
+def _is_straight_run(digits: str) -> bool:
+    return digits in "01234567890" or digits in "09876543210"
+
+
+def _is_placeholder(national: str) -> bool:
+    """A whole number typed to fill a mandatory field: one digit throughout, a straight run such as 1234567890,
+    or a subscriber part of zeros. A repeated subscriber part alone is no sign: 777-77-77 and 555-55-55 are
+    real numbers, sought after in Russia."""
+    return len(set(national)) == 1 or _is_straight_run(national) or national.endswith("0000000")
 
 
 @dataclass(slots=True)
@@ -405,7 +411,7 @@ class PhoneNormaliser:
     def _russian(self, cell: str, national: str, note: str | None = None) -> Phone:
         if len(national) != _RU_NATIONAL:
             return _unusable(cell, "invalid", "too short" if len(national) < _RU_NATIONAL else "too long")
-        if _is_placeholder(national) or len(set(national[3:])) == 1:
+        if _is_placeholder(national):
             return _unusable(cell, "invalid", "placeholder")
         kind, region, country = _russian_range(national[:5])
         if kind is None:
@@ -414,9 +420,10 @@ class PhoneNormaliser:
 
     def _local(self, cell: str, digits: str, city: str | None) -> Phone:
         """A number written without its area code: complete it only when the city leaves no choice."""
-        # Before any area code: a straight run such as 1234567 (DOMAIN's own example) or one digit repeated
-        # was typed to fill a field, it is no local number to complete.
-        if _is_placeholder(digits):
+        # Before any area code: a straight run such as 1234567 (DOMAIN's own example) or zeros were typed to
+        # fill a field, they are no local number to complete. One digit repeated (777-77-77) may be a real
+        # number: it is judged once it has its area code.
+        if _is_straight_run(digits) or not digits.strip("0"):
             return _unusable(cell, "invalid", "placeholder")
         code_length = _RU_NATIONAL - len(digits)
         codes = area_codes_for_city(city)
@@ -444,7 +451,7 @@ class PhoneNormaliser:
         except NumberParseException:
             return _unusable(cell, "invalid", "unknown country code")
         national = str(number.national_number)
-        if _is_placeholder(national) or len(set(national[-7:])) == 1:
+        if _is_placeholder(national):
             return _unusable(cell, "invalid", "placeholder")
         return _described(cell, number, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 

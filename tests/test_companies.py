@@ -13,6 +13,7 @@ from clientbase.companies import (
     check_ogrn,
     inn_check_digits_ok,
     parse_company_name,
+    split_inn_kpp,
 )
 
 SBERBANK_INN = "7707083893"
@@ -118,6 +119,41 @@ def test_kpp_lost_leading_zero_is_restored():
 def test_kpp_invalid(raw, note):
     result = check_kpp(raw)
     assert (result.valid, result.note) == (False, note)
+
+
+# --- INN and KPP in one cell ---
+
+
+@pytest.mark.parametrize(("cell", "inn", "kpp"), [
+    ("ИНН 7707083893 КПП 773601001", SBERBANK_INN, "773601001"),
+    ("ИНН: 7707083893, КПП: 773601001", SBERBANK_INN, "773601001"),
+    ("ИНН/КПП 7707083893/773601001", SBERBANK_INN, "773601001"),
+    ("КПП 773601001 ИНН 7707083893", SBERBANK_INN, "773601001"),
+    ("inn 7707083893 Kpp 773601001", SBERBANK_INN, "773601001"),
+    ("иНн7707083893кПп773601001", SBERBANK_INN, "773601001"),
+    ("ИНН: 7707083893", SBERBANK_INN, ""),
+    ("ИНН № 7707083893", SBERBANK_INN, ""),
+    ("ИНН/КПП " + PERSON_INN, PERSON_INN, ""),
+    ("КПП 7707083893", SBERBANK_INN, ""),
+    ("ИНН 7707083893 КПП 7736ab001", SBERBANK_INN, "7736ab001"),
+])
+def test_labels_in_an_inn_kpp_cell_name_the_numbers(cell, inn, kpp):
+    assert split_inn_kpp(cell) == (inn, kpp)
+
+
+@pytest.mark.parametrize(("cell", "inn", "kpp"), [
+    ("7707083893/773601001", SBERBANK_INN, "773601001"),
+    ("7707083893 / 773601001", SBERBANK_INN, "773601001"),
+    ("7707083893;773601001", SBERBANK_INN, "773601001"),
+    ("7707083893", SBERBANK_INN, ""),
+    ("7707083893.0", "7707083893.0", ""),  # Excel's float, cleaned by check_inn
+    ("773601001/7707083893", SBERBANK_INN, "773601001"),
+    ("7707083893/7729141771", SBERBANK_INN, ""),  # two INNs: the second is no KPP
+    ("нет", "нет", ""),  # kept, for check_inn to tell that it has no digits
+    ("", "", ""),
+])
+def test_unlabelled_inn_kpp_cell_is_the_inn_then_the_kpp(cell, inn, kpp):
+    assert split_inn_kpp(cell) == (inn, kpp)
 
 
 # --- OGRN ---
@@ -293,6 +329,29 @@ def test_identifiers_never_crash(text):
     for check in (check_inn, check_kpp, check_ogrn):
         result = check(text)
         assert result is None or (result.valid is False or result.value is not None)
+
+
+@_FUZZ
+@given(
+    inn=st.sampled_from([SBERBANK_INN, PERSON_INN, ZERO_INN]),
+    kpp=st.from_regex(r"[0-9]{9}", fullmatch=True),
+    inn_label=st.sampled_from(["ИНН", "инн", "INN", "Inn"]),
+    kpp_label=st.sampled_from(["КПП", "кпп", "KPP", "kpp"]),
+    gap=st.sampled_from([" ", ": ", ":", "", " № "]),
+    between=st.sampled_from([" ", ", ", "; ", " / ", "\u00a0"]),
+    kpp_first=st.booleans(),
+)
+def test_labelled_inn_and_kpp_are_found_in_any_order(inn, kpp, inn_label, kpp_label, gap, between, kpp_first):
+    parts = [inn_label + gap + inn, kpp_label + gap + kpp]
+    cell = between.join(reversed(parts) if kpp_first else parts)
+    assert split_inn_kpp(cell) == (inn, kpp)
+
+
+@_FUZZ
+@given(st.text() | _DIGITISH | st.text(alphabet="0123456789 /:ИНКПinkp", max_size=40))
+def test_an_inn_kpp_cell_never_crashes_and_never_gives_an_inn_as_kpp(text):
+    inn, kpp = split_inn_kpp(text)
+    assert not (kpp.isascii() and kpp.isdigit() and len(kpp) in (10, 12))
 
 
 @_FUZZ

@@ -242,3 +242,22 @@ def test_a_value_that_cannot_be_read_is_told_not_silently_blanked(run, tmp_path)
     assert rows["crm.csv:1"]["unread"] == "profit '12,5 тыс', last_purchase '31.02.2026'"
     assert rows["crm.csv:2"]["unread"] == ""
     assert json.loads(run("ingest", str(crm), "--json").stdout)["sources"][0]["unread"] == 0  # unchanged: not read
+
+
+def test_a_labelled_inn_kpp_cell_gives_its_inn_and_the_rows_merge_on_it(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Наименование;ИНН/КПП;Телефон\n"
+                   "ООО А4;ИНН 7715000805 КПП 771501001;8 495 101 23 48\n"
+                   "ООО А5;инн: 7715000805, кпп: 771501001;8 495 101 23 49\n"
+                   "ООО А6;ИНН/КПП 7715000805/771501001;8 495 101 23 50\n"
+                   "ООО А7;KPP 771501001 INN 7715000805;8 495 101 23 51\n"
+                   "ООО А8;7715000805/771501001;8 495 101 23 52\n"
+                   "ООО Б1;ИНН: 7729141771;8 495 101 23 53\n"
+                   "ИП Сидоров;ИНН 500100732259;8 495 101 23 54\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    assert sorted((c["inn"], c["kpp"], c["record_refs"]) for c in export(run, "clients")) == [
+        ("500100732259", "", "crm.csv:7"),
+        ("7715000805", "771501001", "crm.csv:1;crm.csv:2;crm.csv:3;crm.csv:4;crm.csv:5"),
+        ("7729141771", "", "crm.csv:6"),
+    ]

@@ -175,9 +175,11 @@ def test_a_bare_bracketed_group_after_a_number_is_noted_not_lost(norm):
 
 @pytest.mark.parametrize(("cell", "city"), [
     ("+7 000 000-00-00", None),
+    ("8 (000) 000-00-00", None),
     ("8 (999) 999-99-99", None),
     ("+7 916 000-00-00", None),
     ("000-00-00", "Москва"),
+    ("00-00-00", "Тюмень"),
     ("+7 (123) 456-78-90", None),
     # DOMAIN §4 names 1234567: a straight run is a placeholder whatever area code the city would give it.
     ("1234567", None),
@@ -205,6 +207,36 @@ def test_a_bare_placeholder_is_invalid_even_with_a_default_area_code(run, tmp_pa
 
 def test_a_real_number_with_an_easy_ending_is_not_a_placeholder(norm):
     assert one(norm, "8 (495) 123-45-67").status == "ok"
+
+
+# DOMAIN §4 names the placeholders "+7 000…, all-same digits, 1234567": a repeated subscriber part is not one,
+# 777-77-77 and 555-55-55 are real numbers, sought after in Russia.
+@pytest.mark.parametrize(("cell", "city", "e164", "kind"), [
+    ("8 800 555-55-55", None, "+78005555555", "toll_free"),
+    ("8 (495) 777-77-77", None, "+74957777777", "fixed"),
+    ("+7 916 222-22-22", None, "+79162222222", "mobile"),
+    ("777-77-77", "Екатеринбург", "+73437777777", "fixed"),
+    ("+375 29 777-77-77", None, "+375297777777", "mobile"),
+])
+def test_a_repeated_subscriber_part_is_a_real_number(norm, cell, city, e164, kind):
+    phone = one(norm, cell, city)
+    assert (phone.e164, phone.type, phone.status) == (e164, kind, "ok")
+
+
+def test_clients_with_vanity_numbers_stay_in_the_pool(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон\n"
+                   "ООО Один;7729141771;Москва;8 800 555-55-55\n"
+                   "ООО Два;7776317060;Москва;8 (495) 777-77-77\n"
+                   "ООО Три;7715000805;Москва;8 (999) 999-99-99\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    phones = list(csv.DictReader(io.StringIO(run("export", "phones").stdout)))
+    assert [(p["e164"], p["status"], p["reason"]) for p in phones] == [
+        ("+78005555555", "ok", ""), ("+74957777777", "ok", ""), ("", "invalid", "placeholder")]
+    clients = list(csv.DictReader(io.StringIO(run("export", "clients").stdout)))
+    assert {c["name"]: c["state"] for c in clients} == {
+        "ООО Один": "pool", "ООО Два": "pool", "ООО Три": "quarantined"}
 
 
 @pytest.mark.parametrize(("cell", "reason"), [

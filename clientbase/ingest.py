@@ -62,6 +62,8 @@ _CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|город|гор\.)\s*([А-�
 _CITY_PREFIX = re.compile(r"^(?:г\.|г |город |гор\.)\s*", re.IGNORECASE)
 _CLOSED = re.compile(r"закрыт|ликвидир|банкрот|не работает|прекратил|closed|liquidat|out of business", re.IGNORECASE)
 NO_IDENTITY = "no name, phone, INN or email"
+# The fields that can identify a company: a table without a column for one of them gives no record.
+IDENTITY_FIELDS = ("name", "phone", "inn", "email")
 
 
 class MappingError(UserError):
@@ -80,6 +82,11 @@ class ColumnMap:
     multi: dict[str, tuple[int, ...]]
     inn_kpp: int | None = None
     unmapped: tuple[str, ...] = ()
+
+    @property
+    def identifies(self) -> bool:
+        """Whether any column feeds a field that identifies a company."""
+        return self.inn_kpp is not None or any(name in self.single or name in self.multi for name in IDENTITY_FIELDS)
 
     def describe(self, header: tuple[str, ...]) -> dict[str, str]:
         out = {header[i]: name for name, i in self.single.items()}

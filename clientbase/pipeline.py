@@ -284,6 +284,8 @@ def ingest(
 
     def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_columns(table.header, overrides)
+        if table.header and not columns.identifies:
+            raise UserError(_unrecognised_header(table))
         summary.mapping = columns.describe(table.header)
         summary.unmapped = list(columns.unmapped)
         builder = RecordBuilder(name, table.header, columns, phones)
@@ -298,6 +300,15 @@ def ingest(
                 build_settings=_build_settings(rules),
             )
     return IngestSummary(summaries, dry_run)
+
+
+def _unrecognised_header(table: Table) -> str:
+    # Most often a dump without a header row: its first row taken for one would be lost unseen.
+    place = "row" if table.sheet is not None else "line"
+    shown = "; ".join(cell[:30] for cell in table.header[:4]) + ("; ..." if len(table.header) > 4 else "")
+    return (f"{table.source}: no header row recognised: {place} {table.header_line} ({shown}) has no name, "
+            "phone, INN or email column (headers such as Компания or Наименование, Телефон, ИНН, E-mail); add a "
+            f'header row, or if this {place} is the header, name its columns with --map "Header=field"')
 
 
 def import_calls(

@@ -144,6 +144,30 @@ def test_a_binary_file_is_a_one_line_error_and_leaves_the_database_as_it_was(run
     assert run("export", "records").stdout == before  # second.csv was not half-written either
 
 
+def test_a_dump_without_a_header_row_is_refused_not_read_without_its_first_row(run, tmp_path):
+    run("ingest", str(write_1c(tmp_path / "1c.csv")))
+    db = tmp_path / "cb.db"
+    before = digest(db)
+    headerless = tmp_path / "nohdr.csv"
+    headerless.write_text("ООО Ромашка;7729141771;8 495 123 45 67\nООО Лютик;7769074391;8 495 123 45 68\n",
+                          encoding="utf-8")
+    result = run("ingest", str(write_1c(tmp_path / "second.csv")), str(headerless), check=1)
+    assert result.stderr.strip() == (
+        "error: nohdr.csv: no header row recognised: line 1 (ООО Ромашка; 7729141771; 8 495 123 45 67) has no "
+        "name, phone, INN or email column (headers such as Компания or Наименование, Телефон, ИНН, E-mail); add a "
+        'header row, or if this line is the header, name its columns with --map "Header=field"')
+    assert digest(db) == before  # second.csv was not written either
+
+
+def test_a_header_the_mapping_does_not_know_is_refused_until_map_names_its_columns(run, tmp_path):
+    dump = tmp_path / "export.csv"
+    dump.write_text("Firma;Steuernummer\nООО Ромашка;7729141771\n", encoding="utf-8")
+    assert "export.csv: no header row recognised: line 1 (Firma; Steuernummer)" in run(
+        "ingest", str(dump), check=1).stderr
+    run("ingest", str(dump), "--map", "Firma=name", "--map", "Steuernummer=inn")
+    assert [(r["record_ref"], r["status"]) for r in export(run, "records")] == [("export.csv:1", "ok")]
+
+
 def test_map_overrides_a_header_and_unknown_columns_stay_in_the_raw_record(run, tmp_path):
     dump = tmp_path / "list.csv"
     dump.write_text("Фирма,Тел.,Любимый цвет\nАльфа,+7 916 123-45-67,синий\n", encoding="utf-8")

@@ -198,6 +198,48 @@ def test_an_xlsx_with_two_sheets_gives_a_source_per_sheet(run, tmp_path):
     assert "Нет такого" in missing.stderr
 
 
+TWO_ROW_CLIENTS = [["ООО Альфа", "7729141771", "+7 (495) 123-45-00", "info@alfa.ru", "Петрова Анна"],
+                   ["ООО Бета", "7776317060", "+7 (495) 123-45-01", "sales@beta.ru", "Петрова Анна"]]
+
+
+def assert_two_row_header_read_as_one(run, path):
+    (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert source["mapping"] == {"Компания": "name", "ИНН": "inn", "Телефон": "phone", "E-mail": "email",
+                                 "Ответственный": "owner"}
+    assert (source["rows"], source["ok"], source["phones"]) == (2, 2, {"ok": 2})
+    assert [r["record_ref"] for r in export(run, "records")] == [f"{path.name}:1", f"{path.name}:2"]
+    run("clean", "--as-of", "2026-11-20")
+    assert [(c["name"], c["owner"], c["state"]) for c in export(run, "clients")] == [
+        ("ООО Альфа", "Петрова Анна", "owned"), ("ООО Бета", "Петрова Анна", "owned")]
+
+
+def test_a_workbook_header_on_two_rows_under_a_merged_group_cell_is_read_as_one(run, tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("База")
+    for column, title in ((0, "Компания"), (1, "ИНН"), (4, "Ответственный")):
+        sheet.merge_range(0, column, 1, column, title)
+    sheet.merge_range(0, 2, 0, 3, "Контакты")
+    sheet.write_row(1, 2, ["Телефон", "E-mail"])
+    for row, cells in enumerate(TWO_ROW_CLIENTS, start=2):
+        sheet.write_row(row, 0, cells)
+    book.close()
+    assert_two_row_header_read_as_one(run, path)
+
+
+def test_a_text_header_on_two_rows_is_read_as_one_but_a_first_row_of_contacts_stays_a_record(run, tmp_path):
+    path = tmp_path / "crm.csv"
+    lines = ["Компания;ИНН;Контакты;;Ответственный", ";;Телефон;E-mail;", *map(";".join, TWO_ROW_CLIENTS)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_two_row_header_read_as_one(run, path)
+    # The same shape with a phone and an email under the group is data, not sub-headers.
+    contacts_first = tmp_path / "contacts.csv"
+    contacts_first.write_text("Компания;ИНН;Контакты;;Ответственный\n;;+7 (495) 123-45-02;info@gamma.ru;\n",
+                              encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(contacts_first), "--json").stdout)["sources"]
+    assert (source["rows"], source["unmapped"]) == (1, ["Контакты", ""])
+
+
 def test_a_workbook_sent_again_with_one_sheet_left_replaces_that_sheets_source(run, tmp_path):
     path = tmp_path / "crm.xlsx"
     for sheets in ({"Клиенты": ["Альфа", "Бета"], "Архив": ["Гамма"]}, {"Клиенты": ["Альфа", "Бета", "Дельта"]}):

@@ -63,6 +63,10 @@ _CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|город|гор\.)\s*([А-�
 _CITY_PREFIX = re.compile(r"^(?:г\.|г |город |гор\.)\s*", re.IGNORECASE)
 _CLOSED = re.compile(r"закрыт|ликвидир|банкрот|не работает|прекратил|closed|liquidat|out of business", re.IGNORECASE)
 NO_IDENTITY = "no name, phone, INN or email"
+# The fields that can identify a company: a table without a column for one of them gives no record.
+IDENTITY_FIELDS = ("name", "phone", "inn", "email")
+# Tells a phone number from a sub-header such as `Телефон 2`; the region hardly matters for that.
+_ANY_PHONES = PhoneNormaliser()
 
 
 class MappingError(UserError):
@@ -81,6 +85,11 @@ class ColumnMap:
     multi: dict[str, tuple[int, ...]]
     inn_kpp: int | None = None
     unmapped: tuple[str, ...] = ()
+
+    @property
+    def identifies(self) -> bool:
+        """Whether any column feeds a field that identifies a company."""
+        return self.inn_kpp is not None or any(name in self.single or name in self.multi for name in IDENTITY_FIELDS)
 
     def describe(self, header: tuple[str, ...]) -> dict[str, str]:
         out = {header[i]: name for name, i in self.single.items()}
@@ -111,11 +120,7 @@ def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap
     inn_kpp = None
     unmapped = []
     for index, title in enumerate(header):
-        folded = fold_header(title)
-        if folded in overrides:
-            name = overrides[folded] or None
-        else:
-            name = next((n for n, rx in _COMPILED if folded and rx.match(folded)), None)
+        name = header_field(title, overrides)
         if name == "inn_kpp" and inn_kpp is None:
             inn_kpp = index
         elif name in multi:
@@ -125,6 +130,41 @@ def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap
         else:
             unmapped.append(title)
     return ColumnMap(single, {k: tuple(v) for k, v in multi.items() if v}, inn_kpp, tuple(unmapped))
+
+
+def header_field(title: str, overrides: dict[str, str]) -> str | None:
+    """The field a header names, by `--map` first; None for a header that names none or is ignored."""
+    folded = fold_header(title)
+    if folded in overrides:
+        return overrides[folded] or None
+    return next((name for name, rx in _COMPILED if folded and rx.match(folded)), None)
+
+
+def continues_header(header: tuple[str, ...], row: tuple[str, ...], overrides: dict[str, str]) -> bool:
+    """Whether `row`, right under `header`, is the lower row of a two-row header: `Телефон`, `E-mail` under a
+    `Контакты` cell merged over both, which reads as `Контакты` and a blank cell.
+
+    The row must fill a blank of the header, and each of its cells sit under a group (a blank header cell,
+    or one followed by a blank one), name a field and hold no phone, INN or email. Strict, as a data row
+    taken for sub-headers would be lost unseen: a sub-header that names no field (until `--map` names it)
+    leaves its row a rejected record, in sight."""
+    filled = [(index, cell) for index, cell in enumerate(row) if cell]
+
+    def blank_above(index: int) -> bool:
+        return index >= len(header) or not header[index]
+
+    def under_group(index: int) -> bool:  # a merged cell is followed by blanks within the header
+        return blank_above(index) or (index + 1 < len(header) and not header[index + 1])
+
+    return (any(blank_above(index) for index, _ in filled)
+            and all(under_group(index) and header_field(cell, overrides) and not _identifying_data(cell)
+                    for index, cell in filled))
+
+
+def _identifying_data(cell: str) -> bool:
+    inn = check_inn(cell)
+    return (bool(inn and inn.valid) or any(phone.e164 for phone in _ANY_PHONES.parse_cell(cell))
+            or any(email.valid for email in check_emails(cell)))
 
 
 def city_of(city_cell: str, address: str) -> str | None:

@@ -49,7 +49,7 @@ from clientbase.golden import (
     person_key,
     stable_ids,
 )
-from clientbase.ingest import RecordBuilder, map_columns, parse_overrides, raw_json, raw_keys
+from clientbase.ingest import RecordBuilder, continues_header, map_columns, parse_overrides, raw_json, raw_keys
 from clientbase.numplan import parse_range, plan_columns
 from clientbase.ownership import Claim, LedgerEvent, manager_name, one_spelling, resolve_owner
 from clientbase.phones import PhoneNormaliser
@@ -60,7 +60,7 @@ from clientbase.quarantine import (
     review_quarantine,
 )
 from clientbase.rank import RankInput, rank_clients
-from clientbase.readers import TOTALS_ROW, Table, read_tables, set_aside_by_reader
+from clientbase.readers import TOTALS_ROW, HeaderContinues, Table, read_tables, set_aside_by_reader
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, record_rows
 from clientbase.values import iso_date
@@ -191,6 +191,7 @@ def _load_sources(
     write: Callable[[int, Iterable, Sequence[int]], int],
     progress: Progress | None,
     allow_shrink: bool,
+    continues_header: HeaderContinues | None = None,
 ) -> list[SourceSummary]:
     """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it.
 
@@ -198,6 +199,7 @@ def _load_sources(
     `build_settings` what else the built rows depend on: a change of either reads the file again. Of a
     changed file read with the same build settings and header, the rows exactly as they were are kept.
     A changed file with far fewer rows than its source holds is refused unless `allow_shrink`.
+    `continues_header` tells the lower row of a two-row header (see read_tables).
     """
     if source is not None and not source.strip():
         raise UserError("--source needs a name")
@@ -209,7 +211,7 @@ def _load_sources(
     summaries: list[SourceSummary] = []
     for path in paths:
         digest = _file_digest(path)
-        for table in read_tables(path, sheet=sheet):
+        for table in read_tables(path, sheet=sheet, continues_header=continues_header):
             name = table.source if source is None else source + table.source[len(path.name):]
             by_sheet = f"{name}#{table.sheet}"
             if table.sheet and not name.endswith(f"#{table.sheet}") and store.source(name) is None \
@@ -287,6 +289,8 @@ def ingest(
 
     def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_columns(table.header, overrides)
+        if table.header and not columns.identifies:
+            raise UserError(_unrecognised_header(table))
         summary.mapping = columns.describe(table.header)
         summary.unmapped = list(columns.unmapped)
         builder = RecordBuilder(name, table.header, columns, phones)
@@ -296,12 +300,21 @@ def ingest(
         with store.rehearsal() if dry_run else store.transaction():
             summaries = _load_sources(
                 store, "records", paths, source=source, sheet=sheet, progress=progress, load=load,
-                allow_shrink=allow_shrink,
+                allow_shrink=allow_shrink, continues_header=partial(continues_header, overrides=overrides),
                 write=partial(store.replace_records, read_on=read_on.isoformat()),
                 settings=json.dumps([sorted(overrides.items()), region, sheet]),
                 build_settings=_build_settings(rules),
             )
     return IngestSummary(summaries, dry_run)
+
+
+def _unrecognised_header(table: Table) -> str:
+    # Most often a dump without a header row: its first row taken for one would be lost unseen.
+    place = "row" if table.sheet is not None else "line"
+    shown = "; ".join(cell[:30] for cell in table.header[:4]) + ("; ..." if len(table.header) > 4 else "")
+    return (f"{table.source}: no header row recognised: {place} {table.header_line} ({shown}) has no name, "
+            "phone, INN or email column (headers such as Компания or Наименование, Телефон, ИНН, E-mail); add a "
+            f'header row, or if this {place} is the header, name its columns with --map "Header=field"')
 
 
 def import_calls(

@@ -6,10 +6,11 @@ text table (CSV/TSV/TXT) in UTF-8 (with or without BOM), UTF-16 or a Cyrillic si
 with `;`, `,`, TAB or `|` between cells.
 
 Row numbers: the header is the first non-empty row (single-cell title rows above a wider row, as
-in 1C reports, are skipped). ROW is the 1-based position among the rows after the header, blank
-rows counted though never yielded: in a workbook whose header is on row H, ROW n is sheet row H + n;
-in a text file without multi-line cells, ROW n is line H + n. `Row.line` gives the exact line or
-sheet row either way.
+in 1C reports, are skipped), with the row under it when the caller's `continues_header` takes that
+row for the lower half of a two-row header (sub-headers under a merged group cell). ROW is the
+1-based position among the rows after the header, blank rows counted though never yielded: in a
+workbook whose header ends on row H, ROW n is sheet row H + n; in a text file without multi-line
+cells, ROW n is line H + n. `Row.line` gives the exact line or sheet row either way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from itertools import dropwhile, islice
+from itertools import dropwhile, islice, zip_longest
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -114,9 +115,14 @@ def set_aside_by_reader(reason: str | None) -> bool:
     return reason is not None and (reason == TOTALS_ROW or reason.startswith(f"{TOO_MANY_CELLS}:"))
 
 
-def read_tables(path: Path, sheet: str | None = None) -> list[Table]:
+# Whether the second row, right under the first, continues a header: (first row's cells, second row's cells).
+HeaderContinues = Callable[[tuple[str, ...], tuple[str, ...]], bool]
+
+
+def read_tables(path: Path, sheet: str | None = None, continues_header: HeaderContinues | None = None) -> list[Table]:
     """Every table in the file: one per non-empty sheet of a workbook (or only `sheet`), one for a text
-    file (where `sheet` is ignored). An empty file gives one table without header and rows."""
+    file (where `sheet` is ignored). An empty file gives one table without header and rows. A header
+    row followed by a row that `continues_header` accepts is read as one header with that row."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
@@ -124,10 +130,10 @@ def read_tables(path: Path, sheet: str | None = None) -> list[Table]:
     except OSError as exc:
         raise ReadError(f"{path.name}: {exc.strerror or exc}") from None
     if head.startswith(_ZIP):
-        return _read_workbook(path, sheet, _zip_kind(path))
+        return _read_workbook(path, sheet, _zip_kind(path), continues_header)
     if head.startswith(_OLE2):
-        return _read_workbook(path, sheet, "xls")
-    return [_read_text(path, head)]
+        return _read_workbook(path, sheet, "xls", continues_header)
+    return [_read_text(path, head, continues_header)]
 
 
 # --- shared: header, blank rows, totals ---------------------------------------------------------------
@@ -135,13 +141,19 @@ def read_tables(path: Path, sheet: str | None = None) -> list[Table]:
 Records = Iterator[tuple[int, tuple[str, ...]]]  # (line where the row starts, stripped cells), blank rows too
 
 
-def _find_header(records: Records) -> tuple[int, tuple[str, ...], tuple[str, ...]] | None:
-    """(line, cells, skipped titles) of the header, or None when every row is blank."""
+def _find_header(records: Records,
+                 continues: HeaderContinues | None) -> tuple[int, tuple[str, ...], tuple[str, ...]] | None:
+    """(line, cells, skipped titles) of the header, or None when every row is blank. A header on two rows
+    is given as one at the second row's line."""
     singles: list[tuple[int, tuple[str, ...]]] = []
     for line, cells in records:
         filled = sum(1 for cell in cells if cell)
         if filled > 1:
-            return line, cells, tuple(next(cell for cell in title if cell) for _, title in singles)
+            titles = tuple(next(cell for cell in title if cell) for _, title in singles)
+            below = next(records, None) if continues is not None else None
+            if below is not None and continues(cells, below[1]):
+                return below[0], _one_header(cells, below[1]), titles
+            return line, cells, titles
         if filled:
             singles.append((line, cells))
             if len(singles) == TITLE_ROWS:
@@ -150,6 +162,12 @@ def _find_header(records: Records) -> tuple[int, tuple[str, ...], tuple[str, ...
         return None
     line, cells = singles[0]  # a one-column table
     return line, cells, ()
+
+
+def _one_header(upper: tuple[str, ...], lower: tuple[str, ...]) -> tuple[str, ...]:
+    """A header on two rows as one: each column named by its lower cell, else by the (merged) upper one."""
+    width = max(len(upper), max((index + 1 for index, cell in enumerate(lower) if cell), default=0))
+    return tuple(low or high for low, high in islice(zip_longest(lower, upper, fillvalue=""), width))
 
 
 def _data_rows(records: Records, header_line: int, subtotals: frozenset[int] = frozenset(),
@@ -221,7 +239,8 @@ def _calamine_errors(path: Path, what: str) -> Iterator[None]:
         raise ReadError(f"{path.name}: cannot read {what} (damaged: {_one_line(exc)})") from None
 
 
-def _read_workbook(path: Path, wanted: str | None, kind: str) -> list[Table]:
+def _read_workbook(path: Path, wanted: str | None, kind: str,
+                   continues_header: HeaderContinues | None) -> list[Table]:
     with _calamine_errors(path, f"the {kind} workbook"):
         workbook = CalamineWorkbook.from_path(path)
         worksheets = [m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
@@ -239,7 +258,7 @@ def _read_workbook(path: Path, wanted: str | None, kind: str) -> list[Table]:
     for name in names:
         with _calamine_errors(path, f"sheet '{name}'"):
             loaded = workbook.get_sheet_by_name(name)
-            found = _find_header(_sheet_records(loaded))
+            found = _find_header(_sheet_records(loaded), continues_header)
         if found is None:
             continue
         line, header, titles = found
@@ -355,7 +374,7 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
 
 # --- text tables --------------------------------------------------------------------------------------
 
-def _read_text(path: Path, head: bytes) -> Table:
+def _read_text(path: Path, head: bytes, continues_header: HeaderContinues | None) -> Table:
     encoding = _detect_encoding(path, head)
     # For sniffing only: a character cut at the end waits unseen, bad bytes are reported by line when read.
     sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
@@ -371,7 +390,7 @@ def _read_text(path: Path, head: bytes) -> Table:
     with _text_lines(path, encoding) as lines:
         try:
             records = _text_records(lines, syntax)
-            found = _find_header(islice(records, 1, None) if stated else records)
+            found = _find_header(islice(records, 1, None) if stated else records, continues_header)
         except UnicodeDecodeError:
             raise _undecodable(path, encoding) from None
     if found is None:

@@ -144,6 +144,30 @@ def test_a_binary_file_is_a_one_line_error_and_leaves_the_database_as_it_was(run
     assert run("export", "records").stdout == before  # second.csv was not half-written either
 
 
+def test_a_dump_without_a_header_row_is_refused_not_read_without_its_first_row(run, tmp_path):
+    run("ingest", str(write_1c(tmp_path / "1c.csv")))
+    db = tmp_path / "cb.db"
+    before = digest(db)
+    headerless = tmp_path / "nohdr.csv"
+    headerless.write_text("ООО Ромашка;7729141771;8 495 123 45 67\nООО Лютик;7769074391;8 495 123 45 68\n",
+                          encoding="utf-8")
+    result = run("ingest", str(write_1c(tmp_path / "second.csv")), str(headerless), check=1)
+    assert result.stderr.strip() == (
+        "error: nohdr.csv: no header row recognised: line 1 (ООО Ромашка; 7729141771; 8 495 123 45 67) has no "
+        "name, phone, INN or email column (headers such as Компания or Наименование, Телефон, ИНН, E-mail); add a "
+        'header row, or if this line is the header, name its columns with --map "Header=field"')
+    assert digest(db) == before  # second.csv was not written either
+
+
+def test_a_header_the_mapping_does_not_know_is_refused_until_map_names_its_columns(run, tmp_path):
+    dump = tmp_path / "export.csv"
+    dump.write_text("Firma;Steuernummer\nООО Ромашка;7729141771\n", encoding="utf-8")
+    assert "export.csv: no header row recognised: line 1 (Firma; Steuernummer)" in run(
+        "ingest", str(dump), check=1).stderr
+    run("ingest", str(dump), "--map", "Firma=name", "--map", "Steuernummer=inn")
+    assert [(r["record_ref"], r["status"]) for r in export(run, "records")] == [("export.csv:1", "ok")]
+
+
 def test_map_overrides_a_header_and_unknown_columns_stay_in_the_raw_record(run, tmp_path):
     dump = tmp_path / "list.csv"
     dump.write_text("Фирма,Тел.,Любимый цвет\nАльфа,+7 916 123-45-67,синий\n", encoding="utf-8")
@@ -172,6 +196,48 @@ def test_an_xlsx_with_two_sheets_gives_a_source_per_sheet(run, tmp_path):
     assert [r["record_ref"] for r in just_one] == ["crm.xlsx#Архив:1"]
     missing = run("ingest", str(path), "--sheet", "Нет такого", check=1)
     assert "Нет такого" in missing.stderr
+
+
+TWO_ROW_CLIENTS = [["ООО Альфа", "7729141771", "+7 (495) 123-45-00", "info@alfa.ru", "Петрова Анна"],
+                   ["ООО Бета", "7776317060", "+7 (495) 123-45-01", "sales@beta.ru", "Петрова Анна"]]
+
+
+def assert_two_row_header_read_as_one(run, path):
+    (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert source["mapping"] == {"Компания": "name", "ИНН": "inn", "Телефон": "phone", "E-mail": "email",
+                                 "Ответственный": "owner"}
+    assert (source["rows"], source["ok"], source["phones"]) == (2, 2, {"ok": 2})
+    assert [r["record_ref"] for r in export(run, "records")] == [f"{path.name}:1", f"{path.name}:2"]
+    run("clean", "--as-of", "2026-11-20")
+    assert [(c["name"], c["owner"], c["state"]) for c in export(run, "clients")] == [
+        ("ООО Альфа", "Петрова Анна", "owned"), ("ООО Бета", "Петрова Анна", "owned")]
+
+
+def test_a_workbook_header_on_two_rows_under_a_merged_group_cell_is_read_as_one(run, tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("База")
+    for column, title in ((0, "Компания"), (1, "ИНН"), (4, "Ответственный")):
+        sheet.merge_range(0, column, 1, column, title)
+    sheet.merge_range(0, 2, 0, 3, "Контакты")
+    sheet.write_row(1, 2, ["Телефон", "E-mail"])
+    for row, cells in enumerate(TWO_ROW_CLIENTS, start=2):
+        sheet.write_row(row, 0, cells)
+    book.close()
+    assert_two_row_header_read_as_one(run, path)
+
+
+def test_a_text_header_on_two_rows_is_read_as_one_but_a_first_row_of_contacts_stays_a_record(run, tmp_path):
+    path = tmp_path / "crm.csv"
+    lines = ["Компания;ИНН;Контакты;;Ответственный", ";;Телефон;E-mail;", *map(";".join, TWO_ROW_CLIENTS)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_two_row_header_read_as_one(run, path)
+    # The same shape with a phone and an email under the group is data, not sub-headers.
+    contacts_first = tmp_path / "contacts.csv"
+    contacts_first.write_text("Компания;ИНН;Контакты;;Ответственный\n;;+7 (495) 123-45-02;info@gamma.ru;\n",
+                              encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(contacts_first), "--json").stdout)["sources"]
+    assert (source["rows"], source["unmapped"]) == (1, ["Контакты", ""])
 
 
 def test_a_workbook_sent_again_with_one_sheet_left_replaces_that_sheets_source(run, tmp_path):

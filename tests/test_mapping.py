@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientbase.ingest import MappingError, city_of, map_columns, parse_overrides, raw_json, raw_keys
+from clientbase.ingest import (
+    MappingError,
+    city_of,
+    continues_header,
+    map_columns,
+    parse_overrides,
+    raw_json,
+    raw_keys,
+)
 
 
 def fields_of(header, overrides=()):
@@ -58,6 +66,22 @@ def test_a_second_name_column_stays_raw():
 def test_bad_map_is_a_clear_error(bad):
     with pytest.raises(MappingError, match="--map"):
         parse_overrides([bad])
+
+
+GROUPED = ("Компания", "ИНН", "Контакты", "", "Ответственный")
+
+
+@pytest.mark.parametrize("header, row, overrides, continues", [
+    (GROUPED, ("", "", "Телефон", "E-mail", ""), [], True),
+    (GROUPED, ("", "", "+7 495 123-45-02", "info@gamma.ru", ""), [], False),  # contacts of a first data row
+    (GROUPED, ("", "", "Телефон", "", ""), [], False),  # only under the group cell itself: no blank filled
+    (GROUPED, ("Наименование", "", "Телефон", "E-mail", ""), [], False),  # `Компания` is no group
+    (("Контрагент", "", "Город"), ("Компания Вектор", "Москва", ""), [], False),  # `Москва` names no field
+    (("Компания", "Контакты", ""), ("", "Телефон", "Skype"), [], False),
+    (("Компания", "Контакты", ""), ("", "Телефон", "Skype"), ["Skype=comment"], True),
+])
+def test_a_row_continues_a_header_only_as_field_names_under_its_groups(header, row, overrides, continues):
+    assert continues_header(header, row, parse_overrides(overrides)) is continues
 
 
 def test_city_from_column_or_address():

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import random
 import zipfile
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from odf.table import Table as OdsTable
 from odf.table import TableCell, TableRow
 from odf.text import P
 
+from clientbase.ingest import continues_header, header_field
 from clientbase.readers import TOTALS_ROW, ReadError, Row, read_tables
 
 
@@ -393,6 +395,24 @@ def test_xls(tmp_path):
                               (2, ("Итого", "1", "", ""), TOTALS_ROW)]
 
 
+def test_a_title_then_a_header_on_two_rows_under_merged_cells(tmp_path):
+    path = tmp_path / "1c.xls"
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Клиенты")
+    sheet.write(0, 0, "Контрагенты на 01.12.2025")
+    sheet.write_merge(1, 2, 0, 0, "Контрагент")
+    sheet.write_merge(1, 1, 1, 2, "Связь")
+    sheet.write(2, 1, "Телефон")
+    sheet.write(2, 2, "Эл. почта")
+    sheet.write(3, 0, "ООО Ромашка")
+    sheet.write(3, 1, "+7 495 123-45-67")
+    book.save(str(path))
+    (table,) = read_tables(path, continues_header=partial(continues_header, overrides={}))
+    assert (table.titles, table.header, table.header_line) == (
+        ("Контрагенты на 01.12.2025",), ("Контрагент", "Телефон", "Эл. почта"), 3)
+    assert rows_of(table) == [(1, ("ООО Ромашка", "+7 495 123-45-67", ""), None)]
+
+
 def test_ods(tmp_path):
     path = tmp_path / "base.ods"
     document = OpenDocumentSpreadsheet()
@@ -497,3 +517,53 @@ def test_fuzz_found_cp1251_samples_of_few_letters_stay_cp1251(tmp_path, cells):
     path = tmp_path / "few.csv"
     path.write_bytes(("Наименование;Город\r\n" + ";".join(cells) + "\r\n").encode("cp1251"))
     assert [row.cells for row in only_table(path).rows] == [tuple(cells)]
+
+
+# --- a header on two rows reads as one, and never takes a data row with it ---------------------------------
+
+SUB_HEADERS = ["Телефон", "E-mail", "Город", "Ответственный", "Комментарий"]
+CELLS = ["", "ООО Альфа", "Компания Вектор", "Телефон", "E-mail", "Ответственный", "7729141771", "+7 495 123-45-67",
+         "info@alfa.ru", "звонить после 18", "Москва", "12"]
+
+
+@st.composite
+def headed_tables(draw):
+    """(upper header row, lower header row or None, the header they make, data rows): the lower row holds the
+    sub-headers of a group cell left blank to its right, as a merged cell reads; without one, the header may
+    have blank cells and the first data row anything at all."""
+    width = draw(st.integers(2, 6))
+    names = draw(st.lists(st.sampled_from(["Компания", "ИНН", *SUB_HEADERS]), min_size=width, max_size=width))
+    rows = draw(st.lists(st.lists(st.sampled_from(CELLS), min_size=width, max_size=width), min_size=1, max_size=6))
+    if draw(st.booleans()):
+        start = draw(st.integers(0, width - 2))
+        end = draw(st.integers(start + 2, width))
+        sub = draw(st.lists(st.sampled_from(SUB_HEADERS), min_size=end - start, max_size=end - start))
+        names[start:end] = sub
+        upper = names[:start] + ["Контакты"] + [""] * (end - start - 1) + names[end:]
+        lower = [""] * start + sub + [""] * (width - end)
+        return upper, lower, names, rows
+    blanks = draw(st.sets(st.integers(0, width - 1), max_size=width - 2))
+    header = ["" if index in blanks else name for index, name in enumerate(names)]
+    return header, None, header, rows
+
+
+def holds_identifying_data(cells):
+    return any(cell in ("7729141771", "+7 495 123-45-67", "info@alfa.ru") for cell in cells)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(headed_tables())
+def test_a_two_row_header_reads_as_one_and_no_data_row_is_lost(tmp_path, drawn):
+    upper, lower, header, rows = drawn
+    path = tmp_path / "two.csv"
+    path.write_text("".join(";".join(cells) + "\n" for cells in [upper, *([lower] if lower else []), *rows]),
+                    encoding="utf-8")
+    (table,) = read_tables(path, continues_header=partial(continues_header, overrides={}))
+    read = [(row.number, row.cells) for row in table.rows]
+    if lower is not None or table.header_line == 1:
+        assert table.header == tuple(header)
+        assert read == [(number, tuple(cells)) for number, cells in enumerate(rows, 1) if any(cells)]
+    else:  # only a row of field names, without a phone, INN or email, may be taken for sub-headers
+        assert table.header_line == 2 and not holds_identifying_data(rows[0])
+        assert all(header_field(cell, {}) for cell in rows[0] if cell)
+        assert read == [(number, tuple(cells)) for number, cells in enumerate(rows[1:], 1) if any(cells)]

@@ -211,7 +211,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
     day = as_of.isoformat()
     with opened(db) as store:
         with store.transaction(wait=READER_WAIT):
-            known = sorted(store.managers(), key=str.casefold)
+            known = sorted(store.managers(), key=manager_key)
             if manager:
                 managers = [_known_manager(known, manager)]
             elif known:

@@ -222,7 +222,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
     day = as_of.isoformat()
     with opened(db) as store:
         with store.transaction(wait=READER_WAIT):
-            known = sorted(store.managers(), key=str.casefold)
+            known = sorted(store.managers(), key=manager_key)
             if manager:
                 managers = [_known_manager(known, manager)]
                 if managers[0] not in known and not new_manager:
@@ -243,7 +243,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
                     phones[cid][e164] = option
 
             def candidate(row: tuple) -> Candidate:
-                return Candidate(*row[:8], bool(row[8]), row[9], tuple(phones[row[0]].values()))
+                return Candidate(*row[:8], bool(row[8]), row[9], bool(row[10]), tuple(phones[row[0]].values()))
 
             t = rules.today
             plan = numbering_plan(store)
@@ -269,9 +269,12 @@ TODAY_COLUMNS = ("manager", "client_id", "name", "abcde", "phone", "reason", "la
 
 
 def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
-    """Each manager's list as rows, personal data hidden when `mask`."""
-    shown = mask_row if mask else dict
-    return {m: [shown(asdict(item)) for item in items] for m, items in result.lists.items()}
+    """Each manager's list as rows of TODAY_COLUMNS, personal data hidden when `mask`."""
+    def row(item: WorkItem) -> dict:
+        fields = mask_row(asdict(item)) if mask else asdict(item)
+        return {column: fields[column] for column in TODAY_COLUMNS}
+
+    return {m: [row(item) for item in items] for m, items in result.lists.items()}
 
 
 def write_lists(result: TodayResult, stage: Staged, fmt: str, mask: bool) -> None:

@@ -302,21 +302,26 @@ _PATRONYMIC = re.compile(r"(?:вич|вна|ична|ьич|мич|лукич|н
 _TURKIC_PATRONYMIC = frozenset({"оглы", "кызы", "улы"})
 
 
-def _strip_legal_form(words: list[str]) -> tuple[str | None, list[str]]:
-    """Remove legal forms at both ends (`ООО «Ромашка»`, `Ромашка, ООО`); the first one found is the client's."""
+def _legal_form_bounds(words: list[str]) -> tuple[str | None, int, int]:
+    """The legal forms at both ends (`ООО «Ромашка»`, `Ромашка, ООО`), the first one found being the client's,
+    and where the name between them starts and ends."""
     found: str | None = None
+    start, end = 0, len(words)
     for index, last in ((_PREFIXES, False), (_SUFFIXES, True)):
         stripped = True
-        while words and stripped:
+        while start < end and stripped:
             stripped = False
-            for spelling, form in index.get(words[-1] if last else words[0], ()):
+            for spelling, form in index.get(words[end - 1] if last else words[start], ()):
                 size = len(spelling)
-                if size <= len(words) and tuple(words[-size:] if last else words[:size]) == spelling:
-                    words = words[:-size] if last else words[size:]
+                if size <= end - start and tuple(words[end - size:end] if last else words[start:start + size]) == spelling:
+                    if last:
+                        end -= size
+                    else:
+                        start += size
                     found = found or form
                     stripped = True
                     break
-    return found, words
+    return found, start, end
 
 
 def _looks_like_person(words: list[str]) -> bool:
@@ -329,6 +334,15 @@ def _looks_like_person(words: list[str]) -> bool:
     return (lengths[-2:] == [1, 1] and min(lengths[:-2]) > 1) or (lengths[:2] == [1, 1] and min(lengths[2:]) > 1)
 
 
+def _folded_words(text: str) -> list[str]:
+    """The words of a name as matching reads them: Latin look-alikes in Cyrillic words mapped, case and ё
+    folded, punctuation dropped."""
+    text = unicodedata.normalize("NFC", text)  # a decomposed `й` must fold like a composed one
+    if _MIXED_PAIR.search(text):
+        text = _MIXED_WORD.sub(lambda m: m[0].translate(_LOOKALIKES), text)
+    return _NOT_WORD.sub(" ", text.casefold().replace("ё", "е")).split()
+
+
 def parse_company_name(name: str | None) -> CompanyName | None:
     """A client's name with its legal form recognised and a key for matching; None for a blank cell."""
     if name is None:
@@ -336,13 +350,27 @@ def parse_company_name(name: str | None) -> CompanyName | None:
     display = " ".join(name.split())
     if not display:
         return None
-    text = unicodedata.normalize("NFC", display)  # a decomposed `й` must fold like a composed one
-    if _MIXED_PAIR.search(text):
-        text = _MIXED_WORD.sub(lambda m: m[0].translate(_LOOKALIKES), text)
-    words = _NOT_WORD.sub(" ", text.casefold().replace("ё", "е")).split()
-    form, words = _strip_legal_form(words)
+    words = _folded_words(display)
+    form, start, end = _legal_form_bounds(words)
+    if form:  # most names have none: no copy
+        words = words[start:end]
     person = form in _PERSON_FORMS or (form is None and _looks_like_person(words))
     return CompanyName(display, form, " ".join(words), person)
+
+
+def split_legal_form(name: str) -> tuple[str, str, str]:
+    """A client's name as written cut around its legal forms: (before, the name, after), so that
+    `ИП Тихонов Леонид Васильевич` gives ('ИП', 'Тихонов Леонид Васильевич', '')."""
+    written = name.split()
+    spans, read = [], 0  # the folded words each written word holds: [from, to)
+    for word in written:
+        count = len(_folded_words(word))
+        spans.append((read, read + count))
+        read += count
+    _, start, end = _legal_form_bounds([w for word in written for w in _folded_words(word)])
+    first = sum(1 for _, to in spans if to <= start)
+    last = max(first, sum(1 for since, _ in spans if since < end))
+    return " ".join(written[:first]), " ".join(written[first:last]), " ".join(written[last:])
 
 
 # --- emails ----------------------------------------------------------------------------------------------------

@@ -38,8 +38,16 @@ def neutralise(value: object) -> object:
 
 # Columns holding personal data, and how each is hidden; `phones` and `emails` hold lists.
 MASKED = {"phone": "phone", "phones": "phone", "e164": "phone", "raw": "phone", "email": "email", "emails": "email",
-          "contact": "person", "birthday": "date"}
+          "contact": "person", "birthday": "date", "inn": "inn", "detail": "values"}
 MASKED_IN_CONTACTS = {**MASKED, "name": "person"}  # a contact's name is a person's, not a company's
+# A client that is a person (a sole trader): its name is that person's after the legal form, and so are the
+# names its records were matched on.
+MASKED_FOR_PERSON = {**MASKED, "name": "person client", "detail": "person values"}
+# The values a match was made on, as `detail` writes them: `phone +79161234567`, `email a@b.ru`, `INN …`, `name "…"`.
+_PHONE_VALUE = re.compile(r"\+\d{10,15}")
+_EMAIL_VALUE = re.compile(r"[^\s,@]+@[^\s,]+")
+_PERSONAL_INN = re.compile(r"(?<!\d)\d{12}(?!\d)")
+_QUOTED_NAME = re.compile(r'"([^"]+)"')
 
 
 def mask_value(kind: str, value: str) -> str:
@@ -62,10 +70,27 @@ def mask_value(kind: str, value: str) -> str:
     if kind == "person":
         words = value.split()
         return " ".join([words[0], *(w[0] + "." for w in words[1:])]) if words else value
+    if kind == "person client":
+        from clientbase.companies import split_legal_form  # here: the morning commands start without its validators
+
+        before, name, after = split_legal_form(value)
+        return " ".join(part for part in (before, mask_value("person", name), after) if part)
+    if kind in ("values", "person values"):
+        value = _PHONE_VALUE.sub(lambda m: mask_value("phone", m[0]), value)
+        value = _EMAIL_VALUE.sub(lambda m: mask_value("email", m[0]), value)
+        value = _PERSONAL_INN.sub(lambda m: mask_value("inn", m[0]), value)
+        return _QUOTED_NAME.sub(lambda m: f'"{mask_value("person", m[1])}"', value) if kind == "person values" else value
+    if kind == "inn":
+        # An organisation's 10 digits are public; a person's 12 (or a broken one, maybe a person's) keep only
+        # the tax office, the first four.
+        return value if len(value) == 10 else value[:4] + "*" * (len(value) - 4)
     return "****-**-**"
 
 
 def mask_row(row: dict, masked: Mapping[str, str] = MASKED) -> dict:
+    """The row with its personal data hidden; a row whose `person` is set names a person, not a company."""
+    if row.get("person"):
+        masked = MASKED_FOR_PERSON
     return {k: ";".join(mask_value(masked[k], item) for item in v.split(";"))
             if k in masked and isinstance(v, str) and v else v for k, v in row.items()}
 

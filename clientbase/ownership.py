@@ -45,15 +45,16 @@ class Ownership:
 
 
 def manager_name(text: str | None) -> str | None:
-    """A manager's name with runs of spaces folded; names are compared case-insensitively."""
+    """A manager's name as written, runs of spaces folded; names are compared by `manager_key`."""
     folded = " ".join(text.split()) if text else ""
     return folded or None
 
 
 def manager_key(text: str | None) -> str | None:
-    """Who a manager is, however written: the name casefolded, runs of spaces folded."""
+    """Who a manager is, however written: the name casefolded, runs of spaces folded, and ё read as е,
+    as 1C and the CRMs write the same name either way. Every comparison of managers goes through this."""
     name = manager_name(text)
-    return name.casefold() if name else None
+    return name.casefold().replace("ё", "е") if name else None
 
 
 def similar_managers(name: str, names: Iterable[str]) -> list[str]:
@@ -65,12 +66,12 @@ def similar_managers(name: str, names: Iterable[str]) -> list[str]:
 
 
 def one_spelling(spellings: Mapping[str, int]) -> dict[str, str]:
-    """One way to write each manager, keyed by the name casefolded: the spelling the dumps and commands
-    use most (then the first in order), so that "ИВАНОВ ИВАН" and "Иванов Иван" get one list, not two."""
+    """How to write each spelling of a manager: the one the dumps and commands use most for that `manager_key`
+    (then the first in order), so that "ИВАНОВ ПЁТР" and "Иванов Петр" get one list, not two."""
     chosen: dict[str, str] = {}
     for name in sorted(spellings, key=lambda name: (-spellings[name], name)):
-        chosen.setdefault(name.casefold(), name)
-    return chosen
+        chosen.setdefault(manager_key(name), name)
+    return {name: chosen[manager_key(name)] for name in spellings}
 
 
 def _conflict_order(rule: str):
@@ -79,7 +80,7 @@ def _conflict_order(rule: str):
         dated = claim.assigned_on is not None
         when = claim.assigned_on or ""
         stamp = when if rule == "earliest" else "".join(chr(0x10FFFF - ord(ch)) for ch in when)
-        return (not dated, stamp, claim.manager.casefold(), claim.ref)
+        return (not dated, stamp, manager_key(claim.manager), claim.ref)
     return key
 
 
@@ -104,7 +105,7 @@ def resolve_owner(
         return Ownership(client_id, None, None, None, "pool")
     conflict: tuple[str, ...] = ()
     if len(claims) > 1:  # most clients have one claim or none: nothing to compare, and a million of them
-        claimants = tuple(sorted({c.manager.casefold(): c.manager for c in claims}.values(), key=str.casefold))
+        claimants = tuple(sorted({manager_key(c.manager): c.manager for c in claims}.values(), key=manager_key))
         conflict = claimants if len(claimants) > 1 else ()
     conflict_rule = f"{rule} assignment wins" if conflict else None
     expired_on = expired_owner = None

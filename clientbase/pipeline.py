@@ -691,11 +691,11 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
                                   ranked.dependency is not None, as_of, rules.ownership.term_days,
                                   rules.ownership.conflict_rule)
         if ownership.owner:
-            ownership.owner = spelled[ownership.owner.casefold()]
+            ownership.owner = spelled[ownership.owner]
         if ownership.expired_owner:
-            ownership.expired_owner = spelled[ownership.expired_owner.casefold()]
+            ownership.expired_owner = spelled[ownership.expired_owner]
         if ownership.claimants:
-            ownership.claimants = tuple(spelled[name.casefold()] for name in ownership.claimants)
+            ownership.claimants = tuple(spelled[name] for name in ownership.claimants)
         if ownership.expired_on:
             summary.expired += 1
             expiries.append(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))

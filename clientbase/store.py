@@ -1501,7 +1501,8 @@ class Store:
 
     def export_duplicates(self) -> Iterator[dict]:
         yield from self._dicts(
-            "SELECT client_id, ref_a AS record_ref_a, ref_b AS record_ref_b, rule, score, decision, detail "
+            "SELECT client_id, ref_a AS record_ref_a, ref_b AS record_ref_b, rule, score, decision, detail, "
+            "(SELECT person FROM clients WHERE id = matches.client_id) AS person "
             "FROM matches ORDER BY decision, client_id, id"
         )
 
@@ -1509,7 +1510,7 @@ class Store:
         yield from self._dicts(
             "SELECT c.id AS client_id, c.name, c.inn, c.kpp, c.city, c.channel, c.owner, c.owner_until, c.segment, "
             "c.abcde, c.profit, c.potential, c.last_contact, c.next_due, c.state, c.dependency, "
-            "(SELECT group_concat(ref, ';') FROM records WHERE client_id = c.id) AS record_refs "
+            "(SELECT group_concat(ref, ';') FROM records WHERE client_id = c.id) AS record_refs, c.person "
             "FROM clients c ORDER BY c.id"
         )
 
@@ -1807,7 +1808,7 @@ class Store:
         "SELECT c.id, c.name, c.owner, c.state, c.abcde, c.segment, c.next_due, c.last_contact, "
         "coalesce(q.recheck_on <= :as_of, 0), "
         "(SELECT manager FROM ledger l WHERE l.client_id = c.id AND l.kind = 'handout' AND l.on_date = :as_of "
-        " ORDER BY l.id DESC LIMIT 1) "
+        " ORDER BY l.id DESC LIMIT 1), c.person "
         "FROM clients c LEFT JOIN quarantine q ON q.client_id = c.id AND q.released_on IS NULL "
     )
 

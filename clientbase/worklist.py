@@ -46,6 +46,7 @@ class Candidate:
     last_contact: str | None
     recheck_due: bool
     handed_out_to: str | None  # the manager this client was handed to from the pool on the as-of date
+    person: bool  # a sole trader or a private person: the name is that person's
     phones: tuple[PhoneOption, ...] = ()
 
 
@@ -64,6 +65,7 @@ class WorkItem:
     segment: str | None
     timezone: str | None
     call_window: str
+    person: bool  # the client's name is a person's: masked in lists sent outside
 
 
 @dataclass
@@ -127,7 +129,8 @@ def _item(manager: str, candidate: Candidate, phone: PhoneOption, reason: str, a
     zone = zone_of(phone.e164)
     return WorkItem(manager, candidate.client_id, candidate.name, candidate.abcde, phone.e164, reason,
                     candidate.last_contact, candidate.next_due, overdue_days(candidate.next_due, as_of),
-                    phone.contact, candidate.segment, zone, call_window(zone, as_of, call_from, call_until))
+                    phone.contact, candidate.segment, zone, call_window(zone, as_of, call_from, call_until),
+                    candidate.person)
 
 
 def _reason(candidate: Candidate, as_of: date, birthday_days: int, from_pool: bool) -> str:

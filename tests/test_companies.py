@@ -14,6 +14,7 @@ from clientbase.companies import (
     inn_check_digits_ok,
     parse_company_name,
     split_inn_kpp,
+    split_legal_form,
 )
 
 SBERBANK_INN = "7707083893"
@@ -199,6 +200,19 @@ def test_ogrn_invalid(raw, note):
 def test_one_company_written_many_ways_has_one_key(name):
     company = parse_company_name(name)
     assert (company.legal_form, company.key, company.person) == ("ООО", "ромашка", False)
+
+
+@pytest.mark.parametrize("name, parts", [
+    ("ИП Тихонов Леонид Васильевич", ("ИП", "Тихонов Леонид Васильевич", "")),
+    ("Тихонов Леонид Васильевич, ИП", ("", "Тихонов Леонид Васильевич,", "ИП")),
+    ("Индивидуальный предприниматель Тихонов Л.В.", ("Индивидуальный предприниматель", "Тихонов Л.В.", "")),
+    ("ИП Глава КФХ Иванов Иван Иванович", ("ИП Глава КФХ", "Иванов Иван Иванович", "")),
+    ("ИП - Тихонов Леонид", ("ИП -", "Тихонов Леонид", "")),
+    ("Тихонов Леонид Васильевич", ("", "Тихонов Леонид Васильевич", "")),
+    ("ИП", ("ИП", "", "")),
+])
+def test_a_name_as_written_is_cut_around_its_legal_form(name, parts):
+    assert split_legal_form(name) == parts
 
 
 def test_latin_lookalike_inside_a_cyrillic_word_is_mapped():

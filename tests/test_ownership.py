@@ -101,9 +101,38 @@ def test_a_manager_spelled_in_two_cases_is_one_manager(run, tmp_path):
     assert {c["owner"] for c in clients(run).values()} == {"Петрова Анна"}
 
 
+def test_a_manager_written_with_yo_or_ye_is_one_manager(run, tmp_path):
+    crm, one_c = tmp_path / "crm.csv", tmp_path / "1c.csv"
+    crm.write_text("Компания;ИНН;Телефон;Ответственный\n"
+                   "ООО Альфа;7729141771;+7 916 123-45-67;Сидоров Пётр\n"
+                   "ООО Бета;7776317060;+7 916 123-45-68;Сидоров Пётр\n"
+                   "ООО Гамма;7769074391;+7 916 123-45-69;Сидоров Пётр\n"
+                   "ООО Дельта;7701000019;+7 916 123-45-70;Петрова Анна\n", encoding="utf-8")
+    one_c.write_text("Контрагент;ИНН;Менеджер\nАльфа ООО;7729141771;Сидоров Петр\n", encoding="utf-8")
+    run("ingest", str(crm), str(one_c))
+    run("clean", "--as-of", "2026-11-20")
+    owners = {name: c["owner"] for name, c in clients(run).items()}
+    assert owners == {"ООО Альфа": "Сидоров Пётр", "ООО Бета": "Сидоров Пётр", "ООО Гамма": "Сидоров Пётр",
+                      "ООО Дельта": "Петрова Анна"}  # the spelling used most, its ё kept
+    assert run("export", "conflicts").stdout.splitlines()[1:] == []
+    items = json.loads(run("today", "--as-of", "2026-11-20", "--manager", "Сидоров Петр", "--json").stdout)["items"]
+    assert {(item["manager"], item["name"]) for item in items} == {
+        ("Сидоров Пётр", name) for name in ("ООО Альфа", "ООО Бета", "ООО Гамма")}
+    delta = clients(run)["ООО Дельта"]["client_id"]
+    run("assign", delta, "СИДОРОВ ПЕТР", "--as-of", "2026-11-20")
+    assert clients(run)["ООО Дельта"]["owner"] == "Сидоров Пётр"
+    run("release", delta, "--as-of", "2026-11-20")
+    run("reassign", "--from", "сидоров петр", "--to", "Петрова Анна", "--as-of", "2026-11-20")
+    owners = {name: c["owner"] for name, c in clients(run).items()}
+    assert owners == {"ООО Альфа": "Петрова Анна", "ООО Бета": "Петрова Анна", "ООО Гамма": "Петрова Анна",
+                      "ООО Дельта": ""}
+
+
 def test_the_spelling_used_most_names_the_manager():
-    assert one_spelling({"ИВАНОВ ИВАН": 1, "Иванов Иван": 3, "иванов иван": 3, "Петрова Анна": 1}) == {
-        "иванов иван": "Иванов Иван", "петрова анна": "Петрова Анна"}  # a tie goes to the first in order
+    assert one_spelling({"ИВАНОВ ИВАН": 1, "Иванов Иван": 3, "иванов иван": 3, "Сидоров Петр": 1,
+                         "Сидоров Пётр": 2}) == {
+        "ИВАНОВ ИВАН": "Иванов Иван", "Иванов Иван": "Иванов Иван", "иванов иван": "Иванов Иван",
+        "Сидоров Петр": "Сидоров Пётр", "Сидоров Пётр": "Сидоров Пётр"}  # a tie goes to the first in order
 
 
 def test_conflicts_are_resolved_listed_and_logged(run, tmp_path):
@@ -333,7 +362,7 @@ def test_a_claim_keeps_its_date_when_the_manager_is_written_another_way(tmp_path
     header = "Наименование;ИНН;Телефон;Город;Ответственный"
     crm.write_text(f"{header}\nООО Альфа;7701000019;+74951110001;Москва;Иванов Пётр\n", encoding="utf-8")
     calendar.on("2026-06-01", "ingest", str(crm))
-    crm.write_text(f"{header}\nООО Альфа;7701000019;+74951110009;Москва;ИВАНОВ  ПЁТР\n", encoding="utf-8")
+    crm.write_text(f"{header}\nООО Альфа;7701000019;+74951110009;Москва;ИВАНОВ  ПЕТР\n", encoding="utf-8")
     calendar.on("2026-09-05", "ingest", str(crm))
     calendar.on("2026-09-05", "clean")  # the June claim ran out on 30 August, however the CRM spells him now
     assert calendar.owners("2026-09-05")["ООО Альфа"] == ("", "pool")

@@ -247,6 +247,36 @@ def test_a_masked_contacts_export_hides_the_people(run, tmp_path):
         "Петров П. И.", "+7495*****67;+7916*****21", "p***@beta.ru")
 
 
+def test_a_masked_export_or_list_hides_a_sole_traders_name_and_inn(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон;Контактное лицо;Ответственный\n"
+                   "ИП Тихонов Леонид Васильевич;783842100587;Санкт-Петербург;+7 981 967-21-32;"
+                   "Тихонов Леонид Васильевич;Орлов Евгений\n"
+                   "Тихонов Леонид Васильевич ИП;;Санкт-Петербург;+7 981 967-21-32;;Орлов Евгений\n"
+                   "ООО Альфа;7729141771;Москва;+7 916 123-45-67;Петров Иван Ильич;Орлов Евгений\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    masked = [("ИП Тихонов Л. В.", "7838********"), ("ООО Альфа", "7729141771")]  # a company stays as it is
+    clients = csv.DictReader(io.StringIO(run("export", "clients", "--mask").stdout))
+    assert [(c["name"], c["inn"]) for c in clients] == masked
+    as_json = json.loads(run("export", "clients", "--mask", "--format", "json").stdout)
+    assert [(c["name"], c["inn"]) for c in as_json] == masked and "person" not in as_json[0]
+    book = tmp_path / "clients.xlsx"
+    run("export", "clients", "--mask", "-o", str(book))
+    rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("clients").to_python()
+    assert [(row[rows[0].index("name")], row[rows[0].index("inn")]) for row in rows[1:]] == masked
+    [duplicate] = csv.DictReader(io.StringIO(run("export", "duplicates", "--mask").stdout))
+    assert duplicate["detail"] == 'name "тихонов л. в.", phone +7981*****32'
+    items = json.loads(run("today", "--as-of", AS_OF, "--mask", "--json").stdout)["items"]
+    assert sorted((i["name"], i["contact"]) for i in items) == [("ИП Тихонов Л. В.", "Тихонов Л. В."),
+                                                                 ("ООО Альфа", "Петров И. И.")]
+    lists = tmp_path / "lists.csv"
+    run("today", "--as-of", AS_OF, "--mask", "-o", str(lists))
+    assert "Леонид" not in lists.read_text(encoding="utf-8-sig")
+    assert all("Леонид" not in run("export", kind, "--mask").stdout for kind in ("records", "contacts"))
+    assert "ИП Тихонов Леонид Васильевич" in run("export", "clients").stdout  # unmasked, it is all there
+
+
 @pytest.mark.parametrize("target", ["cb.db", "cb.db-wal", "cb.db.lock", "cb.db.backups/list.csv"])
 def test_an_export_onto_the_base_or_its_snapshots_is_refused(run, tmp_path, target):
     run("ingest", str(SAMPLE / "1c_export.csv"))

@@ -271,7 +271,11 @@ TODAY_COLUMNS = ("manager", "client_id", "name", "abcde", "phone", "reason", "la
 def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
     """Each manager's list as rows of TODAY_COLUMNS, personal data hidden when `mask`."""
     def row(item: WorkItem) -> dict:
-        fields = mask_row(asdict(item)) if mask else asdict(item)
+        fields = asdict(item)
+        if mask:
+            fields = mask_row(fields)
+            if item.contact:  # a birthday's reason names the decision maker
+                fields["reason"] = item.reason.replace(item.contact, fields["contact"])
         return {column: fields[column] for column in TODAY_COLUMNS}
 
     return {m: [row(item) for item in items] for m, items in result.lists.items()}

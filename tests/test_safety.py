@@ -597,3 +597,17 @@ def test_a_dialer_log_cut_short_is_refused(run, tmp_path):
     log.write_text("Телефон;Дата и время;Результат\n", encoding="utf-8")
     assert "where source 'dialer.csv' holds 4" in " ".join(run("calls", str(log), check=1).stderr.split())
     run("calls", str(log), "--allow-shrink")
+
+
+def test_a_masked_list_does_not_name_the_decision_maker_in_a_birthdays_reason(run, tmp_path):
+    dump = tmp_path / "crm.csv"
+    dump.write_text("Компания;ИНН;Телефон;Контактное лицо;Должность;Дата рождения;Ответственный\n"
+                    "ООО Ромашка;7729141771;+7 916 123-45-67;Петров Иван Ильич;Генеральный директор;22.11.1980;"
+                    "Орлов Евгений\n", encoding="utf-8")
+    run("ingest", str(dump), "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-20")
+    [plain] = json.loads(run("today", "--manager", "Орлов Евгений", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    assert "birthday 22.11 (Петров Иван Ильич)" in plain["reason"]
+    masked = run("today", "--manager", "Орлов Евгений", "--as-of", "2026-11-20", "--mask", "--json").stdout
+    [item] = json.loads(masked)["items"]
+    assert "birthday 22.11 (Петров И. И.)" in item["reason"] and "Иван" not in masked

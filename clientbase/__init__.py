@@ -1,3 +1,3 @@
 """clientbase: keep a B2B client base clean and worked."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -132,11 +132,12 @@ def check_inn(raw: str | None) -> TaxId | None:
     return TaxId(raw, digits, True, kind, note)
 
 
-_TAX_LABELS = {"инн": "inn", "inn": "inn", "кпп": "kpp", "kpp": "kpp"}
+_TAX_LABELS = {"инн": "inn", "inn": "inn", "кпп": "kpp", "kpp": "kpp", "огрн": "ogrn", "ogrn": "ogrn"}
 # Labels are cut off what is glued to them (`ИНН7715000805`); the rest is split at the separators.
 _TAX_LABEL = re.compile("|".join(_TAX_LABELS), re.IGNORECASE)
 _INN_KPP_TOKEN = re.compile(r"[^/\\|,;:\s]+")
 _INN_LENGTH = re.compile(r"[0-9]{10}|[0-9]{12}")
+_OGRN_LENGTH = re.compile(r"[0-9]{13}|[0-9]{15}")
 
 
 def split_inn_kpp(cell: str) -> tuple[str, str]:
@@ -155,7 +156,7 @@ def split_inn_kpp(cell: str) -> tuple[str, str]:
         elif _DIGITS.search(token):  # words such as `№` or `нет` are no number
             if pending:
                 labelled.setdefault(pending.pop(0), token)
-            else:
+            elif not _OGRN_LENGTH.fullmatch(token):  # an OGRN written beside them is neither
                 unlabelled.append(token)
     if not labelled and not unlabelled:
         return cell.strip(), ""  # check_inn tells that the cell had no digits

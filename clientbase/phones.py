@@ -420,10 +420,9 @@ class PhoneNormaliser:
 
     def _local(self, cell: str, digits: str, city: str | None) -> Phone:
         """A number written without its area code: complete it only when the city leaves no choice."""
-        # Before any area code: a straight run such as 1234567 (DOMAIN's own example) or zeros were typed to
-        # fill a field, they are no local number to complete. One digit repeated (777-77-77) may be a real
-        # number: it is judged once it has its area code.
-        if _is_straight_run(digits) or not digits.strip("0"):
+        # Before any area code: a straight run such as 1234567 (DOMAIN's own example) or all one digit was typed
+        # to fill a field: no local number to complete. With its area code written, 777-77-77 is a real number.
+        if _is_placeholder(digits):
             return _unusable(cell, "invalid", "placeholder")
         code_length = _RU_NATIONAL - len(digits)
         codes = area_codes_for_city(city)

@@ -137,6 +137,9 @@ def test_kpp_invalid(raw, note):
     ("ИНН/КПП " + PERSON_INN, PERSON_INN, ""),
     ("КПП 7707083893", SBERBANK_INN, ""),
     ("ИНН 7707083893 КПП 7736ab001", SBERBANK_INN, "7736ab001"),
+    ("ОГРН 1027700132195 ИНН 7707083893", SBERBANK_INN, ""),  # an OGRN beside them is neither
+    ("ИНН 7707083893, ОГРН 1027700132195, КПП 773601001", SBERBANK_INN, "773601001"),
+    ("7707083893 1027700132195", SBERBANK_INN, ""),
 ])
 def test_labels_in_an_inn_kpp_cell_name_the_numbers(cell, inn, kpp):
     assert split_inn_kpp(cell) == (inn, kpp)

@@ -215,12 +215,18 @@ def test_a_real_number_with_an_easy_ending_is_not_a_placeholder(norm):
     ("8 800 555-55-55", None, "+78005555555", "toll_free"),
     ("8 (495) 777-77-77", None, "+74957777777", "fixed"),
     ("+7 916 222-22-22", None, "+79162222222", "mobile"),
-    ("777-77-77", "Екатеринбург", "+73437777777", "fixed"),
     ("+375 29 777-77-77", None, "+375297777777", "mobile"),
 ])
 def test_a_repeated_subscriber_part_is_a_real_number(norm, cell, city, e164, kind):
     phone = one(norm, cell, city)
     assert (phone.e164, phone.type, phone.status) == (e164, kind, "ok")
+
+
+@pytest.mark.parametrize("cell", ["11-11-11", "777-77-77", "00-00-00", "123-45-67"])
+def test_a_local_number_all_one_digit_or_a_run_is_a_placeholder_not_completed(norm, cell):
+    # Written without its area code, nothing tells 777-77-77 from filler: DOMAIN's "all-same digits".
+    phone = one(norm, cell, "Тюмень")
+    assert (phone.e164, phone.status, phone.reason) == (None, "invalid", "placeholder")
 
 
 def test_clients_with_vanity_numbers_stay_in_the_pool(run, tmp_path):

@@ -24,6 +24,7 @@ from clientbase.export import (
     Staged,
     format_for,
     mask_row,
+    mask_value,
     write_table,
     write_xlsx,
 )
@@ -177,13 +178,13 @@ def _known_manager(owners: Iterable[str], name: str) -> str:
 
 
 def _check_named(named: set[str], name: str) -> None:
-    """Refuse a manager no dump or command has named, with the names it may be a typo of."""
+    """Refuse a manager no dump or command has named whose name is close to one they have: a likely typo."""
     if any(manager_key(other) == manager_key(name) for other in named):
         return
-    close = similar_managers(name, named)
-    hint = f" (did you mean {' or '.join(repr(other) for other in close)}?)" if close else ""
-    raise UserError(f"no dump or command names a manager {name!r}{hint}; to start a new manager's first list, "
-                    "add --new-manager")
+    if close := similar_managers(name, named):
+        raise UserError(f"no dump or command names a manager {name!r} (did you mean "
+                        f"{' or '.join(repr(other) for other in close)}?); if {name!r} is a new manager, "
+                        "add --new-manager")
 
 
 @dataclass
@@ -197,7 +198,8 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
           output: Path | None = None, mask: bool = False, new_manager: bool = False) -> TodayResult:
     """Build the call lists and hand the pool clients on them to their managers (a claim with a term).
 
-    A `manager` no dump or command has named is refused unless `new_manager`: a typo would take the pool.
+    A `manager` no dump or command has named, but close to one that has, is refused unless `new_manager`: a
+    typo would take the pool.
     `limit` shortens each list below the day's quota; only the clients on the lists are handed out.
     The lists for `output` are written aside before the hand-outs are committed and take its place
     after: a list that cannot be written hands nobody out, and a commit that fails leaves the old list.
@@ -274,8 +276,8 @@ def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
         fields = asdict(item)
         if mask:
             fields = mask_row(fields)
-            if item.contact:  # a birthday's reason names the decision maker
-                fields["reason"] = item.reason.replace(item.contact, fields["contact"])
+            if item.birthday_of:  # a birthday's reason names the decision maker, who may be another contact
+                fields["reason"] = item.reason.replace(item.birthday_of, mask_value("person", item.birthday_of))
         return {column: fields[column] for column in TODAY_COLUMNS}
 
     return {m: [row(item) for item in items] for m, items in result.lists.items()}

@@ -490,7 +490,7 @@ def today(
     limit: Annotated[Optional[int], typer.Option(min=1, help="At most N rows per manager.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write .xlsx (a sheet per manager), .csv or .json.")] = None,
     mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, names) for lists sent outside.")] = False,
-    new_manager: Annotated[bool, typer.Option("--new-manager", help="The --manager is new: hand them their first pool clients (a name no dump or command has named is refused otherwise, as a likely typo).")] = False,
+    new_manager: Annotated[bool, typer.Option("--new-manager", help="The --manager is new, though the name is close to a known one: hand them their first pool clients (otherwise refused as a likely typo).")] = False,
     as_json: Json = False,
 ) -> None:
     """Today's call list: own clients due, then pool clients up to the quota.

@@ -1796,9 +1796,11 @@ class Store:
         return found
 
     def named_managers(self) -> set[str]:
-        """Every manager a dump or a command has named, as written, whether or not they own a client now."""
+        """Every manager a dump, a dialer log or a command has named, as written, whether or not they own a client
+        now."""
         return {row[0] for row in self._conn.execute(
             "SELECT DISTINCT owner FROM records WHERE owner IS NOT NULL "
+            "UNION SELECT DISTINCT manager FROM calls WHERE manager IS NOT NULL "
             "UNION SELECT DISTINCT manager FROM ledger WHERE manager IS NOT NULL")}
 
     def owners(self) -> dict[int, str]:

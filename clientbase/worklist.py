@@ -66,6 +66,7 @@ class WorkItem:
     timezone: str | None
     call_window: str
     person: bool  # the client's name is a person's: masked in lists sent outside
+    birthday_of: str | None = None  # the decision maker the reason names: masked too
 
 
 @dataclass
@@ -88,7 +89,8 @@ def best_phone(candidate: Candidate) -> PhoneOption | None:
     return min(choices, key=lambda p: (not p.decision_maker, _TYPE_ORDER.get(p.type, 2), p.e164))
 
 
-def _birthday_soon(candidate: Candidate, as_of: date, days: int) -> str | None:
+def _birthday_soon(candidate: Candidate, as_of: date, days: int) -> tuple[str, str | None] | None:
+    """(why, whose) for a decision maker whose birthday is within `days`."""
     for phone in candidate.phones:
         if not (phone.birthday and phone.decision_maker):
             continue
@@ -99,7 +101,8 @@ def _birthday_soon(candidate: Candidate, as_of: date, days: int) -> str | None:
             except ValueError:  # 29 February in a common year
                 upcoming = date(year, 3, 1)
             if 0 <= (upcoming - as_of).days <= days:
-                return f"decision maker's birthday {upcoming:%d.%m}" + (f" ({phone.contact})" if phone.contact else "")
+                why = f"decision maker's birthday {upcoming:%d.%m}" + (f" ({phone.contact})" if phone.contact else "")
+                return why, phone.contact
     return None
 
 
@@ -124,16 +127,17 @@ def _order(item: WorkItem) -> tuple:
     return (CLASS_ORDER.get(item.abcde or "", 5), -item.overdue_days, item.client_id)
 
 
-def _item(manager: str, candidate: Candidate, phone: PhoneOption, reason: str, as_of: date,
+def _item(manager: str, candidate: Candidate, phone: PhoneOption, reason: tuple[str, str | None], as_of: date,
           call_from: str, call_until: str, zone_of: Callable[[str], str | None]) -> WorkItem:
     zone = zone_of(phone.e164)
-    return WorkItem(manager, candidate.client_id, candidate.name, candidate.abcde, phone.e164, reason,
+    return WorkItem(manager, candidate.client_id, candidate.name, candidate.abcde, phone.e164, reason[0],
                     candidate.last_contact, candidate.next_due, overdue_days(candidate.next_due, as_of),
                     phone.contact, candidate.segment, zone, call_window(zone, as_of, call_from, call_until),
-                    candidate.person)
+                    candidate.person, reason[1])
 
 
-def _reason(candidate: Candidate, as_of: date, birthday_days: int, from_pool: bool) -> str:
+def _reason(candidate: Candidate, as_of: date, birthday_days: int, from_pool: bool) -> tuple[str, str | None]:
+    """Why the client is on the list, and the decision maker it names, if any."""
     if candidate.recheck_due:
         base = "re-check"
     elif candidate.segment == "lost":
@@ -143,7 +147,7 @@ def _reason(candidate: Candidate, as_of: date, birthday_days: int, from_pool: bo
     else:
         base = "cycle due"
     birthday = _birthday_soon(candidate, as_of, birthday_days)
-    return f"{base}; {birthday}" if birthday else base
+    return (f"{base}; {birthday[0]}", birthday[1]) if birthday else (base, None)
 
 
 def build_worklists(

@@ -274,9 +274,10 @@ def test_a_mistyped_manager_takes_no_pool_clients_and_a_new_one_is_said_to_be_ne
     run("today", "--manager", "орлов  евгений", "--as-of", "2026-11-20")  # case and spaces do not make a typo
     run("release", str(next(c["client_id"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))
                             if c["owner"])), "--as-of", "2026-11-21")
-    items = json.loads(run("today", "--manager", "Новикова Ольга", "--new-manager", "--as-of", "2026-11-21",
-                           "--json").stdout)["items"]
-    assert {i["manager"] for i in items} == {"Новикова Ольга"} and items
+    items = json.loads(run("today", "--manager", "Новикова Ольга", "--as-of", "2026-11-21", "--json").stdout)["items"]
+    assert {i["manager"] for i in items} == {"Новикова Ольга"}  # a name like nobody's is a new manager
+    assert run("today", "--manager", "Орлова Евгения", "--as-of", "2026-11-21", check=1).stderr
+    run("today", "--manager", "Орлова Евгения", "--new-manager", "--as-of", "2026-11-21")
     assert run("today", "--new-manager", check=2).stderr
 
 

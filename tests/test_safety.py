@@ -601,8 +601,10 @@ def test_a_dialer_log_cut_short_is_refused(run, tmp_path):
 
 def test_a_masked_list_does_not_name_the_decision_maker_in_a_birthdays_reason(run, tmp_path):
     dump = tmp_path / "crm.csv"
+    # The director's birthday is near, but the list calls the general director, on her mobile.
     dump.write_text("Компания;ИНН;Телефон;Контактное лицо;Должность;Дата рождения;Ответственный\n"
-                    "ООО Ромашка;7729141771;+7 916 123-45-67;Петров Иван Ильич;Генеральный директор;22.11.1980;"
+                    "ООО Ромашка;7729141771;+7 495 123-45-67;Петров Иван Ильич;Директор;22.11.1980;Орлов Евгений\n"
+                    "ООО Ромашка;7729141771;+7 916 222-33-44;Кузнецова Мария Ивановна;Генеральный директор;;"
                     "Орлов Евгений\n", encoding="utf-8")
     run("ingest", str(dump), "--as-of", "2026-11-20")
     run("clean", "--as-of", "2026-11-20")
@@ -611,3 +613,4 @@ def test_a_masked_list_does_not_name_the_decision_maker_in_a_birthdays_reason(ru
     masked = run("today", "--manager", "Орлов Евгений", "--as-of", "2026-11-20", "--mask", "--json").stdout
     [item] = json.loads(masked)["items"]
     assert "birthday 22.11 (Петров И. И.)" in item["reason"] and "Иван" not in masked
+    assert item["contact"] == "Кузнецова М. И."

@@ -240,6 +240,19 @@ def test_a_text_header_on_two_rows_is_read_as_one_but_a_first_row_of_contacts_st
     assert (source["rows"], source["unmapped"]) == (1, ["Контакты", ""])
 
 
+def test_a_first_row_under_a_header_with_a_blank_cell_stays_a_record(run, tmp_path):
+    # `Наименование` followed by a blank is a field, no group title; `Компания Вектор`, `Клиент` are values.
+    path = tmp_path / "twohdr.csv"
+    path.write_text("Наименование;;ИНН;Телефон\nКомпания Вектор;Клиент;;\n"
+                    "ООО Ромашка;Клиент;7707083893;+7 916 222-33-44\nООО Лютик;Клиент;;+7 916 333-44-55\n",
+                    encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert (source["rows"], source["ok"]) == (3, 3)
+    assert source["mapping"] == {"Наименование": "name", "ИНН": "inn", "Телефон": "phone"}
+    run("clean", "--as-of", "2026-11-20")
+    assert sorted(c["name"] for c in export(run, "clients")) == ["Компания Вектор", "ООО Лютик", "ООО Ромашка"]
+
+
 def test_a_workbook_sent_again_with_one_sheet_left_replaces_that_sheets_source(run, tmp_path):
     path = tmp_path / "crm.xlsx"
     for sheets in ({"Клиенты": ["Альфа", "Бета"], "Архив": ["Гамма"]}, {"Клиенты": ["Альфа", "Бета", "Дельта"]}):

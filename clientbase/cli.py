@@ -231,6 +231,8 @@ def _render_sources(c: Context, title: str, summary: IngestSummary) -> None:
                       rejected if fresh else "-", phones if fresh else "-")
     c.console.print(table)
     for s in summary.sources:
+        if s.note and s.outcome != "unchanged":
+            c.console.print(Text(f"{s.source}: {s.note}", style="yellow"))
         if s.unmapped and s.outcome != "unchanged":
             c.console.print(Text(f"{s.source}: columns kept only in the raw record: {', '.join(s.unmapped)}", style="dim"))
         if s.unread and s.outcome != "unchanged":

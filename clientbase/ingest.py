@@ -58,6 +58,9 @@ HEADER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 FIELDS = tuple(dict.fromkeys(name for name, _ in HEADER_PATTERNS if name != "inn_kpp"))
 _COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in HEADER_PATTERNS)
+# Without the `( .*)?` tail that lets `Телефон мобильный` name a field: a sub-header is a field's name as a
+# whole, as a value such as `Компания Вектор` or `Город Москва` would pass with it (see continues_header).
+_WHOLE = tuple((name, re.compile(rf"^(?:{pattern.removesuffix('( .*)?')})$")) for name, pattern in HEADER_PATTERNS)
 _FOLD = re.compile(r"[^0-9a-zа-я]+")
 _CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|город|гор\.)\s*([А-ЯЁA-Z][А-ЯЁа-яёA-Za-z\- ]+?)\s*(?:,|$|;)")
 _CITY_PREFIX = re.compile(r"^(?:г\.|г |город |гор\.)\s*", re.IGNORECASE)
@@ -65,8 +68,6 @@ _CLOSED = re.compile(r"закрыт|ликвидир|банкрот|не раб�
 NO_IDENTITY = "no name, phone, INN or email"
 # The fields that can identify a company: a table without a column for one of them gives no record.
 IDENTITY_FIELDS = ("name", "phone", "inn", "email")
-# Tells a phone number from a sub-header such as `Телефон 2`; the region hardly matters for that.
-_ANY_PHONES = PhoneNormaliser()
 
 
 class MappingError(UserError):
@@ -132,12 +133,13 @@ def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap
     return ColumnMap(single, {k: tuple(v) for k, v in multi.items() if v}, inn_kpp, tuple(unmapped))
 
 
-def header_field(title: str, overrides: dict[str, str]) -> str | None:
-    """The field a header names, by `--map` first; None for a header that names none or is ignored."""
+def header_field(title: str, overrides: dict[str, str], whole: bool = False) -> str | None:
+    """The field a header names, by `--map` first; None for a header that names none or is ignored.
+    `whole`: only a field's name as it is, without words after it (`Телефон`, not `Телефон мобильный`)."""
     folded = fold_header(title)
     if folded in overrides:
         return overrides[folded] or None
-    return next((name for name, rx in _COMPILED if folded and rx.match(folded)), None)
+    return next((name for name, rx in (_WHOLE if whole else _COMPILED) if folded and rx.match(folded)), None)
 
 
 def continues_header(header: tuple[str, ...], row: tuple[str, ...], overrides: dict[str, str]) -> bool:
@@ -145,26 +147,21 @@ def continues_header(header: tuple[str, ...], row: tuple[str, ...], overrides: d
     `Контакты` cell merged over both, which reads as `Контакты` and a blank cell.
 
     The row must fill a blank of the header, and each of its cells sit under a group (a blank header cell,
-    or one followed by a blank one), name a field and hold no phone, INN or email. Strict, as a data row
-    taken for sub-headers would be lost unseen: a sub-header that names no field (until `--map` names it)
-    leaves its row a rejected record, in sight."""
+    or a group title that names no field itself, followed by a blank one) and be a field's name as a whole
+    (so never a phone, INN or email). Strict, as a data row taken for sub-headers would be lost unseen: a
+    cell under `Наименование` or a value such as `Компания Вектор` keeps its row a record, and a sub-header
+    that names no field (until `--map` names it) leaves its row a rejected record, in sight."""
     filled = [(index, cell) for index, cell in enumerate(row) if cell]
 
     def blank_above(index: int) -> bool:
         return index >= len(header) or not header[index]
 
     def under_group(index: int) -> bool:  # a merged cell is followed by blanks within the header
-        return blank_above(index) or (index + 1 < len(header) and not header[index + 1])
+        return blank_above(index) or (index + 1 < len(header) and not header[index + 1]
+                                      and header_field(header[index], overrides) is None)
 
     return (any(blank_above(index) for index, _ in filled)
-            and all(under_group(index) and header_field(cell, overrides) and not _identifying_data(cell)
-                    for index, cell in filled))
-
-
-def _identifying_data(cell: str) -> bool:
-    inn = check_inn(cell)
-    return (bool(inn and inn.valid) or any(phone.e164 for phone in _ANY_PHONES.parse_cell(cell))
-            or any(email.valid for email in check_emails(cell)))
+            and all(under_group(index) and header_field(cell, overrides, whole=True) for index, cell in filled))
 
 
 def city_of(city_cell: str, address: str) -> str | None:

@@ -86,6 +86,7 @@ class SourceSummary:
     outcome: str = "new"  # new | replaced | unchanged
     mapping: dict[str, str] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
+    note: str = ""  # why every row of the table is rejected, when its header says so
 
 
 @dataclass
@@ -192,6 +193,7 @@ def _load_sources(
     progress: Progress | None,
     allow_shrink: bool,
     continues_header: HeaderContinues | None = None,
+    check: Callable[[list[Table]], None] | None = None,
 ) -> list[SourceSummary]:
     """Read each table of each file as a source: unchanged content is a no-op, changed content replaces it.
 
@@ -199,7 +201,8 @@ def _load_sources(
     `build_settings` what else the built rows depend on: a change of either reads the file again. Of a
     changed file read with the same build settings and header, the rows exactly as they were are kept.
     A changed file with far fewer rows than its source holds is refused unless `allow_shrink`.
-    `continues_header` tells the lower row of a two-row header (see read_tables).
+    `continues_header` tells the lower row of a two-row header (see read_tables). `check` sees the tables of
+    each file before any is loaded, and may refuse the file.
     """
     if source is not None and not source.strip():
         raise UserError("--source needs a name")
@@ -211,7 +214,10 @@ def _load_sources(
     summaries: list[SourceSummary] = []
     for path in paths:
         digest = _file_digest(path)
-        for table in read_tables(path, sheet=sheet, continues_header=continues_header):
+        tables = read_tables(path, sheet=sheet, continues_header=continues_header)
+        if check:
+            check(tables)
+        for table in tables:
             name = table.source if source is None else source + table.source[len(path.name):]
             by_sheet = f"{name}#{table.sheet}"
             if table.sheet and not name.endswith(f"#{table.sheet}") and store.source(name) is None \
@@ -289,17 +295,28 @@ def ingest(
 
     def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_columns(table.header, overrides)
-        if table.header and not columns.identifies:
-            raise UserError(_unrecognised_header(table))
+        if table.header and not columns.identifies:  # a sheet beside the clients' (see refuse_unrecognised)
+            summary.note = (f"no name, phone, INN or email column in the header on {_place(table)} "
+                            f"{table.header_line}: every row is rejected; if it holds clients, name its columns "
+                            'with --map "Header=field"')
         summary.mapping = columns.describe(table.header)
         summary.unmapped = list(columns.unmapped)
         builder = RecordBuilder(name, table.header, columns, phones)
         return pool.map(partial(_record_of, builder), cells)
 
+    def refuse_unrecognised(tables: list[Table]) -> None:
+        # A header naming no identifying column, alone in its file or in no better company, is most often a
+        # dump without a header row, whose first row taken for one would be lost unseen. A sheet beside one
+        # that names such a column (a lookup list beside the clients) is read, its rows rejected in sight.
+        unrecognised = [t for t in tables if t.header and not map_columns(t.header, overrides).identifies]
+        if unrecognised and (len(tables) == 1 or len(unrecognised) == len(tables)):
+            raise UserError(_unrecognised_header(unrecognised[0]))
+
     with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:
         with store.rehearsal() if dry_run else store.transaction():
             summaries = _load_sources(
                 store, "records", paths, source=source, sheet=sheet, progress=progress, load=load,
+                check=refuse_unrecognised,
                 allow_shrink=allow_shrink, continues_header=partial(continues_header, overrides=overrides),
                 write=partial(store.replace_records, read_on=read_on.isoformat()),
                 settings=json.dumps([sorted(overrides.items()), region, sheet]),
@@ -308,9 +325,12 @@ def ingest(
     return IngestSummary(summaries, dry_run)
 
 
+def _place(table: Table) -> str:
+    return "row" if table.sheet is not None else "line"
+
+
 def _unrecognised_header(table: Table) -> str:
-    # Most often a dump without a header row: its first row taken for one would be lost unseen.
-    place = "row" if table.sheet is not None else "line"
+    place = _place(table)
     shown = "; ".join(cell[:30] for cell in table.header[:4]) + ("; ..." if len(table.header) > 4 else "")
     return (f"{table.source}: no header row recognised: {place} {table.header_line} ({shown}) has no name, "
             "phone, INN or email column (headers such as Компания or Наименование, Телефон, ИНН, E-mail); add a "

@@ -159,6 +159,30 @@ def test_a_dump_without_a_header_row_is_refused_not_read_without_its_first_row(r
     assert digest(db) == before  # second.csv was not written either
 
 
+def test_a_lookup_sheet_beside_the_clients_is_read_with_its_rows_rejected_not_refusing_the_workbook(run, tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for title, rows in (("Клиенты", [["Наименование", "ИНН", "Телефон"], ["ООО Ромашка", "7707083893", "+7 916 123-45-67"],
+                                     ["ООО Лютик", "", "+7 916 222-33-44"]]),
+                        ("Справочник", [["Код", "Значение"], ["1", "Розница"]])):
+        sheet = book.add_worksheet(title)
+        for row, cells in enumerate(rows):
+            sheet.write_row(row, 0, cells)
+    book.close()
+    clients, lookup = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert (clients["source"], clients["rows"], clients["ok"]) == ("crm.xlsx#Клиенты", 2, 2)
+    assert (lookup["source"], lookup["rows"], lookup["rejected"]) == (
+        "crm.xlsx#Справочник", 1, {"no name, phone, INN or email": 1})
+    assert lookup["note"].startswith("no name, phone, INN or email column in the header on row 1") and not clients["note"]
+    shown = run("--db", str(tmp_path / "shown.db"), "ingest", str(path), env={"COLUMNS": "200"}).stderr
+    assert "crm.xlsx#Справочник: no name, phone, INN or email column in the header on row 1" in shown
+    assert [(r["record_ref"], r["status"]) for r in export(run, "records")] == [
+        ("crm.xlsx#Клиенты:1", "ok"), ("crm.xlsx#Клиенты:2", "ok"), ("crm.xlsx#Справочник:1", "rejected")]
+    # Read alone, the lookup sheet is the whole input: refused, as a dump without a header row is.
+    alone = run("--db", str(tmp_path / "alone.db"), "ingest", str(path), "--sheet", "Справочник", check=1)
+    assert "crm.xlsx#Справочник: no header row recognised: row 1 (Код; Значение)" in alone.stderr
+
+
 def test_a_header_the_mapping_does_not_know_is_refused_until_map_names_its_columns(run, tmp_path):
     dump = tmp_path / "export.csv"
     dump.write_text("Firma;Steuernummer\nООО Ромашка;7729141771\n", encoding="utf-8")
@@ -238,6 +262,19 @@ def test_a_text_header_on_two_rows_is_read_as_one_but_a_first_row_of_contacts_st
                               encoding="utf-8")
     (source,) = json.loads(run("ingest", str(contacts_first), "--json").stdout)["sources"]
     assert (source["rows"], source["unmapped"]) == (1, ["Контакты", ""])
+
+
+def test_a_first_row_under_a_header_with_a_blank_cell_stays_a_record(run, tmp_path):
+    # `Наименование` followed by a blank is a field, no group title; `Компания Вектор`, `Клиент` are values.
+    path = tmp_path / "twohdr.csv"
+    path.write_text("Наименование;;ИНН;Телефон\nКомпания Вектор;Клиент;;\n"
+                    "ООО Ромашка;Клиент;7707083893;+7 916 222-33-44\nООО Лютик;Клиент;;+7 916 333-44-55\n",
+                    encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert (source["rows"], source["ok"]) == (3, 3)
+    assert source["mapping"] == {"Наименование": "name", "ИНН": "inn", "Телефон": "phone"}
+    run("clean", "--as-of", "2026-11-20")
+    assert sorted(c["name"] for c in export(run, "clients")) == ["Компания Вектор", "ООО Лютик", "ООО Ромашка"]
 
 
 def test_a_workbook_sent_again_with_one_sheet_left_replaces_that_sheets_source(run, tmp_path):

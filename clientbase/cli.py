@@ -504,7 +504,7 @@ def today(
     \b
       clientbase today --manager "Иванов Иван"
       clientbase today --as-of 2026-11-23 -o lists.xlsx
-      clientbase today --manager "Новикова Ольга" --new-manager   # her first day
+      clientbase today --manager "Петрова Алла" --new-manager   # new, though close to "Петрова Анна"
     """
     c: Context = ctx.obj
     if output == STDOUT:

@@ -281,6 +281,20 @@ def test_a_mistyped_manager_takes_no_pool_clients_and_a_new_one_is_said_to_be_ne
     assert run("today", "--new-manager", check=2).stderr
 
 
+def test_a_manager_named_only_in_a_dialer_log_is_known_to_today(run, tmp_path):
+    crm, log = tmp_path / "crm.csv", tmp_path / "dialer.csv"
+    crm.write_text("Компания;ИНН;Телефон;Ответственный\n"
+                   "ООО Ромашка;7729141771;+7 916 123-45-67;Соколова Инна\n"
+                   "ООО Лютик;7776317060;+7 916 123-45-68;\n", encoding="utf-8")
+    log.write_text("Телефон;Дата и время;Результат;Менеджер\n+7 916 123-45-68;05.11.2026 10:00;Отвечен;Соколова Ирина\n",
+                   encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-11-20")
+    run("calls", str(log))
+    run("clean", "--as-of", "2026-11-20")
+    # Close to Соколова Инна, but the dialer log names her: no typo.
+    run("today", "--manager", "Соколова Ирина", "--as-of", "2026-11-20")
+
+
 def test_unmerge_leaves_the_other_clients_as_they_stand(run, tmp_path):
     """Three Ромашки of Екатеринбург with three INNs: unmerging one clusters the others again, as namesakes."""
     crm = tmp_path / "crm.csv"

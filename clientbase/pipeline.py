@@ -49,7 +49,15 @@ from clientbase.golden import (
     person_key,
     stable_ids,
 )
-from clientbase.ingest import RecordBuilder, continues_header, map_columns, parse_overrides, raw_json, raw_keys
+from clientbase.ingest import (
+    RecordBuilder,
+    continues_header,
+    fold_header,
+    map_columns,
+    parse_overrides,
+    raw_json,
+    raw_keys,
+)
 from clientbase.numplan import parse_range, plan_columns
 from clientbase.ownership import Claim, LedgerEvent, manager_name, one_spelling, resolve_owner
 from clientbase.phones import PhoneNormaliser
@@ -304,10 +312,13 @@ def ingest(
         builder = RecordBuilder(name, table.header, columns, phones)
         return pool.map(partial(_record_of, builder), cells)
 
+    headers_read: set[str] = set()  # folded, as --map names them
+
     def refuse_unrecognised(tables: list[Table]) -> None:
         # A header naming no identifying column, alone in its file or in no better company, is most often a
         # dump without a header row, whose first row taken for one would be lost unseen. A sheet beside one
         # that names such a column (a lookup list beside the clients) is read, its rows rejected in sight.
+        headers_read.update(fold_header(title) for table in tables for title in table.header)
         unrecognised = [t for t in tables if t.header and not map_columns(t.header, overrides).identifies]
         if unrecognised and (len(tables) == 1 or len(unrecognised) == len(tables)):
             raise UserError(_unrecognised_header(unrecognised[0]))
@@ -322,6 +333,11 @@ def ingest(
                 settings=json.dumps([sorted(overrides.items()), region, sheet]),
                 build_settings=_build_settings(rules),
             )
+            # A --map naming no column read is a typo, and the column it meant went unmapped: nothing is kept.
+            if absent := next((pair for pair in mappings if fold_header(pair.partition("=")[0]) not in headers_read),
+                              None):
+                raise UserError(f'--map "{absent}": no column {absent.partition("=")[0].strip()!r} in '
+                                f'{", ".join(path.name for path in paths)}, so nothing was read')
     return IngestSummary(summaries, dry_run)
 
 

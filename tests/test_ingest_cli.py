@@ -364,3 +364,13 @@ def test_a_labelled_inn_kpp_cell_gives_its_inn_and_the_rows_merge_on_it(run, tmp
         ("7715000805", "771501001", "crm.csv:1;crm.csv:2;crm.csv:3;crm.csv:4;crm.csv:5"),
         ("7729141771", "", "crm.csv:6"),
     ]
+
+
+def test_a_map_naming_no_column_read_is_refused_and_writes_nothing(run, tmp_path):
+    dump = tmp_path / "crm.csv"
+    dump.write_text("Компания;ИНН;Тел.моб\nООО Ромашка;7729141771;+7 916 123-45-67\n", encoding="utf-8")
+    refused = run("ingest", str(dump), "--map", "Тел моб.=phone", "--map", "Телефон доп=phone", check=1)
+    assert refused.stderr.strip() == ('error: --map "Телефон доп=phone": no column \'Телефон доп\' in crm.csv, '
+                                      "so nothing was read")
+    assert "ok" not in run("export", "records").stdout
+    run("ingest", str(dump), "--map", "Тел моб.=phone")  # the header as folded: case, dots and spaces do not count

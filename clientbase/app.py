@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
@@ -177,14 +177,33 @@ def _known_manager(owners: Iterable[str], name: str) -> str:
     return next((o for o in owners if manager_key(o) == manager_key(wanted)), wanted)
 
 
-def _check_named(named: set[str], name: str) -> None:
+def _check_named(named: set[str], name: str, where: str = "", confirm: str = "add --new-manager") -> None:
     """Refuse a manager no dump or command has named whose name is close to one they have: a likely typo."""
     if any(manager_key(other) == manager_key(name) for other in named):
         return
     if close := similar_managers(name, named):
-        raise UserError(f"no dump or command names a manager {name!r} (did you mean "
-                        f"{' or '.join(repr(other) for other in close)}?); if {name!r} is a new manager, "
-                        "add --new-manager")
+        raise UserError(f"{where}no dump or command names a manager {name!r} (did you mean "
+                        f"{' or '.join(repr(other) for other in close)}?); if {name!r} is a new manager, {confirm}")
+
+
+def _everyone(owners: list[str], team: Sequence[str], named: Callable[[], set[str]]) -> list[str]:
+    """Every manager who owns a client now, and every one of the team, each once, as the base writes them.
+
+    A team name nobody has named but close to one that is (a typo in the rules) is refused: it would take
+    pool clients every morning.
+    """
+    managers = {manager_key(owner): owner for owner in owners}
+    newcomers = {manager_key(name): name for name in (_known_manager(owners, member) for member in team)
+                 if manager_key(name) not in managers}
+    if newcomers:
+        known = sorted(named())
+        for key, name in newcomers.items():
+            _check_named(set(known), name, "the rules' [today] team: ", f"run `today --manager {name!r} --new-manager` once")
+            managers[key] = _known_manager(known, name)
+    if not managers:
+        raise UserError("no manager owns a client yet: name one with --manager, or list the team in the rules "
+                        "([today] team)")
+    return sorted(managers.values(), key=manager_key)
 
 
 @dataclass
@@ -229,10 +248,8 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
                 managers = [_known_manager(known, manager)]
                 if managers[0] not in known and not new_manager:
                     _check_named(store.named_managers(), managers[0])
-            elif known:
-                managers = known
             else:
-                raise UserError("no manager owns a client yet: name one with --manager")
+                managers = _everyone(known, rules.today.team, store.named_managers)
             # Twice the quota: room for the few that turn out to have no number to call.
             own = {m: store.owned_candidates(m, day, 2 * quota) for m in managers}
             pool = store.pool_candidates(day, quota * len(managers) * 3)

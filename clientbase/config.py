@@ -68,6 +68,7 @@ class TodayRules:
     birthday_days: int = 3
     call_from: str = "09:00"
     call_until: str = "20:00"
+    team: tuple[str, ...] = ()  # managers who get a list whether or not they own a client now
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ COMMENTS: dict[str, str] = {
     "today.birthday_days": "Flag a decision maker's birthday within this many days.",
     "today.call_from": "Earliest local time to call a client.",
     "today.call_until": "Latest local time to call a client.",
+    "today.team": 'Managers who get a list from `today` for everyone even when they own no client now (all theirs expired), e.g. ["Иванова Анна", "Петров Олег"]; owners get one anyway.',
     "access": "What a manager may see.",
     "access.manager_columns": "Columns an export or list made with --manager may carry (no profit by default).",
     "safety": "Undo.",
@@ -210,6 +212,8 @@ def load_rules(path: Path | None) -> Rules:
             raise RulesError(f"{path}: [today] {key} must be a time HH:MM, got {getattr(rules.today, key)!r}")
     if rules.today.call_from >= rules.today.call_until:
         raise RulesError(f"{path}: [today] call_from must be before call_until")
+    if any(not name.strip() for name in rules.today.team):
+        raise RulesError(f"{path}: [today] team must list managers' names, got an empty one")
     # A percentage written for a share (10 for 0.10) would silently make nobody key or every client maximum.
     for share in (f.name for f in fields(rules.rank) if f.name.endswith("_share")):
         if getattr(rules.rank, share) > 1:

@@ -381,3 +381,26 @@ def test_a_claim_keeps_its_date_when_the_manager_is_written_another_way(tmp_path
     calendar.on("2026-09-05", "ingest", str(crm))
     calendar.on("2026-09-05", "clean")  # the June claim ran out on 30 August, however the CRM spells him now
     assert calendar.owners("2026-09-05")["ООО Альфа"] == ("", "pool")
+
+
+def test_the_team_in_the_rules_gets_lists_when_their_clients_have_all_expired(run, tmp_path):
+    crm, rules = tmp_path / "crm.csv", tmp_path / "rules.toml"
+    crm.write_text("Компания;ИНН;Телефон;Ответственный\n"
+                   "ООО Ромашка;7729141771;+7 916 123-45-67;Орлов Евгений\n"
+                   "ООО Лютик;7776317060;+7 916 123-45-68;Белова Анна\n"
+                   "ООО Василёк;7702070139;+7 916 123-45-69;\n"
+                   "ООО Клевер;7704217370;+7 916 123-45-70;\n", encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-01-10")
+    run("clean", "--as-of", "2026-11-20")  # Орлов's and Белова's terms ran out in April: nobody owns a client
+    assert "no manager owns a client" in run("today", "--as-of", "2026-11-20", check=1).stderr
+    team = {"CLIENTBASE_RULES": str(rules)}
+    rules.write_text('[today]\nteam = ["орлов евгений", "Белова  Анна", "Белова Анна"]\n', encoding="utf-8")
+    items = json.loads(run("today", "--as-of", "2026-11-20", "--json", env=team).stdout)["items"]
+    # Each once, as the dumps write them, with pool clients to call: all four, none twice.
+    assert {i["manager"] for i in items} == {"Орлов Евгений", "Белова Анна"}
+    assert sorted(i["name"] for i in items) == ["ООО Василёк", "ООО Клевер", "ООО Лютик", "ООО Ромашка"]
+    rules.write_text('[today]\nteam = ["Белова Анна", "Орлов Евгенй"]\n', encoding="utf-8")
+    typo = run("today", "--as-of", "2026-11-21", env=team, check=1).stderr
+    assert "[today] team" in typo and "did you mean 'Орлов Евгений'" in typo
+    rules.write_text('[today]\nteam = [" "]\n', encoding="utf-8")
+    assert "[today] team" in run("today", "--as-of", "2026-11-21", env=team, check=1).stderr

@@ -196,7 +196,8 @@ def golden_contact(client_id: int, facts: Sequence[ContactFacts]) -> Contact:
         client_id=client_id,
         name=max((f.name for f in ordered), key=lambda n: (len(n.split()), len(n))),
         position=next((f.position for f in ordered if f.position), None),
-        birthday=next((f.birthday for f in ordered if f.birthday), None),
+        # A full date over one without its year (`--MM-DD`), then the first.
+        birthday=min((f.birthday for f in ordered if f.birthday), key=lambda b: b.startswith("--"), default=None),
         phones=tuple(sorted({p for f in ordered for p in f.phones})),
         emails=tuple(sorted({e for f in ordered for e in f.emails})),
         record_ids=tuple(f.record_id for f in ordered),

@@ -21,7 +21,7 @@ from clientbase.companies import (
 from clientbase.errors import UserError
 from clientbase.models import RecordRow
 from clientbase.phones import Phone, PhoneNormaliser
-from clientbase.values import parse_date, parse_money
+from clientbase.values import parse_birthday, parse_date, parse_money
 
 # Fields that collect every matching column (a row often has `Телефон` and `Моб.`).
 MULTI_FIELDS = ("phone", "email")
@@ -189,6 +189,9 @@ def _iso(text: str) -> str | None:
     return day.isoformat() if day else None
 
 
+_birthday = lru_cache(maxsize=1 << 16)(parse_birthday)
+
+
 @lru_cache(maxsize=1 << 12)
 def _city_cell(text: str) -> str | None:
     return _CITY_PREFIX.sub("", text).strip() or None
@@ -318,7 +321,7 @@ class RecordBuilder:
             address=address or None,
             contact=contact or None,
             position=position or None,
-            birthday=read(_iso, birthday, "birthday"),
+            birthday=read(_birthday, birthday, "birthday"),
             owner=owner or None,
             assigned_on=read(_iso, assigned_on, "assigned_on"),
             channel=channel_name(channel),

@@ -12,6 +12,7 @@ _SERIAL_MIN, _SERIAL_MAX = 20000, 80000
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})[./](\d{1,2})\.?$")
 _MONEY_JUNK = re.compile(r"[\s\u00a0\u202f'’₽$€]|руб\.?|р\.|rub", re.IGNORECASE)
 _MONEY = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 
@@ -36,6 +37,30 @@ def parse_date(text: str | None) -> date | None:
     except ValueError:
         return None
     return None
+
+
+def parse_birthday(text: str | None) -> str | None:
+    """A birthday as an ISO date, or as `--MM-DD` (ISO 8601's date without a year, as vCard writes it) when
+    the CRM wrote only the day and month (`23.11`); None when it is neither."""
+    if day := parse_date(text):
+        return day.isoformat()
+    if text and (m := _DAY_MONTH.match(text.strip())):
+        month, day_of_month = int(m[2]), int(m[1])
+        try:
+            date(2000, month, day_of_month)  # a leap year: 29.02 is a birthday
+        except ValueError:
+            return None
+        return f"--{month:02d}-{day_of_month:02d}"
+    return None
+
+
+def birthday_on(birthday: str, year: int) -> date:
+    """The day a birthday (an ISO date or `--MM-DD`) falls on in `year`: 1 March for 29 February in a common year."""
+    month, day = int(birthday[-5:-3]), int(birthday[-2:])
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return date(year, 3, 1)
 
 
 # Cached: the rules work out dates for every client of a base, and a million clients share a few thousand days.

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clientbase.cycle import is_due, overdue_days
+from clientbase.values import birthday_on
 
 CLASS_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4}
 _DECISION_MAKER = re.compile(
@@ -94,12 +95,8 @@ def _birthday_soon(candidate: Candidate, as_of: date, days: int) -> tuple[str, s
     for phone in candidate.phones:
         if not (phone.birthday and phone.decision_maker):
             continue
-        born = date.fromisoformat(phone.birthday)
         for year in (as_of.year, as_of.year + 1):
-            try:
-                upcoming = born.replace(year=year)
-            except ValueError:  # 29 February in a common year
-                upcoming = date(year, 3, 1)
+            upcoming = birthday_on(phone.birthday, year)
             if 0 <= (upcoming - as_of).days <= days:
                 why = f"decision maker's birthday {upcoming:%d.%m}" + (f" ({phone.contact})" if phone.contact else "")
                 return why, phone.contact

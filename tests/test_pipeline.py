@@ -296,3 +296,25 @@ def test_clean_tells_each_step_in_order(tmp_path):
     with sqlite3.connect(db) as conn:
         clients = conn.execute("SELECT count(*) FROM clients").fetchone()[0]
     assert steps[2] == f"saving {clients:,} clients and their matches"
+
+
+def test_a_birthday_written_without_its_year_is_read_and_flags_the_list(run, tmp_path):
+    dump = tmp_path / "crm.csv"
+    dump.write_text("Компания;ИНН;Телефон;Контактное лицо;Должность;Дата рождения;Ответственный\n"
+                    "ООО Ромашка;7729141771;+7 916 123-45-67;Петров Иван Ильич;Директор;23.11;Орлов Евгений\n"
+                    "ООО Лютик;7776317060;+7 916 123-45-68;Белова Анна;Директор;29.02.;Орлов Евгений\n"
+                    "ООО Василёк;7702070139;+7 916 123-45-69;Сидоров Пётр;Директор;31.02;Орлов Евгений\n",
+                    encoding="utf-8")
+    run("ingest", str(dump), "--as-of", "2026-11-20")
+    unread = {r["record_ref"]: r["unread"] for r in csv.DictReader(io.StringIO(run("export", "records").stdout))}
+    assert unread == {"crm.csv:1": "", "crm.csv:2": "", "crm.csv:3": "birthday '31.02'"}  # no such day
+    run("clean", "--as-of", "2026-11-20")
+    contacts = {c["name"]: c["birthday"] for c in json.loads(run("export", "contacts", "--format", "json").stdout)}
+    assert contacts == {"Петров Иван Ильич": "--11-23", "Белова Анна": "--02-29", "Сидоров Пётр": None}
+    items = json.loads(run("today", "--manager", "Орлов Евгений", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    reasons = {i["name"]: i["reason"] for i in items}
+    assert "birthday 23.11 (Петров Иван Ильич)" in reasons["ООО Ромашка"]
+    assert "birthday" not in reasons["ООО Лютик"] + reasons["ООО Василёк"]
+    # 29 February is kept on 1 March in a common year.
+    later = json.loads(run("today", "--manager", "Орлов Евгений", "--as-of", "2027-02-27", "--json").stdout)["items"]
+    assert "birthday 01.03 (Белова Анна)" in next(i["reason"] for i in later if i["name"] == "ООО Лютик")

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientbase.values import parse_date, parse_datetime, parse_money
+from clientbase.values import birthday_on, parse_birthday, parse_date, parse_datetime, parse_money
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,15 @@ def test_no_text_crashes_the_value_parsers(text):
     parse_date(text)
     parse_datetime(text)
     parse_money(text)
+
+
+@given(st.text())
+def test_a_birthday_is_a_date_of_some_year_or_none(text):
+    birthday = parse_birthday(text)
+    assert birthday is None or birthday_on(birthday, 2028).year == 2028
+
+
+def test_a_birthday_without_its_year():
+    assert [parse_birthday(t) for t in ("23.11", " 5.3. ", "29/02", "23.11.1980", "31.02", "13.13", "2311")] == [
+        "--11-23", "--03-05", "--02-29", "1980-11-23", None, None, None]
+    assert birthday_on("--02-29", 2027) == date(2027, 3, 1) and birthday_on("--02-29", 2028) == date(2028, 2, 29)

@@ -20,7 +20,7 @@ from clientbase.companies import (
 )
 from clientbase.errors import UserError
 from clientbase.models import RecordRow
-from clientbase.phones import Phone, PhoneNormaliser
+from clientbase.phones import Phone, PhoneNormaliser, is_known_city
 from clientbase.values import parse_birthday, parse_date, parse_money
 
 # Fields that collect every matching column (a row often has `Телефон` and `Моб.`).
@@ -170,7 +170,8 @@ def city_of(city_cell: str, address: str) -> str | None:
         return _city_cell(city_cell)
     if address and (m := _CITY_IN_ADDRESS.search(address)):
         return m[1].strip()
-    return None
+    # Moscow and Petersburg are written without `г.`: `125009, Москва, ул. Тверская, 1`.
+    return next((part.strip() for part in address.split(",") if is_known_city(part)), None) if address else None
 
 
 @lru_cache(maxsize=1 << 12)

@@ -253,6 +253,11 @@ def area_codes_for_city(city: str | None) -> tuple[str, ...]:
     return found[1] if found else ()
 
 
+def is_known_city(text: str) -> bool:
+    """Whether the text is one of the cities listed here, however written: `Москва`, `СПб`, `г. Казань`."""
+    return _city_key(text) in _CITY_INDEX
+
+
 def _city_name(city: str) -> str:
     found = _CITY_INDEX.get(_city_key(city))
     return found[0] if found else city.strip()

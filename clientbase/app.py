@@ -30,7 +30,7 @@ from clientbase.export import (
 )
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
-from clientbase.ownership import LedgerEvent, manager_key, manager_name, similar_managers
+from clientbase.ownership import LedgerEvent, client_state, manager_key, manager_name, similar_managers
 from clientbase.report import Report, build_report
 from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
@@ -97,6 +97,7 @@ def quarantine_release(db: Path, client_id: int, as_of: date) -> QuarantineEntry
                 raise UserError(f"client {client_id} is not in quarantine")
             released = replace(entry, released_on=as_of.isoformat())
             store.save_quarantine(released)
+            _settle_state(store, client_id, as_of)
             store.audit("quarantine release", "release", {"reason": entry.reason, "by": "hand"}, client_id=client_id)
     return released
 
@@ -152,6 +153,14 @@ def reassign(db: Path, rules: Rules, from_manager: str, to_manager: str, as_of: 
                               f"reassigned from {source}") for cid in clients]
 
 
+def _settle_state(store: Store, client_id: int, as_of: date) -> None:
+    """The client's state after a command, as the next clean would set it: lists and exports agree at once."""
+    entry, until, client = store.quarantine_entry(client_id), store.snoozed_until(client_id), store.client(client_id)
+    if client is not None:
+        store.set_state(client_id, client_state(entry is not None and entry.released_on is None,
+                                                until is not None and until > as_of.isoformat(), client["owner"]))
+
+
 def snooze(db: Path, client_id: int, until: date, reason: str, as_of: date) -> None:
     """Put a client aside until a date, e.g. when its purchasing is done by a head office elsewhere."""
     # DOMAIN §4: a snoozed client is put aside with its reason; the one who takes it back up must read why.
@@ -164,7 +173,7 @@ def snooze(db: Path, client_id: int, until: date, reason: str, as_of: date) -> N
         if store.client(client_id) is None:
             raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
         store.save_snooze(client_id, until.isoformat(), reason)
-        store.set_state(client_id, "snoozed")
+        _settle_state(store, client_id, as_of)
         store.audit("snooze", "snooze", {"until": until.isoformat(), "reason": reason}, client_id=client_id)
 
 

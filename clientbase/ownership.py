@@ -44,6 +44,11 @@ class Ownership:
     expired_owner: str | None = None  # who held it until then
 
 
+def client_state(quarantined: bool, snoozed: bool, owner: str | None) -> str:
+    """What a client is now: quarantined over snoozed over owned over pool, the order that keeps it off the lists."""
+    return "quarantined" if quarantined else "snoozed" if snoozed else "owned" if owner else "pool"
+
+
 def manager_name(text: str | None) -> str | None:
     """A manager's name as written, runs of spaces folded; names are compared by `manager_key`."""
     folded = " ".join(text.split()) if text else ""

@@ -59,7 +59,7 @@ from clientbase.ingest import (
     raw_keys,
 )
 from clientbase.numplan import parse_range, plan_columns
-from clientbase.ownership import Claim, LedgerEvent, manager_name, one_spelling, resolve_owner
+from clientbase.ownership import Claim, LedgerEvent, client_state, manager_name, one_spelling, resolve_owner
 from clientbase.phones import PhoneNormaliser
 from clientbase.quarantine import (
     ClientVerdict,
@@ -742,8 +742,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
             if previous_conflicts.get(cid) != row[1:]:
                 logged.append(("conflict", {"managers": list(ownership.claimants), "owner": ownership.owner,
                                             "rule": ownership.rule}, cid))
-        state = ("quarantined" if cid in quarantined else "snoozed" if cid in snoozed
-                 else "owned" if ownership.owner else "pool")
+        state = client_state(cid in quarantined, cid in snoozed, ownership.owner)
         states[state] += 1
         standing.append((ownership.owner, ownership.since, ownership.until, ranked.segment, ranked.abcde,
                          ranked.dependency, next_due(last_contact, rest_days[ranked.abcde]), state, cid))

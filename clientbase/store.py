@@ -1734,6 +1734,10 @@ class Store:
     def snoozes(self) -> dict[int, tuple[str, str]]:
         return {row[0]: row[1:] for row in self._conn.execute("SELECT client_id, until, reason FROM snoozes")}
 
+    def snoozed_until(self, client_id: int) -> str | None:
+        row = self._conn.execute("SELECT until FROM snoozes WHERE client_id = ?", (client_id,)).fetchone()
+        return row[0] if row else None
+
     def save_snooze(self, client_id: int, until: str, reason: str) -> None:
         self._conn.execute(
             "INSERT INTO snoozes(client_id, until, reason) VALUES (?,?,?) "

@@ -179,3 +179,21 @@ def test_a_snooze_without_a_reason_is_refused(base, run, tmp_path):
         assert result.stderr.strip() == "error: --reason needs a text: why the client is put aside"
     assert {c["client_id"]: c for c in export(run, "clients")}[delta]["state"] != "snoozed"
     assert not [h for h in json.loads(run("explain", delta, "--json").stdout)["history"] if h["action"] == "snooze"]
+
+
+def test_a_release_or_a_snooze_shows_in_the_clients_state_at_once(run, tmp_path):
+    dump = write(tmp_path / "crm.csv", ["Компания", "ИНН", "Телефон", "Статус", "Ответственный"],
+                 [["ООО Альфа", "7729141771", "+7 916 100-00-01", "Компания закрыта", "Орлов Евгений"],
+                  ["ООО Бета", "7776317060", "+7 916 100-00-02", "Компания закрыта", ""]])
+    run("ingest", str(dump), "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-20")
+    ids = client_ids(run)
+    alpha, beta = ids["ООО Альфа"], ids["ООО Бета"]
+    run("snooze", beta, "--until", "2027-01-10", "--reason", "закупки через головной офис", "--as-of", "2026-11-20")
+    assert {c["client_id"]: c["state"] for c in export(run, "clients")} == {alpha: "quarantined", beta: "quarantined"}
+    run("quarantine", "release", alpha, "--as-of", "2026-11-21")
+    run("quarantine", "release", beta, "--as-of", "2026-11-21")
+    before_clean = {c["client_id"]: c["state"] for c in export(run, "clients")}
+    assert before_clean == {alpha: "owned", beta: "snoozed"}  # as the next clean has them
+    run("clean", "--as-of", "2026-11-21")
+    assert {c["client_id"]: c["state"] for c in export(run, "clients")} == before_clean

@@ -37,7 +37,7 @@ def neutralise(value: object) -> object:
 
 
 # Columns holding personal data, and how each is hidden; `phones` and `emails` hold lists.
-MASKED = {"phone": "phone", "phones": "phone", "e164": "phone", "raw": "phone", "email": "email", "emails": "email",
+MASKED = {"phone": "phone", "phones": "phone", "e164": "phone", "raw": "phone cell", "email": "email", "emails": "email",
           "contact": "person", "birthday": "date", "inn": "inn", "detail": "values"}
 MASKED_IN_CONTACTS = {**MASKED, "name": "person"}  # a contact's name is a person's, not a company's
 # A client that is a person (a sole trader): its name is that person's after the legal form, and so are the
@@ -48,6 +48,7 @@ _PHONE_VALUE = re.compile(r"\+\d{10,15}")
 _EMAIL_VALUE = re.compile(r"[^\s,@]+@[^\s,]+")
 _PERSONAL_INN = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _QUOTED_NAME = re.compile(r'"([^"]+)"')
+_WORD = re.compile(r"[^\W\d_]{2,}\.?")  # a word of letters, with the dot of an abbreviation
 
 
 def mask_value(kind: str, value: str) -> str:
@@ -64,6 +65,8 @@ def mask_value(kind: str, value: str) -> str:
             else:
                 out.append(ch)
         return "".join(out)
+    if kind == "phone cell":  # a phone cell as written may name who answers: `8-916-123-45-67 Григорий`
+        return _WORD.sub(lambda m: m[0][0] + ".", mask_value("phone", value))
     if kind == "email":
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}" if domain else "***"

@@ -247,6 +247,14 @@ def test_a_masked_contacts_export_hides_the_people(run, tmp_path):
         "Петров П. И.", "+7495*****67;+7916*****21", "p***@beta.ru")
 
 
+def test_a_masked_phones_export_hides_who_the_phone_cell_names(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефон\nООО Бета;8-916-765-43-21 Григорий (бухгалтер)\n", encoding="utf-8")
+    run("ingest", str(crm))
+    [phone] = csv.DictReader(io.StringIO(run("export", "phones", "--mask").stdout))
+    assert (phone["raw"], phone["e164"]) == ("8-916-***-**-21 Г. (б.)", "+7916*****21")
+
+
 def test_a_masked_export_or_list_hides_a_sole_traders_name_and_inn(run, tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания;ИНН;Город;Телефон;Контактное лицо;Ответственный\n"

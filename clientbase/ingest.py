@@ -63,6 +63,7 @@ _COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in H
 _WHOLE = tuple((name, re.compile(rf"^(?:{pattern.removesuffix('( .*)?')})$")) for name, pattern in HEADER_PATTERNS)
 _FOLD = re.compile(r"[^0-9a-zа-я]+")
 _CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|город|гор\.)\s*([А-ЯЁA-Z][А-ЯЁа-яёA-Za-z\- ]+?)\s*(?:,|$|;)")
+_CITY_BEFORE_PREFIX = re.compile(r"^\s*([А-ЯЁ][А-ЯЁа-яё\- ]*?)\s+(?:г|гор|город)\.?\s*$")
 _CITY_PREFIX = re.compile(r"^(?:г\.|г |город |гор\.)\s*", re.IGNORECASE)
 _CLOSED = re.compile(r"закрыт|ликвидир|банкрот|не работает|прекратил|closed|liquidat|out of business", re.IGNORECASE)
 NO_IDENTITY = "no name, phone, INN or email"
@@ -170,8 +171,12 @@ def city_of(city_cell: str, address: str) -> str | None:
         return _city_cell(city_cell)
     if address and (m := _CITY_IN_ADDRESS.search(address)):
         return m[1].strip()
-    # Moscow and Petersburg are written without `г.`: `125009, Москва, ул. Тверская, 1`.
-    return next((part.strip() for part in address.split(",") if is_known_city(part)), None) if address else None
+    for part in address.split(",") if address else ():
+        if m := _CITY_BEFORE_PREFIX.match(part):  # FIAS order, as 1C writes it: `614036, Пермь г, Железнодорожная ул`
+            return m[1]
+        if is_known_city(part):  # Moscow and Petersburg are written without `г.`: `125009, Москва, ул. Тверская, 1`
+            return part.strip()
+    return None
 
 
 @lru_cache(maxsize=1 << 12)

@@ -376,17 +376,20 @@ def test_a_map_naming_no_column_read_is_refused_and_writes_nothing(run, tmp_path
     run("ingest", str(dump), "--map", "Тел моб.=phone")  # the header as folded: case, dots and spaces do not count
 
 
-def test_moscow_written_without_its_prefix_in_an_address_is_the_city(run, tmp_path):
+def test_a_city_written_without_its_prefix_in_an_address_is_the_city(run, tmp_path):
     dump = tmp_path / "crm.csv"
     dump.write_text("Компания;Телефон;Адрес\n"
                     "ООО Вектор;+7 916 100-00-01;125009, Москва, ул. Тверская, д. 1\n"
                     "ООО «Вектор»;+7 916 100-00-02;г. Москва, ул. Тверская, 1\n"
                     "ООО Вектор;+7 916 100-00-03;Казань, ул. Баумана, 5\n"
-                    "ООО Казанский;+7 916 100-00-04;ул. Казанская, 5\n", encoding="utf-8")
+                    "ООО Казанский;+7 916 100-00-04;ул. Казанская, 5\n"
+                    "ООО Вектор;+7 916 100-00-05;614036, Пермский край, Пермь г, Железнодорожная ул, дом № 143\n"
+                    "ООО «Вектор»;+7 916 100-00-06;г. Пермь, ул. Ленина, 1\n", encoding="utf-8")
     run("ingest", str(dump))
     run("clean")
     clients = sorted((c["name"], c["city"], c["record_refs"]) for c in
                      csv.DictReader(io.StringIO(run("export", "clients").stdout)))
-    # One Вектор in Moscow (name and city), another in Kazan; a street is no city.
+    # One Вектор in Moscow (name and city), one in Perm (the city after its name, as 1C writes it), another in
+    # Kazan; a street is no city.
     assert clients == [("ООО Вектор", "Казань", "crm.csv:3"), ("ООО Вектор", "Москва", "crm.csv:1;crm.csv:2"),
-                       ("ООО Казанский", "", "crm.csv:4")]
+                       ("ООО Вектор", "Пермь", "crm.csv:5;crm.csv:6"), ("ООО Казанский", "", "crm.csv:4")]

@@ -247,11 +247,9 @@ def _read_workbook(path: Path, wanted: str | None, kind: str,
     visible = [m.name for m in worksheets if m.visible == SheetVisibleEnum.Visible]
     if wanted is None:
         names = visible  # hidden sheets hold lookup lists for drop-downs, not clients; --sheet can name one
-    elif wanted in (m.name for m in worksheets):
-        names = [wanted]
     else:
-        listed = ", ".join(f"'{m.name}'" for m in worksheets) or "none"
-        raise ReadError(f"{path.name}: no sheet '{wanted}' (sheets: {listed})")
+        wanted = _sheet_named(path, wanted, [m.name for m in worksheets])
+        names = [wanted]
     # Several sheets as the user sees them; a hidden sheet picked by name is never the only one.
     several = len(visible) > 1 or wanted not in (None, *visible)
     tables = []
@@ -267,6 +265,23 @@ def _read_workbook(path: Path, wanted: str | None, kind: str,
         tables.append(Table(source, name, header, line, end - line, titles=titles,
                             _open_rows=_sheet_rows(path, workbook, name, loaded, line, kind)))
     return tables or [Table(f"{path.name}#{wanted}" if wanted and several else path.name, wanted, (), 0, 0)]
+
+
+def _sheet_named(path: Path, wanted: str, names: list[str]) -> str:
+    """The workbook's own name of the sheet `--sheet` names: the exact name, else the one sheet equal to it
+    once case and outer spaces are folded (users type `клиенты` for `Клиенты `)."""
+    if wanted in names:
+        return wanted
+    folded = wanted.strip().casefold()
+    close = [name for name in names if name.strip().casefold() == folded]
+    if len(close) == 1:
+        return close[0]
+    if close:
+        listed = ", ".join(f"'{name}'" for name in close)
+        raise ReadError(f"{path.name}: sheet '{wanted}' could be any of {listed}, which differ only by case "
+                        "or spaces; give its exact name")
+    listed = ", ".join(f"'{name}'" for name in names) or "none"
+    raise ReadError(f"{path.name}: no sheet '{wanted}' (sheets: {listed})")
 
 
 def _sheet_rows(path: Path, workbook: CalamineWorkbook, name: str, loaded: CalamineSheet,

@@ -7,6 +7,10 @@ import json
 import sqlite3
 
 import xlsxwriter
+from odf.opendocument import OpenDocumentSpreadsheet
+from odf.table import Table as OdsTable
+from odf.table import TableCell, TableRow
+from odf.text import P
 from python_calamine import CalamineWorkbook
 
 HEADER = "Контрагент;ИНН;КПП;Телефон;Адрес;Менеджер;Сумма продаж;Дата последней отгрузки"
@@ -220,6 +224,50 @@ def test_an_xlsx_with_two_sheets_gives_a_source_per_sheet(run, tmp_path):
     assert [r["record_ref"] for r in just_one] == ["crm.xlsx#Архив:1"]
     missing = run("ingest", str(path), "--sheet", "Нет такого", check=1)
     assert "Нет такого" in missing.stderr
+
+
+def write_ods(path, sheets):
+    document = OpenDocumentSpreadsheet()
+    for title, rows in sheets.items():
+        table = OdsTable(name=title)
+        for values in rows:
+            row = TableRow()
+            for value in values:
+                cell = TableCell(valuetype="string")
+                cell.addElement(P(text=value))
+                row.addElement(cell)
+            table.addElement(row)
+        document.spreadsheet.addElement(table)
+    document.save(str(path))
+    return path
+
+
+def test_sheet_is_found_whatever_its_case_and_spaces_the_reference_keeps_the_workbooks_name(run, tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for title, name in (("Клиенты ", "Альфа"), ("Архив", "Гамма")):
+        sheet = book.add_worksheet(title)
+        sheet.write_row(0, 0, ["Компания", "Телефоны"])
+        sheet.write_row(1, 0, [name, "+7 916 123-45-61"])
+    book.close()
+    (source,) = json.loads(run("ingest", str(path), "--sheet", " клиенты", "--json").stdout)["sources"]
+    assert (source["source"], source["ok"]) == ("crm.xlsx#Клиенты ", 1)
+    assert [r["record_ref"] for r in export(run, "records")] == ["crm.xlsx#Клиенты :1"]
+    # Read again under the name as written, it is the same source, not a second one.
+    run("ingest", str(path), "--sheet", "Клиенты ")
+    assert [r["record_ref"] for r in export(run, "records")] == ["crm.xlsx#Клиенты :1"]
+
+
+def test_sheet_named_exactly_wins_and_two_names_differing_only_by_case_are_refused(run, tmp_path):
+    rows = [["Компания", "Телефоны"], ["Альфа", "+7 916 123-45-61"]]
+    path = write_ods(tmp_path / "crm.ods", {"Клиенты": rows, "клиенты": [rows[0], ["Бета", "+7 916 123-45-62"]]})
+    (source,) = json.loads(run("ingest", str(path), "--sheet", "клиенты", "--json").stdout)["sources"]
+    assert source["source"] == "crm.ods#клиенты"
+    ambiguous = write_ods(tmp_path / "two.ods", {"Клиенты": rows, "КЛИЕНТЫ": rows})
+    refused = run("--db", str(tmp_path / "two.db"), "ingest", str(ambiguous), "--sheet", "клиенты", check=1)
+    assert refused.stderr.strip() == ("error: two.ods: sheet 'клиенты' could be any of 'Клиенты', 'КЛИЕНТЫ', "
+                                      "which differ only by case or spaces; give its exact name")
+    assert run("--db", str(tmp_path / "two.db"), "export", "records").stdout.splitlines()[1:] == []
 
 
 TWO_ROW_CLIENTS = [["ООО Альфа", "7729141771", "+7 (495) 123-45-00", "info@alfa.ru", "Петрова Анна"],

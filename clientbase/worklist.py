@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from clientbase.cycle import is_due, overdue_days
+from clientbase.cycle import is_due, overdue_days, overdue_rank
 from clientbase.values import birthday_on
 
 CLASS_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4}
@@ -61,7 +61,7 @@ class WorkItem:
     reason: str
     last_contact: str | None
     next_due: str | None
-    overdue_days: int
+    overdue_days: int | None  # None: never contacted
     contact: str | None
     segment: str | None
     timezone: str | None
@@ -121,7 +121,7 @@ def call_window(zone: str | None, as_of: date, call_from: str, call_until: str) 
 
 
 def _order(item: WorkItem) -> tuple:
-    return (CLASS_ORDER.get(item.abcde or "", 5), -item.overdue_days, item.client_id)
+    return (CLASS_ORDER.get(item.abcde or "", 5), -overdue_rank(item.overdue_days), item.client_id)
 
 
 def _item(manager: str, candidate: Candidate, phone: PhoneOption, reason: tuple[str, str | None], as_of: date,
@@ -176,10 +176,13 @@ def build_worklists(
             return None
         return best_phone(candidate)
 
+    def rank(candidate: Candidate) -> tuple:
+        overdue = overdue_rank(overdue_days(candidate.next_due, as_of))
+        return CLASS_ORDER.get(candidate.abcde or "", 5), -overdue, candidate.client_id
+
     for manager in managers:
         items: list[WorkItem] = []
-        ranked = sorted(own.get(manager, ()), key=lambda c: (CLASS_ORDER.get(c.abcde or "", 5),
-                                                             -overdue_days(c.next_due, as_of), c.client_id))
+        ranked = sorted(own.get(manager, ()), key=rank)
         for candidate in ranked:
             if len(items) >= quota:
                 break
@@ -191,8 +194,7 @@ def build_worklists(
         result.lists[manager] = items
 
     open_managers = [m for m in managers if len(result.lists[m]) < quota]
-    for candidate in sorted(pool, key=lambda c: (CLASS_ORDER.get(c.abcde or "", 5),
-                                                 -overdue_days(c.next_due, as_of), c.client_id)):
+    for candidate in sorted(pool, key=rank):
         if not open_managers:
             break
         phone = eligible(candidate)

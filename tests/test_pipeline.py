@@ -168,7 +168,9 @@ def test_lists_keep_every_rule(base, tmp_path):
     assert len(seen_clients) == len(set(seen_clients))  # never twice, never on two lists
     for manager, rows in by_manager.items():
         assert len(rows) <= 50
-        ranks = [(order.index(r["abcde"]) if r["abcde"] else 5, -r["overdue_days"]) for r in rows]
+        never = 10_000  # a client never called (overdue_days null) ranks as the most overdue
+        ranks = [(order.index(r["abcde"]) if r["abcde"] else 5,
+                  -(never if r["overdue_days"] is None else r["overdue_days"])) for r in rows]
         assert ranks == sorted(ranks), f"{manager}'s list is not ordered A-E then most overdue"
         for row in rows:
             client = before[str(row["client_id"])]
@@ -318,3 +320,29 @@ def test_a_birthday_written_without_its_year_is_read_and_flags_the_list(run, tmp
     # 29 February is kept on 1 March in a common year.
     later = json.loads(run("today", "--manager", "Орлов Евгений", "--as-of", "2027-02-27", "--json").stdout)["items"]
     assert "birthday 01.03 (Белова Анна)" in next(i["reason"] for i in later if i["name"] == "ООО Лютик")
+
+
+def test_a_client_never_called_has_no_overdue_days_and_still_comes_first(tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефон;Ответственный;Дата последнего контакта\n"
+                   "ООО Альфа;+7 916 507-23-81;Петрова Анна;2026-09-01\n"
+                   "ООО Бета;+7 916 634-18-29;Петрова Анна;\n"
+                   "ООО Гамма;+7 916 634-18-30;Петрова Анна;2026-10-01\n", encoding="utf-8")
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(crm))
+    cli(db, "clean", "--as-of", AS_OF)
+    items = json.loads(cli(db, "today", "--as-of", AS_OF, "--json").stdout)["items"]
+    # Due 30 days after the last contact: Альфа on 1 October, Гамма on 31 October; Бета never called.
+    assert [(i["name"], i["last_contact"], i["overdue_days"]) for i in items] == [
+        ("ООО Бета", None, None), ("ООО Альфа", "2026-09-01", 50), ("ООО Гамма", "2026-10-01", 20)]
+    for out in (tmp_path / "lists.csv", tmp_path / "lists.json"):
+        cli(db, "today", "--as-of", AS_OF, "-o", str(out))
+    written = list(csv.DictReader(io.StringIO((tmp_path / "lists.csv").read_text(encoding="utf-8-sig"))))
+    assert [row["overdue_days"] for row in written] == ["", "50", "20"]
+    assert [row["overdue_days"] for row in json.loads((tmp_path / "lists.json").read_text())] == [None, 50, 20]
+    book = tmp_path / "lists.xlsx"
+    cli(db, "today", "--as-of", AS_OF, "-o", str(book))
+    from python_calamine import CalamineWorkbook
+
+    header, *rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Петрова Анна").to_python()
+    assert [row[header.index("overdue_days")] for row in rows] == ["", 50, 20]

@@ -23,6 +23,7 @@ from clientbase.export import (
     MASKED_IN_CONTACTS,
     Staged,
     format_for,
+    mask_audit_detail,
     mask_row,
     mask_value,
     write_table,
@@ -351,9 +352,18 @@ def restore(db: Path, rules: Rules, name: str | None) -> Restored:
     return Restored(chosen, set_aside)
 
 
-def audit_log(db: Path, client_id: int | None = None, command: str | None = None, limit: int = 50) -> list[dict]:
+def audit_log(db: Path, client_id: int | None = None, command: str | None = None, limit: int = 50,
+              mask: bool = False) -> list[dict]:
+    """The newest entries, oldest first; personal data in their details hidden when `mask`."""
     with opened(db) as store:
-        return store.audit_log(client_id, command, limit)
+        rows = store.audit_log(client_id, command, limit)
+    for row in rows:
+        person = row.pop("person")
+        if mask:
+            # A client gone since (merged into another, split apart) may have been a person: hidden as one.
+            gone = person is None and row["client_id"] is not None
+            row["detail"] = mask_audit_detail(row["detail"], bool(person) or gone)
+    return rows
 
 
 EXPORTS = {
@@ -439,10 +449,24 @@ class Explanation:
     history: list[dict]
 
 
-def explain(db: Path, client_id: int) -> Explanation:
+def explain(db: Path, client_id: int, mask: bool = False) -> Explanation:
+    """A client's golden record, records, matches and history; personal data hidden when `mask`."""
     with opened(db) as store:
         client = store.client(client_id)
         if client is None:
             raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
-        return Explanation(client, store.client_records(client_id), store.client_matches(client_id),
-                           store.history(client_id))
+        records, matches, history = (store.client_records(client_id), store.client_matches(client_id),
+                                     store.history(client_id))
+    if mask:
+        person = bool(client["person"])
+        client = mask_row(client)
+        # A record is a person's when it or its client is: a sole trader merged into a company by mistake too.
+        records = [mask_row({**r, "person": r["person"] or person}) for r in records]
+        matches = [_without_person(mask_row({**m, "person": person})) for m in matches]
+        history = [{**h, "detail": mask_audit_detail(h["detail"], person)} for h in history]
+    return Explanation(client, [_without_person(r) for r in records], matches, history)
+
+
+def _without_person(row: dict) -> dict:
+    """The row without the flag masking reads (the output keeps its columns)."""
+    return {k: v for k, v in row.items() if k != "person"}

@@ -335,14 +335,19 @@ def clean(
 def explain(
     ctx: typer.Context,
     client: Annotated[int, typer.Argument(help="Client id.")],
+    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, a person's names and INN) for output shown outside.")] = False,
     as_json: Json = False,
 ) -> None:
     """Why a client's records were merged, and its history.
 
-    Example:  clientbase explain 42
+    Examples:
+
+    \b
+      clientbase explain 42
+      clientbase explain 42 --mask --json
     """
     c: Context = ctx.obj
-    result = core.explain(c.db, client)
+    result = core.explain(c.db, client, mask)
     if as_json:
         _emit_json(asdict(result))
         return
@@ -664,14 +669,19 @@ def audit(
     client: Annotated[Optional[int], typer.Option(help="Only this client's entries.")] = None,
     command: Annotated[Optional[str], typer.Option(help="Only entries of this command (clean, export, reassign...).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="The newest N entries.")] = 50,
+    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, a person's names and INN) in the details.")] = False,
     as_json: Json = False,
 ) -> None:
     """Show the audit log: every merge, reassignment, quarantine move and export.
 
-    Example:  clientbase audit --command export --limit 20
+    Examples:
+
+    \b
+      clientbase audit --command export --limit 20
+      clientbase audit --client 42 --mask
     """
     c: Context = ctx.obj
-    rows = core.audit_log(c.db, client, command, limit)
+    rows = core.audit_log(c.db, client, command, limit, mask)
     if as_json:
         _emit_json({"items": rows})
         return

@@ -42,7 +42,7 @@ MASKED = {"phone": "phone", "phones": "phone", "e164": "phone", "raw": "phone ce
 MASKED_IN_CONTACTS = {**MASKED, "name": "person"}  # a contact's name is a person's, not a company's
 # A client that is a person (a sole trader): its name is that person's after the legal form, and so are the
 # names its records were matched on.
-MASKED_FOR_PERSON = {**MASKED, "name": "person client", "detail": "person values"}
+MASKED_FOR_PERSON = {**MASKED, "name": "person client", "name_key": "person", "detail": "person values"}
 # The values a match was made on, as `detail` writes them: `phone +79161234567`, `email a@b.ru`, `INN …`, `name "…"`.
 _PHONE_VALUE = re.compile(r"\+\d{10,15}")
 _EMAIL_VALUE = re.compile(r"[^\s,@]+@[^\s,]+")
@@ -96,6 +96,24 @@ def mask_row(row: dict, masked: Mapping[str, str] = MASKED) -> dict:
         masked = MASKED_FOR_PERSON
     return {k: ";".join(mask_value(masked[k], item) for item in v.split(";"))
             if k in masked and isinstance(v, str) and v else v for k, v in row.items()}
+
+
+# An audit entry's detail (JSON) holds, under these keys, what these columns hold: a merge's reason is a
+# match's detail, a record's name (unmerge decisions moved or parked) a client's name.
+_AUDIT_AS_COLUMN = {"why": "detail", "name": "name"}
+
+
+def mask_audit_detail(detail: str, person: bool) -> str:
+    """An audit entry's detail with its personal data hidden as mask_row hides those columns."""
+    fields = json.loads(detail)
+    if not isinstance(fields, dict):
+        return detail
+    found = {column: fields[key] for key, column in _AUDIT_AS_COLUMN.items() if isinstance(fields.get(key), str)}
+    if not found:
+        return detail
+    masked = mask_row({**found, "person": person})
+    fields.update({key: masked[column] for key, column in _AUDIT_AS_COLUMN.items() if column in found})
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True)  # as store.audit_many writes it
 
 
 def cell_text(value: object) -> object:

@@ -1479,7 +1479,7 @@ class Store:
 
     def client_records(self, client_id: int) -> list[dict]:
         return list(self._dicts(
-            "SELECT r.id, r.ref, r.name, r.inn, r.kpp, r.city, r.owner, r.status FROM records r "
+            "SELECT r.id, r.ref, r.name, r.inn, r.kpp, r.city, r.owner, r.status, r.person FROM records r "
             "WHERE r.client_id = ? ORDER BY r.id", (client_id,)))
 
     def clients_of(self, refs: Sequence[str]) -> list[int]:
@@ -1948,7 +1948,8 @@ class Store:
         if command is not None:
             where.append("command = ?")
             params.append(command)
-        sql = ("SELECT id, at, user, command, action, client_id, detail FROM audit"
+        sql = ("SELECT id, at, user, command, action, client_id, detail, "
+               "(SELECT person FROM clients WHERE id = audit.client_id) AS person FROM audit"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
         return list(self._dicts(sql, (*params, limit)))[::-1]
 

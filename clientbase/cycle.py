@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from clientbase.values import days_after
-
-NEVER_CONTACTED_OVERDUE = 10_000  # days: where a client never called ranks (see overdue_rank)
 
 
 def next_due(last_contact: str | None, rest_days: int) -> str | None:
@@ -27,6 +26,7 @@ def overdue_days(due: str | None, as_of: date) -> int | None:
     return (as_of - date.fromisoformat(due)).days
 
 
-def overdue_rank(overdue: int | None) -> int:
-    """How overdue, for ordering only: a client never called counts as the most overdue of all."""
-    return NEVER_CONTACTED_OVERDUE if overdue is None else overdue
+def overdue_rank(overdue: int | None) -> float:
+    """How overdue, for ordering only: a client never called comes before any other, as the store's
+    candidates have it (a due date from 1990 is no reason to pass it)."""
+    return math.inf if overdue is None else overdue

@@ -325,24 +325,25 @@ def test_a_birthday_written_without_its_year_is_read_and_flags_the_list(run, tmp
 def test_a_client_never_called_has_no_overdue_days_and_still_comes_first(tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания;Телефон;Ответственный;Дата последнего контакта\n"
-                   "ООО Альфа;+7 916 507-23-81;Петрова Анна;2026-09-01\n"
+                   "ООО Альфа;+7 916 507-23-81;Петрова Анна;1980-09-01\n"
                    "ООО Бета;+7 916 634-18-29;Петрова Анна;\n"
                    "ООО Гамма;+7 916 634-18-30;Петрова Анна;2026-10-01\n", encoding="utf-8")
     db = tmp_path / "cb.db"
     cli(db, "ingest", str(crm))
     cli(db, "clean", "--as-of", AS_OF)
     items = json.loads(cli(db, "today", "--as-of", AS_OF, "--json").stdout)["items"]
-    # Due 30 days after the last contact: Альфа on 1 October, Гамма on 31 October; Бета never called.
+    # Due 30 days after the last contact: Альфа on 1 October 1980, Гамма on 31 October; Бета never called comes
+    # first all the same, as the store's candidates have it.
     assert [(i["name"], i["last_contact"], i["overdue_days"]) for i in items] == [
-        ("ООО Бета", None, None), ("ООО Альфа", "2026-09-01", 50), ("ООО Гамма", "2026-10-01", 20)]
+        ("ООО Бета", None, None), ("ООО Альфа", "1980-09-01", 16851), ("ООО Гамма", "2026-10-01", 20)]
     for out in (tmp_path / "lists.csv", tmp_path / "lists.json"):
         cli(db, "today", "--as-of", AS_OF, "-o", str(out))
     written = list(csv.DictReader(io.StringIO((tmp_path / "lists.csv").read_text(encoding="utf-8-sig"))))
-    assert [row["overdue_days"] for row in written] == ["", "50", "20"]
-    assert [row["overdue_days"] for row in json.loads((tmp_path / "lists.json").read_text())] == [None, 50, 20]
+    assert [row["overdue_days"] for row in written] == ["", "16851", "20"]
+    assert [row["overdue_days"] for row in json.loads((tmp_path / "lists.json").read_text())] == [None, 16851, 20]
     book = tmp_path / "lists.xlsx"
     cli(db, "today", "--as-of", AS_OF, "-o", str(book))
     from python_calamine import CalamineWorkbook
 
     header, *rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Петрова Анна").to_python()
-    assert [row[header.index("overdue_days")] for row in rows] == ["", 50, 20]
+    assert [row[header.index("overdue_days")] for row in rows] == ["", 16851, 20]

@@ -217,6 +217,7 @@ def check_ogrn(raw: str | None) -> TaxId | None:
 # --- company names ---------------------------------------------------------------------------------------------
 
 # Canonical form -> how it is written once folded (lower case, ё as е, punctuation as spaces), at either end.
+# Latin transliterations (`ooo`, `zao`) count in a Latin name too; look-alikes elsewhere: _read_lookalike_forms.
 _LEGAL_FORMS: dict[str, tuple[str, ...]] = {
     "ООО": ("ооо", "ooo", "общество с ограниченной ответственностью"),
     "ОДО": ("одо", "общество с дополнительной ответственностью"),
@@ -295,6 +296,12 @@ _SUFFIXES = _by_edge_word(True, _LEGAL_FORMS, _SUFFIX_ONLY_FORMS)
 
 # Latin letters that look like Cyrillic ones; only words mixing both scripts are mapped, so `EXPO` stays Latin.
 _LOOKALIKES = str.maketrans("ABCEHKMOPTXYaceopxy", "АВСЕНКМОРТХУасеорху")
+# A legal form in capitals may be written with them throughout, and with 3 for З and 0 for О: `3AO`, `AHO`.
+_FORM_LOOKALIKES = _LOOKALIKES | str.maketrans("30", "ЗО")
+_FORM_LOOKALIKE = re.compile(r"[ABCEHKMOPTXY30]")
+_CYRILLIC = re.compile(r"[А-яЁё]")
+_FIRST_WORD = re.compile(r"[\W_]*([^\W_]+)")
+_LAST_WORD = re.compile(r".*(?<![^\W_])([^\W_]+)", re.DOTALL)  # greedy: found from the end, no search
 _MIXED_PAIR = re.compile(r"[A-Za-z][А-яЁё]|[А-яЁё][A-Za-z]")
 _MIXED_WORD = re.compile(r"[^\W\d_]*(?:[A-Za-z][А-яЁё]|[А-яЁё][A-Za-z])[^\W\d_]*")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -325,6 +332,33 @@ def _legal_form_bounds(words: list[str]) -> tuple[str | None, int, int]:
     return found, start, end
 
 
+def _one_word_forms(index: dict[str, _Spellings]) -> frozenset[str]:
+    """The Cyrillic legal forms of one word in `index`: those a word of look-alikes may spell."""
+    return frozenset(words[0] for found in index.values() for words, _ in found
+                     if len(words) == 1 and _CYRILLIC_WORD.fullmatch(words[0]))
+
+
+_FIRST_FORMS, _LAST_FORMS = _one_word_forms(_PREFIXES), _one_word_forms(_SUFFIXES)
+
+
+def _read_lookalike_forms(text: str) -> str:
+    """`text` with a legal form written in Latin look-alikes at either end read in Cyrillic (`3AO «Восход»`,
+    `Рассвет, AHO`), when the name it leaves is Cyrillic: `AHO Trading` and `ООО "AHO"` are names."""
+    if not (_FORM_LOOKALIKE.search(text) and _CYRILLIC.search(text)):
+        return text
+    read = text
+    for edge, forms in ((_FIRST_WORD, _FIRST_FORMS), (_LAST_WORD, _LAST_FORMS)):
+        if (m := edge.match(read)) and m[1].isupper():
+            reading = m[1].translate(_FORM_LOOKALIKES)
+            if reading != m[1] and reading.casefold() in forms:
+                read = read[:m.start(1)] + reading + read[m.end(1):]
+    if read == text:
+        return text
+    words = _folded_words(read)
+    _, start, end = _legal_form_bounds(words)
+    return read if any(_CYRILLIC_WORD.search(w) for w in words[start:end]) else text
+
+
 def _looks_like_person(words: list[str]) -> bool:
     """`иванов иван иванович`, `мамедов рашид ахмед оглы`, `иванов и и`, `и и иванов`."""
     if not 3 <= len(words) <= 4 or not all(_CYRILLIC_WORD.fullmatch(w) for w in words):
@@ -351,7 +385,7 @@ def parse_company_name(name: str | None) -> CompanyName | None:
     display = " ".join(name.split())
     if not display:
         return None
-    words = _folded_words(display)
+    words = _folded_words(_read_lookalike_forms(display))
     form, start, end = _legal_form_bounds(words)
     if form:  # most names have none: no copy
         words = words[start:end]
@@ -363,12 +397,12 @@ def split_legal_form(name: str) -> tuple[str, str, str]:
     """A client's name as written cut around its legal forms: (before, the name, after), so that
     `ИП Тихонов Леонид Васильевич` gives ('ИП', 'Тихонов Леонид Васильевич', '')."""
     written = name.split()
+    folded = [_folded_words(word) for word in _read_lookalike_forms(name).split()]  # one list per written word
     spans, read = [], 0  # the folded words each written word holds: [from, to)
-    for word in written:
-        count = len(_folded_words(word))
-        spans.append((read, read + count))
-        read += count
-    _, start, end = _legal_form_bounds([w for word in written for w in _folded_words(word)])
+    for words in folded:
+        spans.append((read, read + len(words)))
+        read += len(words)
+    _, start, end = _legal_form_bounds([w for words in folded for w in words])
     first = sum(1 for _, to in spans if to <= start)
     last = max(first, sum(1 for since, _ in spans if since < end))
     return " ".join(written[:first]), " ".join(written[first:last]), " ".join(written[last:])

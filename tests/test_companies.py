@@ -16,6 +16,7 @@ from clientbase.companies import (
     split_inn_kpp,
     split_legal_form,
 )
+from clientbase.companies import _LEGAL_FORMS as LEGAL_FORMS
 
 SBERBANK_INN = "7707083893"
 PERSON_INN = "500100732259"  # check digits computed with stdnum
@@ -221,6 +222,51 @@ def test_a_name_as_written_is_cut_around_its_legal_form(name, parts):
 def test_latin_lookalike_inside_a_cyrillic_word_is_mapped():
     assert parse_company_name('"Pомашка"').key == "ромашка"  # Latin P
     assert parse_company_name("ООО «Ромaшкa»").key == "ромашка"  # Latin a
+
+
+# How a Cyrillic capital is written with a Latin look-alike or a digit.
+_LOOKALIKE_OF = {"А": "A", "В": "B", "Е": "E", "З": "3", "К": "K", "М": "M", "Н": "H", "О": "O0", "Р": "P", "С": "C",
+                 "Т": "T", "У": "Y", "Х": "X"}
+# Every short legal form the code knows that can be written in look-alikes: ООО, ЗАО, АНО, НКО, ТСН, МКУ...
+_LOOKALIKE_FORMS = sorted(form for form, spellings in LEGAL_FORMS.items()
+                          if form.lower() in spellings and set(form) <= set(_LOOKALIKE_OF))
+
+
+def test_every_form_written_in_lookalikes_is_more_than_the_two_reported():
+    assert {"ООО", "АО", "ЗАО", "ОАО", "АНО", "НКО", "ТСН", "МКУ"} <= set(_LOOKALIKE_FORMS)
+
+
+@given(st.sampled_from(_LOOKALIKE_FORMS).flatmap(lambda form: st.tuples(
+           st.just(form), st.tuples(*(st.sampled_from(c + _LOOKALIKE_OF[c]) for c in form)).map("".join))),
+       st.text(alphabet="абвгдежзийклмнопрстуфхцчшщыэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЭЮЯ", min_size=6, max_size=12),
+       st.sampled_from(["{form} «{name}»", '{form} "{name}"', "{form} {name}", "{name}, {form}", "{name} ({form})"]))
+def test_a_legal_form_written_in_latin_lookalikes_or_with_3_for_ze_is_the_form(form_and_written, name, layout):
+    form, written = form_and_written
+    if not any(c.isalpha() for c in written):
+        return  # `000` is ООО only before the name: after it, it may be a number
+    assert parse_company_name(layout.format(form=written, name=name)) == CompanyName(
+        layout.format(form=written, name=name), form, name.lower().replace("ё", "е"), False)
+
+
+@pytest.mark.parametrize("name, form, key", [
+    ("3AO «Восход»", "ЗАО", "восход"),  # digit 3 and Latin A, O
+    ("AHO «Рассвет»", "АНО", "рассвет"),  # Latin A, H, O
+    ("Рассвет, AHO", "АНО", "рассвет"),
+    ("3АО Восход", "ЗАО", "восход"),  # digit 3 and Cyrillic А, О
+    ("AHO Trading", None, "aho trading"),  # a Latin name: its first word is a word of it
+    ('ООО "AHO"', "ООО", "aho"),  # the name itself
+    ("Кафе Too", None, "кафе too"),  # not in capitals: an English word
+    ("Ромашка 000", None, "ромашка 000"),  # digits alone after the name may be a number
+])
+def test_latin_lookalike_legal_forms_only_at_the_ends_of_a_cyrillic_name(name, form, key):
+    company = parse_company_name(name)
+    assert (company.legal_form, company.key) == (form, key)
+
+
+def test_a_lookalike_legal_form_is_cut_off_a_name_as_written():
+    assert split_legal_form("3AO «Восход»") == ("3AO", "«Восход»", "")
+    assert split_legal_form("Рассвет, AHO") == ("", "Рассвет,", "AHO")
+    assert split_legal_form("AHO Trading") == ("", "AHO Trading", "")
 
 
 def test_latin_name_stays_latin():

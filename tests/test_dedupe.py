@@ -1,5 +1,6 @@
 import csv
 import io
+import json
 import os
 import random
 import resource
@@ -666,3 +667,20 @@ def test_a_detached_record_leaves_its_client_and_the_snooze_with_the_records_not
              for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
     assert after["crm.csv:2"] == (client["client_id"], "snoozed")
     assert after["crm.csv:1"][0] != client["client_id"]
+
+
+def test_a_legal_form_in_latin_lookalikes_is_one_client_with_its_cyrillic_spelling(run, tmp_path):
+    (tmp_path / "c.csv").write_text(
+        "Компания;Город;Телефон\n3AO «Восход»;Новосибирск;8 (383) 200-00-07\nЗАО Восход;Новосибирск;8 (383) 200-00-14\n"
+        "AHO «Рассвет»;Казань;8 (843) 200-00-01\nАНО Рассвет;Казань;8 (843) 200-00-02\n"
+        "AHO Trading;Казань;8 (843) 200-00-03\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "c.csv"))
+    run("clean", "--as-of", "2026-11-20")
+    clients = {c["record_refs"]: c["client_id"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+    assert sorted(clients) == ["c.csv:1;c.csv:2", "c.csv:3;c.csv:4", "c.csv:5"]
+    # One company, one manager: the first list's client is not handed out again on the second.
+    lists = [json.loads(run("today", "--manager", manager, "--new-manager", "--as-of", "2026-11-20", *limit,
+                            "--json").stdout)["items"] for manager, limit in (("Иванов Иван", ["--limit", "1"]),
+                                                                             ("Петров Петр", []))]
+    handed = [str(item["client_id"]) for items in lists for item in items]
+    assert sorted(handed) == sorted(clients.values())

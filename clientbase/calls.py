@@ -14,36 +14,43 @@ from clientbase.values import parse_datetime, parse_money
 
 OUTCOMES = ("answered", "no_answer", "busy", "unavailable", "not_registered", "wrong_party", "voicemail")
 
-# Longest phrases first so that `не зарегистрирован в сети` is not read as a bare `сети`.
+# Phrases found anywhere in the folded cell (`Абонент не зарегистрирован в сети`, `Number does not exist.`); at
+# one place the first that fits wins, so a phrase must come before any shorter one it starts with.
 _WORDS: tuple[tuple[str, str], ...] = (
-    ("not_registered", r"не зарегистрирован\w*( в сети)?|номер не существует|несуществующий номер|не существует"
+    ("not_registered", r"не зарегистрирован\w*(?: в сети)?|номер не существует|несуществующий номер|не существует"
                        r"|номер не обслуживается|не обслуживается|not registered|does not exist|doesn t exist"
                        r"|number not in service|not in service|disconnected"),
-    ("wrong_party", r"не тот абонент|неверный номер|ошиблись номером|другой абонент|чужой номер|не та организация"
-                    r"|wrong number|wrong party|wrong person"),
-    ("unavailable", r"абонент недоступен|недоступен|вне зоны( действия сети)?|выключен|unavailable|not available"
+    ("wrong_party", r"не тот абонент|неверный номер|неправильный номер|ошибочный номер|ошиблись номером"
+                    r"|другой абонент|чужой номер|не та организация|wrong number|wrong party|wrong person"),
+    ("unavailable", r"(?:абонент )?не ?доступен|вне зоны(?: действия сети)?|выключен|unavailable|not available"
                     r"|out of reach|switched off"),
     ("voicemail", r"автоответчик|голосовая почта|voicemail|voice mail|answering machine"),
-    ("no_answer", r"нет ответа|(абонент )?не отвечает|(абонент )?не ответил\w*|без ответа|недозвон|no answer|noanswer"
-                  r"|not answered|no reply"),
+    ("no_answer", r"нет ответа|(?:абонент )?не отвечает|(?:абонент )?не ответил\w*|без ответа|недозвон|не дозвонил\w*"
+                  r"|(?:не берет|не снимает) трубку|трубку не (?:берет|снимает)|no answer|noanswer|not answered"
+                  r"|no reply"),
     # A call the callee turned down (сброс) is heard as busy, and is as unknown: it counts like busy.
-    ("busy", r"занято|(абонент )?занят|линия занята|busy|сброс\w*|сброшен\w*|(абонент )?сбросил\w*|отклонен\w*"
+    ("busy", r"занято|(?:абонент )?занят|линия занята|busy|сброс\w*|сброшен\w*|(?:абонент )?сбросил\w*|отклонен\w*"
              r"|rejected|declined"),
     ("answered", r"отвечен|ответил\w*|разговор|дозвон|соединен\w*|успешн\w*|answered|connected|talk\w*|success\w*"),
+    # A negation that no phrase above holds (`Разговор не состоялся`, `Номер не определен`) may turn any word
+    # around: such a cell means nothing known.
+    ("negated", r"не|нет|not|no|never"),
 )
-_COMPILED = tuple((outcome, re.compile(rf"^(?:{pattern})$")) for outcome, pattern in _WORDS)
+_PHRASES = re.compile(r"\b(?:" + "|".join(f"(?P<{outcome}>{pattern})" for outcome, pattern in _WORDS) + r")\b")
 _FOLD = re.compile(r"[^0-9a-zа-я]+")
 
 
 @lru_cache(maxsize=4096)
-def outcome_of(text: str | None) -> str | None:
-    """The outcome a dialer's word means, in Russian or English; None when the word is unknown."""
-    if not text:
-        return None
-    folded = _FOLD.sub(" ", text.casefold().replace("ё", "е")).strip()
-    if folded in OUTCOMES or folded.replace(" ", "_") in OUTCOMES:
-        return folded.replace(" ", "_")
-    return next((outcome for outcome, rx in _COMPILED if rx.match(folded)), None)
+def read_outcome(text: str) -> tuple[str | None, str | None]:
+    """The outcome a dialer's words mean, in Russian or English, and None; or None and why the cell is not
+    read: no known phrase in it, or phrases of two outcomes (`Разговор, не тот абонент`)."""
+    folded = _FOLD.sub(" ", text.casefold().replace("ё", "е"))
+    found = {m.lastgroup for m in _PHRASES.finditer(folded)}
+    if not found or "negated" in found:
+        return None, f"unknown outcome {text!r}"
+    if len(found) > 1:
+        return None, f"ambiguous outcome {text!r}: {' or '.join(sorted(found))}"
+    return found.pop(), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +184,7 @@ class CallBuilder:
         stamp = " ".join(part for part in (cell("at"), cell("time")) if part)
         call.at = _moment(stamp)
         call.duration = _duration(cell("duration"))
-        call.outcome = outcome_of(call.outcome_raw)
+        call.outcome, unread_outcome = read_outcome(call.outcome_raw) if call.outcome_raw else (None, "no outcome")
         found = self.phones.parse_cell(call.phone_raw) if call.phone_raw else []
         call.e164 = next((p.e164 for p in found if p.e164), None)
         if not call.phone_raw:
@@ -185,7 +192,7 @@ class CallBuilder:
         elif call.e164 is None:
             call.reason = "not a usable phone"
         elif call.outcome is None:
-            call.reason = f"unknown outcome {call.outcome_raw!r}" if call.outcome_raw else "no outcome"
+            call.reason = unread_outcome
         elif call.at is None:
             call.reason = "no date" if not stamp else "unreadable date"
         if call.reason:

@@ -4,8 +4,10 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from clientbase.calls import Call, judge_calls, outcome_of, parse_duration
+from clientbase.calls import OUTCOMES, Call, judge_calls, parse_duration, read_outcome
 
 START = datetime(2026, 10, 1, 10, 0)
 
@@ -27,10 +29,59 @@ def attempts(days, outcome="no_answer"):
         ("Сброс", "busy"), ("Сброшен", "busy"), ("Абонент сбросил", "busy"), ("Отклонён", "busy"),
         ("rejected", "busy"), ("Declined", "busy"),
         ("Перезвонить завтра", None), ("", None),
+        # Dialers' longer wordings: a known phrase inside the cell, any case, ё or е, punctuation.
+        ("Number does not exist", "not_registered"), ("Number does not exist.", "not_registered"),
+        ("Абонент не зарегистрирован в сети", "not_registered"), ("Not registered in the network", "not_registered"),
+        ("Неправильный номер", "wrong_party"), ("Ошибочный номер", "wrong_party"), ("Не берёт трубку", "no_answer"),
+        ("Не дозвонились", "no_answer"), ("Звонок: абонент НЕДОСТУПЕН", "unavailable"),
+        ("Абонент не доступен", "unavailable"), ("not_registered", "not_registered"),
+        # A negation no phrase holds may turn a word around: nothing known.
+        ("Разговор не состоялся", None), ("Номер не определён", None), ("Not connected", None), ("Не отвечен", None),
     ],
 )
 def test_outcome_words(word, outcome):
-    assert outcome_of(word) == outcome
+    assert read_outcome(word)[0] == outcome
+
+
+# What dialers write for each outcome, as DOMAIN §4 reads it.
+_SAID = {
+    "answered": ["Отвечен", "Разговор", "Answered", "Соединён"],
+    "no_answer": ["Нет ответа", "Абонент не отвечает", "Не берёт трубку", "No answer"],
+    "busy": ["Занято", "Абонент занят", "Busy", "Сброс"],
+    "unavailable": ["Абонент недоступен", "Вне зоны действия сети", "Switched off"],
+    "not_registered": ["Не зарегистрирован в сети", "Номер не существует", "Number does not exist",
+                       "Not registered"],
+    "wrong_party": ["Не тот абонент", "Неверный номер", "Wrong number", "Ошибочный номер"],
+    "voicemail": ["Автоответчик", "Голосовая почта", "Voicemail"],
+}
+_SAYINGS = st.sampled_from([(outcome, said) for outcome, words in _SAID.items() for said in words])
+_CASED = st.sampled_from([str, str.upper, str.lower, str.title])
+_AROUND = st.sampled_from(["", "Звонок: ", "Результат - ", "Call result: ", "(", "12:05 "])
+_AFTER = st.sampled_from(["", ".", "!", ")", " (3 сек)", "; SIP 480", " - итог", "..."])
+
+
+@given(_SAYINGS, _CASED, _AROUND, _AFTER)
+def test_a_known_phrase_means_its_outcome_however_the_cell_writes_it(saying, cased, before, after):
+    outcome, said = saying
+    assert read_outcome(before + cased(said) + after) == (outcome, None)
+    assert read_outcome(before + cased(said.replace("е", "ё")) + after) == (outcome, None)  # ё typed for е
+
+
+@given(_SAYINGS, _SAYINGS, st.sampled_from([", ", " / ", "; ", " и "]))
+def test_phrases_of_two_outcomes_in_one_cell_mean_nothing(first, second, joint):
+    cell = first[1] + joint + second[1]
+    outcome, why = read_outcome(cell)
+    if first[0] == second[0]:
+        assert (outcome, why) == (first[0], None)
+    else:
+        assert outcome is None and why.startswith(f"ambiguous outcome {cell!r}")
+
+
+@given(st.text(max_size=40))
+def test_an_outcome_is_known_or_rejected_with_its_reason(text):
+    outcome, why = read_outcome(text)
+    assert (outcome in OUTCOMES and why is None) or (outcome is None and (
+        why == f"unknown outcome {text!r}" or why.startswith(f"ambiguous outcome {text!r}: ")))
 
 
 def judge(calls):
@@ -114,3 +165,27 @@ def test_a_dialers_no_answer_and_turned_down_calls_are_imported_and_make_a_strea
     run("clean", "--as-of", "2026-11-20")
     [phone] = csv.DictReader(io.StringIO(run("export", "phones").stdout))
     assert (phone["status"], phone["reason"]) == ("dead", "5 attempts without an answer over 16 days")
+
+
+def test_a_number_the_dialer_says_does_not_exist_is_dead_and_not_handed_out(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Город;Телефон\nООО Альфа;Москва;8 916 200 00 00\nООО Бета;Москва;8 916 200 00 01\n",
+                   encoding="utf-8")
+    log = tmp_path / "dialer.csv"
+    log.write_text("Телефон;Дата и время;Результат;Оператор\n"
+                   "79162000000;2026-11-10 10:00;Абонент не зарегистрирован в сети;bot\n"
+                   "79162000001;2026-11-10 10:05;Number does not exist.;bot\n"
+                   "79162000001;2026-11-10 10:10;Номер не определён;bot\n"
+                   "79162000001;2026-11-10 10:15;Разговор, не тот абонент;bot\n", encoding="utf-8")
+    run("ingest", str(crm))
+    (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
+    assert source["rejected"] == {"unknown outcome 'Номер не определён'": 1,
+                                  "ambiguous outcome 'Разговор, не тот абонент': answered or wrong_party": 1}
+    run("clean", "--as-of", "2026-11-20")
+    phones = {p["e164"]: (p["status"], p["reason"])
+              for p in csv.DictReader(io.StringIO(run("export", "phones").stdout))}
+    assert phones == {"+79162000000": ("dead", "not registered in the network"),
+                      "+79162000001": ("dead", "not registered in the network")}
+    today = json.loads(run("today", "--manager", "Иванов Иван", "--new-manager", "--as-of", "2026-11-20",
+                           "--json").stdout)
+    assert today["items"] == []

@@ -46,7 +46,12 @@ HEADER_PATTERNS: tuple[tuple[str, str], ...] = (
     ("website", r"(сайт|website|web|url|www)( .*)?"),
     ("city", r"(город|населенный пункт|city|town)( .*)?"),
     ("address", r"((юридический|фактический|юр|факт|почтовый) )?(адрес|address)( .*)?"),
-    ("owner", r"(ответственный|менеджер|owner|manager|responsible|account manager|sales rep)( .*)?"),
+    # Our person's role: a role after a word naming the sale or the CRM record (`Sales manager`, `Account Owner`,
+    # `Основной менеджер`), or the first word. A client's own staff (`Категорийный менеджер`) is no owner.
+    ("owner", r"((sales|account|key account|client|customer|company|contact|lead|deal|opportunity|organi[sz]ation"
+              r"|record|responsible|assigned|personal) (manager|owner|rep|representative)|salesperson|sales person"
+              r"|(основной|ответственный|персональный|личный|закрепленный|клиентский|аккаунт) менеджер"
+              r"|ответственный|менеджер|owner|manager|responsible)( .*)?"),
     ("channel", r"(канал|channel)( .*)?"),
     ("profit", r"(прибыль|маржа|маржинальный доход|валовая прибыль|profit|margin|gross profit)( .*)?"),
     ("revenue", r"(выручка|сумма продаж|оборот|продажи|revenue|sales|turnover)( .*)?"),

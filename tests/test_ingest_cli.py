@@ -441,3 +441,14 @@ def test_a_city_written_without_its_prefix_in_an_address_is_the_city(run, tmp_pa
     # Kazan; a street is no city.
     assert clients == [("ООО Вектор", "Казань", "crm.csv:3"), ("ООО Вектор", "Москва", "crm.csv:1;crm.csv:2"),
                        ("ООО Вектор", "Пермь", "crm.csv:5;crm.csv:6"), ("ООО Казанский", "", "crm.csv:4")]
+
+
+def test_an_english_sales_manager_column_is_the_owner_not_revenue(run, tmp_path):
+    path = tmp_path / "en.csv"
+    path.write_text("Company,INN,City,Phone,Sales manager\n"
+                    "Romashka LLC,7701000019,Moscow,+7 495 201-00-01,Ivanov Ivan\n", encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert (source["mapping"]["Sales manager"], source["unread"]) == ("owner", 0)
+    run("clean", "--as-of", "2026-11-20")
+    assert [(c["owner"], c["state"]) for c in export(run, "clients")] == [("Ivanov Ivan", "owned")]
+    assert [r["unread"] for r in export(run, "records")] == [""]

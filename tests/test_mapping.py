@@ -8,6 +8,7 @@ from clientbase.ingest import (
     MappingError,
     city_of,
     continues_header,
+    header_field,
     map_columns,
     parse_overrides,
     raw_json,
@@ -32,9 +33,33 @@ def test_phone_headers(title):
     assert fields_of([title]) == {title: "phone"}
 
 
-@pytest.mark.parametrize("title", ["Ответственный", "Менеджер", "Owner", "Ответственный менеджер"])
+@pytest.mark.parametrize("title", [
+    "Ответственный", "Менеджер", "Owner", "Ответственный менеджер", "Менеджер по продажам", "Account manager",
+    "Sales rep", "Sales manager", "Account Owner", "Company owner", "Key account manager", "Sales representative",
+    "Salesperson", "Основной менеджер", "Персональный менеджер", "Аккаунт-менеджер", "Sales manager (ФИО)",
+])
 def test_owner_headers(title):
     assert fields_of([title]) == {title: "owner"}
+
+
+@pytest.mark.parametrize("title, field", [
+    ("Sales", "revenue"), ("Sales, RUB", "revenue"), ("Sales by manager", "revenue"), ("Продажи менеджера", "revenue"),
+    ("Сумма продаж", "revenue"), ("Account", "name"), ("Account name", "name"), ("Company", "name"),
+    ("Категорийный менеджер", None), ("Office manager", None),  # the client's own staff, not its owner
+])
+def test_a_role_word_alone_does_not_make_an_owner(title, field):
+    assert header_field(title, {}) == field
+
+
+_SALE_WORDS = st.sampled_from(["Sales", "Account", "Key account", "Client", "Customer", "Company", "Contact", "Lead",
+                               "Deal", "Responsible", "Assigned", "Personal"])
+
+
+@given(_SALE_WORDS, st.sampled_from(["manager", "owner", "rep", "representative"]),
+       st.sampled_from([" ", "-", "_", ". ", " / "]), st.sampled_from([str, str.upper, str.lower, str.title]),
+       st.sampled_from(["", ":", " (ФИО)", " name", ", login"]))
+def test_a_role_named_after_the_sale_or_the_record_is_the_owner(word, role, gap, cased, after):
+    assert header_field(cased(word + gap + role) + after, {}) == "owner"
 
 
 def test_a_real_crm_header_maps_every_known_column_and_keeps_the_rest():

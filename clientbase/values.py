@@ -10,15 +10,23 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 # Serials from 1954 to 2119: wide enough for birthdays and deals, narrow enough not to take a sum of money for a date.
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
-_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_YMD = re.compile(r"^(\d{4})[-./](\d{1,2})[-./](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+# 1C and people write `01.10.2026 г.`, `1 октября 2026 года`, `01 мар 2026`, `01-мар-26` (Excel's Russian format).
+_YEAR_WORD = re.compile(r"(?<=\d)\s*(?:г\.?|года?)$", re.IGNORECASE)
+_WRITTEN = re.compile(r"^(\d{1,2})[\s.-]*([а-яё]+)\.?[\s.-]*(\d{2}|\d{4})$", re.IGNORECASE)
+_MONTHS = {word: number for number, words in enumerate((
+    "январь января янв", "февраль февраля фев февр", "март марта мар", "апрель апреля апр", "май мая",
+    "июнь июня июн", "июль июля июл", "август августа авг", "сентябрь сентября сен сент", "октябрь октября окт",
+    "ноябрь ноября ноя нояб", "декабрь декабря дек"), start=1) for word in words.split()}
 _DAY_MONTH = re.compile(r"^(\d{1,2})[./](\d{1,2})\.?$")
 _MONEY_JUNK = re.compile(r"[\s\u00a0\u202f'’₽$€]|руб\.?|р\.|rub", re.IGNORECASE)
 _MONEY = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 
 
 def parse_date(text: str | None) -> date | None:
-    """A date from `31.12.2025`, `2025-12-31`, `31.12.25` or an Excel serial; None when it is none of these."""
+    """A date from `31.12.2025`, `2025-12-31`, `2025.12.31`, `31.12.25`, an Excel serial, with `г.` or `года` after
+    it, or with the month in words (`1 октября 2026`, `01 мар 2026`); None when it is none of these."""
     if not text:
         return None
     text = text.strip()
@@ -26,17 +34,28 @@ def parse_date(text: str | None) -> date | None:
         if m := _YMD.match(text):
             return date(int(m[1]), int(m[2]), int(m[3]))
         if m := _DMY.match(text):
-            year = int(m[3])
-            if len(m[3]) == 2:
-                year += 2000 if year < 70 else 1900
-            return date(year, int(m[2]), int(m[1]))
+            return date(_full_year(m[3]), int(m[2]), int(m[1]))
         if _SERIAL.match(text):
             serial = float(text)
             if _SERIAL_MIN <= serial <= _SERIAL_MAX:
                 return _EXCEL_EPOCH + timedelta(days=int(serial))
+            return None
+        # The rarer writings, tried only once the usual ones fail.
+        if m := _YEAR_WORD.search(text):
+            return parse_date(text[:m.start()])
+        if (m := _WRITTEN.match(text)) and (month := _MONTHS.get(m[2].lower())):
+            return date(_full_year(m[3]), month, int(m[1]))
     except ValueError:
         return None
     return None
+
+
+def _full_year(digits: str) -> int:
+    """`25` is 2025 and `70` 1970; four digits stay as they are."""
+    year = int(digits)
+    if len(digits) == 2:
+        year += 2000 if year < 70 else 1900
+    return year
 
 
 def parse_birthday(text: str | None) -> str | None:
@@ -75,7 +94,7 @@ def days_after(day: str, days: int) -> str:
     return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
-_ISO_MOMENT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[ T](\d\d?):(\d\d)(?::(\d\d))?$")
+_ISO_MOMENT = re.compile(r"^(\d{4})[-./](\d\d)[-./](\d\d)[ T](\d\d?):(\d\d)(?::(\d\d))?$")
 _DMY_MOMENT = re.compile(r"^(\d\d)\.(\d\d)\.(\d{4}) (\d\d?):(\d\d)(?::(\d\d))?$")
 
 

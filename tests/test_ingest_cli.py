@@ -452,3 +452,19 @@ def test_an_english_sales_manager_column_is_the_owner_not_revenue(run, tmp_path)
     run("clean", "--as-of", "2026-11-20")
     assert [(c["owner"], c["state"]) for c in export(run, "clients")] == [("Ivanov Ivan", "owned")]
     assert [r["unread"] for r in export(run, "records")] == [""]
+
+
+def test_dates_written_the_1c_way_or_with_the_month_in_words_are_read(run, tmp_path):
+    path = tmp_path / "1c.csv"
+    path.write_bytes(("Контрагент;Телефон;Дата последней отгрузки;Сумма продаж\n"
+                      "ООО Альфа;8 916 300 00 01;01.10.2026 г.;1 000,00\n"
+                      "ООО Бета;8 916 300 00 02;01.10.2026г.;1 000,00\n"
+                      "ООО Гамма;8 916 300 00 03;1 октября 2026 г.;1 000,00\n"
+                      "ООО Дельта;8 916 300 00 04;01 окт 2026;1 000,00\n"
+                      "ООО Эпсилон;8 916 300 00 05;2026.10.01;1 000,00\n"
+                      "ООО Зета;8 916 300 00 06;20261001;1 000,00\n").encode("cp1251"))
+    (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert source["unread"] == 1
+    assert [r["unread"] for r in export(run, "records")] == ["", "", "", "", "", "last_purchase '20261001'"]
+    run("clean", "--as-of", "2026-11-20")
+    assert [c["segment"] for c in export(run, "clients")] == ["active"] * 5 + ["potential"]

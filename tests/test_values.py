@@ -19,16 +19,52 @@ from clientbase.values import birthday_on, parse_birthday, parse_date, parse_dat
         ("31.02.2025", None),
         ("1 234 567", None),
         ("", None),
+        # As 1C and people write them.
+        ("01.10.2026 г.", date(2026, 10, 1)),
+        ("01.10.2026г.", date(2026, 10, 1)),
+        ("1 октября 2026 г.", date(2026, 10, 1)),
+        ("1 октября 2026 года", date(2026, 10, 1)),
+        ("01 мар 2026", date(2026, 3, 1)),
+        ("1 Мар. 2026", date(2026, 3, 1)),
+        ("01-мар-26", date(2026, 3, 1)),  # Excel's Russian date format
+        ("2026.03.01", date(2026, 3, 1)),
+        ("20260301", None),  # eight bare digits: as likely any other number
+        ("31 февраля 2026", None),
+        ("1 октября", None),
+        ("2026 г.", None),
+        ("г.", None),
     ],
 )
 def test_dates(text, expected):
     assert parse_date(text) == expected
 
 
+_GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+             "ноября", "декабря")
+_SHORT = ("янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
+_DAYS = st.dates(min_value=date(1954, 1, 1), max_value=date(2119, 12, 31))
+
+
+@given(_DAYS, st.sampled_from(["", " г.", "г.", " г", " года", " год"]), st.sampled_from([str, str.upper, str.title]))
+def test_a_date_with_its_month_in_words_or_the_year_spelt_out_is_that_date(day, year_word, cased):
+    writings = [f"{day:%d.%m.%Y}", f"{day.day} {_GENITIVE[day.month - 1]} {day.year}",
+                f"{day:%d} {_SHORT[day.month - 1]} {day.year}", f"{day.day} {_SHORT[day.month - 1]}. {day.year}",
+                f"{day:%Y.%m.%d}"]
+    for written in writings:
+        assert parse_date(cased(written) + year_word) == day, written + year_word
+
+
+@given(st.integers(10_000_000, 99_999_999))
+def test_eight_bare_digits_are_no_date(number):
+    assert parse_date(str(number)) is None
+
+
 def test_datetimes():
     assert parse_datetime("2026-10-05 10:31:00") == datetime(2026, 10, 5, 10, 31)
     assert parse_datetime("05.10.2026 10:31") == datetime(2026, 10, 5, 10, 31)
     assert parse_datetime("05.10.2026") == datetime(2026, 10, 5)
+    assert parse_datetime("2026.10.05 10:31") == datetime(2026, 10, 5, 10, 31)
+    assert parse_datetime("05.10.2026 г.") == datetime(2026, 10, 5)
     assert parse_datetime("вчера") is None
 
 

@@ -40,15 +40,17 @@ HEADER_PATTERNS: tuple[tuple[str, str], ...] = (
                       r"|last (purchase|order|sale|shipment)( date)?"),
     ("last_contact", r"дата последнего (контакта|звонка)|последний (контакт|звонок)|last (contact|call)( date)?"),
     ("last_result", r"дата последнего результата|дата результата|last result( date)?"),
-    ("phone", r"(основной |рабочий |мобильный |сотовый |контактный |доп |дополнительный )?"
+    # Our manager's own phone or mail is no key of the client: it would join all their clients as a hub.
+    ("phone", r"(?!.*\b(менеджер\w*|manager|ответственн\w*|owner)\b)(основной |рабочий |мобильный |сотовый |контактный |доп |дополнительный )?"
               r"(телефон|телефоны|тел|моб|мобильный|сотовый|phone|phones|tel|telephone|mobile|cell)( .*)?"),
-    ("email", r"(e ?mail|email|эл ?почта|электронная почта|почта|mail|e mail)( .*)?"),
+    ("email", r"(?!.*\b(менеджер\w*|manager|ответственн\w*|owner)\b)(e ?mail|email|эл ?почта|электронная почта|почта|mail|e mail)( .*)?"),
     ("website", r"(сайт|website|web|url|www)( .*)?"),
     ("city", r"(город|населенный пункт|city|town)( .*)?"),
     ("address", r"((юридический|фактический|юр|факт|почтовый) )?(адрес|address)( .*)?"),
     # Our person's role: a role after a word naming the sale or the CRM record (`Sales manager`, `Account Owner`,
     # `Основной менеджер`), or the first word. A client's own staff (`Категорийный менеджер`) is no owner.
-    ("owner", r"((sales|account|key account|client|customer|company|contact|lead|deal|opportunity|organi[sz]ation"
+    # Not the manager's phone or mail, nor the client's buyer (`Менеджер по закупкам`): no owner named there.
+    ("owner", r"(?!.*\b(phone|телефон|тел|mail|email|почта|закуп\w*)\b)((sales|account|key account|client|customer|company|contact|lead|deal|opportunity|organi[sz]ation"
               r"|record|responsible|assigned|personal) (manager|owner|rep|representative)|salesperson|sales person"
               r"|(основной|ответственный|персональный|личный|закрепленный|клиентский|аккаунт) менеджер"
               r"|ответственный|менеджер|owner|manager|responsible)( .*)?"),

@@ -468,3 +468,19 @@ def test_dates_written_the_1c_way_or_with_the_month_in_words_are_read(run, tmp_p
     assert [r["unread"] for r in export(run, "records")] == ["", "", "", "", "", "last_purchase '20261001'"]
     run("clean", "--as-of", "2026-11-20")
     assert [c["segment"] for c in export(run, "clients")] == ["active"] * 5 + ["potential"]
+
+
+def test_our_managers_phone_and_the_clients_buyer_are_no_key_and_no_owner(run, tmp_path):
+    path = tmp_path / "crm.csv"
+    # Two clients of one manager: her phone beside theirs must not join them, nor their buyer own them.
+    path.write_text("Компания;Телефон;Менеджер по закупкам;Менеджер;Телефон менеджера;Manager e-mail\n"
+                    "ООО Альфа;+7 916 100-00-01;Сидоров Пётр;Петрова Анна;+7 495 777-00-01;anna@ourfirm.ru\n"
+                    "ООО Бета;+7 916 100-00-02;Кузнецов Иван;Петрова Анна;+7 495 777-00-01;anna@ourfirm.ru\n",
+                    encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
+    assert {title: source["mapping"].get(title) for title in ("Менеджер по закупкам", "Менеджер", "Телефон менеджера",
+                                                             "Manager e-mail")} == {
+        "Менеджер по закупкам": None, "Менеджер": "owner", "Телефон менеджера": None, "Manager e-mail": None}
+    run("clean", "--as-of", "2026-11-20")
+    assert sorted((c["name"], c["owner"]) for c in export(run, "clients")) == [
+        ("ООО Альфа", "Петрова Анна"), ("ООО Бета", "Петрова Анна")]

@@ -1854,12 +1854,14 @@ class Store:
         return found + self._by_class("c.state = 'pool' AND c.owner IS NULL", params, limit - len(found))
 
     def phone_options(self, client_ids: Sequence[int]) -> Iterator[tuple]:
-        """(client, e164, type, working, contact, position, birthday) of each usable number of these clients."""
+        """(client, e164, type, working, contact, position, birthday) of each usable number of these clients: the
+        person as the client's contacts merged them (a row without the position still holds the director's mobile)."""
         for start in range(0, len(client_ids), 500):
             chunk = client_ids[start:start + 500]
             yield from self._conn.execute(
-                "SELECT r.client_id, p.e164, p.type, p.judged IS NULL, r.contact, r.position, r.birthday "
-                "FROM records r JOIN phones p ON p.record_id = r.id "
+                "SELECT r.client_id, p.e164, p.type, p.judged IS NULL, coalesce(k.name, r.contact), "
+                "coalesce(k.position, r.position), coalesce(k.birthday, r.birthday) "
+                "FROM records r JOIN phones p ON p.record_id = r.id LEFT JOIN contacts k ON k.id = r.contact_id "
                 f"WHERE r.client_id IN ({','.join('?' for _ in chunk)}) AND r.status = 'ok' AND p.status = 'ok' "
                 "ORDER BY r.client_id, r.id, p.pos",
                 chunk,

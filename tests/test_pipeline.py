@@ -347,3 +347,18 @@ def test_a_client_never_called_has_no_overdue_days_and_still_comes_first(tmp_pat
 
     header, *rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Петрова Анна").to_python()
     assert [row[header.index("overdue_days")] for row in rows] == ["", 16851, 20]
+
+
+def test_the_list_calls_the_merged_decision_makers_mobile_whichever_row_gave_it(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,ИНН,Город,Телефон,Контактное лицо,Должность,Ответственный\n"
+                   "ООО «Альфа»,7707083893,Казань,+7 843 555-12-34,Левин Степан Тимурович,Генеральный директор,"
+                   "Петрова Анна\n"
+                   'ООО «Альфа»,7707083893,Казань,"+7 843 555-12-34; +7 917 111-22-33",Степан Тимурович,,Петрова Анна\n',
+                   encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-20")
+    [contact] = json.loads(run("export", "contacts", "--format", "json").stdout)
+    assert contact["position"] == "Генеральный директор"  # one person from the two rows
+    [item] = json.loads(run("today", "--as-of", "2026-11-21", "--json").stdout)["items"]
+    assert (item["phone"], item["contact"]) == ("+79171112233", "Левин Степан Тимурович")

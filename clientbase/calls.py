@@ -101,11 +101,13 @@ def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
 CALL_HEADERS: tuple[tuple[str, str], ...] = (
     ("duration", r"(длительность|продолжительность|время разговора|секунд|duration|talk time|billsec|seconds)( .*)?"),
     ("outcome", r"(результат|статус|исход|итог|результат звонка|статус звонка|result|status|outcome|disposition|call result)( .*)?"),
-    ("manager", r"(оператор|менеджер|сотрудник|ответственный|агент|agent|operator|manager|user|employee)( .*)?"),
+    ("manager", r"(?!.*\b(телефон|номер|phone|number|ext|extension|id|email|mail)\b)((sales|account) )?(оператор|менеджер|сотрудник|ответственный|агент|agent|operator|manager|user|employee)( .*)?"),
     ("time", r"(время|time|время звонка|call time)"),
     ("at", r"(дата и время|дата время|дата звонка|дата|начало|начало звонка|date|datetime|date time|start|start time"
            r"|call date|started at|timestamp)( .*)?"),
-    ("phone", r"(телефон|номер|номер телефона|номер абонента|кому|вызываемый номер|абонент|phone|number|phone number"
+    # The operator's own line (`Номер оператора`, `Agent phone`) is not the number called.
+    ("phone", r"(?!.*\b(оператор\w*|менеджер\w*|сотрудник\w*|агент\w*|agent|operator|manager|employee|user)\b)"
+              r"(телефон|номер|номер телефона|номер абонента|кому|вызываемый номер|абонент|phone|number|phone number"
               r"|callee|called number|destination|to)( .*)?"),
 )
 _CALL_COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in CALL_HEADERS)

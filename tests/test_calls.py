@@ -189,3 +189,14 @@ def test_a_number_the_dialer_says_does_not_exist_is_dead_and_not_handed_out(run,
     today = json.loads(run("today", "--manager", "Иванов Иван", "--new-manager", "--as-of", "2026-11-20",
                            "--json").stdout)
     assert today["items"] == []
+
+
+def test_the_operators_own_line_is_neither_the_number_called_nor_the_manager(run, tmp_path):
+    (tmp_path / "crm.csv").write_text("Компания;Телефон\nООО Тест;+7 916 300-00-01\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))
+    log = tmp_path / "dialer.csv"
+    log.write_text("Номер оператора;Agent phone;Number;Date;Outcome;Sales manager\n"
+                   "+74950000001;+74950000002;+79163000001;2026-11-10 10:00;answered;Ivanov Ivan\n", encoding="utf-8")
+    (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
+    assert source["mapping"] == {"Number": "phone", "Date": "at", "Outcome": "outcome", "Sales manager": "manager"}
+    assert source["ok"] == 1

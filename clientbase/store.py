@@ -1319,9 +1319,14 @@ class Store:
         valid INN, or failing one with its name and city and no other valid INN (2); a changed one that finds
         none still votes for its own (1). So a snooze or an assignment stays with its company, not with a row
         number, and a client whose records are not clustered again is never given away.
+
+        The clients looked in are those of the clustered records, and the changed clients left with no usable
+        record outside the clustering: a company's row may be gone (a shorter dump) or rejected now, its
+        company in another row.
         """
         if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM temp.clustered c CROSS JOIN records r "
-                                  "ON r.id = c.record_id WHERE r.client_id IS NOT NULL)").fetchone()[0]:
+                                  "ON r.id = c.record_id WHERE r.client_id IS NOT NULL) "
+                                  "OR EXISTS (SELECT 1 FROM dirty_clients)").fetchone()[0]:
             return iter(())  # a first clean: there is no client to keep
         return self._conn.execute(
             "WITH voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
@@ -1331,8 +1336,11 @@ class Store:
             "AS faithful "
             "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id), "
             "strays AS MATERIALIZED (SELECT * FROM voters WHERE NOT faithful), "
+            "bereft AS (SELECT d.client_id FROM dirty_clients d WHERE NOT EXISTS (SELECT 1 FROM records r "
+            "WHERE r.client_id = d.client_id AND r.status = 'ok' "
+            "AND r.id NOT IN (SELECT record_id FROM temp.clustered))), "
             "held AS MATERIALIZED (SELECT k.id, k.inn, k.name_key, k.city FROM clients k "
-            "WHERE k.id IN (SELECT client_id FROM voters)), "
+            "WHERE k.id IN (SELECT client_id FROM voters UNION SELECT client_id FROM bereft)), "
             "by_inn AS (SELECT inn, min(id) AS id FROM held WHERE inn IN (SELECT inn FROM strays WHERE inn_valid) "
             "GROUP BY inn HAVING count(*) = 1), "
             "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "

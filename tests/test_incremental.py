@@ -4,15 +4,19 @@ import bisect
 import csv
 import io
 import json
+import random
+import shutil
 import sqlite3
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from stdnum.ru import inn as stdnum_inn
 
 from clientbase.changes import CompanyNames
 from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity
@@ -339,6 +343,140 @@ def test_a_company_whose_placeholder_inn_was_filled_in_keeps_its_client(tmp_path
     (renamed,) = _sent(db, "crm.csv", [header, "ООО Ромашка-Центр;7701000026;+74951110002;Москва", beta],
                        AS_OF)["ООО Ромашка-Центр"]
     assert (renamed["client_id"], renamed["state"]) == (client["client_id"], "snoozed")
+
+
+def _dumped(db: Path, lines: list[str], day: str, modes: list[str] | None = None) -> dict[str, dict]:
+    """Ingest the lines as crm.csv read on `day` (shorter than before if need be) and clean: clients by name.
+    The clean's mode goes to `modes`."""
+    dump = db.parent / "crm.csv"
+    dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(dump), "--as-of", day, "--allow-shrink")
+    mode = json.loads(cli(db, "clean", "--as-of", day, "--json").stdout)["dedupe"]["mode"]
+    if modes is not None:
+        modes.append(mode)
+    return {row["name"]: row for row in table(db, "clients")}
+
+
+def _listed_today(db: Path, manager: str, day: str) -> set[str]:
+    items = json.loads(cli(db, "today", "--manager", manager, "--as-of", day, "--json").stdout)["items"]
+    return {str(item["client_id"]) for item in items}
+
+
+@pytest.mark.parametrize(("owner", "decision", "standing"), [
+    ("", ["snooze", "--until", "2027-05-01", "--reason", "закупки через головной офис"], ("snoozed", "")),
+    ("", ["assign", "Сидоров Олег", "--days", "60"], ("owned", "Сидоров Олег")),
+    ("Иванов Иван", ["release"], ("pool", "")),
+], ids=["snooze", "assign", "release"])
+def test_a_company_moved_up_by_a_deleted_row_keeps_its_client_and_what_was_decided(tmp_path, owner, decision,
+                                                                                   standing):
+    db, day, next_day = tmp_path / "cb.db", "2026-11-20", "2026-11-21"
+    header = "Компания;ИНН;Город;Телефон;Ответственный"
+    alfa, beta = "ООО Альфа;7701000019;Москва;8 (495) 201-00-01;", "ООО Бета;7701000026;Москва;8 (495) 201-00-02;"
+    gamma = f"ООО Гамма;7701000033;Москва;8 (495) 201-00-03;{owner}"
+    clients = _dumped(db, [header, alfa, beta, gamma], day)
+    alfa_id, gamma_id = clients["ООО Альфа"]["client_id"], clients["ООО Гамма"]["client_id"]
+    cli(db, "assign", alfa_id, "Петрова Анна", "--days", "60", "--as-of", day)
+    cli(db, decision[0], gamma_id, *decision[1:], "--as-of", day)
+    # Бета is deleted from the dump: Гамма moves up from row 3, which is gone, to row 2.
+    gamma_now = _dumped(db, [header, alfa, gamma], next_day)["ООО Гамма"]
+    assert (gamma_now["record_refs"], gamma_now["client_id"], gamma_now["state"], gamma_now["owner"]) == (
+        "crm.csv:2", gamma_id, *standing)
+    if standing[0] != "pool":
+        assert _listed_today(db, "Петрова Анна", next_day) == {alfa_id}
+
+
+@pytest.mark.parametrize("decision", [["snooze", "--until", "2027-06-01", "--reason", "закупки через головной офис"],
+                                      ["assign", "Сидоров Олег", "--days", "60"]], ids=["snooze", "assign"])
+def test_a_company_moved_onto_a_row_that_was_rejected_keeps_its_client_and_what_was_decided(tmp_path, decision):
+    db, day, next_day = tmp_path / "cb.db", "2026-11-20", "2026-11-21"
+    header, junk = "Компания;ИНН;Город;Телефон;Ответственный", ";;Москва;;Козлов Сергей"  # nothing to tell a client by
+    alfa, beta = "ООО Альфа;7701000019;Москва;8 (495) 201-00-01;", "ООО Бета;7701000026;Москва;8 (495) 201-00-02;"
+    clients = _dumped(db, [header, alfa, junk, beta], day)
+    alfa_id, beta_id = clients["ООО Альфа"]["client_id"], clients["ООО Бета"]["client_id"]
+    cli(db, decision[0], alfa_id, *decision[1:], "--as-of", day)
+    before = _dumped(db, [header, alfa, junk, beta], day)
+    # Sorted another way: Альфа's row is rejected now, and Альфа is in the row that was.
+    after = _dumped(db, [header, junk, alfa, beta], next_day)
+    assert after["ООО Альфа"]["record_refs"] == "crm.csv:2"
+    assert {name: (row["client_id"], row["state"], row["owner"]) for name, row in after.items()} == {
+        name: (row["client_id"], row["state"], row["owner"]) for name, row in before.items()}
+    assert after["ООО Бета"]["client_id"] == beta_id
+
+
+def _inn(n: int) -> str:
+    """A valid organisation INN of a made-up series."""
+    stem = f"77010{n:04}"
+    return stem + stdnum_inn.calc_company_check_digit(stem)
+
+
+@pytest.mark.parametrize("others", [0, 40], ids=["full", "incremental"])
+def test_any_order_or_deletion_of_a_dumps_rows_keeps_each_companys_client(tmp_path, others):
+    """Rounds of one dump with its companies (distinct valid INNs) in any order, some left out and rejected rows
+    among them: a company in two dumps in a row keeps its client, snoozed or not. `others` unchanged rows of
+    another file keep the changes below half the base, so the clean clusters only part of it."""
+    rng, db, day = random.Random(f"rows {others}"), tmp_path / "cb.db", "2026-11-20"
+    header = "Компания;ИНН;Город;Телефон"
+    words = ["Альфа", "Бета", "Гамма", "Дельта", "Сигма", "Омега", "Вега", "Орион", "Каскад"]
+    rows = {word: f"ООО {word};{_inn(n)};Москва;+7 495 300-00-{n:02}" for n, word in enumerate(words, start=1)}
+    junk = [";;Москва;", ";;;", ";;Казань;"]
+    if others:
+        extra = db.parent / "others.csv"
+        extra.write_text("\n".join(["Компания;Город;Телефоны", *(f"ООО Фирма {n};Омск;+7 381 200-01-{n:02}"
+                                                                  for n in range(others))]) + "\n", encoding="utf-8")
+        cli(db, "ingest", str(extra))
+    present: dict[str, str] = {}
+    snoozed: set[str] = set()
+    modes: list[str] = []
+    for round_ in range(7):
+        names = rng.sample(words, rng.randint(3, len(words)))
+        lines = [rows[name] for name in names]
+        for line in rng.sample(junk, rng.randint(0, 2)):
+            lines.insert(rng.randint(0, len(lines)), line)
+        clients = _dumped(db, [header, *lines], day, modes)
+        ids = {name: clients[f"ООО {name}"]["client_id"] for name in names}
+        assert len(set(ids.values())) == len(ids)
+        kept = {name: present[name] for name in names if name in present}
+        assert {name: ids[name] for name in kept} == kept, f"round {round_}: {lines}"
+        assert {name for name in names if clients[f"ООО {name}"]["state"] == "snoozed"} == snoozed & set(kept)
+        present, snoozed = ids, snoozed & set(kept)
+        if not snoozed:
+            name = rng.choice(names)
+            cli(db, "snooze", ids[name], "--until", "2027-06-01", "--reason", "головной офис", "--as-of", day)
+            snoozed = {name}
+    assert ("incremental" in modes) == bool(others), modes
+
+
+def test_the_sample_crm_dump_sorted_backwards_keeps_every_client(tmp_path):
+    db, crm = tmp_path / "cb.db", tmp_path / "crm_export.xlsx"
+    shutil.copy(ROOT / "sample_data" / "crm_export.xlsx", crm)
+    cli(db, "ingest", str(crm), str(ROOT / "sample_data" / "1c_export.csv"),
+        str(ROOT / "sample_data" / "purchased_base.csv"))
+    clean(db)
+    before = client_ids(db)
+    # The sheet's rows the other way up: companies land on rows that were rejected, and the other way round.
+    book = openpyxl.load_workbook(crm)
+    sheet, source = book["Клиенты"], "crm_export.xlsx#Клиенты"
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    for number, values in enumerate(reversed(rows), start=2):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(number, column).value = value
+    book.save(crm)
+    cli(db, "ingest", str(crm))
+    full = tmp_path / "full" / db.name
+    full.parent.mkdir()
+    with sqlite3.connect(db) as base, sqlite3.connect(full) as copy:
+        base.backup(copy)
+
+    def moved(ref: str) -> str:
+        if not ref.startswith(f"{source}:"):
+            return ref
+        return f"{source}:{len(rows) + 1 - int(ref.removeprefix(f'{source}:'))}"
+
+    expected = {moved(ref): client_id for ref, client_id in before.items()}
+    clean(db)
+    assert client_ids(db) == expected
+    assert clean(full, "--full")["mode"] == "full"
+    assert client_ids(full) == expected
 
 
 # Two companies on one phone, merged until the user split them, and one company written twice.

@@ -1322,7 +1322,8 @@ class Store:
 
         The clients looked in are those of the clustered records, and the changed clients left with no usable
         record outside the clustering: a company's row may be gone (a shorter dump) or rejected now, its
-        company in another row.
+        company in another row. Of two clients with the INN (kept apart by unmerge), the vote goes to the one
+        that no record votes for as its own any more.
         """
         if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM temp.clustered c CROSS JOIN records r "
                                   "ON r.id = c.record_id WHERE r.client_id IS NOT NULL) "
@@ -1339,10 +1340,13 @@ class Store:
             "bereft AS (SELECT d.client_id FROM dirty_clients d WHERE NOT EXISTS (SELECT 1 FROM records r "
             "WHERE r.client_id = d.client_id AND r.status = 'ok' "
             "AND r.id NOT IN (SELECT record_id FROM temp.clustered))), "
-            "held AS MATERIALIZED (SELECT k.id, k.inn, k.name_key, k.city FROM clients k "
+            "held AS MATERIALIZED (SELECT k.id, k.inn, k.name_key, k.city, "
+            "k.id NOT IN (SELECT client_id FROM voters WHERE faithful) AS loose FROM clients k "
             "WHERE k.id IN (SELECT client_id FROM voters UNION SELECT client_id FROM bereft)), "
-            "by_inn AS (SELECT inn, min(id) AS id FROM held WHERE inn IN (SELECT inn FROM strays WHERE inn_valid) "
-            "GROUP BY inn HAVING count(*) = 1), "
+            # Two clients of one INN (kept apart by unmerge): the one none of whose rows still holds its company.
+            "by_inn AS (SELECT inn, CASE WHEN count(*) = 1 THEN min(id) ELSE max(CASE WHEN loose THEN id END) END "
+            "AS id FROM held WHERE inn IN (SELECT inn FROM strays WHERE inn_valid) "
+            "GROUP BY inn HAVING count(*) = 1 OR sum(loose) = 1), "
             "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "
             "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
             "votes AS (SELECT cluster, client_id, 3 AS weight FROM voters WHERE faithful "

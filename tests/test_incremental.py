@@ -403,6 +403,27 @@ def test_a_company_moved_onto_a_row_that_was_rejected_keeps_its_client_and_what_
     assert after["ООО Бета"]["client_id"] == beta_id
 
 
+def test_a_company_split_from_its_inns_other_client_keeps_its_client_in_a_re_sorted_dump(tmp_path):
+    db, day, next_day = tmp_path / "cb.db", "2026-11-20", "2026-11-21"
+    header = "Компания;ИНН;Город;Телефон;Ответственный"
+    alfa, rest = "ООО Альфа;7701000019;Москва;8 (495) 201-00-01;", [
+        "ООО Бета;7701000026;Москва;8 (495) 201-00-02;", "ООО Гамма;7701000033;Москва;8 (495) 201-00-03;"]
+    onec = tmp_path / "1c.csv"
+    onec.write_text("Контрагент;ИНН;Город;Телефон\nАльфа ООО;7701000019;Москва;8 (495) 201-00-09\n",
+                    encoding="utf-8")
+    cli(db, "ingest", str(onec), "--as-of", day)
+    clients = _dumped(db, [header, alfa, *rest], day)
+    alfa_id = clients["ООО Альфа"]["client_id"]
+    cli(db, "unmerge", alfa_id, "--ref", "1c.csv:1")  # one INN, two clients: the user keeps them apart
+    cli(db, "snooze", alfa_id, "--until", "2027-06-01", "--reason", "головной офис", "--as-of", day)
+    before = _dumped(db, [header, alfa, *rest], day)
+    after = _dumped(db, [header, *reversed(rest), alfa], next_day)
+    assert after["ООО Альфа"]["record_refs"] == "crm.csv:3"
+    assert {name: (row["client_id"], row["state"]) for name, row in after.items()} == {
+        name: (row["client_id"], row["state"]) for name, row in before.items()}
+    assert after["ООО Альфа"]["state"] == "snoozed" and after["Альфа ООО"]["client_id"] != alfa_id
+
+
 def _inn(n: int) -> str:
     """A valid organisation INN of a made-up series."""
     stem = f"77010{n:04}"

@@ -427,6 +427,11 @@ def _inn_conflict(record: str, client: str) -> str:
             f"AND valid_inn({client}.inn))")
 
 
+def _other_inn(inn: str, client: str) -> str:
+    """Whether the client has a valid INN other than `inn` (an SQL expression, NULL for none)."""
+    return f"({inn} IS NOT NULL AND {client}.inn IS NOT NULL AND {client}.inn != {inn} AND valid_inn({client}.inn))"
+
+
 def _differing(rows: Iterable[tuple], stored: Iterable[tuple]) -> Iterator[tuple]:
     """The rows that differ from the stored row of their id; both in id order, the id last."""
     stored = iter(stored)
@@ -1323,19 +1328,26 @@ class Store:
         The clients looked in are those of the clustered records, and the changed clients left with no usable
         record outside the clustering: a company's row may be gone (a shorter dump) or rejected now, its
         company in another row. Of two clients with the INN (kept apart by unmerge), the vote goes to the one
-        that no record votes for as its own any more.
+        that no record votes for as its own any more. No record votes for a client whose valid INN is not its
+        cluster's: a record without an INN goes with whichever company the clustering puts it with.
         """
         if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM temp.clustered c CROSS JOIN records r "
                                   "ON r.id = c.record_id WHERE r.client_id IS NOT NULL) "
                                   "OR EXISTS (SELECT 1 FROM dirty_clients)").fetchone()[0]:
             return iter(())  # a first clean: there is no client to keep
         return self._conn.execute(
-            "WITH voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
-            "r.client_id IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "
+            # The valid INN of each cluster, for its records without one.
+            "WITH companies AS MATERIALIZED (SELECT c.cluster, max(r.inn) AS inn "
+            "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id WHERE r.inn_valid GROUP BY c.cluster), "
+            "voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
+            "m.inn AS company_inn, r.client_id IS NOT NULL "
+            "AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "
             "OR EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND ((o.name_key = r.name_key "
             f"AND o.city IS r.city AND NOT {_inn_conflict('r', 'o')}) OR (r.inn_valid AND o.inn = r.inn)))) "
-            "AS faithful "
-            "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id), "
+            "AND CASE WHEN m.inn IS NULL THEN 1 ELSE NOT EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id "
+            f"AND {_other_inn('m.inn', 'o')}) END AS faithful "
+            "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id "
+            "LEFT JOIN companies m ON NOT r.inn_valid AND m.cluster = c.cluster), "
             "strays AS MATERIALIZED (SELECT * FROM voters WHERE NOT faithful), "
             "bereft AS (SELECT d.client_id FROM dirty_clients d WHERE NOT EXISTS (SELECT 1 FROM records r "
             "WHERE r.client_id = d.client_id AND r.status = 'ok' "
@@ -1350,11 +1362,12 @@ class Store:
             "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "
             "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
             "votes AS (SELECT cluster, client_id, 3 AS weight FROM voters WHERE faithful "
-            "UNION ALL SELECT s.cluster, "
-            f"coalesce(i.id, n.id, CASE WHEN NOT {_inn_conflict('s', 'o')} THEN s.client_id END), "
+            "UNION ALL SELECT s.cluster, coalesce(i.id, n.id, CASE WHEN NOT "
+            f"({_inn_conflict('s', 'o')} OR {_other_inn('s.company_inn', 'o')}) THEN s.client_id END), "
             "CASE WHEN coalesce(i.id, n.id) IS NOT NULL THEN 2 ELSE 1 END FROM strays s "
             "LEFT JOIN by_inn i ON s.inn_valid AND i.inn = s.inn "
             f"LEFT JOIN by_name n ON n.name_key = s.name_key AND n.city IS s.city AND NOT {_inn_conflict('s', 'n')} "
+            f"AND NOT {_other_inn('s.company_inn', 'n')} "
             "LEFT JOIN held o ON o.id = s.client_id) "
             "SELECT cluster, client_id, sum(weight) FROM votes WHERE client_id IS NOT NULL "
             "GROUP BY cluster, client_id")

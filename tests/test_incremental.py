@@ -424,6 +424,38 @@ def test_a_company_split_from_its_inns_other_client_keeps_its_client_in_a_re_sor
     assert after["ООО Альфа"]["state"] == "snoozed" and after["Альфа ООО"]["client_id"] != alfa_id
 
 
+def test_a_row_without_an_inn_never_gives_its_company_the_client_of_another_inn(tmp_path):
+    db, day, next_day = tmp_path / "cb.db", "2026-11-20", "2026-11-21"
+    header, beta = "Компания;ИНН;Город;Телефон;Ответственный", "ООО Бета;7701000026;Москва;8 (495) 201-00-02;"
+    kazan, samara = ("ООО Торгдизайн;1660704213;Казань;8 (843) 200-00-01;",
+                     "ООО Торгдизайн;6318808337;Самара;8 (846) 200-00-02;")
+    samara_again = "ООО Торгдизайн;;Казань;8 (846) 200-00-02;"  # Самара's row again, by its phone, with Казань's city
+    _dumped(db, [header, kazan, beta, samara, samara_again], day)
+    ids = {row["inn"]: row["client_id"] for row in table(db, "clients")}
+    cli(db, "snooze", ids["1660704213"], "--until", "2027-06-01", "--reason", "головной офис", "--as-of", day)
+    # Sorted another way: Самара's row without an INN is in Казань's row, with Казань's name and city.
+    _dumped(db, [header, samara_again, samara, beta, kazan], next_day)
+    after = {row["inn"]: (row["client_id"], row["state"], row["record_refs"]) for row in table(db, "clients")}
+    assert after == {"1660704213": (ids["1660704213"], "snoozed", "crm.csv:4"),
+                     "6318808337": (ids["6318808337"], "pool", "crm.csv:1;crm.csv:2"),
+                     "7701000026": (ids["7701000026"], "pool", "crm.csv:3")}
+
+
+def test_a_new_company_that_takes_a_row_without_an_inn_does_not_take_its_client(tmp_path):
+    db, day = tmp_path / "cb.db", "2026-11-20"
+    (client,) = _dumped(db, ["Компания;ИНН;Город;Телефон", "ООО Медэксперт;;Краснодар;8 (861) 200-00-01",
+                             "ООО Медэксперт;2312351583;Краснодар;8 (861) 200-00-02"], day).values()
+    cli(db, "snooze", client["client_id"], "--until", "2027-06-01", "--reason", "головной офис", "--as-of", day)
+    bought = tmp_path / "bought.csv"  # another legal entity on the phone of the row without an INN
+    bought.write_text("Company,INN,City,Phone\nТД Медэксперт,2312133867,Краснодар,8 (861) 200-00-01\n",
+                      encoding="utf-8")
+    cli(db, "ingest", str(bought), "--as-of", day)
+    cli(db, "clean", "--as-of", "2026-11-21")
+    after = {row["inn"]: (row["client_id"], row["state"], row["record_refs"]) for row in table(db, "clients")}
+    assert after["2312351583"] == (client["client_id"], "snoozed", "crm.csv:2")
+    assert after["2312133867"][:2] != (client["client_id"], "snoozed")
+
+
 def _inn(n: int) -> str:
     """A valid organisation INN of a made-up series."""
     stem = f"77010{n:04}"

@@ -26,6 +26,7 @@ from clientbase.values import parse_birthday, parse_date, parse_money
 # Fields that collect every matching column (a row often has `Телефон` and `Моб.`).
 MULTI_FIELDS = ("phone", "email")
 
+_OURS = r".*\b(телефон|тел|моб|мобильный|сотовый|phone|tel|mobile|e ?mail|почта|mail) (менеджера|ответственного)$"
 # Checked in order against the folded header; the first match wins.
 HEADER_PATTERNS: tuple[tuple[str, str], ...] = (
     ("inn_kpp", r"инн ?кпп|inn ?kpp"),
@@ -40,10 +41,11 @@ HEADER_PATTERNS: tuple[tuple[str, str], ...] = (
                       r"|last (purchase|order|sale|shipment)( date)?"),
     ("last_contact", r"дата последнего (контакта|звонка)|последний (контакт|звонок)|last (contact|call)( date)?"),
     ("last_result", r"дата последнего результата|дата результата|last result( date)?"),
-    # Our manager's own phone or mail is no key of the client: it would join all their clients as a hub.
-    ("phone", r"(?!.*\b(менеджер\w*|manager|ответственн\w*|owner)\b)(основной |рабочий |мобильный |сотовый |контактный |доп |дополнительный )?"
+    # Our manager's own phone or mail (`Телефон менеджера`) is no key of the client: it would join all their
+    # clients as a hub. The client's people keep theirs: `Телефон менеджера по закупкам`, `… ответственного лица`.
+    ("phone", rf"(?!{_OURS})(основной |рабочий |мобильный |сотовый |контактный |доп |дополнительный )?"
               r"(телефон|телефоны|тел|моб|мобильный|сотовый|phone|phones|tel|telephone|mobile|cell)( .*)?"),
-    ("email", r"(?!.*\b(менеджер\w*|manager|ответственн\w*|owner)\b)(e ?mail|email|эл ?почта|электронная почта|почта|mail|e mail)( .*)?"),
+    ("email", rf"(?!{_OURS})(e ?mail|email|эл ?почта|электронная почта|почта|mail|e mail)( .*)?"),
     ("website", r"(сайт|website|web|url|www)( .*)?"),
     ("city", r"(город|населенный пункт|city|town)( .*)?"),
     ("address", r"((юридический|фактический|юр|факт|почтовый) )?(адрес|address)( .*)?"),
@@ -182,7 +184,7 @@ def city_of(city_cell: str, address: str) -> str | None:
         if m := _CITY_BEFORE_PREFIX.match(part):  # FIAS order, as 1C writes it: `614036, Пермь г, Железнодорожная ул`
             return m[1]
         if is_known_city(part):  # Moscow and Petersburg are written without `г.`: `125009, Москва, ул. Тверская, 1`
-            return part.strip()
+            return _city_cell(part.strip())
     return None
 
 

@@ -432,14 +432,15 @@ def test_a_city_written_without_its_prefix_in_an_address_is_the_city(run, tmp_pa
                     "ООО Вектор;+7 916 100-00-03;Казань, ул. Баумана, 5\n"
                     "ООО Казанский;+7 916 100-00-04;ул. Казанская, 5\n"
                     "ООО Вектор;+7 916 100-00-05;614036, Пермский край, Пермь г, Железнодорожная ул, дом № 143\n"
-                    "ООО «Вектор»;+7 916 100-00-06;г. Пермь, ул. Ленина, 1\n", encoding="utf-8")
+                    "ООО «Вектор»;+7 916 100-00-06;г. Пермь, ул. Ленина, 1\n"
+                    "ООО Вектор;+7 916 100-00-07;420000, Татарстан, г Казань, ул. Баумана, 7\n", encoding="utf-8")
     run("ingest", str(dump))
     run("clean")
     clients = sorted((c["name"], c["city"], c["record_refs"]) for c in
                      csv.DictReader(io.StringIO(run("export", "clients").stdout)))
     # One Вектор in Moscow (name and city), one in Perm (the city after its name, as 1C writes it), another in
     # Kazan; a street is no city.
-    assert clients == [("ООО Вектор", "Казань", "crm.csv:3"), ("ООО Вектор", "Москва", "crm.csv:1;crm.csv:2"),
+    assert clients == [("ООО Вектор", "Казань", "crm.csv:3;crm.csv:7"), ("ООО Вектор", "Москва", "crm.csv:1;crm.csv:2"),
                        ("ООО Вектор", "Пермь", "crm.csv:5;crm.csv:6"), ("ООО Казанский", "", "crm.csv:4")]
 
 
@@ -473,14 +474,17 @@ def test_dates_written_the_1c_way_or_with_the_month_in_words_are_read(run, tmp_p
 def test_our_managers_phone_and_the_clients_buyer_are_no_key_and_no_owner(run, tmp_path):
     path = tmp_path / "crm.csv"
     # Two clients of one manager: her phone beside theirs must not join them, nor their buyer own them.
-    path.write_text("Компания;Телефон;Менеджер по закупкам;Менеджер;Телефон менеджера;Manager e-mail\n"
-                    "ООО Альфа;+7 916 100-00-01;Сидоров Пётр;Петрова Анна;+7 495 777-00-01;anna@ourfirm.ru\n"
-                    "ООО Бета;+7 916 100-00-02;Кузнецов Иван;Петрова Анна;+7 495 777-00-01;anna@ourfirm.ru\n",
+    path.write_text("Компания;Телефон;Менеджер по закупкам;Менеджер;Телефон менеджера;Manager e-mail;"
+                    "Телефон менеджера по закупкам\n"
+                    "ООО Альфа;+7 916 100-00-01;Сидоров Пётр;Петрова Анна;+7 495 777-00-01;anna@ourfirm.ru;"
+                    "+7 916 200-00-01\n"
+                    "ООО Бета;+7 916 100-00-02;Кузнецов Иван;Петрова Анна;+7 495 777-00-01;anna@ourfirm.ru;\n",
                     encoding="utf-8")
     (source,) = json.loads(run("ingest", str(path), "--json").stdout)["sources"]
-    assert {title: source["mapping"].get(title) for title in ("Менеджер по закупкам", "Менеджер", "Телефон менеджера",
-                                                             "Manager e-mail")} == {
-        "Менеджер по закупкам": None, "Менеджер": "owner", "Телефон менеджера": None, "Manager e-mail": None}
+    assert {title: source["mapping"].get(title) for title in (
+        "Менеджер по закупкам", "Менеджер", "Телефон менеджера", "Manager e-mail", "Телефон менеджера по закупкам")} == {
+        "Менеджер по закупкам": None, "Менеджер": "owner", "Телефон менеджера": None, "Manager e-mail": None,
+        "Телефон менеджера по закупкам": "phone"}  # the client's buyer's phone is the client's
     run("clean", "--as-of", "2026-11-20")
     assert sorted((c["name"], c["owner"]) for c in export(run, "clients")) == [
         ("ООО Альфа", "Петрова Анна"), ("ООО Бета", "Петрова Анна")]

@@ -158,8 +158,10 @@ def _settle_state(store: Store, client_id: int, as_of: date) -> None:
     """The client's state after a command, as the next clean would set it: lists and exports agree at once."""
     entry, until, client = store.quarantine_entry(client_id), store.snoozed_until(client_id), store.client(client_id)
     if client is not None:
+        day = as_of.isoformat()
+        holding = client["owner"] if not (client["owner_until"] and client["owner_until"] <= day) else None
         store.set_state(client_id, client_state(entry is not None and entry.released_on is None,
-                                                until is not None and until > as_of.isoformat(), client["owner"]))
+                                                until is not None and until > day, holding))
 
 
 def snooze(db: Path, client_id: int, until: date, reason: str, as_of: date) -> None:

@@ -184,16 +184,25 @@ def test_a_snooze_without_a_reason_is_refused(base, run, tmp_path):
 def test_a_release_or_a_snooze_shows_in_the_clients_state_at_once(run, tmp_path):
     dump = write(tmp_path / "crm.csv", ["Компания", "ИНН", "Телефон", "Статус", "Ответственный"],
                  [["ООО Альфа", "7729141771", "+7 916 100-00-01", "Компания закрыта", "Орлов Евгений"],
-                  ["ООО Бета", "7776317060", "+7 916 100-00-02", "Компания закрыта", ""]])
+                  ["ООО Бета", "7776317060", "+7 916 100-00-02", "Компания закрыта", ""],
+                  ["ООО Гамма", "7702070139", "+7 916 100-00-03", "Компания закрыта", "Орлов Евгений"]])
     run("ingest", str(dump), "--as-of", "2026-11-20")
     run("clean", "--as-of", "2026-11-20")
     ids = client_ids(run)
     alpha, beta = ids["ООО Альфа"], ids["ООО Бета"]
     run("snooze", beta, "--until", "2027-01-10", "--reason", "закупки через головной офис", "--as-of", "2026-11-20")
-    assert {c["client_id"]: c["state"] for c in export(run, "clients")} == {alpha: "quarantined", beta: "quarantined"}
+    assert {c["client_id"]: c["state"] for c in export(run, "clients") if c["client_id"] in (alpha, beta)} == {
+        alpha: "quarantined", beta: "quarantined"}
     run("quarantine", "release", alpha, "--as-of", "2026-11-21")
     run("quarantine", "release", beta, "--as-of", "2026-11-21")
     before_clean = {c["client_id"]: c["state"] for c in export(run, "clients")}
-    assert before_clean == {alpha: "owned", beta: "snoozed"}  # as the next clean has them
+    assert before_clean == {alpha: "owned", beta: "snoozed", ids["ООО Гамма"]: "quarantined"}  # as the next clean has them
     run("clean", "--as-of", "2026-11-21")
     assert {c["client_id"]: c["state"] for c in export(run, "clients")} == before_clean
+    # Released after Орлов's term ran out (90 days from 20 November), Гамма is the pool's, as the clean has it.
+    gamma = ids["ООО Гамма"]
+    run("quarantine", "release", gamma, "--as-of", "2027-03-01")
+    states = {c["client_id"]: c["state"] for c in export(run, "clients")}
+    assert states[gamma] == "pool"
+    run("clean", "--as-of", "2027-03-01")
+    assert {c["client_id"]: c["state"] for c in export(run, "clients")}[gamma] == "pool"

@@ -26,6 +26,7 @@ _WORDS: tuple[tuple[str, str], ...] = (
                     r"|out of reach|switched off"),
     ("voicemail", r"автоответчик|голосовая почта|voicemail|voice mail|answering machine"),
     ("no_answer", r"нет ответа|(?:абонент )?не отвечает|(?:абонент )?не ответил\w*|без ответа|недозвон|не дозвонил\w*"
+                  r"|не удалось дозвониться|вызов не принят|звонок не принят"
                   r"|(?:не берет|не снимает) трубку|трубку не (?:берет|снимает)|no answer|noanswer|not answered"
                   r"|no reply"),
     # A call the callee turned down (сброс) is heard as busy, and is as unknown: it counts like busy.

@@ -35,6 +35,7 @@ def attempts(days, outcome="no_answer"):
         ("Неправильный номер", "wrong_party"), ("Ошибочный номер", "wrong_party"), ("Не берёт трубку", "no_answer"),
         ("Не дозвонились", "no_answer"), ("Звонок: абонент НЕДОСТУПЕН", "unavailable"),
         ("Абонент не доступен", "unavailable"), ("not_registered", "not_registered"),
+        ("Не удалось дозвониться", "no_answer"), ("Вызов не принят", "no_answer"),
         # A negation no phrase holds may turn a word around: nothing known.
         ("Разговор не состоялся", None), ("Номер не определён", None), ("Not connected", None), ("Не отвечен", None),
     ],

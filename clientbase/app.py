@@ -208,10 +208,11 @@ def _everyone(owners: list[str], team: Sequence[str], named: Callable[[], set[st
     newcomers = {manager_key(name): name for name in (_known_manager(owners, member) for member in team)
                  if manager_key(name) not in managers}
     if newcomers:
-        known = sorted(named())
+        known = named()
+        spellings = sorted(known)  # one spelling of each, whichever the order of the set
         for key, name in newcomers.items():
-            _check_named(set(known), name, "the rules' [today] team: ", f"run `today --manager {name!r} --new-manager` once")
-            managers[key] = _known_manager(known, name)
+            _check_named(known, name, "the rules' [today] team: ", f"run `today --manager {name!r} --new-manager` once")
+            managers[key] = _known_manager(spellings, name)
     if not managers:
         raise UserError("no manager owns a client yet: name one with --manager, or list the team in the rules "
                         "([today] team)")

@@ -31,7 +31,9 @@ from clientbase.export import (
 )
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
-from clientbase.ownership import LedgerEvent, client_state, manager_key, manager_name, similar_managers
+from clientbase.ownership import (
+    LedgerEvent, Notice, client_state, conflict_notices, manager_key, manager_name, similar_managers,
+)
 from clientbase.report import Report, build_report
 from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
@@ -224,6 +226,7 @@ class TodayResult:
     as_of: date
     lists: dict[str, list[WorkItem]]
     handed_out: int
+    notices: dict[str, list[Notice]]  # the claims each manager lost to another's (DOMAIN §5.2)
 
 
 def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit: int | None = None,
@@ -290,7 +293,8 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
                 store.set_owner(client_id, to, day, until, "owned")
                 store.audit("today", "handout", {"manager": to, "until": until}, client_id=client_id)
             store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
-            result = TodayResult(as_of, lists.lists, len(lists.handouts))
+            notices = conflict_notices(store.conflicts_now(), managers if manager else None)
+            result = TodayResult(as_of, lists.lists, len(lists.handouts), notices)
             if stage is not None:
                 write_lists(result, stage, fmt, mask)
     return result
@@ -313,11 +317,28 @@ def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
     return {m: [row(item) for item in items] for m, items in result.lists.items()}
 
 
+NOTICE_COLUMNS = ("manager", "client_id", "name", "owner", "why")
+
+
+def notice_rows(result: TodayResult, mask: bool) -> list[dict]:
+    """The notices as rows of NOTICE_COLUMNS, by manager; the client's name hidden as in the lists when `mask`."""
+    rows = []
+    for manager in sorted(result.notices, key=manager_key):
+        for notice in result.notices[manager]:
+            fields = mask_row(asdict(notice)) if mask else asdict(notice)
+            rows.append({column: fields[column] for column in NOTICE_COLUMNS})
+    return rows
+
+
 def write_lists(result: TodayResult, stage: Staged, fmt: str, mask: bool) -> None:
-    """An xlsx with a sheet per manager, or one CSV or JSON table, written aside until put in place."""
+    """An xlsx with a sheet per manager (and one of notices), or one CSV or JSON table, written aside until put
+    in place."""
     lists = list_rows(result, mask)
     if fmt == "xlsx":
-        write_xlsx(stage.path, {m: (TODAY_COLUMNS, items) for m, items in lists.items()}, stage)
+        sheets = {m: (TODAY_COLUMNS, items) for m, items in lists.items()}
+        if notices := notice_rows(result, mask):
+            sheets["notices"] = (NOTICE_COLUMNS, notices)
+        write_xlsx(stage.path, sheets, stage)
     else:
         write_table(TODAY_COLUMNS, [row for items in lists.values() for row in items], path=stage.path,
                     fmt=fmt, stage=stage)

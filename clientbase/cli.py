@@ -502,7 +502,9 @@ def today(
 ) -> None:
     """Today's call list: own clients due, then pool clients up to the quota.
 
-    Pool clients on the list are handed to the manager (a claim with a term).
+    Pool clients on the list are handed to the manager (a claim with a term). A manager the dumps name
+    for a client another manager holds (an ownership conflict) gets a notice under the lists, in --json
+    ("notices") and on a "notices" sheet of an .xlsx.
 
     Examples:
 
@@ -520,10 +522,13 @@ def today(
     result = core.today(c.db, c.rules(), _as_of(as_of), manager, limit, output, mask, new_manager)
     lists = core.list_rows(result, mask)
     rows = [item for items in lists.values() for item in items]
+    notices = core.notice_rows(result, mask)
     if as_json:
-        _emit_json({"as_of": result.as_of.isoformat(), "items": rows})
+        _emit_json({"as_of": result.as_of.isoformat(), "items": rows, "notices": notices})
     if output is not None:
         c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
+    if output is not None and not as_json:
+        _say_notices(c, notices)
     if as_json or output is not None or c.quiet:
         return
     out = _console(stderr=not sys.stdout.isatty())
@@ -543,6 +548,14 @@ def today(
                           i["last_contact"] or "never", msk)
         out.print(table)
     c.say(f"{result.handed_out} pool client(s) handed out")
+    _say_notices(c, notices)
+
+
+def _say_notices(c: Context, notices: list[dict]) -> None:
+    """Tell each manager of the claims they lost (DOMAIN §5.2): the dumps name them, but another holds the client."""
+    for n in notices:
+        c.say(f"Notice for {n['manager']}: client {n['client_id']} ({n['name'] or 'no name'}) is {n['owner']}'s "
+              f"({n['why']}), though the dumps name you as its manager")
 
 
 @cli.command()

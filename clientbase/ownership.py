@@ -9,6 +9,9 @@ from datetime import date
 from clientbase.values import days_after
 
 HOLDING_EVENTS = ("assign", "handout", "reassign")  # ledger events that give the client an owner
+# How a conflict was settled when a command outranks the dumps' claims, not the conflict rule.
+_HELD_BY_EVENT = {"assign": "assigned by a command", "handout": "handed out from the pool",
+                  "reassign": "reassigned by a command"}
 FREEING_EVENTS = ("release", "expire")  # ledger events that return it to the pool
 
 
@@ -42,6 +45,38 @@ class Ownership:
     rule: str | None = None  # how a conflict was resolved
     expired_on: str | None = None  # the term ran out: the caller records the client's return to the pool
     expired_owner: str | None = None  # who held it until then
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A manager's claim that lost: the dumps name them, but another manager holds the client (DOMAIN §5.2)."""
+
+    manager: str
+    client_id: int
+    name: str | None
+    owner: str
+    why: str
+    person: bool  # the client's name is a person's: masked in lists sent outside
+
+
+def conflict_notices(conflicts: Iterable[tuple[int, str, str | None, str, str, str | None, bool]],
+                     managers: Sequence[str] | None = None) -> dict[str, list[Notice]]:
+    """The notices of the claimants of each conflict (client, claimants, owner by the clean, its rule, owner now,
+    name, person) who do not hold the client now, only `managers`' when given; a client back in the pool
+    is no one's. The owner now may differ from the clean's: a command or a hand-out moved it since."""
+    wanted = None if managers is None else {manager_key(m): m for m in managers}
+    notices: dict[str, list[Notice]] = {}
+    for client_id, claimants, resolved, rule, owner, name, person in conflicts:
+        if not owner:
+            continue
+        why = rule if manager_key(resolved) == manager_key(owner) else "given to them after the last clean"
+        for claimant in claimants.split(";"):
+            key = manager_key(claimant)
+            if key == manager_key(owner) or (wanted is not None and key not in wanted):
+                continue
+            manager = claimant if wanted is None else wanted[key]
+            notices.setdefault(manager, []).append(Notice(manager, client_id, name, owner, why, bool(person)))
+    return notices
 
 
 def client_state(quarantined: bool, snoozed: bool, owner: str | None) -> str:
@@ -120,8 +155,10 @@ def resolve_owner(
         if newer:
             best = min(newer, key=_conflict_order(rule)) if len(newer) > 1 else newer[0]
             owner, since, basis, event_term = best.manager, best.assigned_on, best.ref, None
+            conflict_rule = f"{rule} assignment wins" if conflict else None
         elif event is not None and event.kind in HOLDING_EVENTS:
             owner, since, basis, event_term = event.manager, event.on, event.kind, event.term_days
+            conflict_rule = _HELD_BY_EVENT[event.kind] if conflict else None
         else:
             return Ownership(client_id, None, None, None, "pool", conflict, conflict_rule, expired_on, expired_owner)
         start = max(filter(None, (since, last_result)), default=None)

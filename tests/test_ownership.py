@@ -7,6 +7,8 @@ import subprocess
 import sys
 from datetime import date
 
+from python_calamine import CalamineWorkbook
+
 from clientbase.ownership import Claim, LedgerEvent, one_spelling, resolve_owner
 
 
@@ -146,6 +148,35 @@ def test_conflicts_are_resolved_listed_and_logged(run, tmp_path):
                           "resolved_owner": "Петров Пётр", "rule": "earliest assignment wins"}]
     history = json.loads(run("explain", romashka["client_id"], "--json").stdout)["history"]
     assert any(h["action"] == "conflict" for h in history)
+
+
+def test_the_manager_who_lost_a_conflict_gets_a_notice(run, tmp_path):
+    crm, one_c = write_dumps(tmp_path)
+    run("ingest", str(crm), str(one_c))
+    run("clean", "--as-of", "2026-11-20")
+    romashka = clients(run)["ООО «Ромашка»"]["client_id"]
+
+    def notices(*args):
+        return json.loads(run("today", "--as-of", "2026-11-20", "--json", *args).stdout)["notices"]
+
+    lost = {"manager": "Иванов Иван", "client_id": int(romashka), "name": "ООО «Ромашка»", "owner": "Петров Пётр",
+            "why": "earliest assignment wins"}
+    assert notices("--manager", "иванов иван") == [lost]
+    assert notices("--manager", "Петров Пётр") == []
+    assert notices() == [lost]
+    said = run("today", "--as-of", "2026-11-20", "--manager", "Иванов Иван")
+    assert "Notice for Иванов Иван: client" in said.stderr + said.stdout
+    run("today", "--as-of", "2026-11-20", "-o", str(tmp_path / "lists.xlsx"))
+    sheet = CalamineWorkbook.from_path(str(tmp_path / "lists.xlsx")).get_sheet_by_name("notices").to_python()
+    assert sheet[0] == ["manager", "client_id", "name", "owner", "why"] and sheet[1][0] == "Иванов Иван"
+    # The head gives it to Иванов by a command: Петров is told now, and why, before and after the next clean.
+    run("assign", romashka, "Иванов Иван", "--as-of", "2026-11-20")
+    assert notices() == [{**lost, "manager": "Петров Пётр", "owner": "Иванов Иван",
+                          "why": "given to them after the last clean"}]
+    run("clean", "--as-of", "2026-11-21")
+    assert notices() == [{**lost, "manager": "Петров Пётр", "owner": "Иванов Иван", "why": "assigned by a command"}]
+    conflicts = list(csv.DictReader(io.StringIO(run("export", "conflicts").stdout)))
+    assert [c["rule"] for c in conflicts] == ["assigned by a command"]
 
 
 def test_expiry_through_clean(run, tmp_path):

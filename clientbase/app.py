@@ -227,6 +227,7 @@ class TodayResult:
     lists: dict[str, list[WorkItem]]
     handed_out: int
     notices: dict[str, list[Notice]]  # the claims each manager lost to another's (DOMAIN §5.2)
+    notices_file: Path | None = None  # where they were written beside a CSV or JSON list
 
 
 def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit: int | None = None,
@@ -242,19 +243,36 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
     check_output(db, output)
     fmt = format_for(output, None)
     stage = Staged(output) if output is not None else None
+    aside = notices_file(output) if fmt != "xlsx" else None
+    check_output(db, aside)
+    aside_stage = Staged(aside) if aside is not None else None
     try:
-        result = _hand_out(db, rules, as_of, manager, limit, stage, fmt, mask, new_manager)
+        result = _hand_out(db, rules, as_of, manager, limit, (stage, aside_stage), fmt, mask, new_manager)
     except BaseException:
-        if stage is not None:
-            stage.discard()
+        for staged in (stage, aside_stage):
+            if staged is not None:
+                staged.discard()
         raise
     if stage is not None:  # the hand-outs are committed: the lists take their place
         stage.put_in_place()
+    if aside_stage is not None and (result.notices or aside_stage.path.exists()):
+        aside_stage.put_in_place()  # an empty table replaces yesterday's notices, but is not written otherwise
+        result.notices_file = aside
+    elif aside_stage is not None:
+        aside_stage.discard()
     return result
 
 
+def notices_file(output: Path | None) -> Path | None:
+    """Where the notices go beside a CSV or JSON call list, which holds calls only: lists.csv -> lists.notices.csv.
+    None beside a terminal or a pipe."""
+    if output is None or (output.exists() and not output.is_file()):
+        return None
+    return output.with_name(f"{output.stem}.notices{output.suffix}")
+
+
 def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: int | None,
-              stage: Staged | None, fmt: str, mask: bool, new_manager: bool) -> TodayResult:
+              stages: tuple[Staged | None, Staged | None], fmt: str, mask: bool, new_manager: bool) -> TodayResult:
     quota = min(rules.today.quota, limit) if limit else rules.today.quota
     day = as_of.isoformat()
     with opened(db) as store:
@@ -293,10 +311,13 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
                 store.set_owner(client_id, to, day, until, "owned")
                 store.audit("today", "handout", {"manager": to, "until": until}, client_id=client_id)
             store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
-            notices = conflict_notices(store.conflicts_now(), managers if manager else None)
+            notices = conflict_notices(store.conflicts_now(), day, managers if manager else None)
             result = TodayResult(as_of, lists.lists, len(lists.handouts), notices)
+            stage, aside = stages
             if stage is not None:
                 write_lists(result, stage, fmt, mask)
+            if aside is not None:
+                write_table(NOTICE_COLUMNS, notice_rows(result, mask), path=aside.path, fmt=fmt, stage=aside)
     return result
 
 

@@ -503,8 +503,8 @@ def today(
     """Today's call list: own clients due, then pool clients up to the quota.
 
     Pool clients on the list are handed to the manager (a claim with a term). A manager the dumps name
-    for a client another manager holds (an ownership conflict) gets a notice under the lists, in --json
-    ("notices") and on a "notices" sheet of an .xlsx.
+    for a client another manager holds (an ownership conflict) gets a notice: under the lists, in --json
+    ("notices"), on a "notices" sheet of an .xlsx, and beside a .csv or .json (lists.notices.csv).
 
     Examples:
 
@@ -529,6 +529,8 @@ def today(
         c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
     if output is not None and not as_json:
         _say_notices(c, notices)
+        if notices and result.notices_file:
+            c.say(f"{len(notices):,} notice(s) written to {result.notices_file}")
     if as_json or output is not None or c.quiet:
         return
     out = _console(stderr=not sys.stdout.isatty())

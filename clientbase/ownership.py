@@ -9,10 +9,14 @@ from datetime import date
 from clientbase.values import days_after
 
 HOLDING_EVENTS = ("assign", "handout", "reassign")  # ledger events that give the client an owner
-# How a conflict was settled when a command outranks the dumps' claims, not the conflict rule.
-_HELD_BY_EVENT = {"assign": "assigned by a command", "handout": "handed out from the pool",
-                  "reassign": "reassigned by a command"}
-FREEING_EVENTS = ("release", "expire")  # ledger events that return it to the pool
+# What settled a conflict when the conflict rule did not: the last event (a command, or a term that ran
+# out) when it stands, or a claim newer than it when one is.
+SETTLED_BY_EVENT = {"assign": "assigned by a command", "handout": "handed out from the pool",
+                    "reassign": "reassigned by a command", "release": "released by a command",
+                    "expire": "the term ran out"}
+_CLAIMED_AFTER_EVENT = {"assign": "claimed after the assignment", "handout": "claimed after the hand-out",
+                        "reassign": "claimed after the reassignment", "release": "claimed after the release",
+                        "expire": "claimed after the earlier owner's term ran out"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,7 @@ class Ownership:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A manager's claim that lost: the dumps name them, but another manager holds the client (DOMAIN §5.2)."""
+    """A manager's claim that lost: the dumps name them for a client another manager holds (DOMAIN §5.2)."""
 
     manager: str
     client_id: int
@@ -59,23 +63,28 @@ class Notice:
     person: bool  # the client's name is a person's: masked in lists sent outside
 
 
-def conflict_notices(conflicts: Iterable[tuple[int, str, str | None, str, str, str | None, bool]],
-                     managers: Sequence[str] | None = None) -> dict[str, list[Notice]]:
-    """The notices of the claimants of each conflict (client, claimants, owner by the clean, its rule, owner now,
-    name, person) who do not hold the client now, only `managers`' when given; a client back in the pool
-    is no one's. The owner now may differ from the clean's: a command or a hand-out moved it since."""
-    wanted = None if managers is None else {manager_key(m): m for m in managers}
+def conflict_notices(conflicts: Iterable[tuple], day: str, managers: Sequence[str] | None = None
+                     ) -> dict[str, list[Notice]]:
+    """The notices of each conflict's claimants (store.conflicts_now) who do not hold the client on `day`, only
+    `managers`' when given. A client back in the pool, or whose owner's term has run out, is no one's. The owner
+    may have changed since the clean (a command, a hand-out): the last ledger event then says how."""
+    wanted = None if managers is None else {manager_key(m) for m in managers}
     notices: dict[str, list[Notice]] = {}
-    for client_id, claimants, resolved, rule, owner, name, person in conflicts:
-        if not owner:
+    for client_id, claimants, resolved, settled, owner, until, event, event_manager, name, person in conflicts:
+        if not owner or (until and until <= day):
             continue
-        why = rule if manager_key(resolved) == manager_key(owner) else "given to them after the last clean"
+        holder = manager_key(owner)
+        by_event = event in HOLDING_EVENTS and manager_key(event_manager) == holder
+        if by_event and (manager_key(resolved) != holder or settled in SETTLED_BY_EVENT.values()):
+            why = SETTLED_BY_EVENT[event]  # a command or a hand-out, since the clean or as it saw
+        elif manager_key(resolved) == holder:
+            why = settled
+        else:
+            why = "given to them since the last clean"
         for claimant in claimants.split(";"):
             key = manager_key(claimant)
-            if key == manager_key(owner) or (wanted is not None and key not in wanted):
-                continue
-            manager = claimant if wanted is None else wanted[key]
-            notices.setdefault(manager, []).append(Notice(manager, client_id, name, owner, why, bool(person)))
+            if key != holder and (wanted is None or key in wanted):
+                notices.setdefault(claimant, []).append(Notice(claimant, client_id, name, owner, why, bool(person)))
     return notices
 
 
@@ -124,6 +133,17 @@ def _conflict_order(rule: str):
     return key
 
 
+def _claim_settled(newer: Sequence[Claim], best: Claim, rule: str, event: LedgerEvent | None) -> str:
+    """What made the `best` of the claims `newer` than the last event win a conflict."""
+    others = [c for c in newer if manager_key(c.manager) != manager_key(best.manager)]
+    if not others:  # the others' claims are older than the event (without one, every claim is newer)
+        return _CLAIMED_AFTER_EVENT[event.kind]
+    runner_up = min(others, key=_conflict_order(rule))
+    if runner_up.assigned_on == best.assigned_on:
+        return f"{'assigned on the same day' if best.assigned_on else 'no date'}: the first by name wins"
+    return f"{rule} assignment wins"
+
+
 def resolve_owner(
     client_id: int,
     claims: Sequence[Claim],
@@ -147,7 +167,6 @@ def resolve_owner(
     if len(claims) > 1:  # most clients have one claim or none: nothing to compare, and a million of them
         claimants = tuple(sorted({manager_key(c.manager): c.manager for c in claims}.values(), key=manager_key))
         conflict = claimants if len(claimants) > 1 else ()
-    conflict_rule = f"{rule} assignment wins" if conflict else None
     expired_on = expired_owner = None
     event = last_event
     while True:
@@ -155,17 +174,18 @@ def resolve_owner(
         if newer:
             best = min(newer, key=_conflict_order(rule)) if len(newer) > 1 else newer[0]
             owner, since, basis, event_term = best.manager, best.assigned_on, best.ref, None
-            conflict_rule = f"{rule} assignment wins" if conflict else None
+            settled = _claim_settled(newer, best, rule, event) if conflict else None
         elif event is not None and event.kind in HOLDING_EVENTS:
             owner, since, basis, event_term = event.manager, event.on, event.kind, event.term_days
-            conflict_rule = _HELD_BY_EVENT[event.kind] if conflict else None
-        else:
-            return Ownership(client_id, None, None, None, "pool", conflict, conflict_rule, expired_on, expired_owner)
+            settled = SETTLED_BY_EVENT[event.kind] if conflict else None
+        else:  # claims exist, so there is an event: the client was freed after them
+            settled = SETTLED_BY_EVENT[event.kind] if conflict else None
+            return Ownership(client_id, None, None, None, "pool", conflict, settled, expired_on, expired_owner)
         start = max(filter(None, (since, last_result)), default=None)
         if start is None or key_client:
-            return Ownership(client_id, owner, since, None, basis, conflict, conflict_rule)
+            return Ownership(client_id, owner, since, None, basis, conflict, settled, expired_on, expired_owner)
         until = days_after(start, event_term or term_days)
         if as_of.isoformat() < until:
-            return Ownership(client_id, owner, since, until, basis, conflict, conflict_rule)
+            return Ownership(client_id, owner, since, until, basis, conflict, settled, expired_on, expired_owner)
         expired_on, expired_owner = until, owner
         event = LedgerEvent(client_id, "expire", None, until, None, "term ran out")

@@ -1751,11 +1751,14 @@ class Store:
         return {row[0]: row[1:] for row in
                 self._conn.execute("SELECT client_id, managers, resolved_owner, rule FROM conflicts")}
 
-    def conflicts_now(self) -> list[tuple[int, str, str | None, str, str | None, str | None, int]]:
-        """(client, claimants, owner by the last clean, its rule, owner now, name, person) of each conflict."""
+    def conflicts_now(self) -> list[tuple]:
+        """(client, claimants, owner by the last clean, how it was settled, owner now, until, the last ledger
+        event's kind and manager, name, person) of each conflict of the last clean."""
         return self._conn.execute(
-            "SELECT f.client_id, f.managers, f.resolved_owner, f.rule, c.owner, c.name, c.person "
-            "FROM conflicts f JOIN clients c ON c.id = f.client_id ORDER BY f.client_id").fetchall()
+            "SELECT f.client_id, f.managers, f.resolved_owner, f.rule, c.owner, c.owner_until, l.kind, l.manager, "
+            "c.name, c.person FROM conflicts f JOIN clients c ON c.id = f.client_id "
+            "LEFT JOIN ledger l ON l.id = (SELECT max(id) FROM ledger WHERE client_id = f.client_id) "
+            "ORDER BY f.client_id").fetchall()
 
     def save_conflicts(self, rows: Iterable[tuple]) -> None:
         self._conn.execute("DELETE FROM conflicts")

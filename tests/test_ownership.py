@@ -26,6 +26,24 @@ def test_earlier_assignment_wins_a_conflict():
     assert owned.claimants == ("Иванов", "Петров") and owned.rule == "earliest assignment wins"
 
 
+def test_a_conflict_says_what_settled_it():
+    def settled(claims, event=None, as_of="2026-11-20"):
+        owned = resolve(claims, event, as_of=as_of)
+        return owned.owner, owned.rule
+
+    assert settled([PETROV, Claim("Андреев", "2026-10-01", "1c:6")]) == (
+        "Андреев", "assigned on the same day: the first by name wins")
+    assert settled([PETROV, IVANOV], LedgerEvent(7, "assign", "Петров", "2026-10-05")) == (
+        "Петров", "assigned by a command")
+    assert settled([PETROV, IVANOV], LedgerEvent(7, "release", None, "2026-10-05")) == (
+        None, "released by a command")
+    # Иванов's term ran out on 2026-11-30; Петров's claim is older than that, Сидоров's newer.
+    later = Claim("Сидоров", "2026-12-10", "crm:9")
+    owned = resolve([PETROV, IVANOV, later], as_of="2026-12-20")
+    assert (owned.owner, owned.rule) == ("Сидоров", "claimed after the earlier owner's term ran out")
+    assert (owned.expired_on, owned.expired_owner) == ("2026-11-30", "Иванов")  # the expiry is recorded too
+
+
 def test_latest_rule_and_same_manager_spelled_differently_is_no_conflict():
     assert resolve([PETROV, IVANOV], rule="latest").owner == "Петров"
     same = resolve([IVANOV, Claim("иванов", "2026-10-01", "1c:2")])
@@ -169,14 +187,31 @@ def test_the_manager_who_lost_a_conflict_gets_a_notice(run, tmp_path):
     run("today", "--as-of", "2026-11-20", "-o", str(tmp_path / "lists.xlsx"))
     sheet = CalamineWorkbook.from_path(str(tmp_path / "lists.xlsx")).get_sheet_by_name("notices").to_python()
     assert sheet[0] == ["manager", "client_id", "name", "owner", "why"] and sheet[1][0] == "Иванов Иван"
-    # The head gives it to Иванов by a command: Петров is told now, and why, before and after the next clean.
+    # A cron job writing CSV quietly: the notices go to a file beside the list, which holds calls only.
+    run("-q", "today", "--as-of", "2026-11-20", "-o", str(tmp_path / "lists.csv"))
+    beside = list(csv.DictReader(io.StringIO((tmp_path / "lists.notices.csv").read_text(encoding="utf-8-sig"))))
+    assert [(row["manager"], row["owner"]) for row in beside] == [("Иванов Иван", "Петров Пётр")]
+    # The head gives it to Иванов by a command: Петров is told at once, and why, and so after the next clean.
     run("assign", romashka, "Иванов Иван", "--as-of", "2026-11-20")
-    assert notices() == [{**lost, "manager": "Петров Пётр", "owner": "Иванов Иван",
-                          "why": "given to them after the last clean"}]
+    moved = {**lost, "manager": "Петров Пётр", "owner": "Иванов Иван", "why": "assigned by a command"}
+    assert notices() == [moved]
     run("clean", "--as-of", "2026-11-21")
-    assert notices() == [{**lost, "manager": "Петров Пётр", "owner": "Иванов Иван", "why": "assigned by a command"}]
+    assert notices() == [moved]
     conflicts = list(csv.DictReader(io.StringIO(run("export", "conflicts").stdout)))
     assert [c["rule"] for c in conflicts] == ["assigned by a command"]
+    # Released, it is no one's, and handed out again: the notice says so.
+    run("release", romashka, "--as-of", "2026-11-21")
+    assert clients(run)["ООО «Ромашка»"]["owner"] == ""
+    run("today", "--as-of", "2026-11-21", "--manager", "Иванов Иван")
+    assert notices() == [{**moved, "why": "handed out from the pool"}]
+    # Петров's claim is gone from 1C: no conflict, and yesterday's notices file is emptied, not left standing.
+    with one_c.open("w", encoding="cp1251", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([["Контрагент", "ИНН", "Менеджер"], ["Лютик ООО", "", "Иванов Иван"]])
+    run("ingest", str(one_c))
+    run("clean", "--as-of", "2026-11-22")
+    run("today", "--as-of", "2026-11-22", "-o", str(tmp_path / "lists.csv"))
+    assert (tmp_path / "lists.notices.csv").read_text(encoding="utf-8-sig").splitlines() == [
+        "manager,client_id,name,owner,why"]
 
 
 def test_expiry_through_clean(run, tmp_path):

@@ -22,8 +22,10 @@ _WORDS: tuple[tuple[str, str], ...] = (
                        r"|number not in service|not in service|disconnected"),
     ("wrong_party", r"не тот абонент|неверный номер|неправильный номер|ошибочный номер|ошиблись номером"
                     r"|другой абонент|чужой номер|не та организация|wrong number|wrong party|wrong person"),
+    # Asterisk's FAILED (the call could not be placed), CONGESTION (no line or circuit free on the way) and
+    # CHANUNAVAIL never reached the callee: like a phone switched off, they say nothing of the number.
     ("unavailable", r"(?:абонент )?не ?доступен|вне зоны(?: действия сети)?|выключен|unavailable|not available"
-                    r"|out of reach|switched off"),
+                    r"|out of reach|switched off|failed|congestion|chanunavail"),
     ("voicemail", r"автоответчик|голосовая почта|voicemail|voice mail|answering machine"),
     ("no_answer", r"нет ответа|(?:абонент )?не отвечает|(?:абонент )?не ответил\w*|без ответа|недозвон|не дозвонил\w*"
                   r"|не удалось дозвониться|вызов не принят|звонок не принят"

@@ -38,6 +38,9 @@ def attempts(days, outcome="no_answer"):
         ("Не удалось дозвониться", "no_answer"), ("Вызов не принят", "no_answer"),
         # A negation no phrase holds may turn a word around: nothing known.
         ("Разговор не состоялся", None), ("Номер не определён", None), ("Not connected", None), ("Не отвечен", None),
+        # Asterisk's dispositions: a call that could not be placed or found no free line says nothing of the number.
+        ("FAILED", "unavailable"), ("CONGESTION", "unavailable"), ("CHANUNAVAIL", "unavailable"),
+        ("Call failed", "unavailable"), ("NO ANSWER", "no_answer"), ("NOANSWER", "no_answer"), ("BUSY", "busy"),
     ],
 )
 def test_outcome_words(word, outcome):
@@ -166,6 +169,27 @@ def test_a_dialers_no_answer_and_turned_down_calls_are_imported_and_make_a_strea
     run("clean", "--as-of", "2026-11-20")
     [phone] = csv.DictReader(io.StringIO(run("export", "phones").stdout))
     assert (phone["status"], phone["reason"]) == ("dead", "5 attempts without an answer over 16 days")
+
+
+def test_asterisks_dispositions_are_read_and_a_failed_or_congested_call_kills_no_number(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефон\nООО Альфа;+7 916 300-00-01\nООО Бета;+7 916 300-00-02\n", encoding="utf-8")
+    # An Asterisk CDR: the first number's calls never got through, the second's rang unanswered.
+    days = ("2026-10-01", "2026-10-05", "2026-10-09", "2026-10-13", "2026-10-17", "2026-10-21")
+    rows = [f"79163000001;{day} 10:00;{said}" for day, said in zip(days, ("FAILED", "CONGESTION", "Congestion",
+                                                                          "failed", "CONGESTION", "FAILED"))]
+    rows += [f"79163000002;{day} 11:00;{said}" for day, said in zip(days, ("NO ANSWER", "BUSY", "NOANSWER",
+                                                                          "NO ANSWER", "BUSY", "FAILED"))]
+    log = tmp_path / "cdr.csv"
+    log.write_text("Number;Call date;Disposition\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    run("ingest", str(crm))
+    (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
+    assert (source["ok"], source["rejected"]) == (12, {})
+    run("clean", "--as-of", "2026-11-20")
+    phones = {p["e164"]: (p["status"], p["reason"])
+              for p in csv.DictReader(io.StringIO(run("export", "phones").stdout))}
+    assert phones == {"+79163000001": ("ok", ""),
+                      "+79163000002": ("dead", "5 attempts without an answer over 16 days")}
 
 
 def test_a_number_the_dialer_says_does_not_exist_is_dead_and_not_handed_out(run, tmp_path):

@@ -12,13 +12,19 @@ _SERIAL_MIN, _SERIAL_MAX = 20000, 80000
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 _YMD = re.compile(r"^(\d{4})[-./](\d{1,2})[-./](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
-# 1C and people write `01.10.2026 г.`, `1 октября 2026 года`, `01 мар 2026`, `01-мар-26` (Excel's Russian format).
+# 1C and people write `01.10.2026 г.`, `1 октября 2026 года`, `01 мар 2026`, `01-мар-26` (Excel's Russian format),
+# `23 November 1980`, `23-Nov-2026`, `Nov 23, 1980`; a birthday, without its year (`23 ноября`, `Nov 23`).
 _YEAR_WORD = re.compile(r"(?<=\d)\s*(?:г\.?|года?)$", re.IGNORECASE)
-_WRITTEN = re.compile(r"^(\d{1,2})[\s.-]*([а-яё]+)\.?[\s.-]*(\d{2}|\d{4})$", re.IGNORECASE)
+_YEAR = r"(?:[\s.,-]*(\d{2}|\d{4}))?"
+_WRITTEN = re.compile(rf"^(\d{{1,2}})[\s.-]*([a-zа-яё]+)\.?{_YEAR}$", re.IGNORECASE)
+# The day must end at a mark or the end: `Nov 231980` is no date.
+_WRITTEN_MONTH_FIRST = re.compile(rf"^([a-z]+)\.?\s*(\d{{1,2}})(?![^\s.,-]){_YEAR}$", re.IGNORECASE)
 _MONTHS = {word: number for number, words in enumerate((
-    "январь января янв", "февраль февраля фев февр", "март марта мар", "апрель апреля апр", "май мая",
-    "июнь июня июн", "июль июля июл", "август августа авг", "сентябрь сентября сен сент", "октябрь октября окт",
-    "ноябрь ноября ноя нояб", "декабрь декабря дек"), start=1) for word in words.split()}
+    "январь января янв january jan", "февраль февраля фев февр february feb", "март марта мар march mar",
+    "апрель апреля апр april apr", "май мая may", "июнь июня июн june jun", "июль июля июл july jul",
+    "август августа авг august aug", "сентябрь сентября сен сент september sep sept",
+    "октябрь октября окт october oct", "ноябрь ноября ноя нояб november nov", "декабрь декабря дек december dec"),
+    start=1) for word in words.split()}
 _DAY_MONTH = re.compile(r"^(\d{1,2})[./](\d{1,2})\.?$")
 _MONEY_JUNK = re.compile(r"[\s\u00a0\u202f'’₽$€]|руб\.?|р\.|rub", re.IGNORECASE)
 _MONEY = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
@@ -26,7 +32,8 @@ _MONEY = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 
 def parse_date(text: str | None) -> date | None:
     """A date from `31.12.2025`, `2025-12-31`, `2025.12.31`, `31.12.25`, an Excel serial, with `г.` or `года` after
-    it, or with the month in words (`1 октября 2026`, `01 мар 2026`); None when it is none of these."""
+    it, or with the month in Russian or English words (`1 октября 2026`, `01 мар 2026`, `Nov 23, 1980`); None when
+    it is none of these."""
     if not text:
         return None
     text = text.strip()
@@ -43,11 +50,24 @@ def parse_date(text: str | None) -> date | None:
         # The rarer writings, tried only once the usual ones fail.
         if m := _YEAR_WORD.search(text):
             return parse_date(text[:m.start()])
-        if (m := _WRITTEN.match(text)) and (month := _MONTHS.get(m[2].lower())):
-            return date(_full_year(m[3]), month, int(m[1]))
+        if (written := _written(text)) and written[2]:
+            day, month, year = written
+            return date(_full_year(year), month, day)
     except ValueError:
         return None
     return None
+
+
+def _written(text: str) -> tuple[int, int, str | None] | None:
+    """(day, month, the year's digits or None) of a date with its month in words; None when it is not one."""
+    if m := _WRITTEN.match(text):
+        day, word, year = m[1], m[2], m[3]
+    elif m := _WRITTEN_MONTH_FIRST.match(text):
+        word, day, year = m[1], m[2], m[3]
+    else:
+        return None
+    month = _MONTHS.get(word.lower())
+    return (int(day), month, year) if month else None
 
 
 def _full_year(digits: str) -> int:
@@ -60,17 +80,23 @@ def _full_year(digits: str) -> int:
 
 def parse_birthday(text: str | None) -> str | None:
     """A birthday as an ISO date, or as `--MM-DD` (ISO 8601's date without a year, as vCard writes it) when
-    the CRM wrote only the day and month (`23.11`); None when it is neither."""
+    the CRM wrote only the day and month (`23.11`, `23 ноября`); None when it is neither."""
     if day := parse_date(text):
         return day.isoformat()
-    if text and (m := _DAY_MONTH.match(text.strip())):
-        month, day_of_month = int(m[2]), int(m[1])
-        try:
-            date(2000, month, day_of_month)  # a leap year: 29.02 is a birthday
-        except ValueError:
-            return None
-        return f"--{month:02d}-{day_of_month:02d}"
-    return None
+    if not text:
+        return None
+    text = text.strip()
+    if m := _DAY_MONTH.match(text):
+        day_of_month, month = int(m[1]), int(m[2])
+    elif (written := _written(text)) and not written[2]:
+        day_of_month, month, _ = written
+    else:
+        return None
+    try:
+        date(2000, month, day_of_month)  # a leap year: 29.02 is a birthday
+    except ValueError:
+        return None
+    return f"--{month:02d}-{day_of_month:02d}"
 
 
 def birthday_on(birthday: str, year: int) -> date:
@@ -95,6 +121,7 @@ def days_after(day: str, days: int) -> str:
 
 
 _ISO_MOMENT = re.compile(r"^(\d{4})[-./](\d\d)[-./](\d\d)[ T](\d\d?):(\d\d)(?::(\d\d))?$")
+_ISO_T = re.compile(r"(?<=\d)T(?=\d)")  # `2026-10-05T10:31`, not the T of `23-OCT-2026`
 _DMY_MOMENT = re.compile(r"^(\d\d)\.(\d\d)\.(\d{4}) (\d\d?):(\d\d)(?::(\d\d))?$")
 
 
@@ -102,7 +129,7 @@ def parse_datetime(text: str | None) -> datetime | None:
     """A date-time such as `2026-10-05 10:31:00` or `05.10.2026 10:31`; a bare date gives midnight."""
     if not text:
         return None
-    text = text.strip().replace("T", " ")
+    text = _ISO_T.sub(" ", text.strip())
     # What dialers write, parsed without strptime's overhead.
     if m := _ISO_MOMENT.match(text):
         year, month, day = m[1], m[2], m[3]

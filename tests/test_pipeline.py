@@ -322,6 +322,35 @@ def test_a_birthday_written_without_its_year_is_read_and_flags_the_list(run, tmp
     assert "birthday 01.03 (Белова Анна)" in next(i["reason"] for i in later if i["name"] == "ООО Лютик")
 
 
+def test_birthdays_and_dates_with_the_month_in_russian_or_english_words_are_read(run, tmp_path):
+    dump = tmp_path / "crm.csv"
+    dump.write_text("Компания;ИНН;Телефон;Контактное лицо;Должность;Дата рождения;Ответственный;Последний контакт\n"
+                    "ООО Ромашка;7729141771;+7 916 123-45-67;Петров Иван Ильич;Директор;23 ноября;Орлов Евгений;"
+                    "23-Sep-2026\n"
+                    "ООО Лютик;7776317060;+7 916 123-45-68;Белова Анна;Директор;24 нояб.;Орлов Евгений;"
+                    "Oct 1, 2026\n"
+                    "ООО Василёк;7702070139;+7 916 123-45-69;Сидоров Пётр;Директор;22 November 1980;Орлов Евгений;"
+                    "2 October 2026\n"
+                    "ООО Клевер;7707083893;+7 916 123-45-70;Кузнецов Олег;Директор;Nov 21, 1975;Орлов Евгений;"
+                    "1 октября 2026 г.\n", encoding="utf-8")
+    run("ingest", str(dump), "--as-of", "2026-11-20")
+    unread = {r["record_ref"]: r["unread"] for r in csv.DictReader(io.StringIO(run("export", "records").stdout))}
+    assert set(unread.values()) == {""}
+    run("clean", "--as-of", "2026-11-20")
+    contacts = {c["name"]: c["birthday"] for c in json.loads(run("export", "contacts", "--format", "json").stdout)}
+    assert contacts == {"Петров Иван Ильич": "--11-23", "Белова Анна": "--11-24", "Сидоров Пётр": "1980-11-22",
+                        "Кузнецов Олег": "1975-11-21"}
+    clients = {c["name"]: c["last_contact"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+    assert clients == {"ООО Ромашка": "2026-09-23", "ООО Лютик": "2026-10-01", "ООО Василёк": "2026-10-02",
+                       "ООО Клевер": "2026-10-01"}
+    items = json.loads(run("today", "--manager", "Орлов Евгений", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    reasons = {i["name"]: i["reason"] for i in items}
+    assert "birthday 23.11 (Петров Иван Ильич)" in reasons["ООО Ромашка"]
+    assert "birthday 22.11 (Сидоров Пётр)" in reasons["ООО Василёк"]
+    assert "birthday 21.11 (Кузнецов Олег)" in reasons["ООО Клевер"]
+    assert "birthday" not in reasons["ООО Лютик"]  # 24.11: four days on, past the rules' three
+
+
 def test_a_client_never_called_has_no_overdue_days_and_still_comes_first(tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания;Телефон;Ответственный;Дата последнего контакта\n"

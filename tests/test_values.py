@@ -33,6 +33,14 @@ from clientbase.values import birthday_on, parse_birthday, parse_date, parse_dat
         ("1 октября", None),
         ("2026 г.", None),
         ("г.", None),
+        # English month names, either order.
+        ("23 November 1980", date(1980, 11, 23)),
+        ("Nov 23, 1980", date(1980, 11, 23)),
+        ("23-Nov-2026", date(2026, 11, 23)),
+        ("SEPT 5, 1999", date(1999, 9, 5)),
+        ("Nov 231980", None),
+        ("Nov 1980", None),
+        ("31 Feb 2026", None),
     ],
 )
 def test_dates(text, expected):
@@ -42,6 +50,8 @@ def test_dates(text, expected):
 _GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
              "ноября", "декабря")
 _SHORT = ("янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
+_ENGLISH = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November", "December")
 _DAYS = st.dates(min_value=date(1954, 1, 1), max_value=date(2119, 12, 31))
 
 
@@ -52,6 +62,10 @@ def test_a_date_with_its_month_in_words_or_the_year_spelt_out_is_that_date(day, 
                 f"{day:%Y.%m.%d}"]
     for written in writings:
         assert parse_date(cased(written) + year_word) == day, written + year_word
+    month = _ENGLISH[day.month - 1]
+    for written in (f"{day.day} {month} {day.year}", f"{day:%d}-{month[:3]}-{day.year}",
+                    f"{month[:3]} {day.day}, {day.year}", f"{month} {day:%d} {day.year}"):
+        assert parse_date(cased(written)) == day == parse_datetime(cased(written)).date(), written
 
 
 @given(st.integers(10_000_000, 99_999_999))
@@ -66,6 +80,7 @@ def test_datetimes():
     assert parse_datetime("2026.10.05 10:31") == datetime(2026, 10, 5, 10, 31)
     assert parse_datetime("05.10.2026 г.") == datetime(2026, 10, 5)
     assert parse_datetime("вчера") is None
+    assert parse_datetime("2026-10-05T10:31") == datetime(2026, 10, 5, 10, 31)
 
 
 @pytest.mark.parametrize(
@@ -104,3 +119,13 @@ def test_a_birthday_without_its_year():
     assert [parse_birthday(t) for t in ("23.11", " 5.3. ", "29/02", "23.11.1980", "31.02", "13.13", "2311")] == [
         "--11-23", "--03-05", "--02-29", "1980-11-23", None, None, None]
     assert birthday_on("--02-29", 2027) == date(2027, 3, 1) and birthday_on("--02-29", 2028) == date(2028, 2, 29)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("23 ноября", "--11-23"), ("23 ноября 1980", "1980-11-23"), ("23 нояб.", "--11-23"), ("23 НОЯБРЯ", "--11-23"),
+    ("1 мая", "--05-01"), ("29 февраля", "--02-29"), ("31 февраля", None), ("23 Nov", "--11-23"),
+    ("Nov 23", "--11-23"), ("23 November 1980", "1980-11-23"), ("Nov 23, 1980", "1980-11-23"), ("ноября", None),
+    ("23 ноябрь 1980 г.", "1980-11-23"), ("23 blah", None),
+])
+def test_a_birthday_with_its_month_in_words(text, expected):
+    assert parse_birthday(text) == expected

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from clientbase.ownership import (
 )
 from clientbase.report import Report, build_report
 from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
+from clientbase.values import shift
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
 # How long the commands managers run in the morning queue behind a nightly clean before giving up.
@@ -118,7 +119,7 @@ def _change_owner(store: Store, command: str, client_id: int, kind: str, manager
     client = store.client(client_id)
     if client is None:
         raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
-    until = (as_of + timedelta(days=term_days)).isoformat() if manager and term_days else None
+    until = shift(as_of, term_days).isoformat() if manager and term_days else None
     store.add_ledger(LedgerEvent(client_id, kind, manager, as_of.isoformat(), term_days, reason))
     store.set_owner(client_id, manager, as_of.isoformat() if manager else None, until,
                     "owned" if manager else "pool")
@@ -305,7 +306,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
                 as_of, quota=quota, birthday_days=t.birthday_days, call_from=t.call_from, call_until=t.call_until,
                 zone_of=partial(zone_of_number, plan),
             )
-            until = (as_of + timedelta(days=rules.ownership.term_days)).isoformat()
+            until = shift(as_of, rules.ownership.term_days).isoformat()
             for client_id, to in lists.handouts:
                 store.add_ledger(LedgerEvent(client_id, "handout", to, day, None, "handed out from the pool"))
                 store.set_owner(client_id, to, day, until, "owned")

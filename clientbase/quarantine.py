@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from clientbase.models import QuarantineEntry
 from clientbase.phones import area_codes_for_city
+from clientbase.values import shift
 
 
 # Not frozen: a full clean makes one per usable phone, and frozen ones take five times as long to make.
@@ -110,6 +111,6 @@ def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_
         return None
     if entry is not None and entry.released_on and reason == entry.reason:
         return None
-    recheck_on = (as_of + timedelta(days=recheck_days)).isoformat()
+    recheck_on = shift(as_of, recheck_days).isoformat()
     return QuarantineChange(verdict.client_id, "quarantine",
                             QuarantineEntry(verdict.client_id, reason, today, recheck_on))

@@ -6,9 +6,11 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 from operator import itemgetter
+
+from clientbase.values import shift
 
 
 # Not frozen: a clean makes one of each per client, and frozen ones take five times as long to make.
@@ -176,10 +178,7 @@ def rank_clients(clients: Sequence[RankInput], as_of: date, settings: RankSettin
     all positive profit across the company, of every client not lost.
     """
     # Inclusive: bought exactly active_days ago is still active; a date after as_of counts as active.
-    try:
-        active_since = as_of - timedelta(days=settings.active_days)
-    except OverflowError:  # more days than the calendar holds: every purchase is within them
-        active_since = date.min
+    active_since = shift(as_of, -settings.active_days)
     segments = [_segment(c.last_purchase, active_since) for c in clients]
     ranking = [c.profit if c.profit is not None else c.revenue for c in clients]
     potentials = [c.potential for c in clients]

@@ -1714,7 +1714,7 @@ class Store:
             "WHERE q.released_on IS NULL "
             "UNION ALL "
             "SELECT DISTINCT r.client_id, p.e164, p.judged || ': ' || p.judged_reason, p.judged_on, "
-            "date(p.judged_on, '+' || ? || ' days') FROM phones p "
+            "coalesce(date(p.judged_on, '+' || ? || ' days'), '9999-12-31') FROM phones p "  # date() is NULL past 9999-12-31
             "JOIN records r ON r.id = p.record_id WHERE p.judged IN ('dead', 'mismatch') "
             "ORDER BY 1, 2",
             (recheck_days,),
@@ -1947,8 +1947,9 @@ class Store:
             "dependency": q("SELECT id, name, dependency, profit FROM clients "
                             "WHERE dependency IS NOT NULL ORDER BY profit DESC"),
             "conflicts": q("SELECT count(*) FROM conflicts"),
-            "expiring": q("SELECT count(*) FROM clients WHERE owner_until IS NOT NULL AND owner_until <= date(?, '+7 days')",
-                          (as_of,)),
+            # SQLite's date() is NULL past 9999-12-31: a week running past it ends on it, as values.shift has it.
+            "expiring": q("SELECT count(*) FROM clients WHERE owner_until IS NOT NULL "
+                          "AND owner_until <= coalesce(date(?, '+7 days'), '9999-12-31')", (as_of,)),
             "expired": q("SELECT count(*) FROM ledger WHERE kind = 'expire' AND on_date > date(?, '-30 days')", (as_of,)),
             # The company's profit as dependency counts it (rank._dependencies): no lost client's, no sales.
             "profit": q("SELECT sum(profit) FROM clients WHERE profit > 0 AND segment IS NOT 'lost'"),

@@ -114,10 +114,19 @@ def iso_date(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def shift(day: date, days: int) -> date:
+    """`day` moved by `days` (back when negative), held at the calendar's ends: a term, rest or re-check that would
+    run past 9999-12-31 (a date typed so, an --as-of there, a rule of many days) ends on it, not in an error."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 @lru_cache(maxsize=1 << 16)
 def days_after(day: str, days: int) -> str:
     """The ISO date `days` after the ISO date `day`."""
-    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+    return shift(date.fromisoformat(day), days).isoformat()
 
 
 _ISO_MOMENT = re.compile(r"^(\d{4})[-./](\d\d)[-./](\d\d)[ T](\d\d?):(\d\d)(?::(\d\d))?$")

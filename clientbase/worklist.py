@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import MAXYEAR, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clientbase.cycle import is_due, overdue_days, overdue_rank
@@ -95,7 +95,7 @@ def _birthday_soon(candidate: Candidate, as_of: date, days: int) -> tuple[str, s
     for phone in candidate.phones:
         if not (phone.birthday and phone.decision_maker):
             continue
-        for year in (as_of.year, as_of.year + 1):
+        for year in range(as_of.year, min(as_of.year + 1, MAXYEAR) + 1):  # no year after 9999
             upcoming = birthday_on(phone.birthday, year)
             if 0 <= (upcoming - as_of).days <= days:
                 why = f"decision maker's birthday {upcoming:%d.%m}" + (f" ({phone.contact})" if phone.contact else "")

@@ -351,6 +351,65 @@ def test_birthdays_and_dates_with_the_month_in_russian_or_english_words_are_read
     assert "birthday" not in reasons["ООО Лютик"]  # 24.11: four days on, past the rules' three
 
 
+def test_every_command_taking_as_of_works_on_the_calendars_last_day(run, tmp_path):
+    far = "9999-12-31"
+    dump = tmp_path / "crm.csv"
+    dump.write_text("Компания;ИНН;Телефон;Контактное лицо;Должность;Дата рождения;Ответственный\n"
+                    "ООО Ромашка;7729141771;+7 916 123-45-67;Петров Иван Ильич;Директор;01.01.1980;Орлов Евгений\n"
+                    "ООО Лютик;7776317060;+7 916 123-45-68;Белова Анна;Директор;;Орлов Евгений\n"
+                    "ООО Василёк;7702070139;+7 916 123-45-69;;;;\n", encoding="utf-8")
+    log = tmp_path / "dialer.csv"
+    log.write_text("Телефон;Дата и время;Результат\n79161234569;2026-11-10 10:00;Номер не существует\n",
+                   encoding="utf-8")
+    run("ingest", str(dump), "--as-of", far)
+    run("calls", str(log))
+    run("clean", "--as-of", far)
+    ids = {c["name"]: c["client_id"] for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+    # A term or a re-check that would run past the calendar ends on its last day.
+    [entry] = json.loads(run("quarantine", "list", "--as-of", far, "--json").stdout)["items"]
+    assert (entry["name"], entry["recheck_on"], entry["recheck_due"]) == ("ООО Василёк", far, True)
+    # The birthday on 1 January would fall in the year 10000: no reason, no error.
+    items = json.loads(run("today", "--manager", "Орлов Евгений", "--as-of", far, "--json").stdout)["items"]
+    assert sorted(i["name"] for i in items) == ["ООО Василёк", "ООО Лютик", "ООО Ромашка"]
+    assert "re-check" in next(i["reason"] for i in items if i["name"] == "ООО Василёк")
+    assert not [i for i in items if "birthday" in i["reason"]]
+    run("today", "--as-of", far, "-o", str(tmp_path / "lists.xlsx"))
+    run("assign", ids["ООО Лютик"], "Петрова Анна", "--as-of", far)
+    assert json.loads(run("audit", "--command", "assign", "--json").stdout)["items"][-1]["detail"].count(far) == 1
+    run("reassign", "--from", "Петрова Анна", "--to", "Орлов Евгений", "--as-of", far)
+    run("release", ids["ООО Лютик"], "--as-of", far)
+    refused = run("snooze", ids["ООО Ромашка"], "--until", far, "--reason", "x", "--as-of", far, check=1)
+    assert refused.stderr == f"error: --until {far} is not after {far}\n"
+    ownership = json.loads(run("report", "--as-of", far, "--json").stdout)["sections"]["Ownership"]["rows"]
+    assert {"what": "terms ending within 7 days", "count": 2} in ownership  # the two Орлов was handed today
+    run("quarantine", "release", ids["ООО Василёк"], "--as-of", far)
+    run("clean", "--as-of", far)
+
+
+def test_a_date_at_the_calendars_end_in_a_dump_does_not_stop_the_clean(run, tmp_path):
+    # Some systems write 31.12.9999 for a date that never comes.
+    dump = tmp_path / "crm.csv"
+    dump.write_text("Компания;Телефон;Ответственный;Дата назначения;Дата последнего контакта\n"
+                    "ООО Альфа;+7 916 507-23-81;Петрова Анна;31.12.9999;31.12.9999\n"
+                    "ООО Бета;+7 916 634-18-29;Петрова Анна;01.11.2026;01.10.2026\n"
+                    "ООО Гамма;+7 916 634-18-30;;;\n", encoding="utf-8")
+    log = tmp_path / "dialer.csv"
+    log.write_text("Телефон;Дата и время;Результат\n79166341830;31.12.9999 10:00;Номер не существует\n",
+                   encoding="utf-8")
+    run("ingest", str(dump), "--as-of", "2026-11-20")
+    run("calls", str(log))
+    run("clean", "--as-of", "2026-11-20")
+    quarantined = {(q["e164"], q["since"], q["recheck_on"])
+                   for q in csv.DictReader(io.StringIO(run("export", "quarantine").stdout))}
+    assert ("+79166341830", "9999-12-31", "9999-12-31") in quarantined
+    clients = {c["name"]: (c["owner_until"], c["next_due"])
+               for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
+    assert clients == {"ООО Альфа": ("9999-12-31", "9999-12-31"), "ООО Бета": ("2027-01-30", "2026-10-31"),
+                       "ООО Гамма": ("", "")}
+    items = json.loads(run("today", "--manager", "Петрова Анна", "--as-of", "2026-11-20", "--json").stdout)["items"]
+    assert [i["name"] for i in items] == ["ООО Бета"]
+
+
 def test_a_client_never_called_has_no_overdue_days_and_still_comes_first(tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания;Телефон;Ответственный;Дата последнего контакта\n"

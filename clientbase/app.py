@@ -408,7 +408,7 @@ def audit_log(db: Path, client_id: int | None = None, command: str | None = None
         if mask:
             # A client gone since (merged into another, split apart) may have been a person: hidden as one.
             gone = person is None and row["client_id"] is not None
-            row["detail"] = mask_audit_detail(row["detail"], bool(person) or gone)
+            row["detail"] = mask_audit_detail(row["detail"], bool(person) or gone, row["action"])
     return rows
 
 
@@ -509,7 +509,7 @@ def explain(db: Path, client_id: int, mask: bool = False) -> Explanation:
         # A record is a person's when it or its client is: a sole trader merged into a company by mistake too.
         records = [mask_row({**r, "person": r["person"] or person}) for r in records]
         matches = [_without_person(mask_row({**m, "person": person})) for m in matches]
-        history = [{**h, "detail": mask_audit_detail(h["detail"], person)} for h in history]
+        history = [{**h, "detail": mask_audit_detail(h["detail"], person, h["action"])} for h in history]
     return Explanation(client, [_without_person(r) for r in records], matches, history)
 
 

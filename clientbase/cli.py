@@ -335,7 +335,7 @@ def clean(
 def explain(
     ctx: typer.Context,
     client: Annotated[int, typer.Argument(help="Client id.")],
-    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, a person's names and INN) for output shown outside.")] = False,
+    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, a person's names and INN, a snooze's reason) for output shown outside.")] = False,
     as_json: Json = False,
 ) -> None:
     """Why a client's records were merged, and its history.
@@ -684,7 +684,7 @@ def audit(
     client: Annotated[Optional[int], typer.Option(help="Only this client's entries.")] = None,
     command: Annotated[Optional[str], typer.Option(help="Only entries of this command (clean, export, reassign...).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="The newest N entries.")] = 50,
-    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, a person's names and INN) in the details.")] = False,
+    mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, a person's names and INN, a snooze's reason) in the details.")] = False,
     as_json: Json = False,
 ) -> None:
     """Show the audit log: every merge, reassignment, quarantine move and export.

@@ -101,18 +101,21 @@ def mask_row(row: dict, masked: Mapping[str, str] = MASKED) -> dict:
 # An audit entry's detail (JSON) holds, under these keys, what these columns hold: a merge's reason is a
 # match's detail, a record's name (unmerge decisions moved or parked) a client's name.
 _AUDIT_AS_COLUMN = {"why": "detail", "name": "name"}
+# A snooze's reason is text as typed, which may name a person or give a phone, as a raw phone cell may.
+_AUDIT_TYPED = {"snooze": {"reason": "raw"}}
 
 
-def mask_audit_detail(detail: str, person: bool) -> str:
+def mask_audit_detail(detail: str, person: bool, action: str) -> str:
     """An audit entry's detail with its personal data hidden as mask_row hides those columns."""
     fields = json.loads(detail)
     if not isinstance(fields, dict):
         return detail
-    found = {column: fields[key] for key, column in _AUDIT_AS_COLUMN.items() if isinstance(fields.get(key), str)}
+    as_column = {**_AUDIT_AS_COLUMN, **_AUDIT_TYPED.get(action, {})}
+    found = {column: fields[key] for key, column in as_column.items() if isinstance(fields.get(key), str)}
     if not found:
         return detail
     masked = mask_row({**found, "person": person})
-    fields.update({key: masked[column] for key, column in _AUDIT_AS_COLUMN.items() if column in found})
+    fields.update({key: masked[column] for key, column in as_column.items() if column in found})
     return json.dumps(fields, ensure_ascii=False, sort_keys=True)  # as store.audit_many writes it
 
 

@@ -336,6 +336,30 @@ def test_explain_and_audit_mask_what_the_exports_mask(run, tmp_path):
     clients = csv.DictReader(io.StringIO(run("export", "clients").stdout))
     assert str(parked["client_id"]) not in {c["client_id"] for c in clients}  # masked as a person's, unknown now
 
+def test_a_masked_audit_or_explain_hides_a_snooze_reason_as_typed(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Телефон;Ответственный\nООО Альфа;7729141771;+7 916 123-45-67;Орлов Евгений\n",
+                   encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    typed = "ЛПР Иванов Пётр, звонить 8-916-765-43-21 или petr.ivanov@alfa.ru; закупки через Москву"
+    run("snooze", "1", "--until", "2027-11-20", "--reason", typed, "--as-of", AS_OF)
+    run("release", "1", "--as-of", AS_OF)
+    # Hidden as a raw phone cell is: the phone's middle digits, every word but its first letter.
+    hidden = "Л. И. П., з. 8-916-***-**-21 и. p.i.@a.r.; з. ч. М."
+    log = {e["action"]: json.loads(e["detail"]) for e in json.loads(run("audit", "--mask", "--json").stdout)["items"]}
+    assert log["snooze"] == {"reason": hidden, "until": "2027-11-20"}
+    assert log["release"]["reason"] == "released by hand"  # the tool's own words stay as they are
+    history = json.loads(run("explain", "1", "--mask", "--json").stdout)["history"]
+    assert json.loads(next(h["detail"] for h in history if h["action"] == "snooze"))["reason"] == hidden
+    shown = [run("audit", "--mask", env={"COLUMNS": "250"}), run("explain", "1", "--mask", env={"COLUMNS": "250"})]
+    assert "з. ч. М." in shown[0].stdout + shown[0].stderr
+    assert not [word for word in ("Иванов", "765-43", "petr.ivanov") for result in shown
+                if word in result.stdout + result.stderr]
+    unmasked = json.loads(run("audit", "--json").stdout)["items"]
+    assert json.loads(next(e["detail"] for e in unmasked if e["action"] == "snooze"))["reason"] == typed
+
+
 @pytest.mark.parametrize("target", ["cb.db", "cb.db-wal", "cb.db.lock", "cb.db.backups/list.csv"])
 def test_an_export_onto_the_base_or_its_snapshots_is_refused(run, tmp_path, target):
     run("ingest", str(SAMPLE / "1c_export.csv"))

@@ -32,7 +32,8 @@ from clientbase.export import (
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
 from clientbase.ownership import (
-    LedgerEvent, Notice, client_state, conflict_notices, manager_key, manager_name, similar_managers,
+    LedgerEvent, Notice, client_state, conflict_notices, manager_key, manager_name, manager_order,
+    similar_managers,
 )
 from clientbase.report import Report, build_report
 from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
@@ -219,7 +220,7 @@ def _everyone(owners: list[str], team: Sequence[str], named: Callable[[], set[st
     if not managers:
         raise UserError("no manager owns a client yet: name one with --manager, or list the team in the rules "
                         "([today] team)")
-    return sorted(managers.values(), key=manager_key)
+    return sorted(managers.values(), key=manager_order)
 
 
 @dataclass
@@ -278,7 +279,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
     day = as_of.isoformat()
     with opened(db) as store:
         with store.transaction(wait=READER_WAIT):
-            known = sorted(store.managers(), key=manager_key)
+            known = sorted(store.managers(), key=manager_order)
             if manager:
                 managers = [_known_manager(known, manager)]
                 if managers[0] not in known and not new_manager:
@@ -345,7 +346,7 @@ NOTICE_COLUMNS = ("manager", "client_id", "name", "owner", "why")
 def notice_rows(result: TodayResult, mask: bool) -> list[dict]:
     """The notices as rows of NOTICE_COLUMNS, by manager; the client's name hidden as in the lists when `mask`."""
     rows = []
-    for manager in sorted(result.notices, key=manager_key):
+    for manager in sorted(result.notices, key=manager_order):
         for notice in result.notices[manager]:
             fields = mask_row(asdict(notice)) if mask else asdict(notice)
             rows.append({column: fields[column] for column in NOTICE_COLUMNS})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -20,6 +21,15 @@ class IngestRules:
     default_region: str = "RU"
     default_area_code: str = ""
     source_priority: tuple[str, ...] = ("crm", "1c", "purchased")
+
+
+def source_rank(source: str, priority: Sequence[str]) -> int:
+    """Position of the source in the trusted list (matched as a name prefix); unknown sources come last."""
+    lowered = source.casefold()
+    for index, prefix in enumerate(priority):
+        if lowered.startswith(prefix.casefold()):
+            return index
+    return len(priority)
 
 
 # Here, not in dedupe.py: loading the rules must not import the clustering and rapidfuzz.
@@ -104,7 +114,7 @@ COMMENTS: dict[str, str] = {
     "ingest": "Reading dumps and normalising phones.",
     "ingest.default_region": "Country of numbers written without a country code.",
     "ingest.default_area_code": 'Area code for bare local numbers when the city has several (e.g. "495" for Moscow); empty: leave them incomplete.',
-    "ingest.source_priority": "Most trusted sources first (matched as a prefix of the source name); used for golden records.",
+    "ingest.source_priority": "Most trusted sources first (matched as a prefix of the source name); used for golden records, and between two managers' claims of one day.",
     "dedupe": "Deduplication: one real buyer, one client.",
     "dedupe.merge_score": "Name similarity (0-100) at which a corroborated fuzzy pair merges.",
     "dedupe.review_score": "Name similarity from which a pair goes to the review list instead of being ignored.",

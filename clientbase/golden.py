@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from clientbase.config import source_rank
 from clientbase.phones import area_codes_for_city
 
 
@@ -56,15 +57,6 @@ class Golden:
     closed: bool
     domestic: bool  # a Russian INN or a Russian city: a foreign number for it is suspect
     record_ids: tuple[int, ...]
-
-
-def source_rank(source: str, priority: Sequence[str]) -> int:
-    """Position of the source in the trusted list (matched as a name prefix); unknown sources come last."""
-    lowered = source.casefold()
-    for index, prefix in enumerate(priority):
-        if lowered.startswith(prefix.casefold()):
-            return index
-    return len(priority)
 
 
 def survivorship_order(records: Sequence[RecordFacts], priority: Sequence[str]) -> list[RecordFacts]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from clientbase.config import source_rank
 from clientbase.values import days_after
 
 HOLDING_EVENTS = ("assign", "handout", "reassign")  # ledger events that give the client an owner
@@ -100,10 +101,16 @@ def manager_name(text: str | None) -> str | None:
 
 
 def manager_key(text: str | None) -> str | None:
-    """Who a manager is, however written: the name casefolded, runs of spaces folded, and ё read as е,
-    as 1C and the CRMs write the same name either way. Every comparison of managers goes through this."""
+    """Who a manager is, however written: the name casefolded, runs of spaces folded, ё read as е and the
+    words in any order, as 1C and the CRMs write the same name either way ("Иван Фёдоров", "ФЕДОРОВ ИВАН").
+    Every comparison of managers goes through this."""
     name = manager_name(text)
-    return name.casefold().replace("ё", "е") if name else None
+    return " ".join(sorted(name.casefold().replace("ё", "е").split())) if name else None
+
+
+def manager_order(text: str) -> str:
+    """How managers are listed: by the name as written, case and ё aside (manager_key sorts the words)."""
+    return (manager_name(text) or "").casefold().replace("ё", "е")
 
 
 def similar_managers(name: str, names: Iterable[str]) -> list[str]:
@@ -123,25 +130,34 @@ def one_spelling(spellings: Mapping[str, int]) -> dict[str, str]:
     return {name: chosen[manager_key(name)] for name in spellings}
 
 
-def _conflict_order(rule: str):
-    """Sort key putting the winning claim first: earliest (or latest) assignment, undated last, then by name."""
+def _source_of(claim: Claim) -> str:
+    return claim.ref.rpartition(":")[0]
+
+
+def _conflict_order(rule: str, priority: Sequence[str]):
+    """Sort key putting the winning claim first: earliest (or latest) assignment, undated last, then the most
+    trusted source (CRM and 1C read the same day are a tie), then by name."""
     def key(claim: Claim):
         dated = claim.assigned_on is not None
         when = claim.assigned_on or ""
         stamp = when if rule == "earliest" else "".join(chr(0x10FFFF - ord(ch)) for ch in when)
-        return (not dated, stamp, manager_key(claim.manager), claim.ref)
+        return (not dated, stamp, source_rank(_source_of(claim), priority), manager_key(claim.manager), claim.ref)
     return key
 
 
-def _claim_settled(newer: Sequence[Claim], best: Claim, rule: str, event: LedgerEvent | None) -> str:
+def _claim_settled(newer: Sequence[Claim], best: Claim, rule: str, priority: Sequence[str],
+                   event: LedgerEvent | None) -> str:
     """What made the `best` of the claims `newer` than the last event win a conflict."""
     others = [c for c in newer if manager_key(c.manager) != manager_key(best.manager)]
     if not others:  # the others' claims are older than the event (without one, every claim is newer)
         return _CLAIMED_AFTER_EVENT[event.kind]
-    runner_up = min(others, key=_conflict_order(rule))
-    if runner_up.assigned_on == best.assigned_on:
-        return f"{'assigned on the same day' if best.assigned_on else 'no date'}: the first by name wins"
-    return f"{rule} assignment wins"
+    runner_up = min(others, key=_conflict_order(rule, priority))
+    if runner_up.assigned_on != best.assigned_on:
+        return f"{rule} assignment wins"
+    tie = "assigned on the same day" if best.assigned_on else "no date"
+    if source_rank(_source_of(runner_up), priority) > source_rank(_source_of(best), priority):
+        return f"{tie}: {_source_of(best)} is the more trusted source"
+    return f"{tie}: the first by name wins"
 
 
 def resolve_owner(
@@ -153,11 +169,13 @@ def resolve_owner(
     as_of: date,
     term_days: int,
     rule: str,
+    priority: Sequence[str] = (),
 ) -> Ownership:
     """Who owns the client on `as_of`.
 
     A command (the ledger) outranks dump claims made before it; claims dated after it are newer news.
-    Several managers claiming the client in the dumps is a conflict, settled by `rule`. The term runs
+    Several managers claiming the client in the dumps is a conflict, settled by `rule`, then by the sources'
+    `priority` (most trusted first) between claims of one day. The term runs
     from the assignment or the last result, whichever is later; key clients never expire. When a
     term has run out, claims made after that day are considered in turn, so one run settles it.
     """
@@ -165,16 +183,16 @@ def resolve_owner(
         return Ownership(client_id, None, None, None, "pool")
     conflict: tuple[str, ...] = ()
     if len(claims) > 1:  # most clients have one claim or none: nothing to compare, and a million of them
-        claimants = tuple(sorted({manager_key(c.manager): c.manager for c in claims}.values(), key=manager_key))
+        claimants = tuple(sorted({manager_key(c.manager): c.manager for c in claims}.values(), key=manager_order))
         conflict = claimants if len(claimants) > 1 else ()
     expired_on = expired_owner = None
     event = last_event
     while True:
         newer = [c for c in claims if event is None or (c.assigned_on is not None and c.assigned_on > event.on)]
         if newer:
-            best = min(newer, key=_conflict_order(rule)) if len(newer) > 1 else newer[0]
+            best = min(newer, key=_conflict_order(rule, priority)) if len(newer) > 1 else newer[0]
             owner, since, basis, event_term = best.manager, best.assigned_on, best.ref, None
-            settled = _claim_settled(newer, best, rule, event) if conflict else None
+            settled = _claim_settled(newer, best, rule, priority, event) if conflict else None
         elif event is not None and event.kind in HOLDING_EVENTS:
             owner, since, basis, event_term = event.manager, event.on, event.kind, event.term_days
             settled = SETTLED_BY_EVENT[event.kind] if conflict else None

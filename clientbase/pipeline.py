@@ -725,7 +725,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
         cid = ranked.client_id
         ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result,
                                   ranked.dependency is not None, as_of, rules.ownership.term_days,
-                                  rules.ownership.conflict_rule)
+                                  rules.ownership.conflict_rule, rules.ingest.source_priority)
         if ownership.owner:
             ownership.owner = spelled[ownership.owner]
         if ownership.expired_owner:

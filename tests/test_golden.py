@@ -4,7 +4,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clientbase.golden import RecordFacts, golden_record, source_rank, stable_ids
+from clientbase.config import source_rank
+from clientbase.golden import RecordFacts, golden_record, stable_ids
 
 
 def facts(id, source, **kw):

@@ -148,6 +148,35 @@ def test_a_manager_written_with_yo_or_ye_is_one_manager(run, tmp_path):
                       "ООО Дельта": ""}
 
 
+def test_a_manager_with_first_name_first_is_the_same_manager(run, tmp_path):
+    crm, one_c = tmp_path / "crm.csv", tmp_path / "1c.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон;Ответственный\n"
+                   "ООО А;1650000017;Казань;+79170000001;Фёдоров Иван\n"
+                   "ООО Б;1650000024;Казань;+79170000002;федоров  иван\n"
+                   "ООО В;1650000031;Казань;+79170000003;Иван Фёдоров\n", encoding="utf-8")
+    one_c.write_text("Контрагент;ИНН;Телефон;Адрес;Менеджер\nООО А;1650000017;+79170000001;г. Казань;Иван Федоров\n",
+                     encoding="utf-8")
+    run("ingest", str(crm), str(one_c), "--as-of", "2026-03-01")
+    run("clean", "--as-of", "2026-03-01")
+    assert len({c["owner"] for c in clients(run).values()}) == 1
+    assert run("export", "conflicts").stdout.splitlines()[1:] == []  # no conflict with himself
+    items = json.loads(run("today", "--as-of", "2026-03-01", "--json").stdout)
+    assert sorted(item["name"] for item in items["items"]) == ["ООО А", "ООО Б", "ООО В"] and items["notices"] == []
+
+
+def test_claims_of_one_day_go_to_the_more_trusted_source_not_the_alphabet(run, tmp_path):
+    crm, one_c = tmp_path / "crm.csv", tmp_path / "1c.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон;Ответственный\nООО А;1650000017;Казань;+79170000001;Петрова Анна\n",
+                   encoding="utf-8")
+    one_c.write_text("Контрагент;ИНН;Телефон;Адрес;Менеджер\nООО А;1650000017;+79170000001;г. Казань;Иванов Иван\n",
+                     encoding="utf-8")
+    run("ingest", str(crm), str(one_c), "--as-of", "2026-03-01")  # both claims date from that day
+    run("clean", "--as-of", "2026-03-01")
+    conflicts = list(csv.DictReader(io.StringIO(run("export", "conflicts").stdout)))
+    assert [(c["resolved_owner"], c["rule"]) for c in conflicts] == [
+        ("Петрова Анна", "assigned on the same day: crm.csv is the more trusted source")]
+
+
 def test_the_spelling_used_most_names_the_manager():
     assert one_spelling({"ИВАНОВ ИВАН": 1, "Иванов Иван": 3, "иванов иван": 3, "Сидоров Петр": 1,
                          "Сидоров Пётр": 2}) == {

@@ -528,9 +528,8 @@ def today(
     if output is not None:
         c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
     if output is not None and not as_json:
-        _say_notices(c, notices)
-        if notices and result.notices_file:
-            c.say(f"{len(notices):,} notice(s) written to {result.notices_file}")
+        where = result.notices_file or (output if output.suffix.lower() == ".xlsx" else None)
+        _say_notices(c, notices, f"in {where}" if where else "with --json")
     if as_json or output is not None or c.quiet:
         return
     out = _console(stderr=not sys.stdout.isatty())
@@ -550,14 +549,19 @@ def today(
                           i["last_contact"] or "never", msk)
         out.print(table)
     c.say(f"{result.handed_out} pool client(s) handed out")
-    _say_notices(c, notices)
+    _say_notices(c, notices, "with --json or -o lists.xlsx")
 
 
-def _say_notices(c: Context, notices: list[dict]) -> None:
+_NOTICES_SHOWN = 10  # a base of a million clients has tens of thousands of conflicts: the rest are in a file
+
+
+def _say_notices(c: Context, notices: list[dict], where: str) -> None:
     """Tell each manager of the claims they lost (DOMAIN §5.2): the dumps name them, but another holds the client."""
-    for n in notices:
+    for n in notices[:_NOTICES_SHOWN]:
         c.say(f"Notice for {n['manager']}: client {n['client_id']} ({n['name'] or 'no name'}) is {n['owner']}'s "
               f"({n['why']}), though the dumps name you as its manager")
+    if len(notices) > _NOTICES_SHOWN:
+        c.say(f"… {len(notices) - _NOTICES_SHOWN:,} more notice(s), all {len(notices):,} {where}")
 
 
 @cli.command()

@@ -243,6 +243,22 @@ def test_the_manager_who_lost_a_conflict_gets_a_notice(run, tmp_path):
         "manager,client_id,name,owner,why"]
 
 
+def test_many_notices_are_counted_on_the_terminal_and_kept_whole_in_the_file(run, tmp_path):
+    crm, one_c = tmp_path / "crm.csv", tmp_path / "1c.csv"
+    crm.write_text("Компания;Город;Телефон;Ответственный;Дата назначения\n" + "".join(
+        f"ООО Альфа {i};Казань;+7 917 000-00-{i:02d};Иванов Иван;01.10.2026\n" for i in range(12)), encoding="utf-8")
+    one_c.write_text("Контрагент;Город;Телефон;Менеджер;Дата назначения\n" + "".join(
+        f"Альфа {i} ООО;Казань;8 917 000 00 {i:02d};Петров Пётр;01.09.2026\n" for i in range(12)), encoding="utf-8")
+    run("ingest", str(crm), str(one_c))
+    run("clean", "--as-of", "2026-11-20")
+    said = run("today", "--as-of", "2026-11-20", "--manager", "Иванов Иван")
+    told = said.stdout + said.stderr
+    assert told.count("Notice for Иванов Иван") == 10 and "2 more notice(s), all 12 with --json" in told
+    said = run("today", "--as-of", "2026-11-20", "-o", str(tmp_path / "lists.json"))
+    assert "all 12 in " in said.stdout + said.stderr
+    assert len(json.loads((tmp_path / "lists.notices.json").read_text(encoding="utf-8"))) == 12
+
+
 def test_expiry_through_clean(run, tmp_path):
     crm, _ = write_dumps(tmp_path)
     run("ingest", str(crm))

@@ -7,6 +7,7 @@ are in pipeline.py: today and the other morning commands start without loading w
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -129,10 +130,12 @@ def _change_owner(store: Store, command: str, client_id: int, kind: str, manager
     return OwnerChange(client_id, client["owner"], manager, until)
 
 
-def assign(db: Path, rules: Rules, client_id: int, manager: str, as_of: date, days: int | None = None) -> OwnerChange:
-    """Give a client to a manager for a term (default from the rules)."""
+def assign(db: Path, rules: Rules, client_id: int, manager: str, as_of: date, days: int | None = None,
+           new_manager: bool = False) -> OwnerChange:
+    """Give a client to a manager for a term (default from the rules). A name close to a known manager's that
+    no dump or command has named is refused as a likely typo unless `new_manager`."""
     with opened(db) as store, store.transaction():
-        name = _known_manager(store.managers(), manager)
+        name = _manager_for(store, manager, new_manager=new_manager)
         return _change_owner(store, "assign", client_id, "assign", name, as_of, days or rules.ownership.term_days,
                              "assigned by hand")
 
@@ -143,16 +146,22 @@ def release(db: Path, client_id: int, as_of: date) -> OwnerChange:
         return _change_owner(store, "release", client_id, "release", None, as_of, None, "released by hand")
 
 
-def reassign(db: Path, rules: Rules, from_manager: str, to_manager: str, as_of: date) -> list[OwnerChange]:
-    """Move every client of one manager to another at once (a manager leaves or is away)."""
+def reassign(db: Path, rules: Rules, from_manager: str, to_manager: str, as_of: date,
+             new_manager: bool = False) -> list[OwnerChange]:
+    """Move every client of one manager to another at once (a manager leaves or is away). A `to_manager` close
+    to a known manager's that no dump or command has named is refused as a likely typo unless `new_manager`."""
     with opened(db) as store, store.transaction():
-        owners = store.owners()
-        source = _known_manager(set(owners.values()), from_manager)
-        target = _known_manager(set(owners.values()), to_manager)
-        clients = [cid for cid, owner in owners.items() if owner == source]
+        source = _known_manager(store.managers(), from_manager)
+        clients = [cid for cid, owner in store.owners().items() if manager_key(owner) == manager_key(source)]
         if not clients:
-            raise UserError(f"{from_manager} owns no clients")
-        if source == target:
+            named = store.named_managers()
+            if any(manager_key(other) == manager_key(source) for other in named):
+                raise UserError(f"--from: {source!r} owns no clients now")
+            close = similar_managers(source, store.managers())
+            raise UserError(f"--from: {source!r} owns no clients: no dump or command names this manager"
+                            + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""))
+        target = _manager_for(store, to_manager, new_manager=new_manager, where="--to: ")
+        if manager_key(source) == manager_key(target):
             raise UserError("--from and --to name the same manager")
         return [_change_owner(store, "reassign", cid, "reassign", target, as_of, rules.ownership.term_days,
                               f"reassigned from {source}") for cid in clients]
@@ -193,13 +202,50 @@ def _known_manager(owners: Iterable[str], name: str) -> str:
     return next((o for o in owners if manager_key(o) == manager_key(wanted)), wanted)
 
 
-def _check_named(named: set[str], name: str, where: str = "", confirm: str = "add --new-manager") -> None:
-    """Refuse a manager no dump or command has named whose name is close to one they have: a likely typo."""
+def _manager_for(store: Store, name: str, *, new_manager: bool = False, where: str = "",
+                 confirm: str | None = "add --new-manager") -> str:
+    """The manager `name` means, as the base writes them: an owner now, else as a dump, dialer log or command
+    named them, else the name as typed (a new manager), after `_check_named`."""
+    owners = store.managers()
+    found = _known_manager(owners, name)
+    if found in owners:
+        return found
+    named = store.named_managers()
+    _check_named(named, found, where, confirm, new_manager)
+    return _known_manager(sorted(named), found)  # sorted: one spelling of each, whichever the order of the set
+
+
+# A word of letters only: a hyphenated name is two words, each in its own alphabet.
+_WORD = re.compile(r"[^\W\d_]+")
+_LATIN, _CYRILLIC = re.compile("[A-Za-z]"), re.compile("[\u0400-\u04ff]")
+
+
+def _mixed_word(name: str) -> str | None:
+    """The first word of `name` mixing Latin and Cyrillic letters (a letter typed on the other keyboard
+    layout, or a look-alike such as Latin a for а): no real name is written so."""
+    return next((word for word in _WORD.findall(name) if _LATIN.search(word) and _CYRILLIC.search(word)), None)
+
+
+def _check_named(named: set[str], name: str, where: str = "", confirm: str | None = "add --new-manager",
+                 new_manager: bool = False) -> None:
+    """Refuse a manager no dump or command has named: one whose name is close to one they have (a likely typo)
+    unless `new_manager`, one mixing alphabets in a word always, and any when `confirm` is None (nobody new can
+    be meant, as by an export)."""
     if any(manager_key(other) == manager_key(name) for other in named):
         return
-    if close := similar_managers(name, named):
-        raise UserError(f"{where}no dump or command names a manager {name!r} (did you mean "
-                        f"{' or '.join(repr(other) for other in close)}?); if {name!r} is a new manager, {confirm}")
+    mixed = _mixed_word(name)
+    if new_manager and not mixed:
+        return
+    close = similar_managers(name, named)
+    hint = f" (did you mean {' or '.join(repr(other) for other in close)}?)" if close else ""
+    if mixed:
+        raise UserError(f"{where}{name!r} mixes Latin and Cyrillic letters in {mixed!r}, a likely typo{hint}: "
+                        "type it in one alphabet")
+    if confirm is None:
+        raise UserError(f"{where}no dump or command names a manager {name!r}{hint}")
+    if close:
+        raise UserError(f"{where}no dump or command names a manager {name!r}{hint}; if {name!r} is a new manager, "
+                        f"{confirm}")
 
 
 def _everyone(owners: list[str], team: Sequence[str], named: Callable[[], set[str]]) -> list[str]:
@@ -279,13 +325,11 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
     day = as_of.isoformat()
     with opened(db) as store:
         with store.transaction(wait=READER_WAIT):
-            known = sorted(store.managers(), key=manager_order)
             if manager:
-                managers = [_known_manager(known, manager)]
-                if managers[0] not in known and not new_manager:
-                    _check_named(store.named_managers(), managers[0])
+                managers = [_manager_for(store, manager, new_manager=new_manager)]
             else:
-                managers = _everyone(known, rules.today.team, store.named_managers)
+                managers = _everyone(sorted(store.managers(), key=manager_order), rules.today.team,
+                                     store.named_managers)
             # Twice the quota: room for the few that turn out to have no number to call.
             own = {m: store.owned_candidates(m, day, 2 * quota) for m in managers}
             pool = store.pool_candidates(day, quota * len(managers) * 3)
@@ -468,9 +512,9 @@ def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str | N
         columns = EXPORTS[kind]
         owner = None
         if manager:
-            owners = store.owners()
-            owner = _known_manager(set(owners.values()), manager)
-            mine = {cid for cid, name in owners.items() if name == owner}
+            # Nobody new has anything to export: an unknown name is a typo, not an empty file.
+            owner = _manager_for(store, manager, confirm=None)
+            mine = {cid for cid, name in store.owners().items() if manager_key(name) == manager_key(owner)}
             rows = (r for r in rows if r.get("client_id") in mine)
             columns = tuple(c for c in columns if c in rules.access.manager_columns)
         if mask:

@@ -247,7 +247,7 @@ def export(
     kind: Annotated[str, typer.Argument(help=f"What to export: {', '.join(core.EXPORTS)}.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: CSV on stdout).")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="csv, xlsx or json (default: from the file name, else csv).")] = None,
-    manager: Annotated[Optional[str], typer.Option(help="Only this manager's clients, and only the columns the rules let managers see.")] = None,
+    manager: Annotated[Optional[str], typer.Option(help="Only this manager's clients, and only the columns the rules let managers see; a name no dump or command names is refused.")] = None,
     mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, names, birthdays) for lists sent outside.")] = False,
 ) -> None:
     """Write a table: records, phones, clients, contacts, duplicates, quarantine, conflicts.
@@ -571,13 +571,20 @@ def assign(
     manager: Annotated[str, typer.Argument(help="Manager's name.")],
     days: Annotated[Optional[int], typer.Option(min=1, help="Term in days (default from the rules: 90).")] = None,
     as_of: AsOf = None,
+    new_manager: Annotated[bool, typer.Option("--new-manager", help="The manager is new, though the name is close to a known one (otherwise refused as a likely typo).")] = False,
 ) -> None:
     """Give a client to a manager for a term (logged).
 
-    Example:  clientbase assign 42 "Петрова Анна" --days 60
+    A name close to a known manager's that no dump or command has named is refused as a likely typo.
+
+    Examples:
+
+    \b
+      clientbase assign 42 "Петрова Анна" --days 60
+      clientbase assign 42 "Петрова Алла" --new-manager   # new, though close to "Петрова Анна"
     """
     c: Context = ctx.obj
-    change = core.assign(c.db, c.rules(), client, manager, _as_of(as_of), days)
+    change = core.assign(c.db, c.rules(), client, manager, _as_of(as_of), days, new_manager)
     c.say(f"client {client}: {change.previous or 'pool'} -> {change.owner} until {change.until}")
 
 
@@ -598,14 +605,21 @@ def reassign(
     from_: Annotated[str, typer.Option("--from", help="The manager who leaves or is away.")],
     to: Annotated[str, typer.Option("--to", help="The manager who takes the clients.")],
     as_of: AsOf = None,
+    new_manager: Annotated[bool, typer.Option("--new-manager", help="The --to manager is new, though the name is close to a known one (otherwise refused as a likely typo).")] = False,
     as_json: Json = False,
 ) -> None:
     """Move every client of one manager to another at once (logged).
 
-    Example:  clientbase reassign --from "Иванов Иван" --to "Петрова Анна"
+    A --to close to a known manager's that no dump or command has named is refused as a likely typo.
+
+    Examples:
+
+    \b
+      clientbase reassign --from "Иванов Иван" --to "Петрова Анна"
+      clientbase reassign --from "Иванов Иван" --to "Петрова Алла" --new-manager   # new, though close to "Петрова Анна"
     """
     c: Context = ctx.obj
-    changes = core.reassign(c.db, c.rules(), from_, to, _as_of(as_of))
+    changes = core.reassign(c.db, c.rules(), from_, to, _as_of(as_of), new_manager)
     if as_json:
         _emit_json({"moved": [asdict(ch) for ch in changes]})
     c.say(f"{len(changes)} client(s) moved from {from_} to {changes[0].owner}")

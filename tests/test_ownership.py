@@ -515,3 +515,49 @@ def test_the_team_in_the_rules_gets_lists_when_their_clients_have_all_expired(ru
     assert "[today] team" in typo and "did you mean 'Орлов Евгений'" in typo
     rules.write_text('[today]\nteam = [" "]\n', encoding="utf-8")
     assert "[today] team" in run("today", "--as-of", "2026-11-21", env=team, check=1).stderr
+
+
+def _three_managers(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон;Ответственный\n"
+                   "ООО Ромашка;1650000017;Казань;+79170000001;Иванов Иван\n"
+                   "ООО Лютик;1650000024;Казань;+79170000003;Петрова Анна\n"
+                   "ООО Василёк;1650000031;Казань;+79170000004;Сидоров Олег\n", encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-12-01")
+    run("clean", "--as-of", "2026-12-01")
+    return {name: c["client_id"] for name, c in clients(run).items()}
+
+
+def test_assign_and_reassign_refuse_a_mistyped_manager_as_today_does(run, tmp_path):
+    ids = _three_managers(run, tmp_path)
+    owners = {name: c["owner"] for name, c in clients(run).items()}
+    typo = run("reassign", "--from", "Петрова Анна", "--to", "Петрова Ана", "--as-of", "2026-12-02", check=1).stderr
+    assert "--to" in typo and "did you mean 'Петрова Анна'" in typo and "--new-manager" in typo
+    wrong_from = run("reassign", "--from", "Петрова Ана", "--to", "Иванов Иван", "--as-of", "2026-12-02", check=1)
+    assert "--from" in wrong_from.stderr and "did you mean 'Петрова Анна'" in wrong_from.stderr
+    # A Latin r in a Cyrillic word is no one's name: refused even as a new manager.
+    for new in ((), ("--new-manager",)):
+        mixed = run("assign", ids["ООО Василёк"], "Сидоров Олеr", *new, "--as-of", "2026-12-02", check=1).stderr
+        assert "mixes Latin and Cyrillic letters in 'Олеr'" in mixed and "did you mean 'Сидоров Олег'" in mixed
+    assert "did you mean 'Сидоров Олег'" in run("assign", ids["ООО Василёк"], "Сидоров Олк", "--as-of", "2026-12-02",
+                                               check=1).stderr
+    assert {name: c["owner"] for name, c in clients(run).items()} == owners  # nothing moved
+    # The refused names were not recorded: today still takes them for typos.
+    run("today", "--manager", "Петрова Ана", "--as-of", "2026-12-02", check=1)
+    # A new manager with a close name says so once; a name like nobody's needs nothing.
+    run("reassign", "--from", "Петрова Анна", "--to", "Петрова Алла", "--new-manager", "--as-of", "2026-12-02")
+    run("assign", ids["ООО Ромашка"], "Новикова Ольга", "--as-of", "2026-12-02")
+    assert {name: c["owner"] for name, c in clients(run).items()} == {
+        "ООО Ромашка": "Новикова Ольга", "ООО Лютик": "Петрова Алла", "ООО Василёк": "Сидоров Олег"}
+    run("assign", ids["ООО Василёк"], "петрова  алла", "--as-of", "2026-12-02")  # named now: as the base writes it
+    assert clients(run)["ООО Василёк"]["owner"] == "Петрова Алла"
+    assert "owns no clients now" in run("reassign", "--from", "Петрова Анна", "--to", "Петрова Алла", check=1).stderr
+
+
+def test_export_for_a_manager_refuses_a_name_no_one_has_named(run, tmp_path):
+    _three_managers(run, tmp_path)
+    typo = run("export", "clients", "--manager", "Петрова Анн", check=1)
+    assert "did you mean 'Петрова Анна'" in typo.stderr and typo.stdout == ""
+    assert "no dump or command names" in run("export", "clients", "--manager", "Новикова Ольга", check=1).stderr
+    rows = list(csv.DictReader(io.StringIO(run("export", "clients", "--manager", "петрова анна").stdout)))
+    assert [row["name"] for row in rows] == ["ООО Лютик"]

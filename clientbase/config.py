@@ -6,6 +6,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
+from difflib import get_close_matches
 from pathlib import Path
 
 from clientbase.errors import UserError
@@ -118,7 +119,7 @@ COMMENTS: dict[str, str] = {
     "dedupe": "Deduplication: one real buyer, one client.",
     "dedupe.merge_score": "Name similarity (0-100) at which a corroborated fuzzy pair merges.",
     "dedupe.review_score": "Name similarity from which a pair goes to the review list instead of being ignored.",
-    "dedupe.hub_min_clients": "A phone on this many unrelated clients is a hub (reception, call centre), not a key.",
+    "dedupe.hub_min_clients": "A phone on this many unrelated clients (2 or more) is a hub (reception, call centre), not a key.",
     "phones": "Phone health from call outcomes.",
     "phones.no_answer_streak": "No-answer/busy attempts in a row, with no answer between, that make a number dead...",
     "phones.no_answer_min_days": "...when they span at least this many days.",
@@ -135,9 +136,9 @@ COMMENTS: dict[str, str] = {
     "rank.active_days": "A client who bought within this many days is active; before that, lost.",
     "rank.max_share": "Pareto tier: running share of the total before a client below this is maximum...",
     "rank.high_share": "...below this is high, otherwise low.",
-    "rank.key_share": "Share of company profit that makes a key client (exempt from expiry).",
-    "rank.critical_share": "Share that makes a critical dependency.",
-    "rank.mono_share": "Share that makes a mono-client.",
+    "rank.key_share": "Share of company profit (above 0, at most 1) that makes a key client (exempt from expiry).",
+    "rank.critical_share": "Share that makes a critical dependency (not below key_share).",
+    "rank.mono_share": "Share that makes a mono-client (not below critical_share).",
     "today": "Today's call lists.",
     "today.quota": "Calls per manager per day.",
     "today.birthday_days": "Flag a decision maker's birthday within this many days.",
@@ -155,8 +156,27 @@ def _section_types() -> dict[str, type]:
     return {f.name: f.default_factory for f in fields(Rules)}  # type: ignore[misc]
 
 
+# Each setting's type in the words of someone editing the file, not Python's.
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", tuple: 'a list of texts in quotes, '
+          'like ["a", "b"]', str: "a text in quotes"}
+
+# The least and the most each number may be where 0 up is not enough, and why (said in the error).
+_RANGES: dict[str, tuple[float, float | None, str]] = {
+    "dedupe.merge_score": (0, 100, "a name similarity in percent"),
+    "dedupe.review_score": (0, 100, "a name similarity in percent"),
+    "dedupe.hub_min_clients": (2, None, "a phone on one client is no hub"),
+    "phones.no_answer_streak": (1, None, ""),
+    "quarantine.recheck_days": (1, None, "0 would bring the quarantined back every day"),
+    "quarantine.snooze_days": (1, None, ""),
+    "ownership.term_days": (1, None, "0 would send every client back to the pool at once"),
+    "rank.active_days": (1, None, ""),
+    "today.quota": (1, None, ""),
+}
+
+
 def _coerce(path: str, key: str, default: object, value: object) -> object:
     where = f"{path}: [{key.split('.')[0]}] {key.split('.')[1]}"
+    typed = value
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):
@@ -170,9 +190,19 @@ def _coerce(path: str, key: str, default: object, value: object) -> object:
     else:
         ok = isinstance(value, str)
     if not ok:
-        raise RulesError(f"{where} must be {type(default).__name__}, got {value!r}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise RulesError(f"{where} must not be negative, got {value!r}")
+        raise RulesError(f"{where} must be {_KINDS[type(default)]}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if key.endswith("_share"):
+        # A percentage written for a share (10 for 0.10) would silently make nobody key or every client maximum;
+        # 0 would make every client key (never expiring) or none maximum.
+        if not 0 < value <= 1:  # written so that nan is refused too
+            raise RulesError(f"{where} must be a share above 0 and at most 1 (0.10 for 10%), got {typed!r}")
+        return value
+    least, most, why = _RANGES.get(key, (0, None, ""))
+    if not (value >= least and (most is None or value <= most)):
+        allowed = f"from {least} to {most}" if most is not None else f"{least} or more"
+        raise RulesError(f"{where} must be {allowed}{f' ({why})' if why else ''}, got {typed!r}")
     return value
 
 
@@ -204,12 +234,20 @@ def load_rules(path: Path | None) -> Rules:
         rules = replace(rules, **{name: replace(current, **changes)})
     if rules.ownership.conflict_rule not in ("earliest", "latest"):
         raise RulesError(f"{path}: [ownership] conflict_rule must be 'earliest' or 'latest'")
+    classes: dict[str, str] = {}
     for item in rules.cycle.rest_days_by_class:
         letter, sep, days = item.partition("=")
-        if not sep or letter.strip().upper() not in ("A", "B", "C", "D", "E") or not days.strip().isdigit():
+        letter = letter.strip().upper()
+        if not sep or letter not in ("A", "B", "C", "D", "E") or not days.strip().isdigit():
             raise RulesError(f'{path}: [cycle] rest_days_by_class: {item!r} is not like "A=14"')
-    if rules.dedupe.review_score > rules.dedupe.merge_score:
-        raise RulesError(f"{path}: [dedupe] review_score must not exceed merge_score")
+        if letter in classes:  # only the first would count
+            raise RulesError(f"{path}: [cycle] rest_days_by_class names class {letter} twice: "
+                             f"{classes[letter]!r} and {item!r}")
+        classes[letter] = item
+    dedupe = rules.dedupe
+    if dedupe.review_score > dedupe.merge_score:
+        raise RulesError(f"{path}: [dedupe] review_score must not exceed merge_score, got {dedupe.review_score:g} "
+                         f"over {dedupe.merge_score:g}")
     region = rules.ingest.default_region
     if region != IngestRules.default_region:
         from clientbase.phones import known_region  # here: only a file naming a region loads phonenumbers
@@ -224,12 +262,21 @@ def load_rules(path: Path | None) -> Rules:
         raise RulesError(f"{path}: [today] call_from must be before call_until")
     if any(not name.strip() for name in rules.today.team):
         raise RulesError(f"{path}: [today] team must list managers' names, got an empty one")
-    # A percentage written for a share (10 for 0.10) would silently make nobody key or every client maximum.
-    for share in (f.name for f in fields(rules.rank) if f.name.endswith("_share")):
-        if getattr(rules.rank, share) > 1:
-            raise RulesError(f"{path}: [rank] {share} must be a share from 0 to 1, got {getattr(rules.rank, share)!r}")
-    if rules.rank.max_share > rules.rank.high_share:  # the maximum tier lies within the high one (DOMAIN.md §6)
-        raise RulesError(f"{path}: [rank] max_share must not exceed high_share")
+    # The maximum tier lies within the high one, and a mono-client is a critical one is a key one (DOMAIN.md §6).
+    for lower, upper in (("max_share", "high_share"), ("key_share", "critical_share"),
+                         ("critical_share", "mono_share")):
+        if getattr(rules.rank, lower) > getattr(rules.rank, upper):
+            raise RulesError(f"{path}: [rank] {lower} must not exceed {upper}, got {getattr(rules.rank, lower):g} "
+                             f"over {getattr(rules.rank, upper):g}")
+    if rules.access.manager_columns != AccessRules.manager_columns:
+        from clientbase.app import EXPORTS, TODAY_COLUMNS  # here: only a file naming the columns needs the tables
+
+        known = {column for columns in (*EXPORTS.values(), TODAY_COLUMNS) for column in columns}
+        for column in rules.access.manager_columns:
+            if column not in known:
+                close = get_close_matches(column, sorted(known), n=1)
+                raise RulesError(f"{path}: [access] manager_columns: {column!r} is no column of an export or a call "
+                                 f"list{f' (did you mean {close[0]!r}?)' if close else ''}")
     return rules
 
 

@@ -36,8 +36,8 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
     [
         ("[cycle]\nrest_dayz = 3\n", "unknown setting [cycle] rest_dayz"),
         ("[cycles]\nrest_days = 3\n", "unknown section [cycles]"),
-        ("[cycle]\nrest_days = 'long'\n", "[cycle] rest_days must be int"),
-        ("[cycle]\nrest_days = -1\n", "must not be negative"),
+        ("[cycle]\nrest_days = 'long'\n", "[cycle] rest_days must be a whole number, got 'long'"),
+        ("[cycle]\nrest_days = -1\n", "[cycle] rest_days must be 0 or more, got -1"),
         ("[cycle\n", "not valid TOML"),
         ("[ownership]\nconflict_rule = 'loudest'\n", "conflict_rule must be"),
         ("[cycle]\nrest_days_by_class = ['A:14']\n", "is not like"),
@@ -47,7 +47,22 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
         ("[today]\ncall_until = '8 pm'\n", "[today] call_until must be a time HH:MM"),
         ("[today]\ncall_from = '21:00'\n", "[today] call_from must be before call_until"),
         ("[rank]\nhigh_share = 0.4\n", "[rank] max_share must not exceed high_share"),
-        ("[rank]\nkey_share = 10\n", "[rank] key_share must be a share from 0 to 1"),
+        ("[rank]\nkey_share = 10\n", "[rank] key_share must be a share above 0 and at most 1 (0.10 for 10%), got 10"),
+        ("[rank]\nmono_share = 0\n", "[rank] mono_share must be a share above 0 and at most 1"),
+        ("[rank]\nkey_share = 0.3\n", "[rank] key_share must not exceed critical_share, got 0.3 over 0.2"),
+        ("[rank]\ncritical_share = 0.8\n", "[rank] critical_share must not exceed mono_share, got 0.8 over 0.7"),
+        ("[dedupe]\nmerge_score = 200\nreview_score = 150\n", "[dedupe] merge_score must be from 0 to 100"),
+        ("[dedupe]\nreview_score = nan\n", "[dedupe] review_score must be from 0 to 100"),
+        ("[dedupe]\nreview_score = 95\n", "[dedupe] review_score must not exceed merge_score, got 95 over 92"),
+        ("[dedupe]\nhub_min_clients = 1\n", "[dedupe] hub_min_clients must be 2 or more"),
+        ("[phones]\nno_answer_streak = 0\n", "[phones] no_answer_streak must be 1 or more, got 0"),
+        ("[ownership]\nterm_days = 0\n", "[ownership] term_days must be 1 or more"),
+        ("[quarantine]\nrecheck_days = 0\n", "[quarantine] recheck_days must be 1 or more"),
+        ("[today]\nquota = 0\n", "[today] quota must be 1 or more"),
+        ("[cycle]\nrest_days_by_class = ['A=14', 'a=20']\n", "[cycle] rest_days_by_class names class A twice"),
+        ("[cycle]\nrest_days_by_class = 'A=14'\n", "[cycle] rest_days_by_class must be a list of texts in quotes"),
+        ("[access]\nmanager_columns = ['name', 'proffit']\n",
+         "[access] manager_columns: 'proffit' is no column of an export or a call list (did you mean 'profit'?)"),
     ],
 )
 def test_bad_rules_name_the_file_and_setting(tmp_path, text, message):
@@ -80,7 +95,7 @@ def test_init_writes_a_commented_rules_file_and_keeps_an_existing_one(run, tmp_p
 def test_a_broken_rules_file_is_a_one_line_error(run, tmp_path):
     (tmp_path / "clientbase.toml").write_text("[today]\nquota = 'many'\n", encoding="utf-8")
     result = run("rules", check=1)
-    assert "quota must be int" in result.stderr
+    assert "quota must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
@@ -101,13 +116,23 @@ def test_an_error_naming_a_section_prints_its_brackets(run, tmp_path):
     ("[today]\ncall_from = '9'\n", "[today] call_from must be a time HH:MM"),
     ("[today]\ncall_from = '20:00'\n", "[today] call_from must be before call_until"),
     ("[rank]\nmax_share = 0.9\n", "[rank] max_share must not exceed high_share"),
+    ("[dedupe]\nmerge_score = 200\n", "[dedupe] merge_score must be from 0 to 100"),
+    ("[dedupe]\nhub_min_clients = 1\n", "[dedupe] hub_min_clients must be 2 or more"),
 ])
 def test_rules_that_would_break_every_client_are_refused_before_any_work(run, tmp_path, text, message):
     (tmp_path / "clientbase.toml").write_text(text, encoding="utf-8")
     (tmp_path / "crm.csv").write_text("Компания;Город;Телефон\nООО Тест;Казань;8 916 123-45-67\n", encoding="utf-8")
     result = run("ingest", str(tmp_path / "crm.csv"), check=1)
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: clientbase.toml: ")  # the file, then the setting
+    assert message in run("rules", check=1).stderr  # `rules` shows the rules in force: none are
     assert not (tmp_path / "cb.db").exists()
     (tmp_path / "clientbase.toml").write_text("[ingest]\ndefault_region = 'by'\n[today]\ncall_from = '08:30'\n",
                                             encoding="utf-8")
     run("ingest", str(tmp_path / "crm.csv"))
+
+
+def test_every_column_a_manager_may_see_is_accepted(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text("[access]\nmanager_columns = ['name', 'profit', 'call_window', 'detail']\n", encoding="utf-8")
+    assert load_rules(path).access.manager_columns == ("name", "profit", "call_window", "detail")

@@ -264,8 +264,16 @@ def _everyone(owners: list[str], team: Sequence[str], named: Callable[[], set[st
             _check_named(known, name, "the rules' [today] team: ", f"run `today --manager {name!r} --new-manager` once")
             managers[key] = _known_manager(spellings, name)
     if not managers:
-        raise UserError("no manager owns a client yet: name one with --manager, or list the team in the rules "
-                        "([today] team)")
+        # Lists for managers who own nothing would hand the pool to whoever the dumps once named, a manager who
+        # has left too: who works the pool is the team's to say.
+        spellings = {manager_key(name): name for name in sorted(named(), reverse=True)}  # the first spelling wins
+        if not spellings:
+            raise UserError("no manager owns a client yet, and no dump, dialer log or command names one: name one "
+                            "with --manager, or list the team in the rules ([today] team)")
+        names = sorted(spellings.values(), key=manager_order)
+        shown = ", ".join(map(repr, names[:3])) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise UserError(f"no manager owns a client now (their terms ran out or the clients were released; the base "
+                        f"names {shown}): list the team in the rules ([today] team) or name one with --manager")
     return sorted(managers.values(), key=manager_order)
 
 

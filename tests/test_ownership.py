@@ -561,3 +561,31 @@ def test_export_for_a_manager_refuses_a_name_no_one_has_named(run, tmp_path):
     assert "no dump or command names" in run("export", "clients", "--manager", "Новикова Ольга", check=1).stderr
     rows = list(csv.DictReader(io.StringIO(run("export", "clients", "--manager", "петрова анна").stdout)))
     assert [row["name"] for row in rows] == ["ООО Лютик"]
+
+
+def test_the_lists_for_everyone_once_no_one_owns_a_client_say_what_happened_and_what_to_do(run, tmp_path):
+    crm, lists = tmp_path / "crm.csv", tmp_path / "lists.xlsx"
+    crm.write_text("Компания;ИНН;Город;Телефон;Ответственный;Дата назначения\n"
+                   "ООО А;1650000017;Казань;+79170000001;Иванов Иван;01.01.2026\n"
+                   "ООО Б;1650000024;Казань;+79170000002;иванов иван;01.01.2026\n"
+                   "ООО В;1650000031;Казань;+79170000003;Петрова Анна;01.01.2026\n", encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-01-01")
+    run("clean", "--as-of", "2026-01-01")
+    run("today", "--as-of", "2026-01-01", "-o", str(lists))
+    first = lists.read_bytes()
+    run("clean", "--as-of", "2026-05-01")  # every term ran out in April: the pool is nobody's
+    error = run("today", "--as-of", "2026-05-01", "-o", str(lists), check=1).stderr
+    assert "no manager owns a client now (their terms ran out" in error and "yet" not in error
+    assert "the base names 'Иванов Иван', 'Петрова Анна'" in error  # each once
+    assert "[today] team" in error and "--manager" in error and len(error.strip().splitlines()) == 1
+    assert lists.read_bytes() == first  # yesterday's lists stand; nobody was handed out
+    assert {c["owner"] for c in clients(run).values()} == {""}
+
+
+def test_the_lists_for_everyone_in_a_base_no_one_has_owned_say_so(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон\nООО А;1650000017;Казань;+79170000001\n", encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-01-01")
+    run("clean", "--as-of", "2026-01-01")
+    error = run("today", "--as-of", "2026-01-01", check=1).stderr
+    assert "no manager owns a client yet, and no dump, dialer log or command names one" in error

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from clientbase.ingest import raw_json, raw_keys
 from clientbase.phones import PhoneNormaliser
-from clientbase.values import parse_datetime, parse_money
+from clientbase.values import parse_moment, parse_money
 
 OUTCOMES = ("answered", "no_answer", "busy", "unavailable", "not_registered", "wrong_party", "voicemail")
 
@@ -206,10 +206,7 @@ class CallBuilder:
 
 
 # A dialer writes the same minutes and durations over and over: each text is parsed once.
-@lru_cache(maxsize=1 << 16)
-def _moment(stamp: str) -> str | None:
-    moment = parse_datetime(stamp)
-    return moment.isoformat(sep=" ") if moment else None
+_moment = lru_cache(maxsize=1 << 16)(parse_moment)
 
 
 @lru_cache(maxsize=1 << 12)

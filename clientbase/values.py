@@ -134,8 +134,10 @@ _ISO_T = re.compile(r"(?<=\d)T(?=\d)")  # `2026-10-05T10:31`, not the T of `23-O
 _DMY_MOMENT = re.compile(r"^(\d\d)\.(\d\d)\.(\d{4}) (\d\d?):(\d\d)(?::(\d\d))?$")
 
 
-def parse_datetime(text: str | None) -> datetime | None:
-    """A date-time such as `2026-10-05 10:31:00` or `05.10.2026 10:31`; a bare date gives midnight."""
+def parse_moment(text: str | None) -> str | None:
+    """A date-time such as `2026-10-05 10:31:00` or `05.10.2026 10:31` as ISO text to the precision written:
+    `2026-10-05 10:31:00`, `2026-10-05 10:31`, or a bare date `2026-10-05`. A dialer writes one call in
+    several exports to different precisions; only what was written may tell two calls apart."""
     if not text:
         return None
     text = _ISO_T.sub(" ", text.strip())
@@ -146,16 +148,18 @@ def parse_datetime(text: str | None) -> datetime | None:
         year, month, day = m[3], m[2], m[1]
     if m:
         try:
-            return datetime(int(year), int(month), int(day), int(m[4]), int(m[5]), int(m[6] or 0))
+            moment = datetime(int(year), int(month), int(day), int(m[4]), int(m[5]), int(m[6] or 0))
         except ValueError:
             return None
-    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M"):
+        return moment.isoformat(sep=" ", timespec="seconds" if m[6] else "minutes")
+    for pattern, timespec in (("%Y-%m-%d %H:%M:%S", "seconds"), ("%Y-%m-%d %H:%M", "minutes"),
+                              ("%d.%m.%Y %H:%M:%S", "seconds"), ("%d.%m.%Y %H:%M", "minutes")):
         try:
-            return datetime.strptime(text[:19], pattern)
+            return datetime.strptime(text[:19], pattern).isoformat(sep=" ", timespec=timespec)
         except ValueError:
             continue
     day = parse_date(text)
-    return datetime(day.year, day.month, day.day) if day else None
+    return day.isoformat() if day else None
 
 
 def parse_money(text: str | None) -> float | None:

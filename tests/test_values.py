@@ -1,10 +1,10 @@
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientbase.values import birthday_on, parse_birthday, parse_date, parse_datetime, parse_money
+from clientbase.values import birthday_on, parse_birthday, parse_date, parse_moment, parse_money
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_a_date_with_its_month_in_words_or_the_year_spelt_out_is_that_date(day, 
     month = _ENGLISH[day.month - 1]
     for written in (f"{day.day} {month} {day.year}", f"{day:%d}-{month[:3]}-{day.year}",
                     f"{month[:3]} {day.day}, {day.year}", f"{month} {day:%d} {day.year}"):
-        assert parse_date(cased(written)) == day == parse_datetime(cased(written)).date(), written
+        assert parse_date(cased(written)) == day and parse_moment(cased(written)) == day.isoformat(), written
 
 
 @given(st.integers(10_000_000, 99_999_999))
@@ -73,14 +73,16 @@ def test_eight_bare_digits_are_no_date(number):
     assert parse_date(str(number)) is None
 
 
-def test_datetimes():
-    assert parse_datetime("2026-10-05 10:31:00") == datetime(2026, 10, 5, 10, 31)
-    assert parse_datetime("05.10.2026 10:31") == datetime(2026, 10, 5, 10, 31)
-    assert parse_datetime("05.10.2026") == datetime(2026, 10, 5)
-    assert parse_datetime("2026.10.05 10:31") == datetime(2026, 10, 5, 10, 31)
-    assert parse_datetime("05.10.2026 г.") == datetime(2026, 10, 5)
-    assert parse_datetime("вчера") is None
-    assert parse_datetime("2026-10-05T10:31") == datetime(2026, 10, 5, 10, 31)
+def test_moments_keep_the_precision_written():
+    assert parse_moment("2026-10-05 10:31:00") == "2026-10-05 10:31:00"
+    assert parse_moment("05.10.2026 10:31") == "2026-10-05 10:31"
+    assert parse_moment("05.10.2026") == "2026-10-05"
+    assert parse_moment("2026.10.05 10:31") == "2026-10-05 10:31"
+    assert parse_moment("05.10.2026 г.") == "2026-10-05"
+    assert parse_moment("вчера") is None
+    assert parse_moment("2026-10-05T10:31") == "2026-10-05 10:31"
+    assert parse_moment("2026-10-05T9:31:07") == "2026-10-05 09:31:07"
+    assert parse_moment("5.10.2026 10:31:07") == "2026-10-05 10:31:07"
 
 
 @pytest.mark.parametrize(
@@ -105,7 +107,7 @@ def test_money(text, expected):
 @given(st.text(max_size=40))
 def test_no_text_crashes_the_value_parsers(text):
     parse_date(text)
-    parse_datetime(text)
+    parse_moment(text)
     parse_money(text)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 
 from clientbase.ingest import raw_json, raw_keys
 from clientbase.phones import PhoneNormaliser
@@ -58,7 +59,7 @@ def read_outcome(text: str) -> tuple[str | None, str | None]:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    at: datetime
+    at: str  # ISO, to the precision the log wrote it: `2026-03-01 10:15:00`, `2026-03-01 10:15`, `2026-03-01`
     outcome: str
 
 
@@ -70,21 +71,33 @@ class Health:
     last_answered: str | None
 
 
+_at = attrgetter("at")
+
+
 def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
     """Replay a number's calls in time order: the latest decisive event wins.
 
     An answer makes the number ok and ends any streak; `not_registered` is dead at once and
     `wrong_party` a mismatch at once; `streak` no-answer/busy attempts in a row spanning at least
     `min_days` make it dead. `unavailable` and voicemail prove nothing either way.
+
+    Dialers export overlapping windows and repeat rows, so one real call may come in several rows: rows
+    at the same moment, equal to the precision both were written in (`10:15` is `10:15:00` and `10:15:40`;
+    `10:15:00` and `10:15:40` are two calls), are one call. Of such rows no-answer and busy are one attempt,
+    and an answer outweighs whatever else they say: counted twice, or against its answer, one call could
+    kill a live number.
     """
     status, reason, decided = "ok", None, None
-    last_answered = None
-    run: list[datetime] = []
-    for call in sorted(calls, key=lambda c: c.at):
-        day = call.at.date().isoformat()
+    last_answered = answered_at = None
+    run: list[str] = []
+    # In ISO order a coarser stamp comes just before the finer ones it may be: `10:15`, `10:15:00`, `10:15:40`.
+    for call in sorted(calls, key=_at):
+        at, day = call.at, call.at[:10]
         if call.outcome == "answered":
             status, reason, decided, last_answered = "ok", None, day, day
-            run = []
+            answered_at, run = at, []
+        elif answered_at is not None and at.startswith(answered_at):
+            continue
         elif call.outcome == "not_registered":
             status, reason, decided = "dead", "not registered in the network", day
             run = []
@@ -92,11 +105,15 @@ def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
             status, reason, decided = "mismatch", "someone else answers", day
             run = []
         elif call.outcome in ("no_answer", "busy"):
-            run.append(call.at)
-            span = (run[-1] - run[0]).days
-            if status == "ok" and len(run) >= streak and span >= min_days:
-                status, decided = "dead", day
-                reason = f"{len(run)} attempts without an answer over {span} days"
+            if run and at.startswith(run[-1]):
+                run[-1] = at  # the same attempt, its moment now known as finely as written
+            else:
+                run.append(at)
+            if status == "ok" and len(run) >= streak:
+                span = (datetime.fromisoformat(at) - datetime.fromisoformat(run[0])).days
+                if span >= min_days:
+                    status, decided = "dead", day
+                    reason = f"{len(run)} attempts without an answer over {span} days"
     return Health(status, reason, decided, last_answered)
 
 

@@ -10,7 +10,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from itertools import combinations, groupby
 from operator import itemgetter
@@ -625,7 +625,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
         summary.clients = store.set_judge_scope()
     health = []
     for e164, group in groupby(store.calls_by_phone(scoped), key=itemgetter(0)):
-        calls = [Call(datetime.fromisoformat(at), outcome) for _, at, outcome in group]
+        calls = [Call(at, outcome) for _, at, outcome in group]
         h = judge_calls(calls, rules.phones.no_answer_streak, rules.phones.no_answer_min_days)
         health.append((e164, h.status, h.reason, h.decided_on, h.last_answered))
     store.save_phone_health(health, scoped)

@@ -13,7 +13,7 @@ START = datetime(2026, 10, 1, 10, 0)
 
 
 def attempts(days, outcome="no_answer"):
-    return [Call(START + timedelta(days=d), outcome) for d in days]
+    return [Call((START + timedelta(days=d)).isoformat(sep=" "), outcome) for d in days]
 
 
 @pytest.mark.parametrize(
@@ -129,6 +129,65 @@ def test_order_of_the_log_does_not_matter():
     assert judge(calls).status == "dead"
 
 
+def test_a_call_in_several_rows_is_one_attempt():
+    # The export of 1-16 March and last week's of 1-8 March: three real calls, two of them in both.
+    overlapping = attempts([0, 7, 15]) + attempts([0, 7]) + attempts([7])  # and a row repeated in one file
+    assert judge(overlapping).status == "ok"
+    health = judge(attempts([0, 3, 7, 10, 14]) + attempts([3, 7, 14]) + attempts([10], "busy"))
+    assert (health.status, health.reason) == ("dead", "5 attempts without an answer over 14 days")
+
+
+def test_rows_are_one_call_when_their_moments_agree_to_the_precision_both_carry():
+    def na(*stamps):
+        return [Call(f"2026-10-{stamp}", "no_answer") for stamp in stamps]
+
+    later = attempts([5, 10, 15])  # three more attempts, up to 16 October 10:00
+    assert judge(na("01 10:15", "01 10:15:00") + later).status == "ok"
+    assert judge(na("01 10:15", "01 10:15:40") + later).status == "ok"
+    assert judge(na("01", "01 10:15:40") + later).status == "ok"  # a bare date is the whole day
+    # Two calls a few seconds apart are two calls, and a row written to the minute is one of them.
+    assert judge(na("01 10:00:00", "01 10:00:40") + later).status == "dead"
+    assert judge(na("01 10:00", "01 10:00:00", "01 10:00:40") + later).status == "dead"
+    assert judge(na("01 10:00", "01 10:01") + later).status == "dead"
+
+
+def test_outcomes_of_one_moment_that_disagree_never_count_against_the_number():
+    def at(stamp, outcome):
+        return Call(f"2026-10-01 {stamp}", outcome)
+
+    later = attempts([3, 7, 10, 15])
+    # No answer and busy of one moment are one attempt.
+    assert judge([at("10:00", "no_answer"), at("10:00", "busy")] + attempts([7, 10, 15])).status == "ok"
+    # An answer outweighs a no-answer or a death of its moment, whichever row comes first or writes it finer.
+    for rows in ([at("10:00", "answered"), at("10:00", "no_answer")],
+                 [at("10:00", "no_answer"), at("10:00", "answered")],
+                 [at("10:00", "answered"), at("10:00:30", "no_answer")],
+                 [at("10:00", "no_answer"), at("10:00:30", "answered")]):
+        health = judge(rows + later)
+        assert (health.status, health.last_answered) == ("ok", "2026-10-01"), rows
+    for rows in ([at("10:00", "answered"), at("10:00", "not_registered")],
+                 [at("10:00", "not_registered"), at("10:00", "answered")],
+                 [at("10:00:00", "wrong_party"), at("10:00", "answered")]):
+        assert judge(rows).status == "ok", rows
+    assert judge([at("10:00", "answered"), at("10:01", "not_registered")]).status == "dead"
+
+
+# Calls in distinct minutes over 30 days, most of them unanswered, so that streaks are common.
+_MINUTES = st.lists(st.tuples(st.integers(0, 60 * 24 * 30), st.integers(0, 59),
+                              st.sampled_from(("no_answer",) * 6 + ("busy",) * 2 + OUTCOMES)),
+                    max_size=12, unique_by=lambda call: call[0])
+
+
+@given(_MINUTES, st.data())
+def test_repeating_rows_to_the_second_or_to_the_minute_changes_nothing(calls, data):
+    real = [Call((START + timedelta(minutes=m, seconds=s)).isoformat(sep=" "), o) for m, s, o in calls]
+    repeats = [Call(call.at[:16] if minute else call.at, call.outcome)
+               for call, minute in data.draw(st.lists(st.tuples(st.sampled_from(real), st.booleans())))] \
+        if real else []
+    rows = data.draw(st.permutations(real + repeats))
+    assert judge(rows) == judge(real)
+
+
 def test_durations():
     assert parse_duration("00:10:18") == 618
     assert parse_duration("10:18") == 618
@@ -225,3 +284,69 @@ def test_the_operators_own_line_is_neither_the_number_called_nor_the_manager(run
     (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
     assert source["mapping"] == {"Number": "phone", "Date": "at", "Outcome": "outcome", "Sales manager": "manager"}
     assert source["ok"] == 1
+
+
+def _log(path, rows):
+    path.write_text("Телефон;Дата и время;Результат;Оператор\n"
+                    + "".join(f"+79170000001;{at};{said};Иванов Иван\n" for at, said in rows), encoding="utf-8")
+    return path
+
+
+def _client(run):
+    (phone,) = csv.DictReader(io.StringIO(run("export", "phones").stdout))
+    (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    actions = [h["action"] for h in json.loads(run("explain", client["client_id"], "--json").stdout)["history"]]
+    return (phone["status"], phone["reason"]), client, [a for a in actions if a in ("quarantine", "release")]
+
+
+@pytest.fixture
+def romashka(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон;Ответственный\nООО Ромашка;1650000017;Казань;+79170000001;Иванов Иван\n",
+                   encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-03-01")
+    return tmp_path
+
+
+def test_a_call_in_overlapping_dialer_logs_or_repeated_in_one_counts_once(run, romashka):
+    # The export of 1-16 March holds three unanswered calls, the last one twice; last week's export of 1-8 March,
+    # imported as another source and written another way, holds two of them again.
+    march = _log(romashka / "dialer_march_1_16.csv", [("2026-03-01 10:00", "Нет ответа"),
+                                                      ("2026-03-08 10:00", "Нет ответа"),
+                                                      ("2026-03-16 10:00", "Нет ответа"),
+                                                      ("2026-03-16 10:00", "Нет ответа")])
+    week = _log(romashka / "dialer_week_1_8.csv", [("01.03.2026 10:00:00", "Нет ответа"),
+                                                   ("08.03.2026 10:00", "Абонент не отвечает")])
+    imported = json.loads(run("calls", str(march), str(week), "--json").stdout)
+    assert (imported["rows"], imported["rejected"]) == (6, 0)  # every row stays, each with its SOURCE:ROW
+    run("clean", "--as-of", "2026-03-17")
+    phone, client, actions = _client(run)
+    assert phone == ("ok", "")
+    assert (client["state"], client["last_contact"], actions) == ("owned", "", [])
+    assert list(csv.DictReader(io.StringIO(run("export", "quarantine").stdout))) == []
+    report = json.loads(run("report", "--as-of", "2026-03-17", "--json").stdout)["sections"]
+    assert report["Calls imported"]["rows"] == [{"status": "ok", "reason": "", "calls": 6}]
+    assert report["Phones by status"]["rows"] == [{"status": "ok", "numbers": 1}]
+
+
+def test_five_real_attempts_over_two_weeks_still_kill_the_number_however_the_logs_overlap(run, romashka):
+    first = _log(romashka / "dialer_1.csv", [("2026-03-01 10:00", "Нет ответа"), ("2026-03-08 10:00", "Нет ответа"),
+                                             ("2026-03-16 10:00", "Занято")])
+    # The next export starts a day back, repeats a row, and writes the seconds: two new attempts.
+    second = _log(romashka / "dialer_2.csv", [("2026-03-16 10:00:00", "Занято"), ("2026-03-23 10:00:00", "Нет ответа"),
+                                              ("2026-03-23 10:00:00", "Нет ответа"), ("2026-03-30 10:00:00", "Занято")])
+    run("calls", str(first), str(second))
+    run("clean", "--as-of", "2026-03-31")
+    phone, client, actions = _client(run)
+    assert phone == ("dead", "5 attempts without an answer over 29 days")
+    assert (client["state"], actions) == ("quarantined", ["quarantine"])
+
+    # An answer, in two overlapping exports: the client is released, and its rest counts from that one call.
+    third = _log(romashka / "dialer_3.csv", [("2026-03-30 10:00", "Занято"), ("2026-04-02 11:00", "Разговор")])
+    fourth = _log(romashka / "dialer_4.csv", [("02.04.2026 11:00:00", "Отвечен"), ("02.04.2026 11:00:00", "Отвечен")])
+    run("calls", str(third), str(fourth))
+    run("clean", "--as-of", "2026-04-03")
+    phone, client, actions = _client(run)
+    assert phone == ("ok", "")
+    assert (client["state"], client["last_contact"], client["next_due"]) == ("owned", "2026-04-02", "2026-05-02")
+    assert actions == ["quarantine", "release"]

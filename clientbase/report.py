@@ -50,7 +50,8 @@ def build_report(as_of: str, figures: dict[str, list[tuple]], runs: list[tuple[s
             entry[2].append(f"{count} {reason}")
     ingested.rows = [(s, ok, bad, "; ".join(reasons)) for s, (ok, bad, reasons) in per_source.items()]
     sections.append(ingested)
-    calls = Section("Calls imported", ("status", "reason", "calls"), list(figures["calls"]))
+    calls = Section("Calls imported", ("status", "reason", "calls"), list(figures["calls"]),
+                    note="rows as read: a call several rows carry is judged once")
     if calls.rows:
         sections.append(calls)
 

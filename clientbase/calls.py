@@ -79,7 +79,8 @@ def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
 
     An answer makes the number ok and ends any streak; `not_registered` is dead at once and
     `wrong_party` a mismatch at once; `streak` no-answer/busy attempts in a row spanning at least
-    `min_days` make it dead. `unavailable` and voicemail prove nothing either way.
+    `min_days` make it dead, and each such streak after it does again (a re-check of a dead number decides
+    on its day). `unavailable` and voicemail prove nothing either way.
 
     Dialers export overlapping windows and repeat rows, so one real call may come in several rows: rows
     at the same moment, equal to the precision both were written in (`10:15` is `10:15:00` and `10:15:40`;
@@ -88,7 +89,7 @@ def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
     kill a live number.
     """
     status, reason, decided = "ok", None, None
-    last_answered = answered_at = None
+    last_answered = answered_at = attempt = None
     run: list[str] = []
     # In ISO order a coarser stamp comes just before the finer ones it may be: `10:15`, `10:15:00`, `10:15:40`.
     for call in sorted(calls, key=_at):
@@ -105,15 +106,19 @@ def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
             status, reason, decided = "mismatch", "someone else answers", day
             run = []
         elif call.outcome in ("no_answer", "busy"):
-            if run and at.startswith(run[-1]):
-                run[-1] = at  # the same attempt, its moment now known as finely as written
+            if attempt is not None and at.startswith(attempt):
+                attempt = at  # the same attempt, its moment now known as finely as written
+                if run:
+                    run[-1] = at
             else:
+                attempt = at
                 run.append(at)
-            if status == "ok" and len(run) >= streak:
-                span = (datetime.fromisoformat(at) - datetime.fromisoformat(run[0])).days
+            if len(run) >= streak:
+                span = (datetime.fromisoformat(run[-1]) - datetime.fromisoformat(run[0])).days
                 if span >= min_days:
                     status, decided = "dead", day
                     reason = f"{len(run)} attempts without an answer over {span} days"
+                    run = []  # one more unanswered call is not another streak
     return Health(status, reason, decided, last_answered)
 
 

@@ -124,6 +124,17 @@ def test_not_registered_and_wrong_party_act_at_once_and_a_later_answer_restores(
     assert back.status == "ok" and back.last_answered == "2026-10-31"
 
 
+def test_only_a_whole_new_streak_decides_a_dead_number_again():
+    gone = attempts([0], "not_registered")
+    assert judge(gone + attempts([200, 201])).decided_on == "2026-10-01"  # unanswered calls decide nothing
+    again = judge(gone + attempts([200, 204, 207, 210, 214]))
+    assert (again.status, again.decided_on) == ("dead", "2027-05-03")
+    assert again.reason == "5 attempts without an answer over 14 days"
+    streak = attempts([0, 3, 7, 10, 14])
+    assert judge(streak + attempts([200])).decided_on == judge(streak).decided_on == "2026-10-15"
+    assert judge(streak + attempts([200, 204, 207, 210, 214])).decided_on == "2027-05-03"
+
+
 def test_order_of_the_log_does_not_matter():
     calls = attempts([14, 0, 10, 3, 7])
     assert judge(calls).status == "dead"

@@ -633,10 +633,13 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     judgements = []
     working: Counter[int] = Counter()
     judged: Counter[int] = Counter()
+    decided: dict[int, str] = {}  # the latest call that decided any number of each client: a re-check's result
     plan = numbering_plan(store)
     for phone in (PhoneFacts(*row) for row in store.phones_to_judge(scoped)):
         if plan and plan.covers(phone.e164):
             phone = replace(phone, allocated=plan.lookup(phone.e164) is not None)
+        if phone.call_decided_on and phone.call_decided_on > decided.get(phone.client_id, ""):
+            decided[phone.client_id] = phone.call_decided_on
         status, reason, decided_on = judge_phone(phone, as_of)
         if status:
             judgements.append((status, reason, decided_on, phone.phone_id))
@@ -665,7 +668,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     for client_id in clients:
         last = answered.get(client_id)
         verdict = ClientVerdict(client_id, working[client_id], judged[client_id], client_id in closed,
-                                last[:10] if last else None)
+                                last[:10] if last else None, decided.get(client_id))
         change = review_quarantine(verdict, entries.get(client_id), as_of, rules.quarantine.recheck_days)
         if change is None:
             continue
@@ -675,8 +678,13 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
         else:
             store.save_quarantine(change.entry)
             summary.quarantined += change.action == "quarantine"
-        logged.append((change.action, {"reason": change.entry.reason if change.entry else "answered a call"},
-                       client_id))
+        if change.entry is None:
+            detail = {"reason": "answered a call"}
+        elif change.action == "recheck":
+            detail = {"reason": change.entry.reason, "recheck_on": change.entry.recheck_on}
+        else:
+            detail = {"reason": change.entry.reason}
+        logged.append((change.action, detail, client_id))
     store.audit_many(command, logged)
     store.save_judge_state(settings)
     summary.in_quarantine, summary.recheck_due = store.quarantine_totals(as_of.isoformat())

@@ -7,7 +7,7 @@ from datetime import date
 
 from clientbase.models import QuarantineEntry
 from clientbase.phones import area_codes_for_city
-from clientbase.values import shift
+from clientbase.values import days_after, shift
 
 
 # Not frozen: a full clean makes one per usable phone, and frozen ones take five times as long to make.
@@ -72,12 +72,13 @@ class ClientVerdict:
     judged: int  # numbers found dead or mismatched
     closed: bool
     last_answered: str | None  # date of the latest answered call to any of its numbers
+    last_decided: str | None  # date of the latest call that decided any of its numbers: alive, dead or mismatched
 
 
 @dataclass(frozen=True, slots=True)
 class QuarantineChange:
     client_id: int
-    action: str  # quarantine | release | reason
+    action: str  # quarantine | release | reason | recheck
     entry: QuarantineEntry | None
 
 
@@ -94,23 +95,34 @@ def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_
     """What the quarantine does with one client tonight, or None when nothing changes.
 
     A quarantined client leaves only when a call after it went in shows it alive (or by hand);
-    one released by hand does not go back for the same reason without new evidence.
+    one released by hand does not go back for the same reason without new evidence. A call on or
+    after the re-check date that decides one of its numbers without releasing it (dead or
+    mismatched again) is the re-check done: the next one is due `recheck_days` after that call.
     """
     reason = quarantine_reason(verdict)
-    today = as_of.isoformat()
     active = entry is not None and entry.released_on is None
     if active:
         alive = verdict.last_answered is not None and verdict.last_answered >= entry.since
         if reason is None and alive:
             return QuarantineChange(verdict.client_id, "release", None)
-        if reason is not None and reason != entry.reason:
-            updated = QuarantineEntry(entry.client_id, reason, entry.since, entry.recheck_on)
-            return QuarantineChange(verdict.client_id, "reason", updated)
-        return None
+        updated = QuarantineEntry(entry.client_id, reason or entry.reason, entry.since,
+                                  _next_recheck(entry.recheck_on, verdict, recheck_days))
+        if updated == entry:
+            return None
+        return QuarantineChange(verdict.client_id, "reason" if updated.recheck_on == entry.recheck_on else "recheck",
+                                updated)
     if reason is None:
         return None
     if entry is not None and entry.released_on and reason == entry.reason:
         return None
-    recheck_on = shift(as_of, recheck_days).isoformat()
+    recheck_on = _next_recheck(shift(as_of, recheck_days).isoformat(), verdict, recheck_days)
     return QuarantineChange(verdict.client_id, "quarantine",
-                            QuarantineEntry(verdict.client_id, reason, today, recheck_on))
+                            QuarantineEntry(verdict.client_id, reason, as_of.isoformat(), recheck_on))
+
+
+def _next_recheck(recheck_on: str, verdict: ClientVerdict, recheck_days: int) -> str:
+    """The re-check date, moved on past a call that decided a number on or after it: that re-check is done.
+    Unanswered calls decide nothing until they make a whole streak; a date held at the calendar's end stays."""
+    if verdict.last_decided is not None and verdict.last_decided >= recheck_on:
+        return days_after(verdict.last_decided, recheck_days)
+    return recheck_on

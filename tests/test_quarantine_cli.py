@@ -206,3 +206,54 @@ def test_a_release_or_a_snooze_shows_in_the_clients_state_at_once(run, tmp_path)
     assert states[gamma] == "pool"
     run("clean", "--as-of", "2027-03-01")
     assert {c["client_id"]: c["state"] for c in export(run, "clients")}[gamma] == "pool"
+
+
+def quarantine_on(run, day):
+    items = json.loads(run("quarantine", "list", "--as-of", day, "--json").stdout)["items"]
+    return {i["name"]: (i["since"], i["recheck_on"], i["recheck_due"]) for i in items}
+
+
+def listed_on(run, day, mode):
+    run("clean", "--as-of", day, *mode)
+    items = json.loads(run("today", "--manager", "Иванов Иван", "--as-of", day, "--json").stdout)["items"]
+    return {i["name"]: (i["phone"], i["reason"]) for i in items}
+
+
+@pytest.mark.parametrize("mode", [(), ("--full",)], ids=["incremental", "full"])
+def test_a_failed_re_check_puts_the_client_aside_for_another_term(run, tmp_path, mode):
+    write(tmp_path / "crm.csv", ["Компания", "ИНН", "Город", "Телефон", "Ответственный"],
+          [["ООО Ромашка", "1650000017", "Казань", "+79170000001", "Иванов Иван"],
+           ["ООО Лютик", "1650000024", "Казань", "+79170000002", "Иванов Иван"],
+           ["ООО Астра", "1650000031", "Казань", "+79170000003", "Иванов Иван"]])
+    header = ["Телефон", "Дата и время", "Результат", "Оператор"]
+    write(tmp_path / "january.csv", header, [["+79170000001", "2026-01-10 10:00", "Не зарегистрирован в сети", ""],
+                                             ["+79170000002", "2026-01-10 10:00", "Не тот абонент", ""],
+                                             ["+79170000003", "2026-01-10 10:00", "Номер не существует", ""]])
+    run("ingest", str(tmp_path / "crm.csv"), "--as-of", "2026-01-01")
+    run("calls", str(tmp_path / "january.csv"))
+    run("clean", "--as-of", "2026-01-11", *mode)
+    assert {reason for _, reason in listed_on(run, "2026-07-10", mode).values()} == {"re-check"}
+
+    # The re-check: Ромашка is not registered again, Лютик someone else's again; Астра's calls prove nothing.
+    write(tmp_path / "july.csv", header, [
+        *(["+79170000001", f"2026-07-{day} 10:00", "Не зарегистрирован в сети", ""] for day in (10, 11, 12, 13)),
+        ["+79170000002", "2026-07-11 10:00", "Не тот абонент", ""],
+        ["+79170000003", "2026-07-10 10:00", "Нет ответа", ""], ["+79170000003", "2026-07-11 10:00", "Занято", ""],
+        ["+79170000003", "2026-07-12 10:00", "Абонент недоступен", ""]])
+    run("calls", str(tmp_path / "july.csv"))
+    assert listed_on(run, "2026-07-14", mode) == {"ООО Астра": ("+79170000003", "re-check")}
+    assert quarantine_on(run, "2026-07-14") == {"ООО Ромашка": ("2026-01-11", "2027-01-09", False),
+                                                "ООО Лютик": ("2026-01-11", "2027-01-07", False),
+                                                "ООО Астра": ("2026-01-11", "2026-07-10", True)}
+    # Unanswered calls on until they make a streak (5 over 14 days): Астра's number is dead again on the 24th.
+    write(tmp_path / "later.csv", header,
+          [["+79170000003", f"2026-07-{day} 10:00", "Нет ответа", ""] for day in (14, 18, 24)])
+    run("calls", str(tmp_path / "later.csv"))
+    for day in ("2026-07-25", "2026-08-10", "2027-01-06"):
+        assert listed_on(run, day, mode) == {}
+    assert quarantine_on(run, "2027-01-06")["ООО Астра"] == ("2026-01-11", "2027-01-20", False)
+    assert set(listed_on(run, "2027-01-09", mode)) == {"ООО Ромашка", "ООО Лютик"}
+    ids = client_ids(run)
+    audit = json.loads(run("audit", "--client", ids["ООО Ромашка"], "--json").stdout)["items"]
+    assert [json.loads(a["detail"]) for a in audit if a["action"] == "recheck"] == [
+        {"reason": "all numbers dead or mismatched", "recheck_on": "2027-01-09"}]

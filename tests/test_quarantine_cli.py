@@ -288,3 +288,15 @@ def test_a_quarantined_client_given_a_working_number_goes_back_to_work(run, tmp_
     assert states == {"ООО Ромашка": "owned", "ООО Лютик": "owned", "ООО Астра": "quarantined"}
     audit = json.loads(run("audit", "--client", client_ids(run)["ООО Ромашка"], "--json").stdout)["items"]
     assert [json.loads(a["detail"]) for a in audit if a["action"] == "release"] == [{"reason": "has a working number"}]
+
+
+def test_a_closed_clients_answered_re_check_is_done_and_keeps_it_closed(run, tmp_path):
+    write(tmp_path / "crm.csv", ["Компания", "Город", "Телефон", "Статус", "Ответственный"],
+          [["ООО Астра", "Казань", "+79170000003", "Компания закрыта", "Иванов Иван"]])
+    run("ingest", str(tmp_path / "crm.csv"), "--as-of", "2026-01-01")
+    run("clean", "--as-of", "2026-01-11")
+    assert listed_on(run, "2026-07-10", ()) == {"ООО Астра": ("+79170000003", "re-check")}
+    write(tmp_path / "calls.csv", ["Телефон", "Дата и время", "Результат"], [["+79170000003", "2026-07-10 10:00", "Отвечен"]])
+    run("calls", str(tmp_path / "calls.csv"))
+    assert listed_on(run, "2026-07-11", ()) == {}  # the answer was the re-check: closed stays closed
+    assert quarantine_on(run, "2026-07-11") == {"ООО Астра": ("2026-01-11", "2027-01-06", False)}

@@ -96,7 +96,7 @@ def judge_calls(calls: Sequence[Call], streak: int, min_days: int) -> Health:
         at, day = call.at, call.at[:10]
         if call.outcome == "answered":
             status, reason, decided, last_answered = "ok", None, day, day
-            answered_at, run = at, []
+            answered_at, attempt, run = at, None, []
         elif answered_at is not None and at.startswith(answered_at):
             continue
         elif call.outcome == "not_registered":

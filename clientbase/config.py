@@ -170,7 +170,7 @@ _RANGES: dict[str, tuple[float, float | None, str]] = {
     "quarantine.snooze_days": (1, None, ""),
     "ownership.term_days": (1, None, "0 would send every client back to the pool at once"),
     "rank.active_days": (1, None, ""),
-    "today.quota": (1, None, ""),
+    "today.quota": (1, 10_000, "calls one manager makes in a day"),
 }
 
 

@@ -141,7 +141,7 @@ def _conflict_order(rule: str, priority: Sequence[str]):
         dated = claim.assigned_on is not None
         when = claim.assigned_on or ""
         stamp = when if rule == "earliest" else "".join(chr(0x10FFFF - ord(ch)) for ch in when)
-        return (not dated, stamp, source_rank(_source_of(claim), priority), manager_key(claim.manager), claim.ref)
+        return (not dated, stamp, source_rank(_source_of(claim), priority), manager_order(claim.manager), claim.ref)
     return key
 
 

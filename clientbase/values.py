@@ -129,9 +129,11 @@ def days_after(day: str, days: int) -> str:
     return shift(date.fromisoformat(day), days).isoformat()
 
 
-_ISO_MOMENT = re.compile(r"^(\d{4})[-./](\d\d)[-./](\d\d)[ T](\d\d?):(\d\d)(?::(\d\d))?$")
+# The time after a date, as dialers write it: `10:31`, `10:31:00`, `10:31:00.250`; a zone or a word after it is read past.
+_CLOCK = r"[ T](\d{1,2}):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?(?:\s*(?:Z|[+-]\d\d:?\d\d))?(?:\s.*)?$"
+_ISO_MOMENT = re.compile(r"^(\d{4})[-./](\d{1,2})[-./](\d{1,2})" + _CLOCK)
 _ISO_T = re.compile(r"(?<=\d)T(?=\d)")  # `2026-10-05T10:31`, not the T of `23-OCT-2026`
-_DMY_MOMENT = re.compile(r"^(\d\d)\.(\d\d)\.(\d{4}) (\d\d?):(\d\d)(?::(\d\d))?$")
+_DMY_MOMENT = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})" + _CLOCK)
 
 
 def parse_moment(text: str | None) -> str | None:
@@ -143,21 +145,15 @@ def parse_moment(text: str | None) -> str | None:
     text = _ISO_T.sub(" ", text.strip())
     # What dialers write, parsed without strptime's overhead.
     if m := _ISO_MOMENT.match(text):
-        year, month, day = m[1], m[2], m[3]
+        year, month, day = int(m[1]), m[2], m[3]
     elif m := _DMY_MOMENT.match(text):
-        year, month, day = m[3], m[2], m[1]
+        year, month, day = _full_year(m[3]), m[2], m[1]
     if m:
         try:
-            moment = datetime(int(year), int(month), int(day), int(m[4]), int(m[5]), int(m[6] or 0))
+            moment = datetime(year, int(month), int(day), int(m[4]), int(m[5]), int(m[6] or 0))
         except ValueError:
             return None
         return moment.isoformat(sep=" ", timespec="seconds" if m[6] else "minutes")
-    for pattern, timespec in (("%Y-%m-%d %H:%M:%S", "seconds"), ("%Y-%m-%d %H:%M", "minutes"),
-                              ("%d.%m.%Y %H:%M:%S", "seconds"), ("%d.%m.%Y %H:%M", "minutes")):
-        try:
-            return datetime.strptime(text[:19], pattern).isoformat(sep=" ", timespec=timespec)
-        except ValueError:
-            continue
     day = parse_date(text)
     return day.isoformat() if day else None
 

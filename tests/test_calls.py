@@ -340,6 +340,14 @@ def test_a_call_in_overlapping_dialer_logs_or_repeated_in_one_counts_once(run, r
     assert report["Phones by status"]["rows"] == [{"status": "ok", "numbers": 1}]
 
 
+def test_an_answer_in_the_morning_does_not_hide_a_dead_number_in_the_evening(run, romashka):
+    # A log writing the year in two digits: the time must be kept, or both calls are one moment and the answer wins.
+    log = _log(romashka / "dialer.csv", [("01.03.26 09:00", "Отвечен"), ("01.03.26 18:00", "Номер не существует")])
+    run("calls", str(log))
+    run("clean", "--as-of", "2026-03-02")
+    assert _client(run)[0] == ("dead", "not registered in the network")
+
+
 def test_five_real_attempts_over_two_weeks_still_kill_the_number_however_the_logs_overlap(run, romashka):
     first = _log(romashka / "dialer_1.csv", [("2026-03-01 10:00", "Нет ответа"), ("2026-03-08 10:00", "Нет ответа"),
                                              ("2026-03-16 10:00", "Занято")])

@@ -83,6 +83,11 @@ def test_moments_keep_the_precision_written():
     assert parse_moment("2026-10-05T10:31") == "2026-10-05 10:31"
     assert parse_moment("2026-10-05T9:31:07") == "2026-10-05 09:31:07"
     assert parse_moment("5.10.2026 10:31:07") == "2026-10-05 10:31:07"
+    # A two-digit year, slashes, a zone, fractions or a word after it keep the time: a bare date is one for the day.
+    assert parse_moment("01.03.26 18:00") == "2026-03-01 18:00"
+    assert parse_moment("01/03/2026 18:00:00") == "2026-03-01 18:00:00"
+    assert parse_moment("2026-10-05T10:31:00.250+03:00") == "2026-10-05 10:31:00"
+    assert parse_moment("2026-10-05 10:31:00 MSK") == "2026-10-05 10:31:00"
 
 
 @pytest.mark.parametrize(

@@ -666,22 +666,24 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     closed = store.closed_clients(scoped)
     logged = []
     for client_id in clients:
+        last = answered.get(client_id)
         verdict = ClientVerdict(client_id, working[client_id], judged[client_id], client_id in closed,
-                                decided.get(client_id))
+                                last[:10] if last else None, decided.get(client_id))
         change = review_quarantine(verdict, entries.get(client_id), as_of, rules.quarantine.recheck_days)
         if change is None:
             continue
         if change.entry is None:
             store.drop_quarantine([client_id])
             summary.released += 1
-            alive = answered.get(client_id, "")[:10] >= entries[client_id].since
-            detail = {"reason": "answered a call" if alive else "has a working number"}
         else:
             store.save_quarantine(change.entry)
             summary.quarantined += change.action == "quarantine"
+        if change.entry is None:
+            detail = {"reason": "answered a call"}
+        elif change.action == "recheck":
+            detail = {"reason": change.entry.reason, "recheck_on": change.entry.recheck_on}
+        else:
             detail = {"reason": change.entry.reason}
-            if change.action == "recheck":
-                detail["recheck_on"] = change.entry.recheck_on
         logged.append((change.action, detail, client_id))
     store.audit_many(command, logged)
     store.save_judge_state(settings)

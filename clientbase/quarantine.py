@@ -71,6 +71,7 @@ class ClientVerdict:
     working: int  # numbers that may be called
     judged: int  # numbers found dead or mismatched
     closed: bool
+    last_answered: str | None  # date of the latest answered call to any of its numbers
     last_decided: str | None  # date of the latest call that decided any of its numbers: alive, dead or mismatched
 
 
@@ -93,18 +94,18 @@ def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_
                       recheck_days: int) -> QuarantineChange | None:
     """What the quarantine does with one client tonight, or None when nothing changes.
 
-    A quarantined client leaves as soon as it has a working number again (one that answered, or one that
-    nothing condemns, such as a new number in a dump: numbers are judged from plan and calls), or by hand;
-    one released by hand does not go back for the same reason without new evidence. A call on or after
-    the re-check date that decides one of its numbers without releasing it (dead or mismatched again) is
-    the re-check done: the next one is due `recheck_days` after that call.
+    A quarantined client leaves only when a call after it went in shows it alive (or by hand);
+    one released by hand does not go back for the same reason without new evidence. A call on or
+    after the re-check date that decides one of its numbers without releasing it (dead or
+    mismatched again) is the re-check done: the next one is due `recheck_days` after that call.
     """
     reason = quarantine_reason(verdict)
     active = entry is not None and entry.released_on is None
     if active:
-        if reason is None:
+        alive = verdict.last_answered is not None and verdict.last_answered >= entry.since
+        if reason is None and alive:
             return QuarantineChange(verdict.client_id, "release", None)
-        updated = QuarantineEntry(entry.client_id, reason, entry.since,
+        updated = QuarantineEntry(entry.client_id, reason or entry.reason, entry.since,
                                   _next_recheck(entry.recheck_on, verdict, recheck_days))
         if updated == entry:
             return None

@@ -259,35 +259,19 @@ def test_a_failed_re_check_puts_the_client_aside_for_another_term(run, tmp_path,
         {"reason": "all numbers dead or mismatched", "recheck_on": "2027-01-09"}]
 
 
-@pytest.mark.parametrize("mode", [(), ("--full",)], ids=["incremental", "full"])
-def test_a_quarantined_client_given_a_working_number_goes_back_to_work(run, tmp_path, mode):
-    header = ["Компания", "ИНН", "Город", "Телефон", "Статус", "Ответственный"]
-    write(tmp_path / "crm.csv", header, [["ООО Ромашка", "1650000017", "Казань", "+79170000001", "", "Иванов Иван"],
-                                         ["ООО Лютик", "1650000024", "Казань", "+79170000002", "", "Иванов Иван"],
-                                         ["ООО Астра", "1650000031", "Казань", "+79170000003", "Компания закрыта",
-                                          "Иванов Иван"]])
-    write(tmp_path / "calls.csv", ["Телефон", "Дата и время", "Результат"],
-          [[phone, "2026-01-10 10:00", "Не зарегистрирован в сети"] for phone in ("+79170000001", "+79170000002")])
+def test_a_dialer_log_sent_again_without_a_dead_numbers_calls_does_not_free_its_client(run, tmp_path):
+    # Only a call that answers frees a quarantined client: the evidence that condemned it may simply be gone.
+    write(tmp_path / "crm.csv", ["Компания", "ИНН", "Город", "Телефон", "Ответственный"],
+          [["ООО Альфа", "1650000017", "Казань", "+79170000001", "Иванов Иван"]])
+    write(tmp_path / "jan.csv", ["Телефон", "Дата и время", "Результат"],
+          [["+79170000001", "2026-01-10 10:00", "Не зарегистрирован в сети"]])
+    write(tmp_path / "feb.csv", ["Телефон", "Дата и время", "Результат"], [["+79170000005", "2026-02-10 10:00", "Отвечен"]])
     run("ingest", str(tmp_path / "crm.csv"), "--as-of", "2026-01-01")
-    run("calls", str(tmp_path / "calls.csv"))
-    assert listed_on(run, "2026-01-11", mode) == {}
-    # The manager finds new numbers: Ромашка's instead of the dead one, Лютик's beside it; the closed Астра's too.
-    write(tmp_path / "crm.csv", header, [["ООО Ромашка", "1650000017", "Казань", "+79170000009", "", "Иванов Иван"],
-                                         ["ООО Лютик", "1650000024", "Казань", "+79170000002, +79170000008", "",
-                                          "Иванов Иван"],
-                                         ["ООО Астра", "1650000031", "Казань", "+79170000007", "Компания закрыта",
-                                          "Иванов Иван"]])
-    run("ingest", str(tmp_path / "crm.csv"), "--as-of", "2026-01-12")
-    assert listed_on(run, "2026-01-12", mode) == {"ООО Ромашка": ("+79170000009", "cycle due"),
-                                                  "ООО Лютик": ("+79170000008", "cycle due")}
-    assert {p["e164"]: p["status"] for p in export(run, "phones")} == {
-        "+79170000009": "ok", "+79170000002": "dead", "+79170000008": "ok", "+79170000007": "ok"}
-    items = json.loads(run("quarantine", "list", "--as-of", "2026-01-12", "--json").stdout)["items"]
-    assert [(i["name"], i["reason"]) for i in items] == [("ООО Астра", "closed")]
-    states = {c["name"]: c["state"] for c in export(run, "clients")}
-    assert states == {"ООО Ромашка": "owned", "ООО Лютик": "owned", "ООО Астра": "quarantined"}
-    audit = json.loads(run("audit", "--client", client_ids(run)["ООО Ромашка"], "--json").stdout)["items"]
-    assert [json.loads(a["detail"]) for a in audit if a["action"] == "release"] == [{"reason": "has a working number"}]
+    run("calls", str(tmp_path / "jan.csv"), "--source", "dialer")
+    assert listed_on(run, "2026-01-11", ()) == {}
+    run("calls", str(tmp_path / "feb.csv"), "--source", "dialer")  # replaces January's calls
+    assert listed_on(run, "2026-02-12", ()) == {}
+    assert {c["state"] for c in export(run, "clients")} == {"quarantined"}
 
 
 def test_a_closed_clients_answered_re_check_is_done_and_keeps_it_closed(run, tmp_path):

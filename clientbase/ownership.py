@@ -114,11 +114,31 @@ def manager_order(text: str) -> str:
 
 
 def similar_managers(name: str, names: Iterable[str]) -> list[str]:
-    """The managers `name` may be a typo of: the closest few, closest first."""
+    """The managers `name` may be a typo of, or a short form with initials of (`Сидоров П.` for `Сидоров Пётр`):
+    the closest few, closest first."""
     from rapidfuzz import fuzz, process  # here: only a name nobody knows needs it
 
-    return [other for other, _, _ in process.extract(name, list(names), scorer=fuzz.WRatio, score_cutoff=85,
-                                                      limit=3, processor=manager_key)]
+    names = list(names)
+    close = [other for other, _, _ in process.extract(name, names, scorer=fuzz.WRatio, score_cutoff=85, limit=3,
+                                                       processor=manager_key)]
+    shortened = [other for other in names if other not in close and _initials_of(name, other)]
+    return close + shortened[:3]
+
+
+def _initials_of(short: str, full: str) -> bool:
+    """Whether `short` is `full` with its other names cut to initials: `Сидоров П.`, `П. Сидоров`, `Сидоров П.И.`."""
+    def words(text: str) -> list[str]:
+        return (manager_order(text).replace(".", ". ")).split()
+
+    short_words, full_words = words(short), words(full)
+    initials = [w.rstrip(".") for w in short_words if len(w.rstrip(".")) == 1]
+    if not initials or len(initials) == len(short_words):
+        return False
+    rest = [w for w in short_words if len(w.rstrip(".")) > 1]
+    if not all(w in full_words for w in rest):
+        return False
+    others = [w for w in full_words if w not in rest]  # the first name, then the patronymic a dump may leave out
+    return bool(others) and all(other.startswith(initial) for initial, other in zip(initials, others))
 
 
 def one_spelling(spellings: Mapping[str, int]) -> dict[str, str]:

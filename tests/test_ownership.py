@@ -541,6 +541,9 @@ def test_assign_and_reassign_refuse_a_mistyped_manager_as_today_does(run, tmp_pa
         assert "mixes Latin and Cyrillic letters in 'Олеr'" in mixed and "did you mean 'Сидоров Олег'" in mixed
     assert "did you mean 'Сидоров Олег'" in run("assign", ids["ООО Василёк"], "Сидоров Олк", "--as-of", "2026-12-02",
                                                check=1).stderr
+    # A short form with initials is the same manager written another way, not a new one.
+    assert "did you mean 'Сидоров Олег'" in run("assign", ids["ООО Василёк"], "Сидоров О.", "--as-of", "2026-12-02",
+                                               check=1).stderr
     assert {name: c["owner"] for name, c in clients(run).items()} == owners  # nothing moved
     # The refused names were not recorded: today still takes them for typos.
     run("today", "--manager", "Петрова Ана", "--as-of", "2026-12-02", check=1)

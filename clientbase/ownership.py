@@ -69,23 +69,31 @@ def conflict_notices(conflicts: Iterable[tuple], day: str, managers: Sequence[st
     """The notices of each conflict's claimants (store.conflicts_now) who do not hold the client on `day`, only
     `managers`' when given. A client back in the pool, or whose owner's term has run out, is no one's. The owner
     may have changed since the clean (a command, a hand-out): the last ledger event then says how."""
-    wanted = None if managers is None else {manager_key(m) for m in managers}
+    keys: dict[str | None, str | None] = {}  # a few hundred managers name tens of thousands of conflicts
+
+    def key_of(name: str | None) -> str | None:
+        if name not in keys:
+            keys[name] = manager_key(name)
+        return keys[name]
+
+    wanted = None if managers is None else {key_of(m) for m in managers}
     notices: dict[str, list[Notice]] = {}
     for client_id, claimants, resolved, settled, owner, until, event, event_manager, name, person in conflicts:
         if not owner or (until and until <= day):
             continue
-        holder = manager_key(owner)
-        by_event = event in HOLDING_EVENTS and manager_key(event_manager) == holder
-        if by_event and (manager_key(resolved) != holder or settled in SETTLED_BY_EVENT.values()):
+        holder = key_of(owner)
+        losers = [c for c in claimants.split(";") if key_of(c) != holder and (wanted is None or key_of(c) in wanted)]
+        if not losers:
+            continue
+        by_event = event in HOLDING_EVENTS and key_of(event_manager) == holder
+        if by_event and (key_of(resolved) != holder or settled in SETTLED_BY_EVENT.values()):
             why = SETTLED_BY_EVENT[event]  # a command or a hand-out, since the clean or as it saw
-        elif manager_key(resolved) == holder:
+        elif key_of(resolved) == holder:
             why = settled
         else:
             why = "given to them since the last clean"
-        for claimant in claimants.split(";"):
-            key = manager_key(claimant)
-            if key != holder and (wanted is None or key in wanted):
-                notices.setdefault(claimant, []).append(Notice(claimant, client_id, name, owner, why, bool(person)))
+        for claimant in losers:
+            notices.setdefault(claimant, []).append(Notice(claimant, client_id, name, owner, why, bool(person)))
     return notices
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import getpass
+import hashlib
 import json
 import os
 import shutil
@@ -376,6 +377,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX parked_sides_source ON parked_sides(source_id);
     """,
+    # 18: the client whose row held a record's very text before the ingest that wrote it: a re-sorted dump moves
+    # a company to another row, and its text finds it there where its name cannot (a namesake without an INN).
+    # Derived: the next clean reads them, and forgets them with the other changes since the last clean.
+    """
+    CREATE TABLE raw_hints (record_id INTEGER PRIMARY KEY, client_id INTEGER NOT NULL);
+    """,
 ]
 
 # Stored in records; a record's raw row goes to record_raw.
@@ -441,6 +448,12 @@ def _differing(rows: Iterable[tuple], stored: Iterable[tuple]) -> Iterator[tuple
             current = next(stored, None)
         if row != current:
             yield row
+
+
+def _text_digest(raw: bytes) -> bytes:
+    """A record's raw row (UTF-8) in 16 bytes: what a re-sorted dump's rows are matched by, where the texts
+    themselves would take a third of a GB at a million rows."""
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def _gigabytes(size: int) -> str:
@@ -683,6 +696,7 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.create_function("valid_inn", 1, _valid_inn, deterministic=True)
             conn.create_function("manager_key", 1, manager_key, deterministic=True)
+            conn.create_function("text_digest", 1, _text_digest, deterministic=True)
             store = cls(path, sqlite_utils.Database(conn))
             store._migrate()
         except sqlite3.DatabaseError as exc:
@@ -827,8 +841,12 @@ class Store:
         # The claims of the rows written over or removed, to date a company's claim by the row it moved from.
         conn.execute("DROP TABLE IF EXISTS temp.held_claims")
         conn.execute("CREATE TEMP TABLE held_claims(owner_key TEXT, inn TEXT, name_key TEXT, city TEXT, read_on TEXT)")
+        # Their texts with their clients, to tell which company each row written holds.
+        conn.execute("DROP TABLE IF EXISTS temp.held_texts")
+        conn.execute("CREATE TEMP TABLE held_texts(digest BLOB PRIMARY KEY, client_id INTEGER) WITHOUT ROWID")
         self._hold_decided_sides(source_id)
-        dated: list[int] = []  # the records written over a source read before: their claims may be dated today
+        # The records written over a source read before: their claims may be dated today, their texts be moved.
+        dated: list[int] = []
         columns = ("id", *_RECORD_COLUMNS, "owner_read_on")
         insert_record = f"INSERT INTO records({','.join(columns)}) VALUES ({','.join('?' for _ in columns)})"
         insert_raw = "INSERT INTO record_raw(record_id, raw) VALUES (?,?)"
@@ -865,35 +883,66 @@ class Store:
             batches[insert_email].extend((record_id, *email) for email in emails)
             pending += 1
             if pending >= _BATCH_ROWS:
-                self._hold_claims(rewritten)
+                self._hold_leaving(rewritten)
                 self._release_contacts(rewritten, contacts)
                 self._flush(batches)
                 pending = 0
-        self._hold_claims(rewritten)
+        self._hold_leaving(rewritten)
         self._release_contacts(rewritten, contacts)
         self._flush(batches)
         seen = {*written, *kept}
         removed = [record_id for row, record_id in ids_by_row.items() if row not in seen]
-        self._hold_claims(removed)
+        self._hold_leaving(removed)
         self._date_moved_claims(dated, read_on)
         self._release_contacts(removed)
         self._drop_unseen("records", source_id, seen)
         self._follow_decided_sides(source_id)
+        self._hint_moved_texts(dated)
         conn.execute("INSERT INTO dropped_numbers(e164) SELECT DISTINCT h.e164 FROM temp.held_numbers h "
                      "WHERE NOT EXISTS (SELECT 1 FROM phones p JOIN records r ON r.id = p.record_id "
                      "WHERE p.record_id = h.record_id AND p.e164 = h.e164 AND p.status = 'ok' AND r.status = 'ok')")
         return len(written)
 
-    def _hold_claims(self, record_ids: Sequence[int]) -> None:
-        """Set aside the owner each of these records names, with its company and the day it was first read,
-        before the record is written over or removed."""
+    def _hold_leaving(self, record_ids: Sequence[int]) -> None:
+        """Set aside, before these records are written over or removed, what follows their companies to the rows
+        they are in now: the owner each names, with its company and the day it was first read (held_claims); and
+        its text with its client (held_texts), when the text is the one the client was built from (the record is
+        unchanged since the last clean) or a hint names its client. A text held for two clients tells neither.
+        A text with a valid INN is not held: the INN finds its client (cluster_votes), and most rows have one,
+        so that a re-sorted dump costs little more to read. The records' hints go with their texts."""
         if not record_ids:
             return
-        self._fill_ids("claimed", record_ids)
-        self._conn.execute(
+        conn = self._conn
+        self._fill_ids("leaving", record_ids)
+        conn.execute(
             "INSERT INTO temp.held_claims(owner_key, inn, name_key, city, read_on) SELECT manager_key(r.owner), "
             "CASE WHEN r.inn_valid THEN r.inn END, r.name_key, r.city, r.owner_read_on "
-            "FROM temp.claimed c CROSS JOIN records r ON r.id = c.id WHERE r.owner IS NOT NULL")
+            "FROM temp.leaving x CROSS JOIN records r ON r.id = x.id WHERE r.owner IS NOT NULL")
+        # The text as a blob, its UTF-8 as stored: a str would be decoded for the digest only to be encoded again.
+        conn.execute(
+            "INSERT INTO temp.held_texts(digest, client_id) SELECT text_digest(CAST(w.raw AS BLOB)), "
+            "coalesce(h.client_id, r.client_id) "
+            "FROM temp.leaving x CROSS JOIN records r ON r.id = x.id CROSS JOIN record_raw w ON w.record_id = r.id "
+            "LEFT JOIN raw_hints h ON h.record_id = r.id WHERE NOT r.inn_valid AND (h.client_id IS NOT NULL "
+            "OR (r.client_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id))) "
+            "ON CONFLICT(digest) DO UPDATE SET client_id = NULL WHERE client_id IS NOT excluded.client_id")
+        conn.execute("DELETE FROM raw_hints WHERE record_id IN (SELECT id FROM temp.leaving)")
+
+    def _hint_moved_texts(self, record_ids: list[int]) -> None:
+        """Hint each of these records, just written, that holds a text held by _hold_leaving at the client of that
+        text: a record is its source's row, and a re-sorted dump puts a company's very text in another row, where
+        its name may not tell it from a namesake. Only the records the next clean clusters again (new or
+        changed) are hinted, and that clean forgets the hints (see cluster_votes)."""
+        conn = self._conn
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM temp.held_texts)").fetchone()[0]:
+            return
+        self._fill_ids("written", record_ids)
+        conn.execute(
+            "INSERT INTO raw_hints(record_id, client_id) SELECT r.id, h.client_id FROM temp.written x "
+            "CROSS JOIN records r ON r.id = x.id CROSS JOIN record_raw w ON w.record_id = r.id "
+            "CROSS JOIN temp.held_texts h ON h.digest = text_digest(CAST(w.raw AS BLOB)) "
+            "WHERE h.client_id IS NOT NULL AND r.status = 'ok' AND NOT r.inn_valid "
+            "AND (r.client_id IS NULL OR EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id))")
 
     def _date_moved_claims(self, record_ids: list[int], read_on: str) -> None:
         """A row written is dated today; but when its company had that owner before (however spelled), in this
@@ -1177,7 +1226,8 @@ class Store:
 
     def save_dedupe_state(self, settings: str) -> None:
         """Record a finished clustering: nothing is left to re-check until records change again."""
-        self._settle("dedupe_state", settings, ("dirty_records", "dirty_clients", "dropped_numbers", "stale_clients"))
+        self._settle("dedupe_state", settings,
+                     ("dirty_records", "dirty_clients", "dropped_numbers", "stale_clients", "raw_hints"))
 
     def detach_records(self, refs: Sequence[str]) -> None:
         """Take records out of their client, as new records: the next clustering gives them a client."""

@@ -1368,18 +1368,23 @@ class Store:
     def cluster_votes(self) -> Iterator[tuple[int, int, int]]:
         """(cluster, client id, weight of its records' votes): the client ids the clustered records had.
 
-        A record is its source's row, so a re-sorted dump puts another company in it. A record unchanged since
-        the last clean, or changed but still with its client's name or valid INN, votes for its client (3).
-        Another changed record, or a new one, votes for the only client among the clustered records' with its
-        valid INN, or failing one with its name and city and no other valid INN (2); a changed one that finds
-        none still votes for its own (1). So a snooze or an assignment stays with its company, not with a row
-        number, and a client whose records are not clustered again is never given away.
+        A record is its source's row, so a re-sorted dump puts another company in it. A record without a valid INN
+        that ingest found holding the very text of another row (a hint, see _hint_moved_texts) votes for that
+        row's client (3): its company is that client's as surely as an unchanged record's is. A record unchanged
+        since the last clean, or changed but still with its client's name or valid INN, votes for its client (3),
+        but the second only while no hint traces that client's text to another record: a namesake without an INN
+        now in its row must not take it. Another changed record, or a new one, votes for the only client among
+        the clustered records' with its valid INN, or failing one with its name and city and no other valid INN
+        (2); a changed one that finds none still votes for its own (1). So a snooze or an assignment stays with
+        its company, not with a row number, and a client whose records are not clustered again is never given
+        away.
 
         The clients looked in are those of the clustered records, and the changed clients left with no usable
         record outside the clustering: a company's row may be gone (a shorter dump) or rejected now, its
         company in another row. Of two clients with the INN (kept apart by unmerge), the vote goes to the one
         that no record votes for as its own any more. No record votes for a client whose valid INN is not its
-        cluster's: a record without an INN goes with whichever company the clustering puts it with.
+        cluster's, not even by a hint: a record without an INN goes with whichever company the clustering puts
+        it with.
         """
         if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM temp.clustered c CROSS JOIN records r "
                                   "ON r.id = c.record_id WHERE r.client_id IS NOT NULL) "
@@ -1389,22 +1394,35 @@ class Store:
             # The valid INN of each cluster, for its records without one.
             "WITH companies AS MATERIALIZED (SELECT c.cluster, max(r.inn) AS inn "
             "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id WHERE r.inn_valid GROUP BY c.cluster), "
+            "bereft AS (SELECT d.client_id FROM dirty_clients d WHERE NOT EXISTS (SELECT 1 FROM records r "
+            "WHERE r.client_id = d.client_id AND r.status = 'ok' "
+            "AND r.id NOT IN (SELECT record_id FROM temp.clustered))), "
+            # The clustered records a hint traces to a held client of no other valid INN than their company's (a
+            # hinted record has none of its own). Read from the hints, so that a clean after no re-sorted dump reads
+            # no more than it did before them.
+            "traced AS MATERIALIZED (SELECT c.cluster, c.record_id, o.id AS client_id FROM raw_hints h "
+            "CROSS JOIN temp.clustered c ON c.record_id = h.record_id CROSS JOIN clients o ON o.id = h.client_id "
+            "LEFT JOIN companies m ON m.cluster = c.cluster "
+            # The client's records, each looked up in the clustering: `x.id IN temp.clustered` went the other way
+            # round, every clustered record for every hint (4 minutes for a re-sorted dump of 50k rows).
+            "WHERE (EXISTS (SELECT 1 FROM records x CROSS JOIN temp.clustered y ON y.record_id = x.id "
+            "WHERE x.client_id = o.id) "
+            f"OR o.id IN (SELECT client_id FROM bereft)) AND NOT {_other_inn('m.inn', 'o')}), "
             "voters AS MATERIALIZED (SELECT c.cluster, r.client_id, r.inn, r.inn_valid, r.name_key, r.city, "
-            "m.inn AS company_inn, r.client_id IS NOT NULL "
+            "m.inn AS company_inn, c.record_id IN (SELECT record_id FROM traced) AS hinted, r.client_id IS NOT NULL "
+            "AND c.record_id NOT IN (SELECT record_id FROM traced) "
             "AND (NOT EXISTS (SELECT 1 FROM dirty_records d WHERE d.record_id = r.id) "
-            "OR EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND ((o.name_key = r.name_key "
-            f"AND o.city IS r.city AND NOT {_inn_conflict('r', 'o')}) OR (r.inn_valid AND o.inn = r.inn)))) "
+            "OR (r.client_id NOT IN (SELECT client_id FROM traced) "
+            "AND EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id AND ((o.name_key = r.name_key "
+            f"AND o.city IS r.city AND NOT {_inn_conflict('r', 'o')}) OR (r.inn_valid AND o.inn = r.inn))))) "
             "AND CASE WHEN m.inn IS NULL THEN 1 ELSE NOT EXISTS (SELECT 1 FROM clients o WHERE o.id = r.client_id "
             f"AND {_other_inn('m.inn', 'o')}) END AS faithful "
             "FROM temp.clustered c CROSS JOIN records r ON r.id = c.record_id "
             "LEFT JOIN companies m ON NOT r.inn_valid AND m.cluster = c.cluster), "
-            "strays AS MATERIALIZED (SELECT * FROM voters WHERE NOT faithful), "
-            "bereft AS (SELECT d.client_id FROM dirty_clients d WHERE NOT EXISTS (SELECT 1 FROM records r "
-            "WHERE r.client_id = d.client_id AND r.status = 'ok' "
-            "AND r.id NOT IN (SELECT record_id FROM temp.clustered))), "
+            "strays AS MATERIALIZED (SELECT * FROM voters WHERE NOT faithful AND NOT hinted), "
             "held AS MATERIALIZED (SELECT k.id, k.inn, k.name_key, k.city, "
-            "k.id NOT IN (SELECT client_id FROM voters WHERE faithful) AS loose FROM clients k "
-            "WHERE k.id IN (SELECT client_id FROM voters UNION SELECT client_id FROM bereft)), "
+            "k.id NOT IN (SELECT client_id FROM voters WHERE faithful UNION SELECT client_id FROM traced) AS loose "
+            "FROM clients k WHERE k.id IN (SELECT client_id FROM voters UNION SELECT client_id FROM bereft)), "
             # Two clients of one INN (kept apart by unmerge): the one none of whose rows still holds its company.
             "by_inn AS (SELECT inn, CASE WHEN count(*) = 1 THEN min(id) ELSE max(CASE WHEN loose THEN id END) END "
             "AS id FROM held WHERE inn IN (SELECT inn FROM strays WHERE inn_valid) "
@@ -1412,6 +1430,7 @@ class Store:
             "by_name AS (SELECT name_key, city, min(id) AS id, max(inn) AS inn FROM held WHERE name_key != '' "
             "AND name_key IN (SELECT name_key FROM strays) GROUP BY name_key, city HAVING count(*) = 1), "
             "votes AS (SELECT cluster, client_id, 3 AS weight FROM voters WHERE faithful "
+            "UNION ALL SELECT cluster, client_id, 3 FROM traced "
             "UNION ALL SELECT s.cluster, coalesce(i.id, n.id, CASE WHEN NOT "
             f"({_inn_conflict('s', 'o')} OR {_other_inn('s.company_inn', 'o')}) THEN s.client_id END), "
             "CASE WHEN coalesce(i.id, n.id) IS NOT NULL THEN 2 ELSE 1 END FROM strays s "

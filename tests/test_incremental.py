@@ -403,6 +403,68 @@ def test_a_company_moved_onto_a_row_that_was_rejected_keeps_its_client_and_what_
     assert after["ООО Бета"]["client_id"] == beta_id
 
 
+# Two firms of one name in one city, without an INN: their own email domains keep them two clients.
+ROMASHKI = ["ООО Ромашка;;Казань;8 (843) 210-00-01;info@romashka-kzn.ru",
+            "ООО Ромашка;;Казань;8 (843) 210-00-02;office@romashka16.ru"]
+NAMESAKES_DUMP = ["ООО Альфа;7701000019;Москва;8 (495) 201-00-01;", ROMASHKI[0], "ООО Бета;;Самара;8 (846) 200-00-01;",
+                  ROMASHKI[1], "ООО Гамма;7701000026;Москва;8 (495) 201-00-02;"]
+
+
+@pytest.mark.parametrize("dumps", [
+    [NAMESAKES_DUMP[::-1]],  # the two swap rows
+    [NAMESAKES_DUMP[1:]],  # Альфа is gone: each moves up a row
+    [["ООО Дельта;;Пермь;8 (342) 200-00-01;", *NAMESAKES_DUMP]],  # a new row on top: each moves down a row
+    # A third namesake takes the first one's row, which moves to the end.
+    [[NAMESAKES_DUMP[0], "ООО Ромашка;;Казань;8 (843) 210-00-03;zakaz@romashka-kazan.ru", *NAMESAKES_DUMP[2:],
+      ROMASHKI[0]]],
+    [NAMESAKES_DUMP[::-1], [*NAMESAKES_DUMP[2:], *NAMESAKES_DUMP[:2]]],  # sorted twice before a clean
+], ids=["re-sorted", "row-deleted", "row-on-top", "namesake-in-its-row", "re-sorted-twice"])
+def test_namesakes_without_an_inn_keep_their_clients_in_a_re_sorted_dump(tmp_path, dumps):
+    db, day, next_day = tmp_path / "cb.db", "2026-11-20", "2026-11-21"
+    header = "Компания;ИНН;Город;Телефон;E-mail"
+
+    def by_phone() -> dict[str, dict]:
+        """Each company's client, by the company's phone."""
+        clients = {row["client_id"]: row for row in table(db, "clients")}
+        return {row["e164"]: clients[row["client_id"]] for row in table(db, "phones")}
+
+    _dumped(db, [header, *NAMESAKES_DUMP], day)
+    before = by_phone()
+    snoozed, assigned = before["+78432100001"]["client_id"], before["+78432100002"]["client_id"]
+    assert snoozed != assigned
+    cli(db, "snooze", snoozed, "--until", "2027-06-01", "--reason", "закупки через головной офис", "--as-of", day)
+    cli(db, "assign", assigned, "Сидоров Олег", "--days", "60", "--as-of", day)
+    before = by_phone()
+    for lines in dumps[:-1]:
+        (db.parent / "crm.csv").write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+        cli(db, "ingest", str(db.parent / "crm.csv"), "--as-of", next_day)
+    _dumped(db, [header, *dumps[-1]], next_day)
+    after = by_phone()
+    assert (after["+78432100001"]["client_id"], after["+78432100001"]["state"]) == (snoozed, "snoozed")
+    assert (after["+78432100002"]["client_id"], after["+78432100002"]["owner"]) == (assigned, "Сидоров Олег")
+    assert {phone: client["client_id"] for phone, client in after.items() if phone in before} == {
+        phone: client["client_id"] for phone, client in before.items() if phone in after}
+    listed = _listed_today(db, "Петрова Анна", next_day)
+    assert listed and snoozed not in listed  # the pool is handed out, but not the snoozed company
+    with sqlite3.connect(db) as conn:  # the clean has used the hints, and forgotten them
+        assert conn.execute("SELECT count(*) FROM raw_hints").fetchone()[0] == 0
+
+
+def test_a_row_moved_with_its_text_never_gives_its_company_the_client_of_another_inn(tmp_path):
+    db, day, next_day = tmp_path / "cb.db", "2026-11-20", "2026-11-21"
+    header, alfa_again = "Компания;ИНН;Город;Телефон", "Альфа;;Москва;8 (495) 201-00-01"  # Альфа's by its phone
+    beta = "ООО Бета;7701000026;Москва;8 (495) 201-00-02"
+    clients = _dumped(db, [header, "ООО Альфа;7701000019;Москва;8 (495) 201-00-01", alfa_again, beta], day)
+    alfa_id = clients["ООО Альфа"]["client_id"]
+    cli(db, "snooze", alfa_id, "--until", "2027-06-01", "--reason", "головной офис", "--as-of", day)
+    # Альфа's row with its INN is gone, and its number is another legal entity's now: the row without an INN,
+    # moved as it was, joins that one, which must not take Альфа's client.
+    after = _dumped(db, [header, beta, "ООО Гамма;7701000033;Москва;8 (495) 201-00-01", alfa_again], next_day)
+    assert after["ООО Гамма"]["record_refs"] == "crm.csv:2;crm.csv:3"
+    assert (after["ООО Гамма"]["client_id"], after["ООО Гамма"]["state"]) != (alfa_id, "snoozed")
+    assert after["ООО Бета"]["client_id"] == clients["ООО Бета"]["client_id"]
+
+
 def test_a_company_split_from_its_inns_other_client_keeps_its_client_in_a_re_sorted_dump(tmp_path):
     db, day, next_day = tmp_path / "cb.db", "2026-11-20", "2026-11-21"
     header = "Компания;ИНН;Город;Телефон;Ответственный"

@@ -283,7 +283,7 @@ class TodayResult:
     lists: dict[str, list[WorkItem]]
     handed_out: int
     notices: dict[str, list[Notice]]  # the claims each manager lost to another's (DOMAIN §5.2)
-    notices_file: Path | None = None  # where they were written beside a CSV or JSON list
+    notices_file: Path | None = None  # the file they were written to: the .xlsx itself, or one beside a CSV or JSON
 
 
 def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit: int | None = None,
@@ -311,6 +311,8 @@ def today(db: Path, rules: Rules, as_of: date, manager: str | None = None, limit
         raise
     if stage is not None:  # the hand-outs are committed: the lists take their place
         stage.put_in_place()
+        if fmt == "xlsx" and result.notices:
+            result.notices_file = output
     if aside_stage is not None and (result.notices or aside_stage.path.exists()):
         aside_stage.put_in_place()  # an empty table replaces yesterday's notices, but is not written otherwise
         result.notices_file = aside

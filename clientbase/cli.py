@@ -528,8 +528,7 @@ def today(
     if output is not None:
         c.say(f"{len(rows):,} calls for {len(lists)} manager(s) written to {output}")
     if output is not None and not as_json:
-        where = result.notices_file or (output if output.suffix.lower() == ".xlsx" else None)
-        _say_notices(c, notices, f"in {where}" if where else "with --json")
+        _say_notices(c, notices, f"in {result.notices_file}" if result.notices_file else "with --json")
     if as_json or output is not None or c.quiet:
         return
     out = _console(stderr=not sys.stdout.isatty())

@@ -141,9 +141,12 @@ def _one_slip(a: str, b: str) -> bool:
 
 def _edit_ratio(a: str, b: str, edits: int | None = None) -> float:
     total = len(a) + len(b)
-    if not total:
-        return 100.0
-    return 100.0 * (1.0 - (OSA.distance(a, b) if edits is None else edits) / total)
+    return _ratio(total, edits if edits is not None or not total else OSA.distance(a, b))
+
+
+def _ratio(total: int, edits: int) -> float:
+    """The similarity of two names of `total` letters together, `edits` apart (unrounded)."""
+    return 100.0 * (1.0 - edits / total) if total else 100.0
 
 
 def person_names_compatible(a: str, b: str) -> bool:
@@ -655,9 +658,12 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
     def phones_of(k: int) -> set[str]:
         return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones[m]}
 
+    inn_numbers: dict[str, int] = {}
+    item_inns = numpy.array([inn_numbers.setdefault(inn, len(inn_numbers) + 1) if (inn := inns[first]) else 0
+                             for first in firsts], dtype=numpy.int64)
     merges: list[tuple[float, int, int, str, str]] = []
     unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches
-    for k1, k2, score in _similar_names(cities, names, settings.review_score):
+    for k1, k2, score in _similar_names(cities, names, settings.review_score, item_inns):
         city = cities[k1]
         if city != cities[k2]:  # one of them has no city
             if score >= settings.merge_score:
@@ -692,12 +698,15 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                 linker.suggest(a, b, "name", score, f"{detail}, city unknown vs {cities[other]}")
 
 
-def _similar_names(cities: list[str | None], names: list[str], review_score: float) -> Iterator[tuple[int, int, float]]:
+def _similar_names(cities: list[str | None], names: list[str], review_score: float,
+                   inns: numpy.ndarray | None = None) -> Iterator[tuple[int, int, float]]:
     """(k1, k2, score) for the (city, name) items whose names score review_score or more, k1 < k2.
 
     Compared: items of one city within a block, and an item without a city with its neighbours in
     name order whatever their city. rapidfuzz measures the edits of every pair a window allows, a
     strip of neighbours at a time; name_similarity is computed only for names close enough as written.
+    `inns` numbers each item's valid INN (0 for none): two items of one city with two INNs are left
+    out unscored, as nothing could join or list them (two thirds of the pairs of a large base).
     """
     count = len(names)
     lengths = numpy.fromiter(map(len, names), dtype=numpy.int64, count=count)
@@ -734,7 +743,13 @@ def _similar_names(cities: list[str | None], names: list[str], review_score: flo
     pairs, first = numpy.unique(numpy.concatenate(found or [numpy.empty(0, numpy.int64)]), return_index=True)
     del found
     edits = numpy.concatenate(found_edits or [numpy.empty(0, numpy.int32)])[first]
-    return _scored(pairs, edits, names, review_score)
+    if inns is not None:
+        k1, k2 = numpy.divmod(pairs, count)
+        inn_1, inn_2 = inns[k1], inns[k2]
+        kept = (city_of[k1] != city_of[k2]) | (inn_1 == 0) | (inn_2 == 0) | (inn_1 == inn_2)
+        del k1, k2, inn_1, inn_2
+        pairs, edits = pairs[kept], edits[kept]
+    return _scored(pairs, edits, names, lengths, close.ratios, review_score)
 
 
 def _window(column: numpy.ndarray, relate: numpy.ufunc) -> numpy.ndarray:
@@ -762,9 +777,11 @@ class _CloseAsWritten:
         allowed = numpy.array([_most_edits_kept(longer, cutoff) for longer in range(longest + 1)])
         self.most = int(allowed.max())  # no pair with more edits passes
         self.near = numpy.arange(self.most + 1)[None, :] <= allowed[:, None]  # near[longer length, edits]
-        edits = range(self.most + 1)
-        self.scored = numpy.array([[size > 0 and round(100 * (1 - e / size), 1) >= review_score for e in edits]
+        # ratios[len a + len b, edits]: a name's similarity as written, exactly as _edit_ratio rounds it.
+        self.ratios = numpy.array([[round(_ratio(size, e), 1) for e in range(self.most + 1)]
                                    for size in range(2 * longest + 1)])
+        self.scored = self.ratios >= review_score
+        self.scored[0] = False
 
     def pairs(self, ordered: list[str], lengths: numpy.ndarray,
               compared: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -815,18 +832,23 @@ def _most_edits_kept(longer: int, cutoff: float) -> int:
     return edits
 
 
-def _scored(pairs: numpy.ndarray, edits: numpy.ndarray, names: list[str],
-            review_score: float) -> Iterator[tuple[int, int, float]]:
+def _scored(pairs: numpy.ndarray, edits: numpy.ndarray, names: list[str], lengths: numpy.ndarray,
+            ratios: numpy.ndarray, review_score: float) -> Iterator[tuple[int, int, float]]:
     """(k1, k2, score) of the pairs that score review_score or more, read a slice at a time: a million
-    names find millions of pairs, and the caller reads each once."""
+    names find millions of pairs, and the caller reads each once. A pair of one-word names scores its
+    edits as written, read from `ratios` (see _CloseAsWritten); only names with words are scored one by one."""
     count = len(names)
+    worded = numpy.fromiter((" " in name for name in names), dtype=bool, count=count)
     for start in range(0, len(pairs), _SCORED_SLICE):
         end = start + _SCORED_SLICE
-        for pair, pair_edits in zip(pairs[start:end].tolist(), edits[start:end].tolist()):
-            k1, k2 = divmod(pair, count)
-            score = name_similarity(names[k1], names[k2], pair_edits)
-            if score >= review_score:
-                yield k1, k2, score
+        first, second = numpy.divmod(pairs[start:end], count)
+        pair_edits = edits[start:end]
+        scores = ratios[lengths[first] + lengths[second], pair_edits]
+        by_words = numpy.flatnonzero(worded[first] | worded[second])
+        scores[by_words] = [name_similarity(names[k1], names[k2], e) for k1, k2, e in
+                            zip(first[by_words].tolist(), second[by_words].tolist(), pair_edits[by_words].tolist())]
+        kept = scores >= review_score
+        yield from zip(first[kept].tolist(), second[kept].tolist(), scores[kept].tolist())
 
 
 def edit_cutoff(review_score: float) -> float:

@@ -301,6 +301,7 @@ class _Linker:
         self.review: dict[tuple[int, int], Pair] = {}
         self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
         self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
+        self.inn_numbers: dict[str, int] = {}  # each valid INN -> a number from 1
 
     def release_records(self) -> None:
         """Drop the record columns once every link is made: the clusters and the review pairs, built
@@ -495,10 +496,11 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
     if offices is None:
-        offices = office_cities(((r.kpp, r.city, 1) for r in ordered if r.kpp and r.city),
-                                {(inn, ordered[m].city) for inn, first in inns.first.items()
-                                 for m in inns.shared.get(inn, (first,)) if ordered[m].city})
+        kpp_cities = Counter((r.kpp, r.city) for r in ordered if r.kpp and r.city)
+        offices = office_cities(((kpp, city, n) for (kpp, city), n in kpp_cities.items()),
+                                {(r.inn, r.city) for r in ordered if r.inn and r.city})
     linker.home = offices
+    linker.inn_numbers = dict(zip(inns.first, range(1, len(inns.first) + 1)))
     # The records and the keys are done with: linking the names needs neither.
     del ordered, inns, domains, phones, emails
     _place_cityless(linker, cityless, names_by_city)
@@ -572,17 +574,17 @@ def office_cities(kpp_cities: Iterable[tuple[str, str, int]], inn_cities: Iterab
     its head office is, but its records may be branches elsewhere: each company counts once in each
     of its cities. The office's city has more than half of the counts, and two at least.
     """
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    counts: Counter[tuple[str, str]] = Counter()  # (office, city) -> count
     for kpp, city, records in kpp_cities:
-        counts[kpp[:4]][city] += records
-    for inn, city in inn_cities:
-        counts[inn[:4]][city] += 1
-    home: dict[str, str] = {}
-    for office, cities in counts.items():
-        [(city, count)] = cities.most_common(1)
-        if count >= 2 and 2 * count > cities.total():
-            home[office] = city
-    return home
+        counts[kpp[:4], city] += records
+    counts.update((inn[:4], city) for inn, city in inn_cities)
+    totals: Counter[str] = Counter()
+    best: dict[str, tuple[int, str]] = {}  # office -> its most counted city (a tie never has more than half)
+    for (office, city), count in counts.items():
+        totals[office] += count
+        if count > best.get(office, (0, ""))[0]:
+            best[office] = count, city
+    return {office: city for office, (count, city) in best.items() if count >= 2 and 2 * count > totals[office]}
 
 
 def _place_cityless(linker: _Linker, cityless: list[int], names_by_city: dict[str | None, _Groups]) -> None:
@@ -658,9 +660,8 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
     def phones_of(k: int) -> set[str]:
         return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones[m]}
 
-    inn_numbers: dict[str, int] = {}
-    item_inns = numpy.array([inn_numbers.setdefault(inn, len(inn_numbers) + 1) if (inn := inns[first]) else 0
-                             for first in firsts], dtype=numpy.int64)
+    numbered = linker.inn_numbers
+    item_inns = numpy.array([numbered.get(inns[first], 0) for first in firsts], dtype=numpy.int64)
     merges: list[tuple[float, int, int, str, str]] = []
     unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches
     for k1, k2, score in _similar_names(cities, names, settings.review_score, item_inns):

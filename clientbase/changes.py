@@ -26,11 +26,11 @@ class CompanyNames:
     """Every usable company record's (city, name), to find the same and similar names of changed records.
 
     The city is the one the clustering compares the name in: a record's own, or for a record without
-    one, the city its tax office places it in whatever it joins.
+    one, the city its own KPP's or INN's tax office places it in.
     """
 
     def __init__(self, rows: Iterable[tuple[int, str | None, str]]) -> None:
-        # A city of "" is none known: the client's INN may place such a name in any city.
+        # A city of "" is none known: such a name is compared with every city's.
         self.records: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.item_of: dict[int, tuple[str, str]] = {}
         for record_id, city, name in rows:
@@ -45,10 +45,8 @@ class CompanyNames:
                 self.cities_of[name].add(city)
 
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
-        """Records with the same name in the same city as any of these, or either without a city.
-
-        A record without a city may be placed in its client's tax office's city, and join that city's names.
-        """
+        """Records with the same name in the same city as any of these, or either without a city: a name
+        without a city is listed for review with the same name in any city."""
         items = {self.item_of[r] for r in record_ids if r in self.item_of}
         same = set()
         for city, name in items:
@@ -60,7 +58,7 @@ class CompanyNames:
         """Records whose name, in the same city (or either without one), scores review_score or more.
 
         A name is looked for among its city's names and those without a city, and a name without a city
-        among every city's, as its client's INN may place it in any. Each such list, sorted, holds the
+        among every city's, as the clustering compares it with them. Each such list, sorted, holds the
         neighbourhoods the clustering compares: a block of one city's, or the order of all cities' names
         around a name without one, with only that list's names left in it.
         """

@@ -20,6 +20,7 @@ Exact keys are grouped with dicts; a name is compared only with a few neighbours
 from __future__ import annotations
 
 import gc
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from clientbase.config import DedupeSettings
+from clientbase.workers import InChild
 
 
 # Not frozen: a clean makes one per record, and frozen ones take six times as long to make.
@@ -87,6 +89,11 @@ _PARTY_NAMES = 4
 _SWITCHBOARD = 10
 
 _MERGED, _SAME, _REFUSED = 1, 0, -1
+# From this many (city, name) items on, similar names are looked for in a forked process.
+PARALLEL_NAMES = 50_000
+
+# Similar names as (k1, k2, score) arrays of item numbers and scores.
+_Similar = tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
 
 
 def name_similarity(a: str, b: str, edits: int | None = None) -> float:
@@ -301,7 +308,6 @@ class _Linker:
         self.review: dict[tuple[int, int], Pair] = {}
         self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
         self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
-        self.inn_numbers: dict[str, int] = {}  # each valid INN -> a number from 1
 
     def release_records(self) -> None:
         """Drop the record columns once every link is made: the clusters and the review pairs, built
@@ -428,14 +434,17 @@ def _count_parties(entries: set[tuple[str, bool, bool]], limit: int, review_scor
 
 
 def find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
-                  cannot_link: Iterable[tuple[int, int]] = (), offices: dict[str, str] | None = None) -> DedupeResult:
+                  cannot_link: Iterable[tuple[int, int]] = (), offices: dict[str, str] | None = None,
+                  parallel: bool | None = None) -> DedupeResult:
     """Cluster records into clients; cannot_link holds pairs of record ids the user split apart.
 
     `offices` gives the city of each tax office (see office_cities); by default the records show it.
-    A clustering of part of a base passes the whole base's.
+    A clustering of part of a base passes the whole base's. Similar names are looked for in a process
+    of their own while this one links the keys when `parallel`, by default for PARALLEL_NAMES names or
+    more: the result is the same either way.
     """
     with cyclic_gc_paused():
-        return _find_clusters(records, settings, cannot_link, offices)
+        return _find_clusters(records, settings, cannot_link, offices, parallel)
 
 
 @contextmanager
@@ -450,12 +459,16 @@ def cyclic_gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # What was made meanwhile goes to the oldest generation (freeze and unfreeze move it there, without
+        # a scan): else the first collection after this would scan every object the clustering made.
+        gc.freeze()
+        gc.unfreeze()
         if collecting:
             gc.enable()
 
 
-def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
-                   cannot_link: Iterable[tuple[int, int]], offices: dict[str, str] | None) -> DedupeResult:
+def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, cannot_link: Iterable[tuple[int, int]],
+                   offices: dict[str, str] | None, parallel: bool | None) -> DedupeResult:
     ordered = sorted(records, key=attrgetter("record_id"))  # the same input in any order, the same result
     position = {r.record_id: i for i, r in enumerate(ordered)}
     if len(position) != len(ordered):
@@ -463,11 +476,78 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
     banned = [(position[a], position[b]) for a, b in cannot_link if a in position and b in position and a != b]
     del position
     linker = _Linker(ordered, settings, banned)
+    if offices is None:
+        kpp_cities = Counter((r.kpp, r.city) for r in ordered if r.kpp and r.city)
+        offices = office_cities(((kpp, city, n) for (kpp, city), n in kpp_cities.items()),
+                                {(r.inn, r.city) for r in ordered if r.inn and r.city})
+    linker.home = offices
+    items = _name_items(ordered, linker)
+    separate = parallel if parallel is not None else len(items.names) >= PARALLEL_NAMES
+    item_inns = list(map(linker.inns.__getitem__, items.firsts))
+    with InChild(_similar_pairs, (items.names, items.city_numbers, settings.review_score, item_inns), separate) as similar:
+        del item_inns
+        hubs = _link_keys(linker, ordered)
+        del ordered  # the records are done with: linking the names needs none of them
+        ambiguous = _link_same_names(linker, items)
+        _link_similar_names(linker, items, ambiguous, similar.values())
+    linker.release_records()
 
+    roots = _roots(linker.forest.parent)
+    pairs = linker.merged + _closest_reviews(linker.review, roots)
+    # By (a, b): a pair is merged or listed, never both. Two sorts by one number each beat one by a tuple.
+    pairs.sort(key=attrgetter("b"))
+    pairs.sort(key=attrgetter("a"))
+    return DedupeResult(
+        clusters=_clusters(linker.ids, roots),
+        pairs=pairs,
+        hubs={phone: len(set(roots[members].tolist())) for phone, members in hubs},
+    )
+
+
+def _roots(parent: list[int]) -> numpy.ndarray:
+    """Each record's root in the forest: every path halved at once until none is left."""
+    roots = numpy.array(parent, dtype=numpy.int64)
+    while not numpy.array_equal(up := roots[roots], roots):
+        roots = up
+    return roots
+
+
+def _clusters(ids: list[int], roots: numpy.ndarray) -> list[list[int]]:
+    """The record ids of each root, each list in id order (positions are), the lists by their first id."""
+    if not ids:
+        return []
+    order = numpy.argsort(roots, kind="stable")
+    grouped = roots[order]
+    starts = numpy.flatnonzero(numpy.concatenate(([True], grouped[1:] != grouped[:-1])))
+    ends = numpy.append(starts[1:], len(order))
+    by_first = numpy.argsort(order[starts])
+    flat = numpy.array(ids, dtype=numpy.int64)[order].tolist()
+    return [flat[start:end] for start, end in zip(starts[by_first].tolist(), ends[by_first].tolist())]
+
+
+def _closest_reviews(suggested: dict[tuple[int, int], Pair], roots: numpy.ndarray) -> list[Pair]:
+    """One review pair per two clusters: the closest one (then the first by positions), as the question is
+    whether the clients are one."""
+    if not suggested:
+        return []
+    keys = list(suggested)
+    pairs = list(suggested.values())
+    a = numpy.fromiter((key[0] for key in keys), dtype=numpy.int64, count=len(keys))
+    b = numpy.fromiter((key[1] for key in keys), dtype=numpy.int64, count=len(keys))
+    scores = numpy.fromiter(map(attrgetter("score"), pairs), dtype=numpy.float64, count=len(pairs))
+    root_a, root_b = roots[a], roots[b]
+    low, high = numpy.minimum(root_a, root_b), numpy.maximum(root_a, root_b)
+    apart = numpy.flatnonzero(low != high)
+    ranked = apart[numpy.lexsort((b[apart], a[apart], -scores[apart], high[apart], low[apart]))]
+    ranked_low, ranked_high = low[ranked], high[ranked]
+    first = numpy.ones(len(ranked), dtype=bool)  # the first of each two clusters
+    first[1:] = (ranked_low[1:] != ranked_low[:-1]) | (ranked_high[1:] != ranked_high[:-1])
+    return [pairs[k] for k in ranked[first].tolist()]
+
+
+def _link_keys(linker: _Linker, ordered: list[MatchRecord]) -> list[tuple[str, list[int]]]:
+    """Join the records on their keys, strongest first; return the hub phones and their records."""
     inns, domains, phones, emails = _Groups(), _Groups(), _Groups(), _Groups()
-    names_by_city: dict[str | None, _Groups] = defaultdict(_Groups)
-    names = linker.names
-    cityless: list[int] = []  # companies with a name and no city: placed once their client's INN is known
     first_inn, first_phone = inns.first.setdefault, phones.first.setdefault  # the common case, inlined
     for i, r in enumerate(ordered):
         inn = r.inn
@@ -482,12 +562,6 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
         else:
             for domain in r.email_domains:
                 domains.add(domain, i)
-            if names[i]:
-                if r.city:
-                    names_by_city[r.city].add(names[i], i)
-                else:
-                    cityless.append(i)
-
     hub_domains = {domain for domain, members in domains.shared.items() if linker.is_hub(members)}
     linker.forest.marks = [_marks(r, hub_domains) for r in ordered]
     _link_strong_keys(linker, inns, domains, hub_domains)
@@ -495,46 +569,7 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
-    if offices is None:
-        kpp_cities = Counter((r.kpp, r.city) for r in ordered if r.kpp and r.city)
-        offices = office_cities(((kpp, city, n) for (kpp, city), n in kpp_cities.items()),
-                                {(r.inn, r.city) for r in ordered if r.inn and r.city})
-    linker.home = offices
-    linker.inn_numbers = dict(zip(inns.first, range(1, len(inns.first) + 1)))
-    # The records and the keys are done with: linking the names needs neither.
-    del ordered, inns, domains, phones, emails
-    _place_cityless(linker, cityless, names_by_city)
-    _link_names(linker, names_by_city)
-    del names
-    linker.release_records()
-
-    find = linker.forest.find
-    by_root: dict[int, list[int]] = {}
-    for i, record_id in enumerate(linker.ids):
-        root = find(i)
-        cluster = by_root.get(root)
-        if cluster is None:
-            by_root[root] = [record_id]
-        else:
-            cluster.append(record_id)
-    # One review pair per two clusters: the closest one (then the first), as the question is whether the
-    # clients are one. Picked in one pass: a sort would list every suggestion once more.
-    suggested = linker.review
-    closest: dict[tuple[int, int], tuple[int, int]] = {}  # two clusters' roots -> their closest pair
-    for ab, pair in suggested.items():
-        ra, rb = find(ab[0]), find(ab[1])
-        if ra != rb:
-            roots = (ra, rb) if ra < rb else (rb, ra)
-            held = closest.get(roots)
-            if held is None or (-pair.score, ab) < (-suggested[held].score, held):
-                closest[roots] = ab
-    pairs = linker.merged + [suggested[ab] for ab in closest.values()]
-    pairs.sort(key=lambda p: (p.a, p.b, p.decision))
-    return DedupeResult(
-        clusters=list(by_root.values()),  # records in id order: each cluster sorted, clusters by first id
-        pairs=pairs,
-        hubs={phone: len({find(m) for m in members}) for phone, members in hubs},
-    )
+    return hubs
 
 
 def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups, hub_domains: set[str]) -> None:
@@ -587,17 +622,40 @@ def office_cities(kpp_cities: Iterable[tuple[str, str, int]], inn_cities: Iterab
     return {office: city for office, (count, city) in best.items() if count >= 2 and 2 * count > totals[office]}
 
 
-def _place_cityless(linker: _Linker, cityless: list[int], names_by_city: dict[str | None, _Groups]) -> None:
-    """Put a company without a city in the city of its KPP's office, else of its client's INN's, if known.
+@dataclass(slots=True)
+class _NameItems:
+    """One item per (city, name) of the companies with a name, in parallel lists: lighter than a million tuples."""
 
-    The KPP's office is where this record's company or branch is registered; the INN's, its head office.
-    """
-    inn_of, find, home, kpps = linker.forest.inn, linker.forest.find, linker.home, linker.kpps
-    for i in cityless:
-        city, how = office_city(kpps[i], inn_of[find(i)], home)
-        if city:
-            linker.placed[i] = how
-        names_by_city[city].add(linker.names[i], i)
+    cities: list[str | None]
+    names: list[str]
+    firsts: list[int]  # the item's first record
+    shared: list[list[int] | None]  # every record of an item two or more records carry
+    city_numbers: numpy.ndarray  # each item's city as a number from 1, 0 for none
+
+
+def _name_items(ordered: list[MatchRecord], linker: _Linker) -> _NameItems:
+    """The companies' (city, name) items. A company without a city is put in the city of its KPP's tax
+    office, else of its INN's, when the base shows it (see office_cities); else it has none."""
+    names, home, placed = linker.names, linker.home, linker.placed
+    by_city: dict[str | None, _Groups] = defaultdict(_Groups)
+    for i, r in enumerate(ordered):
+        if r.person or not names[i]:  # persons join on name + phone or email
+            continue
+        city = r.city
+        if not city:
+            city, how = office_city(r.kpp, r.inn, home)
+            if city:
+                placed[i] = how
+        by_city[city].add(names[i], i)
+    items = _NameItems([], [], [], [], numpy.empty(0, numpy.int64))
+    for city, groups in by_city.items():
+        items.cities.extend([city] * len(groups.first))
+        items.names.extend(groups.first)
+        items.firsts.extend(groups.first.values())
+        items.shared.extend(map(groups.shared.get, groups.first))
+    numbers = [0 if city is None else n for n, city in enumerate(by_city, 1)]
+    items.city_numbers = numpy.repeat(numbers, [len(groups.first) for groups in by_city.values()]).astype(numpy.int64)
+    return items
 
 
 def office_city(kpp: str | None, inn: str | None, home: dict[str, str]) -> tuple[str | None, str]:
@@ -610,31 +668,18 @@ def office_city(kpp: str | None, inn: str | None, home: dict[str, str]) -> tuple
     return None, ""
 
 
-def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> None:
-    """Companies by name: the same name in a city merges, similar names in a city merge or go to review.
+def _link_same_names(linker: _Linker, items: _NameItems) -> set[int]:
+    """Companies of the same name in a city merge; return the items whose name two valid INNs carry.
 
-    Without a city to agree on, a name match is listed for review at most, and not even that when the
-    name is found in hub_min_clients cities (a chain, a generic word). A name carried by two valid
-    INNs in one city cannot tell which of them its other records belong to: review only.
-    It empties names_by_city.
+    Without a city to agree on, the same name is listed for review. A name carried by two valid INNs
+    in one city cannot tell which of them its other records belong to: review only.
     """
     settings, inns = linker.settings, linker.inns
-    # One item per (city, name), in parallel lists: lighter than a million tuples.
-    cities: list[str | None] = []
-    names: list[str] = []
-    firsts: list[int] = []
-    shared_members: list[list[int] | None] = []
+    cities, names, firsts = items.cities, items.names, items.firsts
     ambiguous: set[int] = set()
-    for city, groups in names_by_city.items():
-        for name, first in groups.first.items():
-            item = len(names)
-            cities.append(city)
-            names.append(name)
-            firsts.append(first)
-            members = groups.shared.get(name)
-            shared_members.append(members)
-            if members is None:
-                continue
+    for item, members in enumerate(items.shared):
+        if members is not None:
+            city, name, first = cities[item], names[item], firsts[item]
             if city is None:
                 for other in members[1:]:
                     linker.suggest(first, other, "name", 100.0, f'name "{name}", city unknown')
@@ -649,7 +694,17 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
             else:
                 for other in members[1:]:
                     linker.link_by_name(first, other, city, 100.0, f'name "{name}" in {city}')
-    names_by_city.clear()  # the items hold what is left to link: the first-seen maps can go
+    return ambiguous
+
+
+def _link_similar_names(linker: _Linker, items: _NameItems, ambiguous: set[int], similar: Iterable[_Similar]) -> None:
+    """Similar names in a city merge when one typo apart and nothing tells the companies apart, else go
+    to review; without a city to agree on, they are listed for review at most, and not even that when
+    the name is found in hub_min_clients cities (a chain, a generic word). `similar` holds the items'
+    similar names (see _search_names), `ambiguous` the items whose name two valid INNs carry.
+    """
+    settings = linker.settings
+    cities, names, firsts, shared_members = items.cities, items.names, items.firsts, items.shared
 
     def explain(k1: int, k2: int, score: float) -> tuple[int, int, str]:
         a, b, name_a, name_b = firsts[k1], firsts[k2], names[k1], names[k2]
@@ -660,17 +715,15 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
     def phones_of(k: int) -> set[str]:
         return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones[m]}
 
-    numbered = linker.inn_numbers
-    item_inns = numpy.array([numbered.get(inns[first], 0) for first in firsts], dtype=numpy.int64)
     merges: list[tuple[float, int, int, str, str]] = []
     unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches
-    for k1, k2, score in _similar_names(cities, names, settings.review_score, item_inns):
+    for k1, k2, score in itertools.chain.from_iterable(map(_each_pair, similar)):
         city = cities[k1]
         if city != cities[k2]:  # one of them has no city
             if score >= settings.merge_score:
                 unplaced[k1 if city is None else k2].append((score, k2 if city is None else k1))
             continue
-        if linker.opposed(firsts[k1], firsts[k2]):  # neither merged nor listed: not worth explaining
+        if (firsts[k1], firsts[k2]) in linker.banned:  # two INNs are left out already; neither merged nor listed
             continue
         a, b, detail = explain(k1, k2, score)
         if city is None:
@@ -699,58 +752,88 @@ def _link_names(linker: _Linker, names_by_city: dict[str | None, _Groups]) -> No
                 linker.suggest(a, b, "name", score, f"{detail}, city unknown vs {cities[other]}")
 
 
-def _similar_names(cities: list[str | None], names: list[str], review_score: float,
-                   inns: numpy.ndarray | None = None) -> Iterator[tuple[int, int, float]]:
-    """(k1, k2, score) for the (city, name) items whose names score review_score or more, k1 < k2.
+def _each_pair(similar: _Similar) -> Iterator[tuple[int, int, float]]:
+    """(k1, k2, score) of each pair, a slice at a time: a million names find millions of pairs."""
+    first, second, scores = similar
+    for start in range(0, len(first), _SCORED_SLICE):
+        end = start + _SCORED_SLICE
+        yield from zip(first[start:end].tolist(), second[start:end].tolist(), scores[start:end].tolist())
+
+
+def _similar_pairs(names: list[str], city_of: numpy.ndarray, review_score: float,
+                   inns: list[str | None] | None = None) -> Iterator[_Similar]:
+    """(k1, k2, score) for the (city, name) items whose names score review_score or more, k1 < k2, as
+    three arrays in (k1, k2) order: one batch per name order, each pair in the first that finds it, so
+    that the caller can work on one while the next is looked for.
 
     Compared: items of one city within a block, and an item without a city with its neighbours in
     name order whatever their city. rapidfuzz measures the edits of every pair a window allows, a
     strip of neighbours at a time; name_similarity is computed only for names close enough as written.
-    `inns` numbers each item's valid INN (0 for none): two items of one city with two INNs are left
-    out unscored, as nothing could join or list them (two thirds of the pairs of a large base).
+    city_of numbers each item's city, 0 for none. Given each item's valid INN (`inns`), two items of one
+    city with two INNs are left out unscored: nothing could join or list them (two thirds of the pairs
+    of a large base).
     """
     count = len(names)
     lengths = numpy.fromiter(map(len, names), dtype=numpy.int64, count=count)
     close = _CloseAsWritten(review_score, int(lengths.max(initial=1)))
-    city_ids = {city: n for n, city in enumerate(dict.fromkeys(cities))}
-    city_of = numpy.array([city_ids[city] for city in cities], dtype=numpy.int64)
-    cityless = city_of == city_ids.get(None, -1)
+    cityless = city_of == 0
+    inn_of = None
+    if inns is not None:  # an INN's digits and whether it has 12 tell it from any other; 0 is none
+        inn_of = numpy.fromiter((2 * int(inn) + (len(inn) == 12) + 1 if inn else 0 for inn in inns),
+                                dtype=numpy.int64, count=count)
+        del inns
     # k1 * count + k2 of each pair close enough as written, repeats included, and its edits as written:
     # 12 bytes a pair, where a dict of pairs to scores took about 100 (a million names find millions of pairs).
     found: list[numpy.ndarray] = []
     found_edits: list[numpy.ndarray] = []
+    earlier = numpy.empty(0, numpy.int64)  # the pairs of the batches before, sorted
+
+    # Many items share a name (one per city): each distinct name is keyed and sorted once.
+    distinct = list(dict.fromkeys(names))
+    numbered = dict(zip(distinct, range(len(distinct))))
+    name_of = numpy.fromiter(map(numbered.__getitem__, names), dtype=numpy.int64, count=count)
+    del numbered
+    written = numpy.array(distinct, dtype=object)
 
     def compare(order: numpy.ndarray, compared: numpy.ndarray) -> None:
         """The pairs (order[p], order[p + j]), 1 <= j <= NAME_WINDOW, where compared[p, j - 1]."""
-        first, second, edits = close.pairs([names[k] for k in order.tolist()], lengths[order], compared)
+        first, second, edits = close.pairs(written[name_of[order]].tolist(), lengths[order], compared)
         a, b = order[first], order[second]
         found.append(numpy.minimum(a, b) * count + numpy.maximum(a, b))
         found_edits.append(edits)
 
     for sort_key in NAME_ORDERS:
-        sort_keys = [sort_key(name) for name in names]  # one ordering's keys at a time: a million strings each
-        by_name = numpy.array(sorted(range(count), key=sort_keys.__getitem__), dtype=numpy.int64)
+        sort_keys = list(map(sort_key, distinct))
+        rank = numpy.empty(len(distinct), dtype=numpy.int64)
+        rank[sorted(range(len(distinct)), key=sort_keys.__getitem__)] = numpy.arange(len(distinct))
+        # A sort key is one-to-one on names: items tie only on one name, and keep their order.
+        by_name = numpy.argsort(rank[name_of], kind="stable")
         if cityless.any():  # an item without a city may belong to any: its neighbours in every city
             compare(by_name, _window(cityless[by_name], numpy.logical_or))
         # Blocks are runs of one city and one key prefix; a stable sort by city keeps the name order.
         order = by_name[numpy.argsort(city_of[by_name], kind="stable")]
         prefix_ids: dict[str, int] = {}
-        prefixes = numpy.array([prefix_ids.setdefault(sort_keys[k][:_BLOCK_LETTERS], len(prefix_ids))
-                                for k in order.tolist()], dtype=numpy.int64)
-        del sort_keys
+        prefix_of = numpy.fromiter((prefix_ids.setdefault(key[:_BLOCK_LETTERS], len(prefix_ids)) for key in sort_keys),
+                                   dtype=numpy.int64, count=len(distinct))
+        del sort_keys, rank
+        prefixes = prefix_of[name_of[order]]
         starts = numpy.ones(count, dtype=bool)
         starts[1:] = (city_of[order][1:] != city_of[order][:-1]) | (prefixes[1:] != prefixes[:-1])
         compare(order, _window(numpy.cumsum(starts), numpy.equal))
-    pairs, first = numpy.unique(numpy.concatenate(found or [numpy.empty(0, numpy.int64)]), return_index=True)
-    del found
-    edits = numpy.concatenate(found_edits or [numpy.empty(0, numpy.int32)])[first]
-    if inns is not None:
-        k1, k2 = numpy.divmod(pairs, count)
-        inn_1, inn_2 = inns[k1], inns[k2]
-        kept = (city_of[k1] != city_of[k2]) | (inn_1 == 0) | (inn_2 == 0) | (inn_1 == inn_2)
-        del k1, k2, inn_1, inn_2
-        pairs, edits = pairs[kept], edits[kept]
-    return _scored(pairs, edits, names, lengths, close.ratios, review_score)
+        pairs, first = numpy.unique(numpy.concatenate(found or [numpy.empty(0, numpy.int64)]), return_index=True)
+        edits = numpy.concatenate(found_edits or [numpy.empty(0, numpy.int32)])[first]
+        found.clear()
+        found_edits.clear()
+        new = ~numpy.isin(pairs, earlier, assume_unique=True)
+        pairs, edits = pairs[new], edits[new]
+        earlier = numpy.sort(numpy.concatenate((earlier, pairs)), kind="stable")  # two sorted runs: merged
+        if inn_of is not None:
+            k1, k2 = numpy.divmod(pairs, count)
+            inn_1, inn_2 = inn_of[k1], inn_of[k2]
+            kept = (city_of[k1] != city_of[k2]) | (inn_1 == 0) | (inn_2 == 0) | (inn_1 == inn_2)
+            del k1, k2, inn_1, inn_2
+            pairs, edits = pairs[kept], edits[kept]
+        yield _scored(pairs, edits, names, lengths, close.ratios, review_score)
 
 
 def _window(column: numpy.ndarray, relate: numpy.ufunc) -> numpy.ndarray:
@@ -834,22 +917,20 @@ def _most_edits_kept(longer: int, cutoff: float) -> int:
 
 
 def _scored(pairs: numpy.ndarray, edits: numpy.ndarray, names: list[str], lengths: numpy.ndarray,
-            ratios: numpy.ndarray, review_score: float) -> Iterator[tuple[int, int, float]]:
-    """(k1, k2, score) of the pairs that score review_score or more, read a slice at a time: a million
-    names find millions of pairs, and the caller reads each once. A pair of one-word names scores its
+            ratios: numpy.ndarray, review_score: float) -> _Similar:
+    """(k1, k2, score) of the pairs that score review_score or more. A pair of one-word names scores its
     edits as written, read from `ratios` (see _CloseAsWritten); only names with words are scored one by one."""
     count = len(names)
-    worded = numpy.fromiter((" " in name for name in names), dtype=bool, count=count)
-    for start in range(0, len(pairs), _SCORED_SLICE):
-        end = start + _SCORED_SLICE
-        first, second = numpy.divmod(pairs[start:end], count)
-        pair_edits = edits[start:end]
-        scores = ratios[lengths[first] + lengths[second], pair_edits]
-        by_words = numpy.flatnonzero(worded[first] | worded[second])
-        scores[by_words] = [name_similarity(names[k1], names[k2], e) for k1, k2, e in
-                            zip(first[by_words].tolist(), second[by_words].tolist(), pair_edits[by_words].tolist())]
-        kept = scores >= review_score
-        yield from zip(first[kept].tolist(), second[kept].tolist(), scores[kept].tolist())
+    first, second = numpy.divmod(pairs, count)
+    scores = ratios[lengths[first] + lengths[second], edits]
+    worded = numpy.fromiter(map(str.__contains__, names, itertools.repeat(" ")), dtype=bool, count=count)
+    by_words = numpy.flatnonzero(worded[first] | worded[second])
+    for start in range(0, len(by_words), _SCORED_SLICE):  # a slice of Python objects at a time
+        part = by_words[start:start + _SCORED_SLICE]
+        scores[part] = [name_similarity(names[k1], names[k2], e) for k1, k2, e in
+                        zip(first[part].tolist(), second[part].tolist(), edits[part].tolist())]
+    kept = scores >= review_score
+    return first[kept], second[kept], scores[kept]
 
 
 def edit_cutoff(review_score: float) -> float:

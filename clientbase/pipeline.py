@@ -458,8 +458,8 @@ def _dedupe_settings(rules: Rules) -> str:
 def _records_to_recheck(store: Store, rules: Rules, changed: set[int], offices: dict[str, str]) -> set[int] | None:
     """The records changed since the last clean with all they may join; None when all must be clustered.
 
-    A record without a city is looked for in the city its KPP or its own INN places it in: the
-    clustering puts it there whatever it joins. Without either, its client's INN may place it anywhere.
+    A record without a city is looked for in the city its KPP or its own INN places it in, as the
+    clustering puts it there; without either, in every city.
     """
     if not changed:
         return set()

@@ -1,6 +1,7 @@
-"""Worker processes that turn rows into records while this process reads the files and writes the database.
+"""Worker processes: those that turn rows into records while this process reads the files and writes the
+database, and one that computes a function's values while this process goes on.
 
-The workers are forked before the database is opened, so they hold neither its files nor the writer's
+The row workers are forked before the database is opened, so they hold neither its files nor the writer's
 lock: a killed ingest leaves nothing behind that a later command would have to wait for. Each table's
 builder is sent to them once; then only chunks of rows and of results cross the pipes, as plain tuples.
 Results come back in the rows' order, so ids, references and counts are exactly those of the
@@ -11,11 +12,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 # Rows per message: enough that a message's cost is small, few enough to keep every process busy.
 CHUNK_ROWS = 2000
@@ -105,3 +114,77 @@ def _serve(pipe: Connection, parent_end: Connection) -> None:
                 pipe.send((True, exc))
     except (EOFError, OSError, KeyboardInterrupt):
         pass  # the parent has gone
+
+
+class InChild(Generic[T]):
+    """The values of `produce(*args)` computed in a new Python process while this one goes on, when
+    `separate`; else here, as they are asked for. Use it as a context: leaving it ends the process.
+
+    The arguments and the values cross pipes, pickled: the process holds only what it is given, and
+    nothing this one has open (a database and its lock, a terminal). `produce` is a module-level function.
+    """
+
+    def __init__(self, produce: Callable[..., Iterable[T]], args: tuple, separate: bool) -> None:
+        self._produce, self._args = produce, args
+        self._process: subprocess.Popen | None = None
+        if separate:
+            package_root = str(Path(__file__).resolve().parent.parent)  # where `clientbase` is found
+            path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+            self._process = subprocess.Popen([sys.executable, "-m", "clientbase.workers"], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+            try:
+                pickle.dump((produce, args), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self._process.stdin.close()
+            except OSError:
+                pass  # it has ended already: values() tells how
+
+    def __enter__(self) -> InChild[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None:
+            self._process.kill()  # ended already, unless this process failed first and wants nothing more
+            self._process.wait()
+            self._process.stdout.close()
+
+    def values(self) -> Iterator[T]:
+        if self._process is None:
+            yield from self._produce(*self._args)
+            return
+        while True:
+            try:
+                kind, value = pickle.load(self._process.stdout)
+            except EOFError:
+                raise RuntimeError(f"a worker process ended before its work did (exit code {self._process.wait()}); "
+                                   "was the machine out of memory?") from None
+            if kind == "failed":
+                raise value
+            if kind == "done":
+                return
+            yield value
+
+
+def _serve_values() -> None:
+    """A worker process's work: read (produce, args) from stdin, write produce's values to stdout."""
+    values = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes to stderr, not among the values
+    try:
+        produce, args = pickle.load(sys.stdin.buffer)
+        for value in produce(*args):
+            pickle.dump(("value", value), values, protocol=pickle.HIGHEST_PROTOCOL)
+            values.flush()
+        outcome: tuple[str, object] = ("done", None)
+    except Exception as exc:  # raised again in the process that asked, with where it was raised here
+        exc.add_note(f"In the worker process:\n{traceback.format_exc()}")
+        outcome = ("failed", exc)
+    except KeyboardInterrupt:
+        return  # Ctrl-C reached the whole terminal: the asking process stops too
+    try:
+        pickle.dump(outcome, values, protocol=pickle.HIGHEST_PROTOCOL)
+        values.close()
+    except OSError:
+        pass  # the asking process has gone
+
+
+if __name__ == "__main__":
+    _serve_values()

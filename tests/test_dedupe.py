@@ -7,6 +7,7 @@ import resource
 import time
 from collections import Counter, defaultdict
 
+import numpy
 import pytest
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
@@ -25,10 +26,16 @@ from clientbase.dedupe import (
     name_similarity,
     person_names_compatible,
 )
-from clientbase.dedupe import _similar_names as similar_names
 from clientbase.dedupe import NAME_WINDOW as WINDOW
+from clientbase.dedupe import _each_pair, _similar_pairs
 
 SETTINGS = DedupeSettings()
+
+
+def similar_names(cities, names, review_score):
+    numbers = {city: n for n, city in enumerate(dict.fromkeys(cities), 1)}
+    city_of = numpy.array([0 if city is None else numbers[city] for city in cities], dtype=numpy.int64)
+    return [pair for batch in _similar_pairs(names, city_of, review_score) for pair in _each_pair(batch)]
 
 
 def rec(record_id, name=None, city=None, inn=None, phones=(), person=False, kpp=None, domains=(), emails=()):
@@ -247,6 +254,15 @@ def test_order_does_not_matter():
     again = find_clusters(shuffled, SETTINGS)
     assert again.clusters == expected.clusters
     assert again.pairs == expected.pairs and again.hubs == expected.hubs
+
+
+def test_names_looked_for_in_a_forked_process_give_the_same_clients():
+    records, _ = synthetic(random.Random(5), entities=3000)
+    here = find_clusters(records, SETTINGS, cannot_link=[(3, 4), (10, 11)], parallel=False)
+    forked = find_clusters(records, SETTINGS, cannot_link=[(3, 4), (10, 11)], parallel=True)
+    assert sum(p.rule == "name+city" for p in here.pairs) > 100  # the names did join and list records
+    assert forked.clusters == here.clusters
+    assert forked.pairs == here.pairs and forked.hubs == here.hubs
 
 
 # --- contacts inside one client -------------------------------------------------------------------------------
@@ -620,6 +636,22 @@ def test_a_record_without_a_city_is_placed_in_the_city_of_its_kpp_or_inn():
     details = {(p.a, p.b): p.detail for p in result.pairs if p.decision == "merged"}
     assert details[1, 2] == 'name "нефтемаркет" in новосибирск (city of INN 5406183651)'
     assert details[6, 7] == 'name "сибтрейд" in новосибирск (city of KPP 540601001)'
+
+
+def test_a_record_without_a_city_is_not_placed_by_the_inn_of_records_it_joins():
+    """A record's own KPP or INN places it; one joined to an INN only through a phone is not placed by it:
+    its namesake in that city is a question, not a merge."""
+    novosibirsk = [rec(10 + k, f"компания {k}", "новосибирск", inn) for k, inn in
+                   enumerate(["5406183650", "5406000001", "5406000002"])]
+    records = [rec(1, "вектор", "новосибирск", "5406183651", phones=["+73832001122"]),
+               rec(2, "нефтемаркет", None, phones=["+73832001122"]),  # no city, no INN: joins 1 by phone
+               rec(3, "нефтемаркет", "новосибирск"),
+               *novosibirsk]
+    result = find_clusters(records, SETTINGS)
+    assert together(result, 1, 2) and not together(result, 2, 3)
+    [review] = [p for p in result.pairs if p.decision == "review"]
+    assert (review.a, review.b, review.rule) == (2, 3, "name")
+    assert review.detail == 'name "нефтемаркет", city unknown vs новосибирск'
 
 
 def test_a_name_where_a_company_has_only_a_branch_is_reviewed():

@@ -1,5 +1,7 @@
-"""Ingest and calls give the same database whether worker processes build the rows or this one does."""
+"""Ingest and calls give the same database whether worker processes build the rows or this one does; a worker
+process's values and failures reach the process that asked."""
 
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -9,7 +11,7 @@ import pytest
 from clientbase import pipeline
 from clientbase.config import Rules
 from clientbase.errors import UserError
-from clientbase.workers import CHUNK_ROWS
+from clientbase.workers import CHUNK_ROWS, InChild
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
@@ -66,3 +68,17 @@ def test_a_bad_file_gives_the_same_error_with_workers(tmp_path, dumps):
         messages.append(str(error.value))
         assert contents(db)["records"] == []
     assert messages[0] == messages[1] and "bad.csv" in messages[0]
+
+
+@pytest.mark.parametrize("separate", [True, False])
+def test_values_and_a_failure_come_from_a_worker_process_as_from_this_one(separate):
+    got = []
+    with InChild(map, (int, ["1", "2", "x"]), separate) as child, pytest.raises(ValueError, match="'x'"):
+        for value in child.values():
+            got.append(value)
+    assert got == [1, 2]
+
+
+def test_a_worker_process_that_dies_is_an_error_not_a_short_result():
+    with InChild(os._exit, (3,), True) as child, pytest.raises(RuntimeError, match="exit code 3"):
+        list(child.values())  # as if the kernel's out-of-memory killer had ended it

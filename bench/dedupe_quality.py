@@ -63,6 +63,12 @@ def cached_records(db: Path) -> tuple[list[MatchRecord], dict[int, str], dict[in
     return built
 
 
+def _worker_cpu() -> float:
+    """CPU seconds of the finished worker processes (the name search's)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def describe(record: MatchRecord, ref: str, name: str, entity: str) -> str:
     return (f"    {ref:24} {entity:8} {name[:40]!r:44} key={record.name_key!r} city={record.city} "
             f"inn={record.inn} kpp={record.kpp} phones={','.join(record.phones)} domains={','.join(record.email_domains)}")
@@ -74,6 +80,7 @@ def main() -> None:
     parser.add_argument("truth", type=Path)
     parser.add_argument("--show", type=int, default=0, help="print this many false merges and misses")
     parser.add_argument("--memory", action="store_true", help="trace find_clusters' peak allocation (slower)")
+    parser.add_argument("--one-process", action="store_true", help="look for similar names in this process too")
     args = parser.parse_args()
 
     records, refs, names = cached_records(args.db)
@@ -81,12 +88,15 @@ def main() -> None:
     if args.memory:
         tracemalloc.start()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    start, cpu_start = time.perf_counter(), time.process_time()
-    result = find_clusters(records, DedupeSettings())
+    start, cpu_start, worker_start = time.perf_counter(), time.process_time(), _worker_cpu()
+    result = find_clusters(records, DedupeSettings(), parallel=not args.one_process)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    worker_cpu = _worker_cpu() - worker_start
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak = f", peak {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB traced" if args.memory else ""
     peak += f", peak RSS {rss_before:.0f} MB with the records -> {rss_after:.0f} MB"
+    if worker_cpu:  # its peak RSS is not told: Linux carries this process's over the exec
+        peak += f"; the name search's process {worker_cpu:.1f} s CPU"
     cluster_of = {refs[r]: str(n) for n, cluster in enumerate(result.clusters) for r in cluster}
     scores = pairwise_scores(cluster_of, truth, cluster_of)
     decisions = Counter(p.decision for p in result.pairs)

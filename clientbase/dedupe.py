@@ -483,9 +483,9 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
     linker.home = offices
     items = _name_items(ordered, linker)
     separate = parallel if parallel is not None else len(items.names) >= PARALLEL_NAMES
-    item_inns = list(map(linker.inns.__getitem__, items.firsts))
-    with InChild(_similar_pairs, (items.names, items.city_numbers, settings.review_score, item_inns), separate) as similar:
-        del item_inns
+    search = (items.names, items.city_numbers, settings.review_score, list(map(linker.inns.__getitem__, items.firsts)))
+    with InChild(_similar_pairs, search, separate) as similar:
+        del search
         hubs = _link_keys(linker, ordered)
         del ordered  # the records are done with: linking the names needs none of them
         ambiguous = _link_same_names(linker, items)
@@ -638,14 +638,19 @@ def _name_items(ordered: list[MatchRecord], linker: _Linker) -> _NameItems:
     office, else of its INN's, when the base shows it (see office_cities); else it has none."""
     names, home, placed = linker.names, linker.home, linker.placed
     by_city: dict[str | None, _Groups] = defaultdict(_Groups)
+    cityless: list[int] = []
     for i, r in enumerate(ordered):
         if r.person or not names[i]:  # persons join on name + phone or email
             continue
-        city = r.city
-        if not city:
-            city, how = office_city(r.kpp, r.inn, home)
-            if city:
-                placed[i] = how
+        if r.city:
+            by_city[r.city].add(names[i], i)
+        else:
+            cityless.append(i)
+    for i in cityless:  # after those with a city: an item's first record is one in its city, if any
+        r = ordered[i]
+        city, how = office_city(r.kpp, r.inn, home)
+        if city:
+            placed[i] = how
         by_city[city].add(names[i], i)
     items = _NameItems([], [], [], [], numpy.empty(0, numpy.int64))
     for city, groups in by_city.items():
@@ -701,7 +706,7 @@ def _link_similar_names(linker: _Linker, items: _NameItems, ambiguous: set[int],
     """Similar names in a city merge when one typo apart and nothing tells the companies apart, else go
     to review; without a city to agree on, they are listed for review at most, and not even that when
     the name is found in hub_min_clients cities (a chain, a generic word). `similar` holds the items'
-    similar names (see _search_names), `ambiguous` the items whose name two valid INNs carry.
+    similar names (see _similar_pairs), `ambiguous` the items whose name two valid INNs carry.
     """
     settings = linker.settings
     cities, names, firsts, shared_members = items.cities, items.names, items.firsts, items.shared

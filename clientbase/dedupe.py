@@ -32,7 +32,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from clientbase.config import DedupeSettings
-from clientbase.workers import InChild
+from clientbase.workers import InChild, cores
 
 
 # Not frozen: a clean makes one per record, and frozen ones take six times as long to make.
@@ -89,7 +89,7 @@ _PARTY_NAMES = 4
 _SWITCHBOARD = 10
 
 _MERGED, _SAME, _REFUSED = 1, 0, -1
-# From this many (city, name) items on, similar names are looked for in a forked process.
+# From this many (city, name) items on, similar names are looked for in a worker process (on two cores or more).
 PARALLEL_NAMES = 50_000
 
 # Similar names as (k1, k2, score) arrays of item numbers and scores.
@@ -454,15 +454,16 @@ def cyclic_gc_paused() -> Iterator[None]:
     Clustering allocates millions of small objects that reference counting frees (none form cycles):
     the collector would only rescan the growing heap, a fifth of the time on a million records.
     """
-    collecting = gc.isenabled()
+    collecting, frozen = gc.isenabled(), gc.get_freeze_count()
     gc.disable()
     try:
         yield
     finally:
-        # What was made meanwhile goes to the oldest generation (freeze and unfreeze move it there, without
-        # a scan): else the first collection after this would scan every object the clustering made.
-        gc.freeze()
-        gc.unfreeze()
+        if not frozen:  # a caller's frozen objects stay frozen
+            # What was made meanwhile goes to the oldest generation (freeze and unfreeze move it there
+            # without a scan): else the first collection after this would scan every object made.
+            gc.freeze()
+            gc.unfreeze()
         if collecting:
             gc.enable()
 
@@ -482,7 +483,7 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
                                 {(r.inn, r.city) for r in ordered if r.inn and r.city})
     linker.home = offices
     items = _name_items(ordered, linker)
-    separate = parallel if parallel is not None else len(items.names) >= PARALLEL_NAMES
+    separate = parallel if parallel is not None else len(items.names) >= PARALLEL_NAMES and cores() > 1
     search = (items.names, items.city_numbers, settings.review_score, list(map(linker.inns.__getitem__, items.firsts)))
     with InChild(_similar_pairs, search, separate) as similar:
         del search

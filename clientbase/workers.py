@@ -10,6 +10,7 @@ one-process path.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import pickle
@@ -21,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -37,6 +37,11 @@ def default_workers(total_bytes: int) -> int:
     and writes, mostly waits for results. None for small inputs or where processes cannot be forked."""
     if total_bytes < PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
         return 0
+    return cores()
+
+
+def cores() -> int:
+    """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -120,32 +125,38 @@ class InChild(Generic[T]):
     """The values of `produce(*args)` computed in a new Python process while this one goes on, when
     `separate`; else here, as they are asked for. Use it as a context: leaving it ends the process.
 
-    The arguments and the values cross pipes, pickled: the process holds only what it is given, and
-    nothing this one has open (a database and its lock, a terminal). `produce` is a module-level function.
+    The arguments and the values cross pipes, pickled: the process holds only what it is given, and of
+    what this one has open only stderr (not a database, nor its lock). It imports modules from this
+    process's sys.path, whatever the environment says. `produce` is a module-level function.
     """
 
     def __init__(self, produce: Callable[..., Iterable[T]], args: tuple, separate: bool) -> None:
         self._produce, self._args = produce, args
         self._process: subprocess.Popen | None = None
-        if separate:
-            package_root = str(Path(__file__).resolve().parent.parent)  # where `clientbase` is found
-            path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-            self._process = subprocess.Popen([sys.executable, "-m", "clientbase.workers"], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+        if separate and sys.executable:
+            self._process = subprocess.Popen([sys.executable, "-I", "-c", _BOOTSTRAP, json.dumps(sys.path)],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             try:
                 pickle.dump((produce, args), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 self._process.stdin.close()
             except OSError:
                 pass  # it has ended already: values() tells how
+            except BaseException:
+                self._end()
+                raise
 
     def __enter__(self) -> InChild[T]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._process is not None:
-            self._process.kill()  # ended already, unless this process failed first and wants nothing more
-            self._process.wait()
-            self._process.stdout.close()
+            self._end()
+
+    def _end(self) -> None:
+        self._process.kill()  # ended already, unless this process failed first and wants nothing more
+        self._process.wait()
+        self._process.stdin.close()
+        self._process.stdout.close()
 
     def values(self) -> Iterator[T]:
         if self._process is None:
@@ -155,13 +166,20 @@ class InChild(Generic[T]):
             try:
                 kind, value = pickle.load(self._process.stdout)
             except EOFError:
-                raise RuntimeError(f"a worker process ended before its work did (exit code {self._process.wait()}); "
-                                   "was the machine out of memory?") from None
+                code = self._process.wait()
+                how = (f"was killed by signal {-code} (out of memory?)" if code < 0
+                       else f"failed with exit code {code} (its error is printed above)")
+                raise RuntimeError(f"a worker process {how} before its work was done") from None
             if kind == "failed":
                 raise value
             if kind == "done":
                 return
             yield value
+
+
+# The worker's start: this process's sys.path (argv[1]), then the loop below.
+_BOOTSTRAP = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+              "from clientbase.workers import _serve_values; _serve_values()")
 
 
 def _serve_values() -> None:
@@ -184,7 +202,3 @@ def _serve_values() -> None:
         values.close()
     except OSError:
         pass  # the asking process has gone
-
-
-if __name__ == "__main__":
-    _serve_values()

@@ -256,13 +256,13 @@ def test_order_does_not_matter():
     assert again.pairs == expected.pairs and again.hubs == expected.hubs
 
 
-def test_names_looked_for_in_a_forked_process_give_the_same_clients():
+def test_names_looked_for_in_a_worker_process_give_the_same_clients():
     records, _ = synthetic(random.Random(5), entities=3000)
     here = find_clusters(records, SETTINGS, cannot_link=[(3, 4), (10, 11)], parallel=False)
-    forked = find_clusters(records, SETTINGS, cannot_link=[(3, 4), (10, 11)], parallel=True)
+    apart = find_clusters(records, SETTINGS, cannot_link=[(3, 4), (10, 11)], parallel=True)
     assert sum(p.rule == "name+city" for p in here.pairs) > 100  # the names did join and list records
-    assert forked.clusters == here.clusters
-    assert forked.pairs == here.pairs and forked.hubs == here.hubs
+    assert apart.clusters == here.clusters
+    assert apart.pairs == here.pairs and apart.hubs == here.hubs
 
 
 # --- contacts inside one client -------------------------------------------------------------------------------

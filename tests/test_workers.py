@@ -6,10 +6,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 
 from clientbase import pipeline
 from clientbase.config import Rules
+from clientbase.dedupe import _similar_pairs
 from clientbase.errors import UserError
 from clientbase.workers import CHUNK_ROWS, InChild
 
@@ -82,3 +84,12 @@ def test_values_and_a_failure_come_from_a_worker_process_as_from_this_one(separa
 def test_a_worker_process_that_dies_is_an_error_not_a_short_result():
     with InChild(os._exit, (3,), True) as child, pytest.raises(RuntimeError, match="exit code 3"):
         list(child.values())  # as if the kernel's out-of-memory killer had ended it
+
+
+def test_a_worker_process_imports_what_this_one_does_whatever_the_environment_says(tmp_path, monkeypatch):
+    (tmp_path / "numpy.py").write_text('raise ImportError("a numpy of the environment, not of this process")\n')
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    names, cities = ["ромашка", "ромашко"], numpy.array([1, 1])
+    with InChild(_similar_pairs, (names, cities, 85.0), True) as child:
+        pairs = [pair for batch in child.values() for pair in zip(*(column.tolist() for column in batch))]
+    assert pairs == [(0, 1, 92.9)]

@@ -707,7 +707,8 @@ def _link_similar_names(linker: _Linker, items: _NameItems, ambiguous: set[int],
     """Similar names in a city merge when one typo apart and nothing tells the companies apart, else go
     to review; without a city to agree on, they are listed for review at most, and not even that when
     the name is found in hub_min_clients cities (a chain, a generic word). `similar` holds the items'
-    similar names (see _similar_pairs), `ambiguous` the items whose name two valid INNs carry.
+    similar names (see _similar_pairs; given the items' INNs, so that two INNs in one city are left out),
+    `ambiguous` the items whose name two valid INNs carry.
     """
     settings = linker.settings
     cities, names, firsts, shared_members = items.cities, items.names, items.firsts, items.shared

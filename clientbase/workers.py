@@ -165,7 +165,7 @@ class InChild(Generic[T]):
         while True:
             try:
                 kind, value = pickle.load(self._process.stdout)
-            except EOFError:
+            except (EOFError, pickle.UnpicklingError):  # it ended, maybe in the middle of a value
                 code = self._process.wait()
                 how = (f"was killed by signal {-code} (out of memory?)" if code < 0
                        else f"failed with exit code {code} (its error is printed above)")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -118,6 +119,7 @@ def name_similarity(a: str, b: str, edits: int | None = None) -> float:
 
 
 _VOWELS = frozenset("аеиоуыэюяaeiouy")
+_DIGITS = re.compile(r"\D+")  # what is left is a name's digits
 
 
 def _one_typo_apart(a: str, b: str) -> bool:
@@ -128,6 +130,8 @@ def _one_typo_apart(a: str, b: str) -> bool:
     consonant is more often another name than a typo: Геокомплект and Геокомплекс, Домтехника and
     Донтехника.
     """
+    if _DIGITS.sub("", a) != _DIGITS.sub("", b):  # Стройтрест1 and Стройтрест17 are two firms, not a slip
+        return False
     return _one_slip(a, b) or (" " in a and _one_slip(" ".join(sorted(a.split())), " ".join(sorted(b.split()))))
 
 

@@ -128,6 +128,14 @@ def test_typo_without_city_or_phone_agreement_is_only_reviewed():
     assert pair.detail == 'names "ромашка" ~ "ромашко" (92.9), city unknown vs москва'
 
 
+def test_names_that_differ_in_a_number_are_two_firms_to_review_not_one():
+    result = find_clusters([rec(1, "стройтрест1", "москва"), rec(2, "стройтрест17", "москва"),
+                            rec(3, "ромашка 2", "москва"), rec(4, "ромашко 2", "москва")], SETTINGS)
+    assert result.clusters == [[1], [2], [3, 4]]
+    [review] = [p for p in result.pairs if p.decision == "review"]
+    assert (review.a, review.b) == (1, 2) and review.detail.endswith("in москва, more than a typo apart")
+
+
 def test_close_but_not_close_enough_names_in_one_city_are_reviewed():
     assert 85 <= name_similarity("стройтех", "стройтекс") < 92
     result = find_clusters([rec(1, "стройтех", "москва"), rec(2, "стройтекс", "москва")], SETTINGS)

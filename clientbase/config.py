@@ -25,12 +25,17 @@ class IngestRules:
 
 
 def source_rank(source: str, priority: Sequence[str]) -> int:
-    """Position of the source in the trusted list (matched as a name prefix); unknown sources come last."""
-    lowered = source.casefold()
+    """Position of the source in the trusted list (matched as a name prefix, a Cyrillic letter as the Latin
+    one it looks like: `1С.csv` is 1c); unknown sources come last."""
+    lowered = source.casefold().translate(_LATIN_LOOKALIKES)
     for index, prefix in enumerate(priority):
-        if lowered.startswith(prefix.casefold()):
+        if lowered.startswith(prefix.casefold().translate(_LATIN_LOOKALIKES)):
             return index
     return len(priority)
+
+
+# Lower-case Cyrillic letters whose capitals look like Latin ones, to the Latin letter.
+_LATIN_LOOKALIKES = str.maketrans("авсенкмортху", "abcehkmoptxy")
 
 
 # Here, not in dedupe.py: loading the rules must not import the clustering and rapidfuzz.

@@ -177,6 +177,19 @@ def test_claims_of_one_day_go_to_the_more_trusted_source_not_the_alphabet(run, t
         ("Петрова Анна", "assigned on the same day: crm.csv is the more trusted source")]
 
 
+def test_a_1c_dump_named_in_cyrillic_is_trusted_as_1c(run, tmp_path):
+    one_c, purchased = tmp_path / "1С выгрузка.csv", tmp_path / "purchased.csv"  # a Cyrillic С, as offices write it
+    one_c.write_text("Контрагент;ИНН;Телефон;Адрес;Менеджер\nООО А;1650000017;+79170000001;г. Казань;Иванов Иван\n",
+                     encoding="utf-8")
+    purchased.write_text("Компания;ИНН;Город;Телефон;Ответственный\nООО А;1650000017;Казань;+79170000001;Петрова Анна\n",
+                         encoding="utf-8")
+    run("ingest", str(one_c), str(purchased), "--as-of", "2026-03-01")
+    run("clean", "--as-of", "2026-03-01")
+    conflicts = list(csv.DictReader(io.StringIO(run("export", "conflicts").stdout)))
+    assert [(c["resolved_owner"], c["rule"]) for c in conflicts] == [
+        ("Иванов Иван", "assigned on the same day: 1С выгрузка.csv is the more trusted source")]
+
+
 def test_the_spelling_used_most_names_the_manager():
     assert one_spelling({"ИВАНОВ ИВАН": 1, "Иванов Иван": 3, "иванов иван": 3, "Сидоров Петр": 1,
                          "Сидоров Пётр": 2}) == {

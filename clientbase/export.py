@@ -72,6 +72,8 @@ def mask_value(kind: str, value: str) -> str:
         return f"{local[:1]}***@{domain}" if domain else "***"
     if kind == "person":
         words = value.split()
+        if len(words) == 1:  # a name alone (`Айгуль`) would name the person: its initial only
+            return words[0][0] + "."
         return " ".join([words[0], *(w[0] + "." for w in words[1:])]) if words else value
     if kind == "person client":
         from clientbase.companies import split_legal_form  # here: the morning commands start without its validators

@@ -247,6 +247,15 @@ def test_a_masked_contacts_export_hides_the_people(run, tmp_path):
         "Петров П. И.", "+7495*****67;+7916*****21", "p***@beta.ru")
 
 
+def test_a_masked_contact_named_by_one_word_keeps_only_its_initial(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,Контактное лицо,Телефон\nООО Бета,Айгуль,+7 916 765-43-21\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    [contact] = csv.DictReader(io.StringIO(run("export", "contacts", "--mask").stdout))
+    assert contact["name"] == "А."
+
+
 def test_a_masked_phones_export_hides_who_the_phone_cell_names(run, tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания;Телефон\nООО Бета;8-916-765-43-21 Григорий (бухгалтер)\n", encoding="utf-8")

@@ -537,9 +537,9 @@ def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str | N
     return count
 
 
-def report(db: Path, as_of: date) -> Report:
+def report(db: Path, rules: Rules, as_of: date) -> Report:
     with opened(db) as store:
-        return build_report(as_of.isoformat(), store.report_figures(as_of.isoformat()), store.last_runs(2))
+        return build_report(as_of.isoformat(), store.report_figures(as_of.isoformat()), store.last_runs(2), rules.rank)
 
 
 @dataclass

@@ -649,7 +649,7 @@ def report(ctx: typer.Context, as_of: AsOf = None, as_json: Json = False) -> Non
     Example:  clientbase report --as-of 2026-11-20
     """
     c: Context = ctx.obj
-    result = core.report(c.db, _as_of(as_of))
+    result = core.report(c.db, c.rules(), _as_of(as_of))
     if as_json:
         _emit_json({"as_of": result.as_of, "sections": {
             s.title: {"rows": [dict(zip(s.columns, row)) for row in s.rows], "note": s.note}

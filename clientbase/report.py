@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clientbase.rank import RankSettings
 
 
 @dataclass
@@ -37,7 +41,8 @@ def run_counts(summary: dict) -> dict[str, int]:
     return flat
 
 
-def build_report(as_of: str, figures: dict[str, list[tuple]], runs: list[tuple[str, str, dict]]) -> Report:
+def build_report(as_of: str, figures: dict[str, list[tuple]], runs: list[tuple[str, str, dict]],
+                 rank: RankSettings) -> Report:
     sections = []
     ingested = Section("Rows ingested", ("source", "ok", "rejected", "reasons"))
     per_source: dict[str, list] = {}
@@ -82,7 +87,8 @@ def build_report(as_of: str, figures: dict[str, list[tuple]], runs: list[tuple[s
     sections.append(Section("Key-client dependency", ("client", "name", "level", "share of profit"),
                             [(cid, name, level, _share(value, total)) for cid, name, level, value in
                              figures["dependency"]],
-                            note="key > 10%, critical > 20%, mono-client > 70% of the company's profit"))
+                            note=f"key > {rank.key_share * 100:g}%, critical > {rank.critical_share * 100:g}%, "
+                                 f"mono-client > {rank.mono_share * 100:g}% of the company's profit"))
     if len(runs) >= 2:
         (_, day, now), (_, before_day, before) = runs[0], runs[1]
         changes = [(k, before.get(k, 0), now.get(k, 0), now.get(k, 0) - before.get(k, 0))

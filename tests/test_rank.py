@@ -325,3 +325,20 @@ def test_a_lost_client_is_never_key_and_revenue_is_not_profit(run, tmp_path):
     assert report["sections"]["Key-client dependency"]["rows"] == [
         {"client": int(exported["ООО Альфа"]["client_id"]), "name": "ООО Альфа", "level": "critical",
          "share of profit": "60.0%"}]
+
+
+def test_the_report_tells_the_dependency_shares_of_the_rules_in_force(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефоны;Ответственный;Прибыль\n"
+                   "ООО Альфа;+7 843 230-00-10;Иванов Иван;1200\nООО Бета;+7 843 230-00-11;Иванов Иван;8800\n",
+                   encoding="utf-8")
+    run("ingest", str(crm))
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[rank]\nkey_share = 0.15\ncritical_share = 0.3\nmono_share = 0.875\n", encoding="utf-8")
+    run("--rules", str(rules), "clean", "--as-of", "2026-11-20")
+    report = json.loads(run("--rules", str(rules), "report", "--as-of", "2026-11-20", "--json").stdout)
+    assert report["sections"]["Key-client dependency"]["note"] == (
+        "key > 15%, critical > 30%, mono-client > 87.5% of the company's profit")
+    rules.write_text("[rank\n", encoding="utf-8")  # broken: refused, as by every command
+    refused = run("--rules", str(rules), "report", "--as-of", "2026-11-20", check=1)
+    assert "rules.toml" in refused.stderr and "Traceback" not in refused.stderr

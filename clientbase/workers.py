@@ -10,6 +10,7 @@ one-process path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -133,9 +134,11 @@ class InChild(Generic[T]):
     def __init__(self, produce: Callable[..., Iterable[T]], args: tuple, separate: bool) -> None:
         self._produce, self._args = produce, args
         self._process: subprocess.Popen | None = None
-        if separate and sys.executable:
+        self._here = not (separate and sys.executable)
+        if not self._here:
+            # A session of its own: Ctrl-C reaches this process only, which then ends the worker.
             self._process = subprocess.Popen([sys.executable, "-I", "-c", _BOOTSTRAP, json.dumps(sys.path)],
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
             try:
                 pickle.dump((produce, args), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 self._process.stdin.close()
@@ -153,13 +156,19 @@ class InChild(Generic[T]):
             self._end()
 
     def _end(self) -> None:
-        self._process.kill()  # ended already, unless this process failed first and wants nothing more
-        self._process.wait()
-        self._process.stdin.close()
-        self._process.stdout.close()
+        process, self._process = self._process, None
+        process.kill()  # ended already, unless this process failed first and wants nothing more
+        process.wait()
+        with contextlib.suppress(OSError):  # what it did not read cannot be sent now
+            process.stdin.close()
+        process.stdout.close()
+        # Freed here, not with this object: a Ctrl-C during a long free is then raised in plain code, not
+        # inside Popen's finaliser, where Python would drop it (and the clean would go on to commit).
+        del process
+        self._args = ()
 
     def values(self) -> Iterator[T]:
-        if self._process is None:
+        if self._here:
             yield from self._produce(*self._args)
             return
         while True:
@@ -195,8 +204,6 @@ def _serve_values() -> None:
     except Exception as exc:  # raised again in the process that asked, with where it was raised here
         exc.add_note(f"In the worker process:\n{traceback.format_exc()}")
         outcome = ("failed", exc)
-    except KeyboardInterrupt:
-        return  # Ctrl-C reached the whole terminal: the asking process stops too
     try:
         pickle.dump(outcome, values, protocol=pickle.HIGHEST_PROTOCOL)
         values.close()

@@ -1567,7 +1567,9 @@ class Store:
     def export_contacts(self) -> Iterator[dict]:
         yield from self._dicts(
             "SELECT client_id, id AS contact_id, name, position, birthday, phones, emails, "
-            "(SELECT group_concat(ref, ';') FROM records WHERE contact_id = contacts.id) AS record_refs "
+            # Through the client's records (indexed): a contact's own are not, and a scan each took hours.
+            "(SELECT group_concat(ref, ';') FROM records WHERE client_id = contacts.client_id "
+            "AND contact_id = contacts.id) AS record_refs "
             "FROM contacts ORDER BY client_id, id"
         )
 

@@ -233,6 +233,10 @@ def _render_sources(c: Context, title: str, summary: IngestSummary) -> None:
     for s in summary.sources:
         if s.note and s.outcome != "unchanged":
             c.console.print(Text(f"{s.source}: {s.note}", style="yellow"))
+        if s.typos and s.outcome != "unchanged":
+            read = ", ".join(f"{title!r} as {name}" for title, name in s.typos.items())
+            c.console.print(Text(f"{s.source}: headers read through a typo: {read} "
+                                 f'(--map "Header=" keeps a column only in the raw record)', style="yellow"))
         if s.unmapped and s.outcome != "unchanged":
             c.console.print(Text(f"{s.source}: columns kept only in the raw record: {', '.join(s.unmapped)}", style="dim"))
         if s.unread and s.outcome != "unchanged":

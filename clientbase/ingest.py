@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from clientbase.companies import (
     Email,
     check_emails,
@@ -71,6 +74,10 @@ _COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in H
 # whole, as a value such as `Компания Вектор` or `Город Москва` would pass with it (see continues_header).
 _WHOLE = tuple((name, re.compile(rf"^(?:{pattern.removesuffix('( .*)?')})$")) for name, pattern in HEADER_PATTERNS)
 _FOLD = re.compile(r"[^0-9a-zа-я]+")
+# The words of six letters or more the patterns name fields with: a typo in a longer word is told apart
+# from another word, where one in `Город` or `ИНН` could be anything.
+_HEADER_WORDS = frozenset(word for _, pattern in HEADER_PATTERNS
+                          for word in re.findall(r"(?<![\\\[\w])[a-zа-я]{6,}(?![\w\[\\])", pattern))
 _CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|город|гор\.)\s*([А-ЯЁA-Z][А-ЯЁа-яёA-Za-z\- ]+?)\s*(?:,|$|;)")
 _CITY_BEFORE_PREFIX = re.compile(r"^\s*([А-ЯЁ][А-ЯЁа-яё\- ]*?)\s+(?:г|гор|город)\.?\s*$")
 _CITY_PREFIX = re.compile(r"^(?:г\.|г |город |гор\.)\s*", re.IGNORECASE)
@@ -96,6 +103,7 @@ class ColumnMap:
     multi: dict[str, tuple[int, ...]]
     inn_kpp: int | None = None
     unmapped: tuple[str, ...] = ()
+    typos: tuple[tuple[str, str], ...] = ()  # (header, field) read through a typo in the header
 
     @property
     def identifies(self) -> bool:
@@ -126,12 +134,15 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
 
 
 def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap:
+    """Each column's field by its header, then a header one typo away from a field the others left free."""
     single: dict[str, int] = {}
     multi: dict[str, list[int]] = {name: [] for name in MULTI_FIELDS}
     inn_kpp = None
-    unmapped = []
-    for index, title in enumerate(header):
-        name = header_field(title, overrides)
+    left: list[int] = []
+    typos: list[tuple[str, str]] = []
+
+    def take(index: int, name: str | None) -> bool:
+        nonlocal inn_kpp
         if name == "inn_kpp" and inn_kpp is None:
             inn_kpp = index
         elif name in multi:
@@ -139,8 +150,39 @@ def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap
         elif name and name not in single:
             single[name] = index
         else:
+            return False
+        return True
+
+    for index, title in enumerate(header):
+        if not take(index, header_field(title, overrides)):
+            left.append(index)
+    unmapped = []
+    for index in left:
+        title = header[index]
+        name = None if fold_header(title) in overrides else typo_field(title)
+        if name and take(index, name):
+            typos.append((title, name))
+        else:
             unmapped.append(title)
-    return ColumnMap(single, {k: tuple(v) for k, v in multi.items() if v}, inn_kpp, tuple(unmapped))
+    return ColumnMap(single, {k: tuple(v) for k, v in multi.items() if v}, inn_kpp, tuple(unmapped), tuple(typos))
+
+
+def typo_field(title: str) -> str | None:
+    """The field a header names once one of its words loses a typo: a letter missing, extra, wrong or two
+    swapped, in a word of six letters or more (`Телфон`, `Наименоваие`, `Ответсвенный`). None when no
+    reading names a field, or readings name two. A word that only ends otherwise is another word, not a
+    typo: `Контакты` is not `Контакт`."""
+    words = fold_header(title).split()
+    fields = set()
+    for position, word in enumerate(words):
+        if len(word) < 6 or word in _HEADER_WORDS:
+            continue
+        for known, _, _ in process.extract(word, _HEADER_WORDS, scorer=OSA.distance, score_cutoff=1, limit=None):
+            if known.startswith(word) or word.startswith(known):
+                continue
+            fields.add(header_field(" ".join([*words[:position], known, *words[position + 1:]]), {}))
+    fields.discard(None)
+    return fields.pop() if len(fields) == 1 else None
 
 
 def header_field(title: str, overrides: dict[str, str], whole: bool = False) -> str | None:

@@ -94,6 +94,7 @@ class SourceSummary:
     outcome: str = "new"  # new | replaced | unchanged
     mapping: dict[str, str] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
+    typos: dict[str, str] = field(default_factory=dict)  # header -> the field it was read as, through a typo
     note: str = ""  # why every row of the table is rejected, when its header says so
 
 
@@ -309,6 +310,7 @@ def ingest(
                             'with --map "Header=field"')
         summary.mapping = columns.describe(table.header)
         summary.unmapped = list(columns.unmapped)
+        summary.typos = dict(columns.typos)
         builder = RecordBuilder(name, table.header, columns, phones)
         return pool.map(partial(_record_of, builder), cells)
 

@@ -488,3 +488,26 @@ def test_our_managers_phone_and_the_clients_buyer_are_no_key_and_no_owner(run, t
     run("clean", "--as-of", "2026-11-20")
     assert sorted((c["name"], c["owner"]) for c in export(run, "clients")) == [
         ("ООО Альфа", "Петрова Анна"), ("ООО Бета", "Петрова Анна")]
+
+
+def test_headers_with_a_typo_are_read_as_their_field_and_said_so(run, tmp_path):
+    dump = tmp_path / "crm.csv"
+    dump.write_bytes("Наименоваие;ИНН;Телфон;Ответсвенный;Город;Контакты\n"
+                     "ООО Альфа;7707083893;8 495 111-22-33;Иванов Иван;Москва;звонить после обеда\n".encode("cp1251"))
+    said = " ".join(run("ingest", str(dump)).stderr.split())
+    assert ("headers read through a typo: 'Наименоваие' as name, 'Телфон' as phone, 'Ответсвенный' as owner"
+            in said)
+    assert "columns kept only in the raw record: Контакты" in said  # a plural is another word, not a typo
+    run("clean", "--as-of", "2026-11-20")
+    (client,) = export(run, "clients")
+    assert (client["name"], client["owner"]) == ("ООО Альфа", "Иванов Иван")
+    assert export(run, "phones")[0]["e164"] == "+74951112233"
+
+
+def test_a_typo_header_gives_way_to_the_field_spelled_right_and_to_map(run, tmp_path):
+    dump = tmp_path / "crm.csv"
+    dump.write_text("Наименоваие;Наименование;Телфон\nстарое имя;ООО Альфа;8 495 111-22-33\n", encoding="utf-8")
+    result = json.loads(run("ingest", str(dump), "--json").stdout)["sources"][0]
+    assert result["typos"] == {"Телфон": "phone"} and result["unmapped"] == ["Наименоваие"]
+    result = json.loads(run("ingest", str(dump), "--json", "--map", "Телфон=").stdout)["sources"][0]
+    assert result["typos"] == {} and result["unmapped"] == ["Наименоваие", "Телфон"]

@@ -13,6 +13,7 @@ from clientbase.ingest import (
     parse_overrides,
     raw_json,
     raw_keys,
+    typo_field,
 )
 
 
@@ -134,3 +135,25 @@ _TITLES = st.sampled_from(["", "Телефон", "Телефон (2)", "Теле
 @given(st.lists(_TITLES, max_size=6).map(tuple), st.lists(st.text(min_size=1, max_size=3), max_size=8).map(tuple))
 def test_no_header_loses_a_cell_of_the_raw_record(header, cells):
     assert len(json.loads(raw_json(raw_keys(header), cells))) == len(cells)
+
+
+@pytest.mark.parametrize("title, field", [
+    ("Наименоваие", "name"), ("Телфон", "phone"), ("Ответсвенный", "owner"), ("Дата рожденя", "birthday"),
+    ("Организаця клиента", "name"), ("Мобильные", "phone"), ("Comapny", "name"), ("Manger", "owner"),
+    ("Контакты", None), ("Компани", None),  # an ending, not a typo: the word is another or cut short
+    ("Город", None), ("Гоорд", None), ("Любимый цвет", None),  # five letters or fewer: too short to tell a typo
+])
+def test_a_header_one_typo_from_a_field_names_it(title, field):
+    assert typo_field(title) == field
+    header = (title,)
+    assert map_columns(header, {}).typos == (((title, field),) if field else ())
+
+
+@given(st.lists(st.text(max_size=30), max_size=12))
+def test_any_header_maps_every_column_once(header):
+    columns = map_columns(tuple(header), {})
+    mapped = [*columns.single.values(), *(i for group in columns.multi.values() for i in group)]
+    if columns.inn_kpp is not None:
+        mapped.append(columns.inn_kpp)
+    assert len(mapped) == len(set(mapped)) and len(mapped) + len(columns.unmapped) == len(header)
+    assert {title for title, _ in columns.typos} <= {header[i] for i in mapped}

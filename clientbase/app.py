@@ -513,6 +513,7 @@ def export(db: Path, rules: Rules, kind: str, *, path: Path | None, fmt: str | N
     check_output(db, path)
     fmt = format_for(path, fmt)
     with opened(db) as store:
+        store.must_write("the audit log records every export")  # before the file is written
         if kind == "quarantine":
             rows = store.export_quarantine(rules.quarantine.recheck_days)
         else:

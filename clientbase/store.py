@@ -590,7 +590,7 @@ _DAMAGE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 def _unreadable(db: Path) -> bool:
     try:
-        conn = sqlite3.connect(db.as_uri() + "?mode=ro", uri=True)
+        conn = _connect_read_only(db)
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the schema's pages, not the header only
         finally:
@@ -598,6 +598,14 @@ def _unreadable(db: Path) -> bool:
     except sqlite3.DatabaseError as exc:
         return exc.sqlite_errorcode in _DAMAGE
     return False
+
+
+def _connect_read_only(db: Path) -> sqlite3.Connection:
+    """A connection that writes nothing, not even the files SQLite keeps beside a base: the user may not create
+    them, or the base's owner could then not write them. Without a log beside it, no command is writing:
+    the file is read as it stands. With one, SQLite reads the log too."""
+    query = "mode=ro" if base_files(db)[1].exists() else "mode=ro&immutable=1"
+    return sqlite3.connect(f"{db.resolve().as_uri()}?{query}", uri=True, isolation_level=None, timeout=30)
 
 
 def _holds_a_base(conn: sqlite3.Connection) -> bool:
@@ -616,7 +624,7 @@ def pending_upgrade(path: Path) -> tuple[int, int] | None:
     if not path.is_file():
         return None
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        conn = _connect_read_only(path)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         finally:
@@ -679,6 +687,7 @@ class Store:
 
     path: Path
     db: sqlite_utils.Database
+    read_only: bool = False  # the user may read the file but not write it
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -689,17 +698,24 @@ class Store:
             if not path.parent.exists():
                 raise StoreError(f"{path}: folder {path.parent} does not exist")
             _create_private(path)
+        read_only = not os.access(path, os.W_OK)
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
+            if read_only:
+                conn = _connect_read_only(path)
+            else:
+                conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.create_function("valid_inn", 1, _valid_inn, deterministic=True)
             conn.create_function("manager_key", 1, manager_key, deterministic=True)
             conn.create_function("text_digest", 1, _text_digest, deterministic=True)
-            store = cls(path, sqlite_utils.Database(conn))
+            store = cls(path, sqlite_utils.Database(conn), read_only)
             store._migrate()
         except sqlite3.DatabaseError as exc:
+            if read_only and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_READONLY:
+                raise StoreError(f"{path}: you may only read it, and another clientbase command is writing it: "
+                                 "try again when it has finished") from None
             damaged = exc.sqlite_errorcode in _DAMAGE
             raise (DamagedBase if damaged else StoreError)(
                 f"{path}: {'not a clientbase database' if damaged else 'cannot be opened'} ({exc})") from None
@@ -719,6 +735,9 @@ class Store:
         version = self.schema_version()
         if version > len(MIGRATIONS):
             raise StoreError(f"{self.path}: made by a newer clientbase (schema {version})")
+        if version < len(MIGRATIONS) and self.read_only:
+            raise StoreError(f"{self.path}: {'holds no clientbase database' if not version else 'needs an upgrade'}, "
+                             "and you may only read it: run a clientbase command as a user who may write it")
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
                 for statement in _statements(script):
@@ -726,7 +745,14 @@ class Store:
                 self._conn.execute(f"PRAGMA user_version={number}")
 
     def _only_writer(self, wait: float = 0):
+        self.must_write()
         return only_writer(self.path, wait)
+
+    def must_write(self, why: str = "this command writes to it") -> None:
+        """Refuse, before anything is done, a command that writes to a base the user may only read."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: you may only read it, and {why}: run the command as a user who may "
+                             "write the file")
 
     @contextmanager
     def transaction(self, first: Callable[[], PendingSnapshot | None] | None = None,

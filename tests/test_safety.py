@@ -4,11 +4,14 @@ import csv
 import hashlib
 import io
 import json
+import os
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -706,3 +709,42 @@ def test_a_masked_list_does_not_name_the_decision_maker_in_a_birthdays_reason(ru
     [item] = json.loads(masked)["items"]
     assert "birthday 22.11 (Петров И. И.)" in item["reason"] and "Иван" not in masked
     assert item["contact"] == "Кузнецова М. И."
+
+
+def _as_a_reader(folder: Path):
+    """A way to run the CLI as a user who may read the base but not write it or its folder: the folder and the
+    file read-only for a user; for root, who may write anything, the user nobody (when it can run Python here)."""
+    folder.chmod(0o755)
+    if os.geteuid() != 0:
+        return lambda args: args
+    wrap = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run([*wrap, sys.executable, "-c", "import clientbase"], capture_output=True, cwd=folder)
+    if probe.returncode != 0:
+        pytest.skip("root here, and the user nobody cannot run this Python: a reader cannot be tried")
+    return lambda args: [*wrap, *args]
+
+
+def test_a_user_who_may_only_read_the_base_reads_it_and_writes_nothing(tmp_path):
+    folder = Path(tempfile.mkdtemp())
+    try:
+        db = folder / "cb.db"
+        cli(db, "ingest", str(SAMPLE / "crm_export.xlsx"), str(SAMPLE / "1c_export.csv"))
+        cli(db, "clean", "--as-of", AS_OF)
+        reader = _as_a_reader(folder)
+        db.chmod(0o444)
+        folder.chmod(0o555)
+        before = (state(db), sorted(p.name for p in folder.iterdir()))
+        for args in (["report"], ["explain", "1"], ["audit"], ["quarantine", "list"]):
+            result = subprocess.run(reader(command(db, *args)), capture_output=True, text=True, cwd=folder)
+            assert result.returncode == 0 and "error" not in result.stderr, result.stderr
+        for args, why in ((["export", "clients"], "the audit log records every export"),
+                          (["today", "--as-of", AS_OF], "this command writes to it"),
+                          (["clean", "--as-of", AS_OF], "this command writes to it")):
+            result = subprocess.run(reader(command(db, *args)), capture_output=True, text=True, cwd=folder)
+            assert result.returncode == 1 and not result.stdout  # no export is made that the audit misses
+            assert result.stderr.strip() == (f"error: {db}: you may only read it, and {why}: run the command as a "
+                                             "user who may write the file")
+        assert (state(db), sorted(p.name for p in folder.iterdir())) == before  # no file left beside it
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

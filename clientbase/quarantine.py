@@ -95,7 +95,8 @@ def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_
     """What the quarantine does with one client tonight, or None when nothing changes.
 
     A quarantined client leaves only when a call after it went in shows it alive (or by hand);
-    one released by hand does not go back for the same reason without new evidence. A call on or
+    one released by hand does not go back for the same reason without new evidence: a call on a later
+    day that decides one of its numbers (dead or mismatched). A call on or
     after the re-check date that decides one of its numbers without releasing it (dead or
     mismatched again) is the re-check done: the next one is due `recheck_days` after that call.
     """
@@ -113,8 +114,9 @@ def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_
                                 updated)
     if reason is None:
         return None
-    if entry is not None and entry.released_on and reason == entry.reason:
-        return None
+    if entry is not None and entry.released_on and reason == entry.reason and not (
+            verdict.last_decided is not None and verdict.last_decided > entry.released_on):
+        return None  # released by hand, and no call since has decided a number: no new evidence
     recheck_on = _next_recheck(shift(as_of, recheck_days).isoformat(), verdict, recheck_days)
     return QuarantineChange(verdict.client_id, "quarantine",
                             QuarantineEntry(verdict.client_id, reason, as_of.isoformat(), recheck_on))

@@ -143,6 +143,22 @@ def test_release_by_hand_is_logged_and_sticks(base, run):
     assert any(h["action"] == "release" for h in history)
 
 
+def test_a_client_released_by_hand_goes_back_on_a_later_call_that_condemns_its_number(base, run, tmp_path):
+    run("clean", "--as-of", "2026-11-20")
+    beta = client_ids(run)["ООО «Бета»"]
+    run("quarantine", "release", beta, "--as-of", "2026-11-21")
+    run("clean", "--as-of", "2026-11-22")  # the old evidence does not put it back
+    assert {c["client_id"]: c["state"] for c in export(run, "clients")}[beta] != "quarantined"
+    log = write(tmp_path / "dialer2.csv", ["Телефон", "Дата и время", "Результат"],
+                [["79161000002", "2026-11-25 10:00", "Номер не существует"]])
+    run("calls", str(log))
+    run("clean", "--as-of", "2026-11-26")
+    assert {c["client_id"]: c["state"] for c in export(run, "clients")}[beta] == "quarantined"
+    (entry,) = [q for q in json.loads(run("quarantine", "list", "--json", "--as-of", "2026-11-26").stdout)["items"]
+                if str(q["client_id"]) == beta]
+    assert entry["since"] == "2026-11-26"
+
+
 def test_snooze_keeps_a_client_off_the_lists_until_its_date(base, run):
     run("clean", "--as-of", "2026-11-20")
     delta = client_ids(run)["ООО «Дельта»"]

@@ -208,7 +208,7 @@ class CallBuilder:
         call.phone_raw = cell("phone") or None
         call.outcome_raw = cell("outcome") or None
         call.manager = cell("manager") or None
-        stamp = " ".join(part for part in (cell("at"), cell("time")) if part)
+        stamp = " ".join(part for part in (_day_of(cell("at")) if cell("time") else cell("at"), cell("time")) if part)
         call.at = _moment(stamp)
         call.duration = _duration(cell("duration"))
         call.outcome, unread_outcome = read_outcome(call.outcome_raw) if call.outcome_raw else (None, "no outcome")
@@ -229,6 +229,14 @@ class CallBuilder:
 
 # A dialer writes the same minutes and durations over and over: each text is parsed once.
 _moment = lru_cache(maxsize=1 << 16)(parse_moment)
+
+
+@lru_cache(maxsize=1 << 12)
+def _day_of(text: str) -> str:
+    """A date cell beside a time column, without the midnight that Excel, 1C and pandas write after a date
+    (`2026-11-05 00:00:00`): the time column's time is the call's. Any other cell as it is."""
+    moment = _moment(text)
+    return moment[:10] if moment and moment[10:] in ("", " 00:00", " 00:00:00") else text
 
 
 @lru_cache(maxsize=1 << 12)

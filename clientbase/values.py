@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -129,8 +129,12 @@ def days_after(day: str, days: int) -> str:
     return shift(date.fromisoformat(day), days).isoformat()
 
 
-# The time after a date, as dialers write it: `10:31`, `10:31:00`, `10:31:00.250`; a zone or a word after it is read past.
-_CLOCK = r"[ T](\d{1,2}):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?(?:\s*(?:Z|[+-]\d\d:?\d\d))?(?:\s.*)?$"
+# The time after a date, as dialers write it: `10:31`, `10:31:00`, `10:31:00.250`, with a zone (`Z`, `+03:00`) or
+# a word after it, read past.
+_CLOCK = r"[ T](\d{1,2}):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?(?:\s*(Z|[+-]\d\d:?\d\d))?(?:\s.*)?$"
+# A moment written with its zone is read in Moscow time, the time the lists give (no summer time since 2014).
+_MOSCOW = timezone(timedelta(hours=3))
+_SERIAL_MOMENT = re.compile(r"^\d{5}[.,]\d+$")  # an Excel date-time: days since 1899-12-30, the time a fraction
 _ISO_MOMENT = re.compile(r"^(\d{4})[-./](\d{1,2})[-./](\d{1,2})" + _CLOCK)
 _ISO_T = re.compile(r"(?<=\d)T(?=\d)")  # `2026-10-05T10:31`, not the T of `23-OCT-2026`
 _DMY_MOMENT = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})" + _CLOCK)
@@ -139,7 +143,8 @@ _DMY_MOMENT = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})" + _CLOCK)
 def parse_moment(text: str | None) -> str | None:
     """A date-time such as `2026-10-05 10:31:00` or `05.10.2026 10:31` as ISO text to the precision written:
     `2026-10-05 10:31:00`, `2026-10-05 10:31`, or a bare date `2026-10-05`. A dialer writes one call in
-    several exports to different precisions; only what was written may tell two calls apart."""
+    several exports to different precisions; only what was written may tell two calls apart. A time with a
+    zone is given in Moscow time; an Excel serial with a fraction (`46331.4166666667`) to the second."""
     if not text:
         return None
     text = _ISO_T.sub(" ", text.strip())
@@ -151,9 +156,16 @@ def parse_moment(text: str | None) -> str | None:
     if m:
         try:
             moment = datetime(year, int(month), int(day), int(m[4]), int(m[5]), int(m[6] or 0))
-        except ValueError:
+            if m[7]:
+                zone = timezone.utc if m[7] == "Z" else timezone(
+                    (1 if m[7][0] == "+" else -1) * timedelta(hours=int(m[7][1:3]), minutes=int(m[7][-2:])))
+                moment = moment.replace(tzinfo=zone).astimezone(_MOSCOW).replace(tzinfo=None)
+        except (ValueError, OverflowError):
             return None
         return moment.isoformat(sep=" ", timespec="seconds" if m[6] else "minutes")
+    if _SERIAL_MOMENT.match(text) and _SERIAL_MIN <= (serial := float(text.replace(",", "."))) <= _SERIAL_MAX:
+        moment = datetime(1899, 12, 30) + timedelta(seconds=round(serial * 86400))
+        return moment.isoformat(sep=" ", timespec="seconds") if serial % 1 else moment.date().isoformat()
     day = parse_date(text)
     return day.isoformat() if day else None
 

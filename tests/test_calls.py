@@ -348,6 +348,29 @@ def test_an_answer_in_the_morning_does_not_hide_a_dead_number_in_the_evening(run
     assert _client(run)[0] == ("dead", "not registered in the network")
 
 
+@pytest.mark.parametrize("morning, evening", [
+    ("2026-03-01 00:00:00;09:00", "2026-03-01 00:00:00;18:00"),  # a date written with Excel's midnight, a time beside
+    ("46082.375;", "46082,75;"),  # Excel serials, the time of day a fraction, with either decimal mark
+    ("2026-03-01T12:00:00+03:00;", "2026-03-01T10:00:00Z;"),  # times with their zones: 12:00 and 13:00 in Moscow
+])
+def test_the_time_of_a_call_is_kept_however_the_log_writes_it(run, romashka, morning, evening):
+    log = romashka / "dialer.csv"
+    log.write_text("Телефон;Дата;Время;Результат\n"
+                   f"+79170000001;{morning};Отвечен\n+79170000001;{evening};Номер не существует\n", encoding="utf-8")
+    run("calls", str(log))
+    run("clean", "--as-of", "2026-03-02")
+    assert _client(run)[0] == ("dead", "not registered in the network")
+
+
+def test_a_call_two_logs_write_in_two_zones_counts_once(run, romashka):
+    moscow = _log(romashka / "dialer_msk.csv", [(f"2026-03-{day:02d}T10:00:00+03:00", "Нет ответа")
+                                                for day in (1, 8, 16)])
+    utc = _log(romashka / "dialer_utc.csv", [(f"2026-03-{day:02d}T07:00:00Z", "Нет ответа") for day in (1, 8, 16)])
+    run("calls", str(moscow), str(utc))
+    run("clean", "--as-of", "2026-03-20")
+    assert _client(run)[0] == ("ok", "")  # three attempts, not six: no streak
+
+
 def test_five_real_attempts_over_two_weeks_still_kill_the_number_however_the_logs_overlap(run, romashka):
     first = _log(romashka / "dialer_1.csv", [("2026-03-01 10:00", "Нет ответа"), ("2026-03-08 10:00", "Нет ответа"),
                                              ("2026-03-16 10:00", "Занято")])

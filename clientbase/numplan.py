@@ -107,6 +107,10 @@ _ZONES: tuple[tuple[str, str], ...] = (
 )
 _ZONE_PATTERNS = tuple((re.compile(pattern), zone) for pattern, zone in _ZONES)
 
+# phonenumbers names Kaliningrad's area code (401) by a zone of the same offset abroad, which keeps summer time:
+# in summer the call window would open an hour early there.
+_FOREIGN_FOR_RUSSIAN = {"Europe/Bucharest": "Europe/Kaliningrad"}
+
 
 def zone_of_region(region: str | None) -> str | None:
     """The region's time zone; the rest of Russia, Moscow and St Petersburg included, keeps Moscow time."""
@@ -126,7 +130,13 @@ def zone_of_number(plan: NumberingPlan, e164: str) -> str | None:
     from phonenumbers import timezone as phone_timezones
 
     try:
-        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
+        number = phonenumbers.parse(e164)
+        zones = phone_timezones.time_zones_for_number(number)
     except phonenumbers.NumberParseException:
         return None
-    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
+    if len(zones) != 1 or zones[0] == "Etc/Unknown":
+        return None
+    if phonenumbers.region_code_for_number(number) == "RU" and zones[0] in _FOREIGN_FOR_RUSSIAN:
+        return _FOREIGN_FOR_RUSSIAN[zones[0]]
+    return zones[0]
+

@@ -76,3 +76,15 @@ def test_an_xlsx_copy_is_read_and_a_wrong_file_is_refused(run, base):
     wrong.write_text("Компания;Телефон\nООО;1\n", encoding="utf-8")
     failed = run("numplan", "import", str(wrong), check=1)
     assert "not a numbering-plan registry" in failed.stderr and "wrong.csv" in failed.stderr
+
+
+def test_a_kaliningrad_line_is_called_in_kaliningrad_hours_in_summer(run, tmp_path):
+    # phonenumbers gives area code 401 a zone abroad that keeps summer time; Kaliningrad keeps none.
+    (tmp_path / "crm.csv").write_text("Компания;ИНН;Город;Телефон;Ответственный\n"
+                                      "ООО Янтарь;7728168971;Калининград;+7 4012 55-66-77;Иванов Иван\n",
+                                      encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"), "--as-of", "2027-07-01")
+    run("clean", "--as-of", "2027-07-10")
+    for day in ("2027-07-10", "2027-01-10"):
+        (item,) = json.loads(run("today", "--manager", "Иванов Иван", "--as-of", day, "--json").stdout)["items"]
+        assert (item["timezone"], item["call_window"]) == ("Europe/Kaliningrad", "09:00-20:00 local (10:00-21:00 MSK)")

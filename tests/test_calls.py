@@ -392,3 +392,14 @@ def test_five_real_attempts_over_two_weeks_still_kill_the_number_however_the_log
     assert phone == ("ok", "")
     assert (client["state"], client["last_contact"], client["next_due"]) == ("owned", "2026-04-02", "2026-05-02")
     assert actions == ["quarantine", "release"]
+
+
+def test_a_call_whose_phone_cell_holds_two_numbers_is_rejected_not_guessed(run, romashka):
+    log = romashka / "dialer.csv"
+    log.write_text("Телефон;Дата и время;Результат\n"
+                   "8-917-000-00-01, 8-922-555-66-77;02.03.2026 10:00;Не зарегистрирован в сети\n"
+                   "+7 917 000-00-01 (8 917 000 00 01);02.03.2026 11:00;Нет ответа\n", encoding="utf-8")
+    (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
+    assert (source["ok"], source["rejected"]) == (1, {"two numbers in one cell": 1})  # one number written twice is one
+    run("clean", "--as-of", "2026-03-03")
+    assert _client(run)[0] == ("ok", "")

@@ -260,6 +260,13 @@ def load_rules(path: Path | None) -> Rules:
         if not known_region(region):
             raise RulesError(f"{path}: [ingest] default_region must be a country code such as RU, BY or KZ, "
                              f"got {region!r}")
+    # A Russian area code starts with 3, 4 or 8 (812): `+7495` or `7495` carries the country's code too.
+    russian = region.upper() == "RU"
+    area_code = re.sub(r"[\s()-]", "", rules.ingest.default_area_code)
+    if area_code and not re.fullmatch(r"[348]\d{2,4}" if russian else r"\d{1,5}", area_code):
+        shape = '3 to 5 digits such as "495"' if russian else "digits"
+        raise RulesError(f"{path}: [ingest] default_area_code must be an area code alone, {shape}, "
+                         f"got {rules.ingest.default_area_code!r}")
     for key in ("call_from", "call_until"):
         if not _HHMM.fullmatch(getattr(rules.today, key)):
             raise RulesError(f"{path}: [today] {key} must be a time HH:MM, got {getattr(rules.today, key)!r}")

@@ -283,6 +283,7 @@ class TodayResult:
     lists: dict[str, list[WorkItem]]
     handed_out: int
     notices: dict[str, list[Notice]]  # the claims each manager lost to another's (DOMAIN §5.2)
+    columns: tuple[str, ...]  # what the lists carry: TODAY_COLUMNS, for one manager those the rules allow
     notices_file: Path | None = None  # the file they were written to: the .xlsx itself, or one beside a CSV or JSON
 
 
@@ -368,7 +369,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
                 store.audit("today", "handout", {"manager": to, "until": until}, client_id=client_id)
             store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
             notices = conflict_notices(store.conflicts_now(), day, managers if manager else None)
-            result = TodayResult(as_of, lists.lists, len(lists.handouts), notices)
+            result = TodayResult(as_of, lists.lists, len(lists.handouts), notices, today_columns(rules, bool(manager)))
             stage, aside = stages
             if stage is not None:
                 write_lists(result, stage, fmt, mask)
@@ -379,17 +380,26 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
 
 TODAY_COLUMNS = ("manager", "client_id", "name", "abcde", "phone", "reason", "last_contact", "next_due",
                  "overdue_days", "contact", "segment", "timezone", "call_window")
+# What every call list carries (CLI.md), whatever the rules allow a manager: a list to call from.
+_LIST_ESSENTIALS = ("manager", "client_id", "name", "abcde", "phone", "reason", "last_contact")
+
+
+def today_columns(rules: Rules, one_manager: bool) -> tuple[str, ...]:
+    """The lists' columns: one manager's carry only those `[access] manager_columns` allows beside the essentials."""
+    if not one_manager:
+        return TODAY_COLUMNS
+    return tuple(c for c in TODAY_COLUMNS if c in _LIST_ESSENTIALS or c in rules.access.manager_columns)
 
 
 def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
-    """Each manager's list as rows of TODAY_COLUMNS, personal data hidden when `mask`."""
+    """Each manager's list as rows of the result's columns, personal data hidden when `mask`."""
     def row(item: WorkItem) -> dict:
         fields = asdict(item)
         if mask:
             fields = mask_row(fields)
             if item.birthday_of:  # a birthday's reason names the decision maker, who may be another contact
                 fields["reason"] = item.reason.replace(item.birthday_of, mask_value("person", item.birthday_of))
-        return {column: fields[column] for column in TODAY_COLUMNS}
+        return {column: fields[column] for column in result.columns}
 
     return {m: [row(item) for item in items] for m, items in result.lists.items()}
 
@@ -412,12 +422,12 @@ def write_lists(result: TodayResult, stage: Staged, fmt: str, mask: bool) -> Non
     in place."""
     lists = list_rows(result, mask)
     if fmt == "xlsx":
-        sheets = {m: (TODAY_COLUMNS, items) for m, items in lists.items()}
+        sheets = {m: (result.columns, items) for m, items in lists.items()}
         if notices := notice_rows(result, mask):
             sheets["notices"] = (NOTICE_COLUMNS, notices)
         write_xlsx(stage.path, sheets, stage)
     else:
-        write_table(TODAY_COLUMNS, [row for items in lists.values() for row in items], path=stage.path,
+        write_table(result.columns, [row for items in lists.values() for row in items], path=stage.path,
                     fmt=fmt, stage=stage)
 
 

@@ -546,7 +546,7 @@ def today(
         table.add_column("last contact", no_wrap=True)
         table.add_column("call (MSK)", no_wrap=True)
         for i in items:
-            window = i["call_window"]
+            window = i.get("call_window", "-")  # a column the rules may keep from one manager's list
             msk = window.split("(")[-1].removesuffix(" MSK)") if "MSK" in window else window.removesuffix(" local")
             table.add_row(i["abcde"] or "-", str(i["client_id"]), i["name"] or "", i["phone"], i["reason"],
                           i["last_contact"] or "never", msk)

@@ -239,6 +239,26 @@ def test_exports_are_private_scoped_masked_and_logged(run, tmp_path):
     assert json.loads(log[-1]["detail"])["masked"] is True and log[-1]["user"]
 
 
+def test_a_managers_list_carries_only_the_columns_the_rules_allow_a_manager(run, tmp_path):
+    (tmp_path / "crm.csv").write_text(
+        "Наименование;ИНН;Город;Телефон;Контактное лицо;Ответственный;Прибыль;Дата последней покупки\n"
+        "ООО Альфа;7707083893;Москва;+7 916 111-22-33;Смирнов Пётр Ильич;Иванов Иван;100000;01.10.2026\n",
+        encoding="utf-8")
+    (tmp_path / "clientbase.toml").write_text(
+        '[access]\nmanager_columns = ["client_id", "name", "manager", "phone", "reason", "last_contact"]\n',
+        encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))
+    run("clean", "--as-of", AS_OF)
+    essentials = ["manager", "client_id", "name", "abcde", "phone", "reason", "last_contact"]  # CLI.md's, always
+    (item,) = json.loads(run("today", "--manager", "Иванов Иван", "--as-of", AS_OF, "--json").stdout)["items"]
+    assert list(item) == essentials and item["name"] == "ООО Альфа"
+    run("today", "--manager", "Иванов Иван", "--as-of", AS_OF, "-o", str(tmp_path / "list.csv"))
+    assert next(csv.reader(io.StringIO((tmp_path / "list.csv").read_text(encoding="utf-8-sig")))) == essentials
+    assert "Смирнов" not in run("today", "--manager", "Иванов Иван", "--as-of", AS_OF).stdout
+    everyone = json.loads(run("today", "--as-of", AS_OF, "--json").stdout)["items"]  # the head's lists: all of it
+    assert everyone[0]["contact"] == "Смирнов Пётр Ильич"
+
+
 def test_a_masked_contacts_export_hides_the_people(run, tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания,Контактное лицо,Телефон,Email\n"

@@ -187,6 +187,7 @@ class CallBuilder:
     header: tuple[str, ...]
     columns: dict[str, int]
     phones: PhoneNormaliser
+    latest: str  # the last ISO day a call may have been made on: a later one is a typo (2062 for 2026)
 
     def __post_init__(self) -> None:
         self.keys = raw_keys(self.header)
@@ -225,6 +226,8 @@ class CallBuilder:
             call.reason = unread_outcome
         elif call.at is None:
             call.reason = "no date" if not stamp else "unreadable date"
+        elif call.at[:10] > self.latest:
+            call.reason = "date in the future"
         if call.reason:
             call.status = "rejected"
         return call

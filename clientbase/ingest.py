@@ -314,6 +314,7 @@ class RecordBuilder:
     header: tuple[str, ...]
     columns: ColumnMap
     phones: PhoneNormaliser
+    latest: str  # the last ISO day a date of the past (a purchase, a contact) may fall on: later is a typo
     raw_keys: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -361,6 +362,14 @@ class RecordBuilder:
                 unread.append(f"{field} {text.strip()!r}")
             return value
 
+        def past(text: str, field: str) -> str | None:
+            """A date that has happened: one after `latest` (2062 for 2026) would rest the client for decades."""
+            day = read(_iso, text, field)
+            if day is not None and day > self.latest:
+                unread.append(f"{field} {text.strip()!r} (in the future)")
+                return None
+            return day
+
         return RecordRow(
             number, ref, raw,
             status="ok" if identified else "rejected",
@@ -385,9 +394,9 @@ class RecordBuilder:
             profit=read(parse_money, profit, "profit"),
             revenue=read(parse_money, revenue, "revenue"),
             potential=read(parse_money, potential, "potential"),
-            last_purchase=read(_iso, last_purchase, "last_purchase"),
-            last_contact=read(_iso, last_contact, "last_contact"),
-            last_result=read(_iso, last_result, "last_result"),
+            last_purchase=past(last_purchase, "last_purchase"),
+            last_contact=past(last_contact, "last_contact"),
+            last_result=past(last_result, "last_result"),
             closed=bool(status and _CLOSED.search(status)),
             comment=comment or None,
             unread=", ".join(unread) or None,

@@ -71,7 +71,7 @@ from clientbase.rank import RankInput, rank_clients
 from clientbase.readers import TOTALS_ROW, HeaderContinues, Table, read_tables, set_aside_by_reader
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, record_rows
-from clientbase.values import iso_date
+from clientbase.values import iso_date, shift
 from clientbase.workers import Workers, default_workers
 
 Progress = Callable[[str, int, int | None], None]
@@ -176,6 +176,12 @@ def _worker_count(paths: Sequence[Path], workers: int | None) -> int:
         return workers
     # Forked before the database is opened: a missing file is reported by the reader, not here.
     return default_workers(sum(path.stat().st_size for path in paths if path.is_file()))
+
+
+def _latest_past_day(read_on: date) -> str:
+    """The last day a date of the past in a file read on `read_on` may fall on: a day after it (the time zones)
+    and never before today, as a file read with an --as-of in the past may hold later days."""
+    return shift(max(read_on, date.today()), 1).isoformat()
 
 
 def _build_settings(rules: Rules) -> str:
@@ -299,6 +305,7 @@ def ingest(
     `workers` processes build the records while this one reads and writes (default: one per spare core,
     none for small inputs); the result is the same with any number."""
     read_on = read_on or date.today()
+    latest = _latest_past_day(read_on)
     overrides = parse_overrides(mappings)
     phones = _phone_normaliser(rules, region)
 
@@ -311,7 +318,7 @@ def ingest(
         summary.mapping = columns.describe(table.header)
         summary.unmapped = list(columns.unmapped)
         summary.typos = dict(columns.typos)
-        builder = RecordBuilder(name, table.header, columns, phones)
+        builder = RecordBuilder(name, table.header, columns, phones, latest)
         return pool.map(partial(_record_of, builder), cells)
 
     headers_read: set[str] = set()  # folded, as --map names them
@@ -369,6 +376,7 @@ def import_calls(
     """Read dialer logs into calls, in one transaction, with the same source rules as ingest; `workers`
     as for ingest."""
     phones = _phone_normaliser(rules, None)
+    latest = _latest_past_day(date.today())
 
     def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_call_columns(table.header)
@@ -377,7 +385,7 @@ def import_calls(
             raise UserError(f"{name}: no {' or '.join(missing)} column in a call log "
                             f"(headers: {', '.join(table.header) or 'none'})")
         summary.mapping = {table.header[i]: f for f, i in columns.items()}
-        builder = CallBuilder(name, table.header, columns, phones)
+        builder = CallBuilder(name, table.header, columns, phones, latest)
         return pool.map(partial(_call_of, builder), cells)
 
     with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:

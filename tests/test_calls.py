@@ -403,3 +403,21 @@ def test_a_call_whose_phone_cell_holds_two_numbers_is_rejected_not_guessed(run, 
     assert (source["ok"], source["rejected"]) == (1, {"two numbers in one cell": 1})  # one number written twice is one
     run("clean", "--as-of", "2026-03-03")
     assert _client(run)[0] == ("ok", "")
+
+
+def test_a_date_in_the_future_is_a_typo_kept_raw_not_a_rest_for_decades(run, tmp_path):
+    (tmp_path / "crm.csv").write_text(
+        "Наименование;ИНН;Город;Телефон;Ответственный;Дата последнего контакта\n"
+        "ООО Бета;7728168971;Москва;+7 916 222-33-44;Иванов Иван;12.11.2062\n", encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(tmp_path / "crm.csv"), "--json").stdout)["sources"]
+    assert (source["ok"], source["unread"]) == (1, 1)
+    log = tmp_path / "dialer.csv"
+    log.write_text("Телефон;Дата и время;Результат\n+79162223344;12.11.2062 10:00;Не зарегистрирован в сети\n",
+                   encoding="utf-8")
+    (calls,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
+    assert calls["rejected"] == {"date in the future": 1}
+    run("clean", "--as-of", "2026-11-20")
+    (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    assert (client["last_contact"], client["next_due"], client["state"]) == ("", "", "owned")
+    (record,) = csv.DictReader(io.StringIO(run("export", "records").stdout))
+    assert record["unread"] == "last_contact '12.11.2062' (in the future)"

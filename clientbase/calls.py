@@ -129,11 +129,11 @@ CALL_HEADERS: tuple[tuple[str, str], ...] = (
     ("manager", r"(?!.*\b(телефон|номер|phone|number|ext|extension|id|email|mail)\b)((sales|account) )?(оператор|менеджер|сотрудник|ответственный|агент|agent|operator|manager|user|employee)( .*)?"),
     ("time", r"(время|time|время звонка|call time)"),
     ("at", r"(дата и время|дата время|дата звонка|дата|начало|начало звонка|date|datetime|date time|start|start time"
-           r"|call date|started at|timestamp)( .*)?"),
+           r"|call date|started at|timestamp|calldate)( .*)?"),  # calldate, dst: an Asterisk or FreePBX CDR
     # The operator's own line (`Номер оператора`, `Agent phone`) is not the number called.
     ("phone", r"(?!.*\b(оператор\w*|менеджер\w*|сотрудник\w*|агент\w*|agent|operator|manager|employee|user)\b)"
               r"(телефон|номер|номер телефона|номер абонента|кому|вызываемый номер|абонент|phone|number|phone number"
-              r"|callee|called number|destination|to)( .*)?"),
+              r"|callee|called number|destination|to|dst)( .*)?"),
 )
 _CALL_COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in CALL_HEADERS)
 

@@ -382,7 +382,8 @@ def import_calls(
         columns = map_call_columns(table.header)
         missing = [f for f in REQUIRED_CALL_FIELDS if f not in columns and not (f == "at" and "time" in columns)]
         if missing:
-            raise UserError(f"{name}: no {' or '.join(missing)} column in a call log "
+            wanted = {"phone": "phone", "outcome": "outcome", "at": "date and time"}
+            raise UserError(f"{name}: no {' or '.join(wanted.get(f, f) for f in missing)} column in a call log "
                             f"(headers: {', '.join(table.header) or 'none'})")
         summary.mapping = {table.header[i]: f for f, i in columns.items()}
         builder = CallBuilder(name, table.header, columns, phones, latest)

@@ -223,6 +223,27 @@ def test_a_log_with_its_moment_under_a_time_header_loads(run, tmp_path, header, 
     assert client["last_contact"] == "2026-11-10"
 
 
+def test_an_asterisk_cdr_export_is_read_as_it_is_written(run, tmp_path):
+    (tmp_path / "crm.csv").write_text("Компания;Телефон\nООО Альфа;+7 912 444-55-66\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))
+    log = tmp_path / "cdr.csv"
+    log.write_text("calldate,clid,src,dst,dcontext,channel,dstchannel,lastapp,duration,billsec,disposition,uniqueid\n"
+                   '2026-11-05 10:00:00,"Иванов" <101>,101,89124445566,from-internal,SIP/101-1,SIP/trunk-2,Dial,30,0,'
+                   "ANSWERED,1730800000.1\n", encoding="utf-8")
+    (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
+    assert (source["ok"], source["mapping"]["dst"], source["mapping"]["calldate"]) == (1, "phone", "at")
+    run("clean", "--as-of", "2026-11-20")
+    (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    assert client["last_contact"] == "2026-11-05"
+
+
+def test_a_log_without_a_date_column_is_refused_in_the_users_words(run, tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("Телефон;Результат\n+79124445566;Отвечен\n", encoding="utf-8")
+    error = run("calls", str(log), check=1).stderr
+    assert "log.csv: no date and time column in a call log (headers: Телефон, Результат)" in error
+
+
 def test_a_dialers_no_answer_and_turned_down_calls_are_imported_and_make_a_streak(run, tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания;Телефон\nООО Альфа;+7 916 300-00-01\n", encoding="utf-8")

@@ -378,13 +378,26 @@ def import_calls(
     phones = _phone_normaliser(rules, None)
     latest = _latest_past_day(date.today())
 
+    def missing(table: Table) -> str:
+        """The columns a call log needs that the table's header lacks, in the user's words; "" for none."""
+        columns = map_call_columns(table.header)
+        wanted = {"phone": "phone", "outcome": "outcome", "at": "date and time"}
+        return " or ".join(wanted[f] for f in REQUIRED_CALL_FIELDS
+                           if f not in columns and not (f == "at" and "time" in columns))
+
+    def refuse_unrecognised(tables: list[Table]) -> None:
+        # As ingest does: a sheet beside one holding the calls (a summary) is read, its rows rejected in sight.
+        lacking = [(table, gap) for table in tables if (gap := missing(table))]
+        if lacking and len(lacking) == len(tables):
+            table, gap = lacking[0]
+            raise UserError(f"{table.source}: no {gap} column in a call log "
+                            f"(headers: {', '.join(table.header) or 'none'})")
+
     def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_call_columns(table.header)
-        missing = [f for f in REQUIRED_CALL_FIELDS if f not in columns and not (f == "at" and "time" in columns)]
-        if missing:
-            wanted = {"phone": "phone", "outcome": "outcome", "at": "date and time"}
-            raise UserError(f"{name}: no {' or '.join(wanted.get(f, f) for f in missing)} column in a call log "
-                            f"(headers: {', '.join(table.header) or 'none'})")
+        if gap := missing(table):
+            summary.note = (f"no {gap} column in the header on {_place(table)} {table.header_line}: every row is "
+                            "rejected (another sheet of the workbook holds the calls)")
         summary.mapping = {table.header[i]: f for f, i in columns.items()}
         builder = CallBuilder(name, table.header, columns, phones, latest)
         return pool.map(partial(_call_of, builder), cells)
@@ -392,7 +405,8 @@ def import_calls(
     with Workers(_worker_count(paths, workers)) as pool, opened(db) as store:
         with store.transaction():
             summaries = _load_sources(store, "calls", paths, source=source, sheet=sheet, progress=progress,
-                                      allow_shrink=allow_shrink, load=load, write=store.replace_calls,
+                                      allow_shrink=allow_shrink, load=load, check=refuse_unrecognised,
+                                      write=store.replace_calls,
                                       settings=json.dumps([sheet]),
                                       build_settings=_build_settings(rules))
     return IngestSummary(summaries, dry_run=False)

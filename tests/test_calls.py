@@ -4,6 +4,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -442,3 +443,21 @@ def test_a_date_in_the_future_is_a_typo_kept_raw_not_a_rest_for_decades(run, tmp
     assert (client["last_contact"], client["next_due"], client["state"]) == ("", "", "owned")
     (record,) = csv.DictReader(io.StringIO(run("export", "records").stdout))
     assert record["unread"] == "last_contact '12.11.2062' (in the future)"
+
+
+def test_a_dialer_workbook_with_a_summary_sheet_is_read_and_the_summary_rejected_in_sight(run, tmp_path):
+    (tmp_path / "crm.csv").write_text("Компания;Телефон\nООО Альфа;+7 922 555-66-77\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "crm.csv"))
+    book = xlsxwriter.Workbook(str(tmp_path / "calls.xlsx"))
+    calls, totals = book.add_worksheet("Звонки"), book.add_worksheet("Итоги")
+    for row, cells in enumerate([["Телефон", "Дата и время", "Результат"], ["+79225556677", "03.11.2026 12:00", "Отвечен"]]):
+        calls.write_row(row, 0, cells)
+    for row, cells in enumerate([["Всего звонков", 1], ["Дозвонились", 1]]):
+        totals.write_row(row, 0, cells)
+    book.close()
+    result = json.loads(run("calls", str(tmp_path / "calls.xlsx"), "--json").stdout)["sources"]
+    assert [(s["source"], s["ok"], s["rows"]) for s in result] == [("calls.xlsx#Звонки", 1, 1), ("calls.xlsx#Итоги", 0, 1)]
+    assert result[1]["note"].startswith("no phone or outcome or date and time column in the header on row 1")
+    run("clean", "--as-of", "2026-11-20")
+    (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
+    assert client["last_contact"] == "2026-11-03"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import date
+from difflib import get_close_matches
 from functools import partial
 from pathlib import Path
 
@@ -468,6 +469,11 @@ def audit_log(db: Path, client_id: int | None = None, command: str | None = None
     """The newest entries, oldest first; personal data in their details hidden when `mask`."""
     with opened(db) as store:
         rows = store.audit_log(client_id, command, limit)
+        if command is not None and not rows and command not in (commands := store.audit_commands()):
+            close = get_close_matches(command, commands, n=1)
+            raise UserError(f"--command {command!r}: the audit log holds no entry of it"
+                            f"{f' (did you mean {close[0]!r}?)' if close else ''}; it holds "
+                            f"{', '.join(commands) or 'none yet'}")
     for row in rows:
         person = row.pop("person")
         if mask:

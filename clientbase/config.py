@@ -227,7 +227,12 @@ def load_rules(path: Path | None) -> Rules:
     rules = Rules()
     sections = _section_types()
     for name, table in data.items():
-        if name not in sections or not isinstance(table, dict):
+        if not isinstance(table, dict):  # `quota = 5` above every section
+            home = next((section for section in sections if name in {f.name for f in fields(getattr(rules, section))}),
+                        None)
+            raise RulesError(f"{path}: setting {name} is outside a section"
+                             f"{f': put it under [{home}]' if home else ''}")
+        if name not in sections:
             raise RulesError(f"{path}: unknown section [{name}]")
         current = getattr(rules, name)
         known = {f.name for f in fields(current)}
@@ -280,6 +285,9 @@ def load_rules(path: Path | None) -> Rules:
         if getattr(rules.rank, lower) > getattr(rules.rank, upper):
             raise RulesError(f"{path}: [rank] {lower} must not exceed {upper}, got {getattr(rules.rank, lower):g} "
                              f"over {getattr(rules.rank, upper):g}")
+    if not rules.access.manager_columns:
+        raise RulesError(f"{path}: [access] manager_columns must list at least one column: an export with nothing "
+                         "in it is no export")
     if rules.access.manager_columns != AccessRules.manager_columns:
         from clientbase.app import EXPORTS, TODAY_COLUMNS  # here: only a file naming the columns needs the tables
 

@@ -2087,6 +2087,10 @@ class Store:
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
         return list(self._dicts(sql, (*params, limit)))[::-1]
 
+    def audit_commands(self) -> list[str]:
+        """The commands the audit log holds entries of."""
+        return [row[0] for row in self._conn.execute("SELECT DISTINCT command FROM audit ORDER BY command")]
+
     # --- backups -------------------------------------------------------------------------
 
     def backup_to(self, target: Path) -> Callable[[], None]:

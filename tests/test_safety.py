@@ -259,6 +259,17 @@ def test_a_managers_list_carries_only_the_columns_the_rules_allow_a_manager(run,
     assert everyone[0]["contact"] == "Смирнов Пётр Ильич"
 
 
+def test_the_audit_names_each_entry_by_its_command_and_a_mistyped_one_is_told(run, tmp_path):
+    run("ingest", str(SAMPLE / "1c_export.csv"))
+    run("calls", str(SAMPLE / "dialer_log.csv"))
+    run("export", "clients", "-o", str(tmp_path / "c.csv"))
+    assert [e["action"] for e in json.loads(run("audit", "--command", "ingest", "--json").stdout)["items"]] == ["new"]
+    assert len(json.loads(run("audit", "--command", "calls", "--json").stdout)["items"]) == 1
+    error = run("audit", "--command", "exprot", check=1).stderr
+    assert "--command 'exprot': the audit log holds no entry of it (did you mean 'export'?); it holds calls, " \
+           "export, ingest" in " ".join(error.split())
+
+
 def test_a_masked_contacts_export_hides_the_people(run, tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания,Контактное лицо,Телефон,Email\n"

@@ -267,8 +267,9 @@ def _load_sources(
                 _check_shrink(path, name, summary.rows, known.rows)
             summary.ok, summary.rejected, summary.phones, summary.unread = store.source_tally(kind, source_id)
             store.save_source(name, kind, str(path), fingerprint, summary.rows, build)
-            store.audit("ingest" if kind == "records" else kind, summary.outcome,  # the command, as audit --command names it
-                        {"source": name, "path": str(path), "rows": summary.rows, "kept": summary.kept})
+            command = "ingest" if kind == "records" else kind  # as `audit --command` names it
+            store.audit(command, summary.outcome, {"source": name, "path": str(path), "rows": summary.rows,
+                                                   "kept": summary.kept})
     return summaries
 
 

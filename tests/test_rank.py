@@ -342,3 +342,19 @@ def test_the_report_tells_the_dependency_shares_of_the_rules_in_force(run, tmp_p
     rules.write_text("[rank\n", encoding="utf-8")  # broken: refused, as by every command
     refused = run("--rules", str(rules), "report", "--as-of", "2026-11-20", check=1)
     assert "rules.toml" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_reports_changes_are_found_under_one_title_whatever_the_days(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефоны\nООО Альфа;+7 843 230-00-10\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    first = json.loads(run("report", "--as-of", "2026-11-20", "--json").stdout)["sections"]
+    assert first["Changed since the run before"]["note"] == "only one clean so far"
+    crm.write_text("Компания;Телефоны\nООО Альфа;+7 843 230-00-10\nООО Бета;+7 843 230-00-11\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-21")
+    changes = json.loads(run("report", "--as-of", "2026-11-21", "--json").stdout)["sections"][
+        "Changed since the run before"]
+    assert changes["note"] == "clean of 2026-11-20 -> 2026-11-21"
+    assert {"figure": "clients", "before": 1, "now": 2, "change": 1} in changes["rows"]

@@ -404,6 +404,7 @@ def calls(
     source: Annotated[Optional[str], typer.Option(help="Source name for the calls' references (default: file name).")] = None,
     sheet: Annotated[Optional[str], typer.Option(help="Read only this sheet of a workbook.")] = None,
     allow_shrink: AllowShrink = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="The day the logs are read, YYYY-MM-DD (default: the local date): a call dated after the next day is a typo, rejected.")] = None,
     as_json: Json = False,
 ) -> None:
     """Import call outcomes (phone, time, outcome, manager) from dialer logs.
@@ -416,13 +417,15 @@ def calls(
     from clientbase import pipeline  # here, not at the top: the morning's commands start faster without it
 
     c: Context = ctx.obj
+    read_on = _as_of(as_of)
     bar, update = _progress(c)
     if bar:
         with bar:
             summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet,
-                                            allow_shrink=allow_shrink, progress=update)
+                                            allow_shrink=allow_shrink, read_on=read_on, progress=update)
     else:
-        summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet, allow_shrink=allow_shrink)
+        summary = pipeline.import_calls(c.db, c.rules(), paths, source=source, sheet=sheet, allow_shrink=allow_shrink,
+                                        read_on=read_on)
     if as_json:
         _emit_json({"rows": summary.rows, "rejected": summary.rejected,
                     "sources": [asdict(s) for s in summary.sources]})

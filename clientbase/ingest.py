@@ -168,21 +168,32 @@ def map_columns(header: tuple[str, ...], overrides: dict[str, str]) -> ColumnMap
 
 
 def typo_field(title: str) -> str | None:
-    """The field a header names once one of its words loses a typo: a letter missing, extra, wrong or two
-    swapped, in a word of six letters or more (`Телфон`, `Наименоваие`, `Ответсвенный`). None when no
-    reading names a field, or readings name two. A word that only ends otherwise is another word, not a
-    typo: `Контакты` is not `Контакт`."""
+    """The field a header names once one of its words loses a typo: a letter missing or two letters swapped,
+    in a word of six letters or more (`Телфон`, `Наименоваие`, `Ответсвенный`, `Comapny`). None when no reading
+    names a field, when readings name two, or when one names none: `Телефон менеджеа` may be our manager's
+    own phone, which is no field. A letter wrong or extra is not read past, as it makes other words
+    (`Кампания`, a campaign, is not `Компания`; `Контракт` is not `Контакт`), nor is another ending
+    (`Контакты`, `Компани`)."""
     words = fold_header(title).split()
     fields = set()
     for position, word in enumerate(words):
         if len(word) < 6 or word in _HEADER_WORDS:
             continue
         for known, _, _ in process.extract(word, _HEADER_WORDS, scorer=OSA.distance, score_cutoff=1, limit=None):
-            if known.startswith(word) or word.startswith(known):
+            if known.startswith(word) or word.startswith(known) or not _slip(word, known):
                 continue
             fields.add(header_field(" ".join([*words[:position], known, *words[position + 1:]]), {}))
-    fields.discard(None)
     return fields.pop() if len(fields) == 1 else None
+
+
+def _slip(typed: str, word: str) -> bool:
+    """Whether `typed` is `word` with one letter left out or two neighbours swapped: the slips of a typing hand."""
+    if len(typed) == len(word) - 1:
+        return True  # one edit apart and one letter shorter: a letter left out
+    if len(typed) != len(word):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(typed, word)) if a != b]
+    return len(differ) == 2 and differ[1] == differ[0] + 1 and typed[differ[0]] == word[differ[1]]
 
 
 def header_field(title: str, overrides: dict[str, str], whole: bool = False) -> str | None:

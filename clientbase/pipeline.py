@@ -371,13 +371,14 @@ def import_calls(
     source: str | None = None,
     sheet: str | None = None,
     allow_shrink: bool = False,
+    read_on: date | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> IngestSummary:
-    """Read dialer logs into calls, in one transaction, with the same source rules as ingest; `workers`
-    as for ingest."""
+    """Read dialer logs into calls, in one transaction, with the same source rules as ingest; `read_on` and
+    `workers` as for ingest."""
     phones = _phone_normaliser(rules, None)
-    latest = _latest_past_day(date.today())
+    latest = _latest_past_day(read_on or date.today())
 
     def missing(table: Table) -> str:
         """The columns a call log needs that the table's header lacks, in the user's words; "" for none."""

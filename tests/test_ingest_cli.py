@@ -511,3 +511,14 @@ def test_a_typo_header_gives_way_to_the_field_spelled_right_and_to_map(run, tmp_
     assert result["typos"] == {"Телфон": "phone"} and result["unmapped"] == ["Наименоваие"]
     result = json.loads(run("ingest", str(dump), "--json", "--map", "Телфон=").stdout)["sources"][0]
     assert result["typos"] == {} and result["unmapped"] == ["Наименоваие", "Телфон"]
+
+
+def test_a_real_word_one_letter_from_a_fields_name_is_not_read_as_that_field(run, tmp_path):
+    # `Кампания` (the ad campaign) is one letter from `Компания`: read as the name, it would merge the leads.
+    dump = tmp_path / "leads.csv"
+    dump.write_text("ФИО;Телефон;Город;Кампания\n" + "".join(
+        f"Лидов Лид {n};+7 916 400-00-0{n};Москва;Весна 2026\n" for n in range(1, 4)), encoding="utf-8")
+    said = " ".join(run("ingest", str(dump)).stderr.split())
+    assert "typo" not in said and "columns kept only in the raw record: Кампания" in said
+    run("clean", "--as-of", "2026-11-20")
+    assert len(export(run, "clients")) == 3

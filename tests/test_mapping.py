@@ -139,8 +139,10 @@ def test_no_header_loses_a_cell_of_the_raw_record(header, cells):
 
 @pytest.mark.parametrize("title, field", [
     ("Наименоваие", "name"), ("Телфон", "phone"), ("Ответсвенный", "owner"), ("Дата рожденя", "birthday"),
-    ("Организаця клиента", "name"), ("Мобильные", "phone"), ("Comapny", "name"), ("Manger", "owner"),
-    ("Контакты", None), ("Компани", None),  # an ending, not a typo: the word is another or cut short
+    ("Организаця клиента", "name"), ("Comapny", "name"), ("Manger", "owner"),
+    ("Контакты", None), ("Компани", None), ("Мобильные", None),  # an ending, not a typo: another word or cut short
+    ("Кампания", None), ("Кампания UTM", None), ("Контракт", None), ("Contract", None), ("Statue", None),  # real words
+    ("Телефон менеджеа", None),  # may be our manager's own phone (`Телефон менеджера`), which is no field
     ("Город", None), ("Гоорд", None), ("Любимый цвет", None),  # five letters or fewer: too short to tell a typo
 ])
 def test_a_header_one_typo_from_a_field_names_it(title, field):

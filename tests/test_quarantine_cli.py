@@ -124,7 +124,7 @@ def test_quarantined_clients_come_back_as_recheck_and_leave_only_when_alive(base
 
     answered = write(tmp_path / "recheck.csv", ["Телефон", "Дата", "Результат", "Менеджер"],
                      [["+7 916 100-00-01", "20.05.2027 11:00", "Разговор", "Петрова"]])
-    run("calls", str(answered))
+    run("calls", str(answered), "--as-of", "2027-05-20")  # read on that day: a call then is no typo
     summary = json.loads(run("clean", "--as-of", "2027-05-20", "--json").stdout)
     assert summary["phones"]["released"] >= 1
     states = {c["client_id"]: c for c in export(run, "clients")}

@@ -661,6 +661,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     working: Counter[int] = Counter()
     judged: Counter[int] = Counter()
     decided: dict[int, str] = {}  # the latest call that decided any number of each client: a re-check's result
+    condemned: dict[int, str] = {}  # the latest call that found a number of each client dead or someone else's
     plan = numbering_plan(store)
     for phone in (PhoneFacts(*row) for row in store.phones_to_judge(scoped)):
         if plan and plan.covers(phone.e164):
@@ -668,6 +669,8 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
         if phone.call_decided_on and phone.call_decided_on > decided.get(phone.client_id, ""):
             decided[phone.client_id] = phone.call_decided_on
         status, reason, decided_on = judge_phone(phone, as_of)
+        if status and phone.call_status == status and decided_on and decided_on > condemned.get(phone.client_id, ""):
+            condemned[phone.client_id] = decided_on
         if status:
             judgements.append((status, reason, decided_on, phone.phone_id))
             judged[phone.client_id] += 1
@@ -695,7 +698,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     for client_id in clients:
         last = answered.get(client_id)
         verdict = ClientVerdict(client_id, working[client_id], judged[client_id], client_id in closed,
-                                last[:10] if last else None, decided.get(client_id))
+                                last[:10] if last else None, decided.get(client_id), condemned.get(client_id))
         change = review_quarantine(verdict, entries.get(client_id), as_of, rules.quarantine.recheck_days)
         if change is None:
             continue

@@ -73,6 +73,7 @@ class ClientVerdict:
     closed: bool
     last_answered: str | None  # date of the latest answered call to any of its numbers
     last_decided: str | None  # date of the latest call that decided any of its numbers: alive, dead or mismatched
+    last_condemned: str | None  # date of the latest call that found one of its numbers dead or mismatched
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +116,8 @@ def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_
     if reason is None:
         return None
     if entry is not None and entry.released_on and reason == entry.reason and not (
-            verdict.last_decided is not None and verdict.last_decided > entry.released_on):
-        return None  # released by hand, and no call since has decided a number: no new evidence
+            verdict.last_condemned is not None and verdict.last_condemned > entry.released_on):
+        return None  # released by hand, and no call since has condemned a number: no new evidence
     recheck_on = _next_recheck(shift(as_of, recheck_days).isoformat(), verdict, recheck_days)
     return QuarantineChange(verdict.client_id, "quarantine",
                             QuarantineEntry(verdict.client_id, reason, as_of.isoformat(), recheck_on))

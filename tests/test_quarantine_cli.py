@@ -159,6 +159,21 @@ def test_a_client_released_by_hand_goes_back_on_a_later_call_that_condemns_its_n
     assert entry["since"] == "2026-11-26"
 
 
+def test_a_closed_client_released_by_hand_stays_out_after_an_answered_call(run, tmp_path):
+    crm = write(tmp_path / "crm.csv", ["Компания", "Город", "Телефон", "Статус"],
+                [["ООО «Закрытая»", "Москва", "+7 916 100-00-09", "Закрыт"]])
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    (client,) = export(run, "clients")
+    assert client["state"] == "quarantined"
+    run("quarantine", "release", client["client_id"], "--as-of", "2026-11-21")
+    log = write(tmp_path / "dialer.csv", ["Телефон", "Дата и время", "Результат"],
+                [["79161000009", "2026-11-25 10:00", "Отвечен"]])
+    run("calls", str(log), "--as-of", "2026-11-25")
+    run("clean", "--as-of", "2026-11-26")
+    assert export(run, "clients")[0]["state"] != "quarantined"  # an answer is no evidence against it
+
+
 def test_snooze_keeps_a_client_off_the_lists_until_its_date(base, run):
     run("clean", "--as-of", "2026-11-20")
     delta = client_ids(run)["ООО «Дельта»"]

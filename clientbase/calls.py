@@ -209,7 +209,8 @@ class CallBuilder:
         call.phone_raw = cell("phone") or None
         call.outcome_raw = cell("outcome") or None
         call.manager = cell("manager") or None
-        stamp = " ".join(part for part in (_day_of(cell("at")) if cell("time") else cell("at"), cell("time")) if part)
+        time = _time_of(cell("time"))
+        stamp = " ".join(part for part in (_day_of(cell("at")) if time else cell("at"), time) if part)
         call.at = _moment(stamp)
         call.duration = _duration(cell("duration"))
         call.outcome, unread_outcome = read_outcome(call.outcome_raw) if call.outcome_raw else (None, "no outcome")
@@ -237,12 +238,29 @@ class CallBuilder:
 _moment = lru_cache(maxsize=1 << 16)(parse_moment)
 
 
+# The midnight Excel, 1C and pandas write after a date, with its zone if any: `2026-11-05 00:00:00+05:00`.
+_SERIAL_DAY = re.compile(r"^\d{5}(?:[.,]0+)?$")
+_MIDNIGHT = re.compile(r"[ T]00:00(?::00(?:[.,]0+)?)?(?:\s*(?:Z|[+-]\d\d:?\d\d))?$")
+
+
+_DAY_FRACTION = re.compile(r"^0?[.,]\d+$|^0$")  # a time of day as Excel keeps it: 0.4270833 is 10:15
+
+
 @lru_cache(maxsize=1 << 12)
 def _day_of(text: str) -> str:
-    """A date cell beside a time column, without the midnight that Excel, 1C and pandas write after a date
-    (`2026-11-05 00:00:00`): the time column's time is the call's. Any other cell as it is."""
-    moment = _moment(text)
-    return moment[:10] if moment and moment[10:] in ("", " 00:00", " 00:00:00") else text
+    """A date cell beside a time column, without a midnight written after the date: the time column's time is
+    the call's, on the day written. An Excel serial as its ISO date; any other cell as it is."""
+    day = _MIDNIGHT.sub("", text.strip())
+    return (parse_moment(day) or day) if _SERIAL_DAY.match(day) else day
+
+
+@lru_cache(maxsize=1 << 12)
+def _time_of(text: str) -> str:
+    """A time cell beside a date column: Excel's fraction of a day as HH:MM:SS, any other cell as it is."""
+    if not _DAY_FRACTION.match(text.strip()):
+        return text
+    seconds = min(round(float(text.strip().replace(",", ".")) * 86400), 86399)  # not past the day's last second
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 @lru_cache(maxsize=1 << 12)

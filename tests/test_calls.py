@@ -372,6 +372,8 @@ def test_an_answer_in_the_morning_does_not_hide_a_dead_number_in_the_evening(run
 
 @pytest.mark.parametrize("morning, evening", [
     ("2026-03-01 00:00:00;09:00", "2026-03-01 00:00:00;18:00"),  # a date written with Excel's midnight, a time beside
+    ("2026-03-01T00:00:00.000Z;09:00", "2026-03-01 00:00:00+05:00;18:00"),  # a midnight with a zone: the day written
+    ("46082;0.375", "46082;0,75"),  # Excel serials in both columns: a day, and a fraction of one
     ("46082.375;", "46082,75;"),  # Excel serials, the time of day a fraction, with either decimal mark
     ("2026-03-01T12:00:00+03:00;", "2026-03-01T10:00:00Z;"),  # times with their zones: 12:00 and 13:00 in Moscow
 ])

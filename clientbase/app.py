@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from clientbase.ownership import (
     similar_managers,
 )
 from clientbase.report import Report, build_report
-from clientbase.store import DamagedBase, Store, base_files, pending_upgrade, replace_damaged
+from clientbase.store import DamagedBase, Store, StoreError, base_files, pending_upgrade, replace_damaged
 from clientbase.values import shift
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
@@ -49,10 +50,26 @@ READER_WAIT = 600.0
 @contextmanager
 def opened(db: Path) -> Iterator[Store]:
     store = Store.open(db)
+    # A user who may only read the base reads the file as it stands, without SQLite's locks: a command that
+    # commits meanwhile changes pages under the read, which then gives wrong rows or looks damaged. Nothing
+    # read so is shown: the command is told to run again.
+    before = _file_state(db) if store.read_only else None
+    changed = StoreError(f"{db}: the base changed while it was read (a command wrote to it): run the command again")
     try:
         yield store
+        if before is not None and _file_state(db) != before:
+            raise changed
+    except sqlite3.DatabaseError:
+        if store.read_only:
+            raise changed from None
+        raise
     finally:
         store.close()
+
+
+def _file_state(db: Path) -> tuple[int, int, int]:
+    found = db.resolve().stat()
+    return found.st_ino, found.st_size, found.st_mtime_ns
 
 
 def upgrade_pending(db: Path) -> tuple[int, int] | None:

@@ -779,3 +779,42 @@ def test_a_user_who_may_only_read_the_base_reads_it_and_writes_nothing(tmp_path)
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+_READ_WHILE_WRITTEN = """if True:
+    import sys
+    from pathlib import Path
+    from clientbase.app import opened
+    from clientbase.errors import UserError
+
+    try:
+        with opened(Path(sys.argv[1])) as store:
+            rows = store.audit_log(None, None, 50)
+            print(store.read_only, flush=True)
+            sys.stdin.readline()  # a slow read: the test writes the base meanwhile
+        print(len(rows))
+    except UserError as error:
+        print(error)
+"""
+
+
+def test_a_reader_is_told_when_the_base_changed_under_its_read(tmp_path):
+    folder = Path(tempfile.mkdtemp())
+    try:
+        db = folder / "cb.db"
+        cli(db, "ingest", str(SAMPLE / "1c_export.csv"))
+        reader = _as_a_reader(folder)
+        db.chmod(0o444)
+        folder.chmod(0o555)
+        proc = subprocess.Popen(reader([sys.executable, "-c", _READ_WHILE_WRITTEN, str(db)]), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder)
+        assert proc.stdout.readline().strip() == "True"  # it may only read, and has opened the base
+        folder.chmod(0o755)
+        db.chmod(0o644)
+        cli(db, "ingest", str(SAMPLE / "purchased_base.csv"))  # commits, and its last close writes the file itself
+        db.chmod(0o444)
+        out, err = proc.communicate("\n", timeout=60)
+        assert out.strip() == f"{db}: the base changed while it was read (a command wrote to it): run the command again"
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

@@ -374,7 +374,8 @@ class RecordBuilder:
             return value
 
         def past(text: str, field: str) -> str | None:
-            """A date that has happened: one after `latest` (2062 for 2026) would rest the client for decades."""
+            """A date that has happened: one after `latest` (2062 for 2026) would rest the client, or keep it
+            with its owner, for decades."""
             day = read(_iso, text, field)
             if day is not None and day > self.latest:
                 unread.append(f"{field} {text.strip()!r} (in the future)")
@@ -400,7 +401,7 @@ class RecordBuilder:
             position=position or None,
             birthday=read(_birthday, birthday, "birthday"),
             owner=owner or None,
-            assigned_on=read(_iso, assigned_on, "assigned_on"),
+            assigned_on=past(assigned_on, "assigned_on"),
             channel=channel_name(channel),
             profit=read(parse_money, profit, "profit"),
             revenue=read(parse_money, revenue, "revenue"),

@@ -397,13 +397,14 @@ def test_a_date_at_the_calendars_end_in_a_dump_does_not_stop_the_clean(run, tmp_
     log.write_text("Телефон;Дата и время;Результат\n79166341830;31.12.9999 10:00;Номер не существует\n",
                    encoding="utf-8")
     run("ingest", str(dump), "--as-of", "2026-11-20")
-    # A contact or a call on a day to come is no contact: kept raw, it rests nobody until the calendar's end.
+    # An assignment, a contact or a call on a day to come is none: kept raw, it holds or rests nobody until the
+    # calendar's end. Альфа's owner holds it from the day the dump named him.
     assert json.loads(run("calls", str(log), "--json").stdout)["sources"][0]["rejected"] == {"date in the future": 1}
     run("clean", "--as-of", "2026-11-20")
     assert list(csv.DictReader(io.StringIO(run("export", "quarantine").stdout))) == []
     clients = {c["name"]: (c["owner_until"], c["next_due"])
                for c in csv.DictReader(io.StringIO(run("export", "clients").stdout))}
-    assert clients == {"ООО Альфа": ("9999-12-31", ""), "ООО Бета": ("2027-01-30", "2026-10-31"),
+    assert clients == {"ООО Альфа": ("2027-02-18", ""), "ООО Бета": ("2027-01-30", "2026-10-31"),
                        "ООО Гамма": ("", "")}
     items = json.loads(run("today", "--manager", "Петрова Анна", "--as-of", "2026-11-20", "--json").stdout)["items"]
     assert sorted(i["name"] for i in items) == ["ООО Альфа", "ООО Бета", "ООО Гамма"]  # Гамма from the pool

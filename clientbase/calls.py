@@ -215,13 +215,12 @@ class CallBuilder:
         call.duration = _duration(cell("duration"))
         call.outcome, unread_outcome = read_outcome(call.outcome_raw) if call.outcome_raw else (None, "no outcome")
         found = self.phones.parse_cell(call.phone_raw) if call.phone_raw else []
-        numbers = dict.fromkeys(p.e164 for p in found if p.e164)
-        call.e164 = next(iter(numbers), None)
+        call.e164 = next((p.e164 for p in found if p.e164), None)
         if not call.phone_raw:
             call.reason = "no phone"
         elif call.e164 is None:
             call.reason = "not a usable phone"
-        elif len(numbers) > 1:  # which of them was called is anyone's guess, and the outcome may condemn it
+        elif len({p.e164 for p in found}) > 1:  # an unusable one too: which was called is anyone's guess
             call.reason = "two numbers in one cell"
         elif call.outcome is None:
             call.reason = unread_outcome

@@ -422,9 +422,10 @@ def test_a_call_whose_phone_cell_holds_two_numbers_is_rejected_not_guessed(run, 
     log = romashka / "dialer.csv"
     log.write_text("Телефон;Дата и время;Результат\n"
                    "8-917-000-00-01, 8-922-555-66-77;02.03.2026 10:00;Не зарегистрирован в сети\n"
+                   "8-917-000-00-01, 322-14-77;02.03.2026 10:30;Не зарегистрирован в сети\n"  # the second incomplete
                    "+7 917 000-00-01 (8 917 000 00 01);02.03.2026 11:00;Нет ответа\n", encoding="utf-8")
     (source,) = json.loads(run("calls", str(log), "--json").stdout)["sources"]
-    assert (source["ok"], source["rejected"]) == (1, {"two numbers in one cell": 1})  # one number written twice is one
+    assert (source["ok"], source["rejected"]) == (1, {"two numbers in one cell": 2})  # one number written twice is one
     run("clean", "--as-of", "2026-03-03")
     assert _client(run)[0] == ("ok", "")
 

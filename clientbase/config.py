@@ -265,13 +265,7 @@ def load_rules(path: Path | None) -> Rules:
         if not known_region(region):
             raise RulesError(f"{path}: [ingest] default_region must be a country code such as RU, BY or KZ, "
                              f"got {region!r}")
-    # A Russian area code starts with 3, 4 or 8 (812): `+7495` or `7495` carries the country's code too.
-    russian = region.upper() == "RU"
-    area_code = re.sub(r"[\s()-]", "", rules.ingest.default_area_code)
-    if area_code and not re.fullmatch(r"[348]\d{2,4}" if russian else r"\d{1,5}", area_code):
-        shape = '3 to 5 digits such as "495"' if russian else "digits"
-        raise RulesError(f"{path}: [ingest] default_area_code must be an area code alone, {shape}, "
-                         f"got {rules.ingest.default_area_code!r}")
+    _check_area_code(path, rules.ingest.default_area_code, region.upper() == "RU")
     for key in ("call_from", "call_until"):
         if not _HHMM.fullmatch(getattr(rules.today, key)):
             raise RulesError(f"{path}: [today] {key} must be a time HH:MM, got {getattr(rules.today, key)!r}")
@@ -298,6 +292,25 @@ def load_rules(path: Path | None) -> Rules:
                 raise RulesError(f"{path}: [access] manager_columns: {column!r} is no column of an export or a call "
                                  f"list{f' (did you mean {close[0]!r}?)' if close else ''}")
     return rules
+
+
+def _check_area_code(path: Path | str, written: str, russian: bool) -> None:
+    """A Russian area code starts with 3, 4 or 8 (812); `+7495` carries the country's code, `8 (495)` or `8495`
+    the trunk prefix, and either would complete no number."""
+    area_code = re.sub(r"[\s()-]", "", written)
+    if not area_code:
+        return
+    if russian:
+        from clientbase.phones import CITY_AREA_CODES  # here: only a file naming an area code loads phonenumbers
+
+        known = {code for codes in CITY_AREA_CODES.values() for code in codes}
+        prefixed = re.match(r"\s*8\s*[\s(-]", written) or (
+            len(area_code) == 4 and area_code[0] == "8" and area_code[1:] in known and area_code not in known)
+        if prefixed or not re.fullmatch(r"[348]\d{2,4}", area_code):
+            raise RulesError(f"{path}: [ingest] default_area_code must be an area code alone, 3 to 5 digits such "
+                             f"as \"495\" (without +7 or 8), got {written!r}")
+    elif not re.fullmatch(r"\d{1,5}", area_code):
+        raise RulesError(f"{path}: [ingest] default_area_code must be an area code alone, digits, got {written!r}")
 
 
 def _toml_value(value: object) -> str:

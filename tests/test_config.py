@@ -49,6 +49,8 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
         ("[access]\nmanager_columns = []\n", "[access] manager_columns must list at least one column"),
         ("[ingest]\ndefault_area_code = 'abc'\n", "[ingest] default_area_code must be an area code alone"),
         ("[ingest]\ndefault_area_code = '495123'\n", "[ingest] default_area_code must be an area code alone"),
+        ("[ingest]\ndefault_area_code = '8 (495)'\n", "[ingest] default_area_code must be an area code alone"),
+        ("[ingest]\ndefault_area_code = '8495'\n", "[ingest] default_area_code must be an area code alone"),
         ("[today]\ncall_from = '25:00'\n", "[today] call_from must be a time HH:MM"),
         ("[today]\ncall_until = '8 pm'\n", "[today] call_until must be a time HH:MM"),
         ("[today]\ncall_from = '21:00'\n", "[today] call_from must be before call_until"),

@@ -415,8 +415,10 @@ def list_rows(result: TodayResult, mask: bool) -> dict[str, list[dict]]:
         fields = asdict(item)
         if mask:
             fields = mask_row(fields)
-            if item.birthday_of:  # a birthday's reason names the decision maker, who may be another contact
-                fields["reason"] = item.reason.replace(item.birthday_of, mask_value("person", item.birthday_of))
+        if item.birthday_of and "contact" not in result.columns:  # the rules keep the people from this list
+            fields["reason"] = item.reason.replace(f" ({item.birthday_of})", "")
+        elif item.birthday_of and mask:  # a birthday's reason names the decision maker, who may be another contact
+            fields["reason"] = item.reason.replace(item.birthday_of, mask_value("person", item.birthday_of))
         return {column: fields[column] for column in result.columns}
 
     return {m: [row(item) for item in items] for m, items in result.lists.items()}

@@ -241,9 +241,10 @@ def test_exports_are_private_scoped_masked_and_logged(run, tmp_path):
 
 def test_a_managers_list_carries_only_the_columns_the_rules_allow_a_manager(run, tmp_path):
     (tmp_path / "crm.csv").write_text(
-        "Наименование;ИНН;Город;Телефон;Контактное лицо;Ответственный;Прибыль;Дата последней покупки\n"
-        "ООО Альфа;7707083893;Москва;+7 916 111-22-33;Смирнов Пётр Ильич;Иванов Иван;100000;01.10.2026\n",
-        encoding="utf-8")
+        "Наименование;ИНН;Город;Телефон;Контактное лицо;Должность;Дата рождения;Ответственный;Прибыль;"
+        "Дата последней покупки\n"
+        "ООО Альфа;7707083893;Москва;+7 916 111-22-33;Смирнов Пётр Ильич;Генеральный директор;22.11.1975;Иванов Иван;"
+        "100000;01.10.2026\n", encoding="utf-8")
     (tmp_path / "clientbase.toml").write_text(
         '[access]\nmanager_columns = ["client_id", "name", "manager", "phone", "reason", "last_contact"]\n',
         encoding="utf-8")
@@ -252,11 +253,14 @@ def test_a_managers_list_carries_only_the_columns_the_rules_allow_a_manager(run,
     essentials = ["manager", "client_id", "name", "abcde", "phone", "reason", "last_contact"]  # CLI.md's, always
     (item,) = json.loads(run("today", "--manager", "Иванов Иван", "--as-of", AS_OF, "--json").stdout)["items"]
     assert list(item) == essentials and item["name"] == "ООО Альфа"
+    assert item["reason"] == "cycle due; decision maker's birthday 22.11"  # without the person the rules keep back
     run("today", "--manager", "Иванов Иван", "--as-of", AS_OF, "-o", str(tmp_path / "list.csv"))
-    assert next(csv.reader(io.StringIO((tmp_path / "list.csv").read_text(encoding="utf-8-sig")))) == essentials
-    assert "Смирнов" not in run("today", "--manager", "Иванов Иван", "--as-of", AS_OF).stdout
+    written = list(csv.reader(io.StringIO((tmp_path / "list.csv").read_text(encoding="utf-8-sig"))))
+    assert written[0] == essentials and not any("Смирнов" in cell for cell in written[1])
+    shown = run("today", "--manager", "Иванов Иван", "--as-of", AS_OF, env={"COLUMNS": "200"})
+    assert "ООО Альфа" in shown.stderr and "Смирнов" not in shown.stderr  # the table, on stderr off a terminal
     everyone = json.loads(run("today", "--as-of", AS_OF, "--json").stdout)["items"]  # the head's lists: all of it
-    assert everyone[0]["contact"] == "Смирнов Пётр Ильич"
+    assert everyone[0]["contact"] == "Смирнов Пётр Ильич" and "(Смирнов Пётр Ильич)" in everyone[0]["reason"]
 
 
 def test_the_audit_names_each_entry_by_its_command_and_a_mistyped_one_is_told(run, tmp_path):

@@ -60,9 +60,9 @@ def opened(db: Path) -> Iterator[Store]:
         if before is not None and _file_state(db) != before:
             raise changed
     except sqlite3.DatabaseError:
-        if store.read_only:
+        if before is not None and _file_state(db) != before:
             raise changed from None
-        raise
+        raise  # the file is as it was: what SQLite says of it stands
     finally:
         store.close()
 

@@ -11,7 +11,7 @@ from operator import attrgetter
 
 from clientbase.ingest import raw_json, raw_keys
 from clientbase.phones import PhoneNormaliser
-from clientbase.values import parse_moment, parse_money
+from clientbase.values import FUTURE_DATE, parse_moment, parse_money
 
 OUTCOMES = ("answered", "no_answer", "busy", "unavailable", "not_registered", "wrong_party", "voicemail")
 
@@ -227,7 +227,7 @@ class CallBuilder:
         elif call.at is None:
             call.reason = "no date" if not stamp else "unreadable date"
         elif call.at[:10] > self.latest:
-            call.reason = "date in the future"
+            call.reason = FUTURE_DATE
         if call.reason:
             call.status = "rejected"
         return call
@@ -237,9 +237,10 @@ class CallBuilder:
 _moment = lru_cache(maxsize=1 << 16)(parse_moment)
 
 
-# The midnight Excel, 1C and pandas write after a date, with its zone if any: `2026-11-05 00:00:00+05:00`.
+# The midnight Excel, 1C and pandas write after a date, with its zone if any: `2026-11-05 00:00:00+05:00`,
+# `05.11.2026 0:00:00`.
 _SERIAL_DAY = re.compile(r"^\d{5}(?:[.,]0+)?$")
-_MIDNIGHT = re.compile(r"[ T]00:00(?::00(?:[.,]0+)?)?(?:\s*(?:Z|[+-]\d\d:?\d\d))?$")
+_MIDNIGHT = re.compile(r"[ T]0?0:00(?::00(?:[.,]0+)?)?(?:\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?$", re.IGNORECASE)
 
 
 _DAY_FRACTION = re.compile(r"^0?[.,]\d+$|^0$")  # a time of day as Excel keeps it: 0.4270833 is 10:15

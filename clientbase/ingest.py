@@ -24,7 +24,7 @@ from clientbase.companies import (
 from clientbase.errors import UserError
 from clientbase.models import RecordRow
 from clientbase.phones import Phone, PhoneNormaliser, is_known_city
-from clientbase.values import parse_birthday, parse_date, parse_money
+from clientbase.values import FUTURE_DATE, parse_birthday, parse_date, parse_money
 
 # Fields that collect every matching column (a row often has `Телефон` and `Моб.`).
 MULTI_FIELDS = ("phone", "email")
@@ -378,7 +378,7 @@ class RecordBuilder:
             with its owner, for decades."""
             day = read(_iso, text, field)
             if day is not None and day > self.latest:
-                unread.append(f"{field} {text.strip()!r} (in the future)")
+                unread.append(f"{field} {text.strip()!r} ({FUTURE_DATE})")
                 return None
             return day
 

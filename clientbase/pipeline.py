@@ -71,7 +71,7 @@ from clientbase.rank import RankInput, rank_clients
 from clientbase.readers import TOTALS_ROW, HeaderContinues, Table, read_tables, set_aside_by_reader
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, record_rows
-from clientbase.values import iso_date, shift
+from clientbase.values import FUTURE_DATE, iso_date, shift
 from clientbase.workers import Workers, default_workers
 
 Progress = Callable[[str, int, int | None], None]
@@ -155,6 +155,8 @@ def _stored_digests(rows: Iterable[tuple[int, str, str | None]]) -> bytearray:
     16 MB for a million rows, where a dict of them took 123 MB (dumps of millions of rows come every night)."""
     digests = bytearray()
     for row, raw, reason in rows:
+        if reason == FUTURE_DATE:  # read again: the day it is read may have come since
+            continue
         end = _DIGEST_SIZE * (row + 1)
         if len(digests) < end:
             digests.extend(bytes(end - len(digests)))

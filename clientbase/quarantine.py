@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from clientbase.models import QuarantineEntry
@@ -115,9 +115,15 @@ def review_quarantine(verdict: ClientVerdict, entry: QuarantineEntry | None, as_
                                 updated)
     if reason is None:
         return None
-    if entry is not None and entry.released_on and reason == entry.reason and not (
-            verdict.last_condemned is not None and verdict.last_condemned > entry.released_on):
-        return None  # released by hand, and no call since has condemned a number: no new evidence
+    if entry is not None and entry.released_on:
+        condemned_since = verdict.last_condemned is not None and verdict.last_condemned > entry.released_on
+        if entry.reason == "closed" and verdict.closed:
+            # Released from "closed" by hand, the mark is set aside: its numbers alone may put it back.
+            reason = quarantine_reason(replace(verdict, closed=False))
+            if reason is None or not condemned_since:
+                return None
+        elif reason == entry.reason and not condemned_since:
+            return None  # released by hand, and no call since has condemned a number: no new evidence
     recheck_on = _next_recheck(shift(as_of, recheck_days).isoformat(), verdict, recheck_days)
     return QuarantineChange(verdict.client_id, "quarantine",
                             QuarantineEntry(verdict.client_id, reason, as_of.isoformat(), recheck_on))

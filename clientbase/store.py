@@ -27,6 +27,7 @@ import sqlite_utils
 from clientbase.errors import UserError
 from clientbase.models import QuarantineEntry, RecordRow, SourceInfo
 from clientbase.ownership import LedgerEvent, manager_key
+from clientbase.values import FUTURE_DATE
 
 
 class StoreError(UserError):
@@ -825,13 +826,15 @@ class Store:
         self._conn.execute("UPDATE sources SET build = ? WHERE name = ? AND build IS NULL", (build, name))
 
     def stored_rows(self, kind: str, source_id: int) -> Iterator[tuple[int, str, str | None]]:
-        """(row, raw, why it was rejected or None) of each row a source of records or calls holds, as it was read."""
+        """(row, raw, why it was rejected or None) of each row a source of records or calls holds, as it was read;
+        FUTURE_DATE for a record with a date set aside as such."""
         if kind == "calls":
             return self._conn.execute("SELECT row, raw, CASE WHEN status = 'rejected' THEN reason END FROM calls "
                                       "WHERE source_id = ?", (source_id,))
-        return self._conn.execute("SELECT r.row, w.raw, CASE WHEN r.status = 'rejected' THEN r.reason END "
+        return self._conn.execute("SELECT r.row, w.raw, CASE WHEN r.status = 'rejected' THEN r.reason "
+                                  "WHEN instr(r.unread, ?) THEN ? END "
                                   "FROM records r JOIN record_raw w ON w.record_id = r.id WHERE r.source_id = ?",
-                                  (source_id,))
+                                  (f"({FUTURE_DATE})", FUTURE_DATE, source_id))
 
     def source_tally(self, kind: str, source_id: int) -> tuple[int, dict[str, int], dict[str, int], int]:
         """(usable rows, rejected rows by reason, phones by status, usable rows with values not read) of a source

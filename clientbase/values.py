@@ -6,6 +6,8 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
+# Why a call, or a date of the past in a dump, is set aside: dated after the day its file was read (a typo).
+FUTURE_DATE = "date in the future"
 _EXCEL_EPOCH = date(1899, 12, 30)
 # Serials from 1954 to 2119: wide enough for birthdays and deals, narrow enough not to take a sum of money for a date.
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000
@@ -129,9 +131,9 @@ def days_after(day: str, days: int) -> str:
     return shift(date.fromisoformat(day), days).isoformat()
 
 
-# The time after a date, as dialers write it: `10:31`, `10:31:00`, `10:31:00.250`, with a zone (`Z`, `+03:00`) or
-# a word after it, read past.
-_CLOCK = r"[ T](\d{1,2}):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?(?:\s*(Z|[+-]\d\d:?\d\d))?(?:\s.*)?$"
+# The time after a date, as dialers write it: `10:31`, `10:31:00`, `10:31:00.250`, with a zone (`Z`, `UTC`,
+# `+03:00`, `+03`) or a word after it, read past.
+_CLOCK = r"[ T](\d{1,2}):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?(?:\s*(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)(?![\w:]))?(?:\s.*)?$"
 # A moment written with its zone is read in Moscow time, the time the lists give (no summer time since 2014).
 _MOSCOW = timezone(timedelta(hours=3))
 _SERIAL_MOMENT = re.compile(r"^\d{5}[.,]\d+$")  # an Excel date-time: days since 1899-12-30, the time a fraction
@@ -157,8 +159,8 @@ def parse_moment(text: str | None) -> str | None:
         try:
             moment = datetime(year, int(month), int(day), int(m[4]), int(m[5]), int(m[6] or 0))
             if m[7]:
-                zone = timezone.utc if m[7] == "Z" else timezone(
-                    (1 if m[7][0] == "+" else -1) * timedelta(hours=int(m[7][1:3]), minutes=int(m[7][-2:])))
+                zone = timezone.utc if m[7].isalpha() else timezone((1 if m[7][0] == "+" else -1) * timedelta(
+                    hours=int(m[7][1:3]), minutes=int(m[7][-2:]) if len(m[7]) > 3 else 0))
                 moment = moment.replace(tzinfo=zone).astimezone(_MOSCOW).replace(tzinfo=None)
         except (ValueError, OverflowError):
             return None

@@ -374,6 +374,7 @@ def test_an_answer_in_the_morning_does_not_hide_a_dead_number_in_the_evening(run
     ("2026-03-01 00:00:00;09:00", "2026-03-01 00:00:00;18:00"),  # a date written with Excel's midnight, a time beside
     ("2026-03-01T00:00:00.000Z;09:00", "2026-03-01 00:00:00+05:00;18:00"),  # a midnight with a zone: the day written
     ("46082;0.375", "46082;0,75"),  # Excel serials in both columns: a day, and a fraction of one
+    ("01.03.2026 0:00:00;09:00:00", "1.03.2026 0:00;18:00"),  # 1C's and .NET's midnight, one-digit hour
     ("46082.375;", "46082,75;"),  # Excel serials, the time of day a fraction, with either decimal mark
     ("2026-03-01T12:00:00+03:00;", "2026-03-01T10:00:00Z;"),  # times with their zones: 12:00 and 13:00 in Moscow
 ])
@@ -445,7 +446,7 @@ def test_a_date_in_the_future_is_a_typo_kept_raw_not_a_rest_for_decades(run, tmp
     (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
     assert (client["last_contact"], client["next_due"], client["state"]) == ("", "", "owned")
     (record,) = csv.DictReader(io.StringIO(run("export", "records").stdout))
-    assert record["unread"] == "last_contact '12.11.2062' (in the future)"
+    assert record["unread"] == "last_contact '12.11.2062' (date in the future)"
 
 
 def test_a_dialer_workbook_with_a_summary_sheet_is_read_and_the_summary_rejected_in_sight(run, tmp_path):
@@ -464,3 +465,20 @@ def test_a_dialer_workbook_with_a_summary_sheet_is_read_and_the_summary_rejected
     run("clean", "--as-of", "2026-11-20")
     (client,) = csv.DictReader(io.StringIO(run("export", "clients").stdout))
     assert client["last_contact"] == "2026-11-03"
+
+
+def test_a_row_set_aside_as_dated_in_the_future_is_read_again_with_the_file_on_a_later_day(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Наименование;Телефон;Дата последнего контакта\nООО Бета;+7 916 222-33-44;12.11.2062\n",
+                   encoding="utf-8")
+    run("ingest", str(crm), "--as-of", "2026-11-20")
+    log = tmp_path / "dialer.csv"
+    log.write_text("Телефон;Дата и время;Результат\n+79162223344;12.11.2062 10:00;Отвечен\n", encoding="utf-8")
+    run("calls", str(log), "--as-of", "2026-11-20")
+    # Both files come again on that day, each with a row more: the rows set aside are read again, not kept.
+    crm.write_text(crm.read_text(encoding="utf-8") + "ООО Гамма;+7 916 222-33-45;\n", encoding="utf-8")
+    (source,) = json.loads(run("ingest", str(crm), "--as-of", "2062-11-20", "--json").stdout)["sources"]
+    assert (source["kept"], source["unread"]) == (0, 0)
+    log.write_text(log.read_text(encoding="utf-8") + "+79162223345;12.11.2062 11:00;Отвечен\n", encoding="utf-8")
+    (calls,) = json.loads(run("calls", str(log), "--as-of", "2062-11-20", "--json").stdout)["sources"]
+    assert (calls["ok"], calls["rejected"]) == (2, {})

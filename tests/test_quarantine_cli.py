@@ -174,6 +174,26 @@ def test_a_closed_client_released_by_hand_stays_out_after_an_answered_call(run, 
     assert export(run, "clients")[0]["state"] != "quarantined"  # an answer is no evidence against it
 
 
+def test_a_closed_client_released_by_hand_goes_back_only_when_its_numbers_fail(run, tmp_path):
+    crm = write(tmp_path / "crm.csv", ["Компания", "Город", "Телефон", "Статус"],
+                [["ООО «Закрытая»", "Москва", "+7 916 100-00-09, +7 916 100-00-08", "Закрыт"]])
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    client = export(run, "clients")[0]["client_id"]
+    run("quarantine", "release", client, "--as-of", "2026-11-21")
+    one = write(tmp_path / "dialer1.csv", ["Телефон", "Дата и время", "Результат"],
+                [["79161000009", "2026-11-25 10:00", "Отвечен"], ["79161000008", "2026-11-25 11:00", "Номер не существует"]])
+    run("calls", str(one), "--as-of", "2026-11-25")
+    run("clean", "--as-of", "2026-11-26")
+    assert export(run, "clients")[0]["state"] != "quarantined"  # one number died, the other answered
+    two = write(tmp_path / "dialer2.csv", ["Телефон", "Дата и время", "Результат"],
+                [["79161000009", "2026-11-27 10:00", "Не тот абонент"]])
+    run("calls", str(two), "--as-of", "2026-11-27")
+    run("clean", "--as-of", "2026-11-28")
+    (entry,) = json.loads(run("quarantine", "list", "--json", "--as-of", "2026-11-28").stdout)["items"]
+    assert (entry["reason"], entry["since"]) == ("all numbers dead or mismatched", "2026-11-28")
+
+
 def test_snooze_keeps_a_client_off_the_lists_until_its_date(base, run):
     run("clean", "--as-of", "2026-11-20")
     delta = client_ids(run)["ООО «Дельта»"]

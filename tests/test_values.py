@@ -94,6 +94,7 @@ def test_a_moment_with_its_zone_is_given_in_moscow_time():
     assert parse_moment("2026-11-01T07:00:00Z") == parse_moment("2026-11-01 12:00:00+0500") == "2026-11-01 10:00:00"
     assert parse_moment("2026-11-01T22:30Z") == "2026-11-02 01:30"  # the Moscow day, not the UTC one
     assert parse_moment("9999-12-31 23:00Z") is None
+    assert parse_moment("2026-11-05 07:15:00 UTC") == parse_moment("2026-11-05 10:15:00+03") == "2026-11-05 10:15:00"
 
 
 def test_an_excel_serial_keeps_its_time_of_day():

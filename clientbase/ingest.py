@@ -31,11 +31,16 @@ MULTI_FIELDS = ("phone", "email")
 
 _OURS = r".*\b(телефон|тел|моб|мобильный|сотовый|phone|tel|mobile|e ?mail|почта|mail) (менеджера|ответственного)$"
 # Checked in order against the folded header; the first match wins.
+# Whose number an INN, KPP or OGRN column names, before it (1C's `Контрагент.ИНН`) or after it (`ИНН клиента`): the
+# client's. A numbered column (`ИНН 2`) is the client's too.
+_WHOSE = r"контрагент|контрагента|клиент|клиента|организация|организации|компания|компании|покупатель|покупателя" \
+         r"|client|customer|company|counterparty"
+_OF_CLIENT = rf"(?:(?:{_WHOSE}) )?(?:{{}})(?: (?:{_WHOSE}|\d+))?"
 HEADER_PATTERNS: tuple[tuple[str, str], ...] = (
     ("inn_kpp", r"инн ?кпп|inn ?kpp"),
-    ("inn", r"инн|inn|tax id|taxpayer id|tin"),
-    ("kpp", r"кпп|kpp"),
-    ("ogrn", r"огрн|огрнип|ogrn|ogrnip"),
+    ("inn", _OF_CLIENT.format(r"инн|inn|tax id|taxpayer id|tin")),
+    ("kpp", _OF_CLIENT.format(r"кпп|kpp")),
+    ("ogrn", _OF_CLIENT.format(r"огрн|огрнип|ogrn|ogrnip")),
     ("birthday", r"дата рождения|день рождения|д р|birthday|date of birth|dob"),
     ("contact", r"контактное лицо|контакт|контакты лицо|фио|лпр|contact|contact person|contact name|person"),
     ("position", r"должность|position|job title|title"),
@@ -74,6 +79,7 @@ _COMPILED = tuple((name, re.compile(rf"^(?:{pattern})$")) for name, pattern in H
 # whole, as a value such as `Компания Вектор` or `Город Москва` would pass with it (see continues_header).
 _WHOLE = tuple((name, re.compile(rf"^(?:{pattern.removesuffix('( .*)?')})$")) for name, pattern in HEADER_PATTERNS)
 _FOLD = re.compile(r"[^0-9a-zа-я]+")
+_LETTER_DIGIT = re.compile(r"(?<=[a-zа-я])(?=\d)")
 # The words of six letters or more the patterns name fields with: a typo in a longer word is told apart
 # from another word, where one in `Город` or `ИНН` could be anything.
 _HEADER_WORDS = frozenset(word for _, pattern in HEADER_PATTERNS
@@ -92,7 +98,8 @@ class MappingError(UserError):
 
 
 def fold_header(header: str) -> str:
-    return _FOLD.sub(" ", header.casefold().replace("ё", "е")).strip()
+    """A header as its words, a number written on to one apart (`Телефон1` is `телефон 1`)."""
+    return _LETTER_DIGIT.sub(" ", _FOLD.sub(" ", header.casefold().replace("ё", "е"))).strip()
 
 
 @dataclass(frozen=True)

@@ -160,3 +160,19 @@ def test_any_header_maps_every_column_once(header):
         mapped.append(columns.inn_kpp)
     assert len(mapped) == len(set(mapped)) and len(mapped) + len(columns.unmapped) == len(header)
     assert {title for title, _ in columns.typos} <= {header[i] for i in mapped}
+
+
+@pytest.mark.parametrize("title, field", [
+    ("Контрагент.ИНН", "inn"), ("ИНН контрагента", "inn"), ("КПП контрагента", "kpp"), ("ИНН клиента", "inn"),
+    ("Customer INN", "inn"), ("ОГРН организации", "ogrn"),  # the client's numbers, named after whose they are
+    ("ИНН руководителя", None),  # a person's own INN is not the company's
+    ("Телефон1", "phone"), ("Тел2", "phone"), ("Phone1", "phone"), ("E-mail1", "email"), ("ИНН2", "inn"),
+])
+def test_a_column_of_the_clients_numbers_is_read_however_1c_or_a_crm_names_it(title, field):
+    assert header_field(title, {}) == field
+
+
+def test_a_1c_report_header_gives_the_inn_and_the_name_their_columns():
+    header = ("Контрагент.ИНН", "Полное наименование", "КПП контрагента", "Телефон1", "Телефон2")
+    assert fields_of(header) == {"Контрагент.ИНН": "inn", "Полное наименование": "name", "КПП контрагента": "kpp",
+                                 "Телефон1": "phone", "Телефон2": "phone"}

@@ -84,7 +84,8 @@ _LETTER_DIGIT = re.compile(r"(?<=[a-zа-я])(?=\d)")
 # from another word, where one in `Город` or `ИНН` could be anything.
 _HEADER_WORDS = frozenset(word for _, pattern in HEADER_PATTERNS
                           for word in re.findall(r"(?<![\\\[\w])[a-zа-я]{6,}(?![\w\[\\])", pattern))
-_CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|город|гор\.)\s*([А-ЯЁA-Z][А-ЯЁа-яёA-Za-z\- ]+?)\s*(?:,|$|;)")
+# `г. Подольск`, `город Подольск`, and FIAS's and DaData's `г Подольск` (the г a word of its own).
+_CITY_IN_ADDRESS = re.compile(r"(?:^|[\s,])(?:г\.|г(?=\s)|город|гор\.)\s*([А-ЯЁA-Z][А-ЯЁа-яёA-Za-z\- ]+?)\s*(?:,|$|;)")
 _CITY_BEFORE_PREFIX = re.compile(r"^\s*([А-ЯЁ][А-ЯЁа-яё\- ]*?)\s+(?:г|гор|город)\.?\s*$")
 _CITY_PREFIX = re.compile(r"^(?:г\.|г |город |гор\.)\s*", re.IGNORECASE)
 _CLOSED = re.compile(r"закрыт|ликвидир|банкрот|не работает|прекратил|closed|liquidat|out of business", re.IGNORECASE)

@@ -176,3 +176,12 @@ def test_a_1c_report_header_gives_the_inn_and_the_name_their_columns():
     header = ("Контрагент.ИНН", "Полное наименование", "КПП контрагента", "Телефон1", "Телефон2")
     assert fields_of(header) == {"Контрагент.ИНН": "inn", "Полное наименование": "name", "КПП контрагента": "kpp",
                                  "Телефон1": "phone", "Телефон2": "phone"}
+
+
+@pytest.mark.parametrize("address, city", [
+    ("Московская обл, г Подольск, ул Ленина, д 1", "Подольск"),  # FIAS's and DaData's г without its dot
+    ("обл Московская, г Химки, ул Победы, д 5", "Химки"),
+    ("ул Г Петрова, д 1", None),  # an initial in a street's name is no city
+])
+def test_a_city_in_an_address_written_as_fias_writes_it_is_read(address, city):
+    assert city_of("", address) == city

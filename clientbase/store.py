@@ -2034,7 +2034,9 @@ class Store:
             "calls": q("SELECT status, coalesce(reason, ''), count(*) FROM calls GROUP BY 1, 2 ORDER BY 1, 2"),
             "duplicates": q("SELECT decision, count(*) FROM matches GROUP BY 1 ORDER BY 1"),
             "hubs": q("SELECT e164, clients FROM hubs ORDER BY clients DESC, e164 LIMIT 10"),
-            "phones": q("SELECT coalesce(judged, status), count(*) FROM phones GROUP BY 1 ORDER BY 1"),
+            # Numbers, not the rows that write them: a number in three records is one number (one unread each).
+            "phones": q("SELECT coalesce(judged, status), count(DISTINCT coalesce(e164, 'row ' || id)) FROM phones "
+                        "GROUP BY 1 ORDER BY 1"),
             "quarantine": q("SELECT reason, count(*), sum(recheck_on <= ?) FROM quarantine "
                             "WHERE released_on IS NULL GROUP BY 1 ORDER BY 1", (as_of,)),
             "states": q("SELECT coalesce(state, 'unranked'), count(*) FROM clients GROUP BY 1 ORDER BY 1"),

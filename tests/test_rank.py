@@ -358,3 +358,13 @@ def test_the_reports_changes_are_found_under_one_title_whatever_the_days(run, tm
         "Changed since the run before"]
     assert changes["note"] == "clean of 2026-11-20 -> 2026-11-21"
     assert {"figure": "clients", "before": 1, "now": 2, "change": 1} in changes["rows"]
+
+
+def test_the_report_counts_numbers_not_the_records_that_write_them(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;Телефоны\nООО Альфа;+7 843 230-00-10\nООО Альфа;8 (843) 230-00-10\n"
+                   "ООО Альфа;+7 843 230-00-10, +7 000 000-00-00\n", encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", "2026-11-20")
+    phones = json.loads(run("report", "--as-of", "2026-11-20", "--json").stdout)["sections"]["Phones by status"]
+    assert {row["status"]: row["numbers"] for row in phones["rows"]} == {"ok": 1, "invalid": 1}

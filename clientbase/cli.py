@@ -240,7 +240,8 @@ def _render_sources(c: Context, title: str, summary: IngestSummary) -> None:
         if s.unmapped and s.outcome != "unchanged":
             c.console.print(Text(f"{s.source}: columns kept only in the raw record: {', '.join(s.unmapped)}", style="dim"))
         if s.unread and s.outcome != "unchanged":
-            c.console.print(Text(f"{s.source}: {s.unread:,} rows have a date or amount that could not be read, or a date in the future; it is "
+            c.console.print(Text(f"{s.source}: {s.unread:,} rows have a date or amount that could not be read, "
+                                 "or a date in the future; it is "
                                  "kept in the raw record (see the unread column of `clientbase export records`)",
                                  style="yellow"))
 

@@ -239,7 +239,6 @@ _moment = lru_cache(maxsize=1 << 16)(parse_moment)
 
 # The midnight Excel, 1C and pandas write after a date, with its zone if any: `2026-11-05 00:00:00+05:00`,
 # `05.11.2026 0:00:00`.
-_SERIAL_DAY = re.compile(r"^\d{5}(?:[.,]0+)?$")
 _MIDNIGHT = re.compile(r"[ T]0?0:00(?::00(?:[.,]0+)?)?(?:\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?$", re.IGNORECASE)
 
 
@@ -249,9 +248,9 @@ _DAY_FRACTION = re.compile(r"^0?[.,]\d+$|^0$")  # a time of day as Excel keeps i
 @lru_cache(maxsize=1 << 12)
 def _day_of(text: str) -> str:
     """A date cell beside a time column, without a midnight written after the date: the time column's time is
-    the call's, on the day written. An Excel serial as its ISO date; any other cell as it is."""
+    the call's, on the day written. A date as ISO text (an Excel serial too); a cell that is none as it is."""
     day = _MIDNIGHT.sub("", text.strip())
-    return (parse_moment(day) or day) if _SERIAL_DAY.match(day) else day
+    return parse_moment(day) or day
 
 
 @lru_cache(maxsize=1 << 12)

@@ -166,7 +166,7 @@ def parse_moment(text: str | None) -> str | None:
             return None
         return moment.isoformat(sep=" ", timespec="seconds" if m[6] else "minutes")
     if _SERIAL_MOMENT.match(text) and _SERIAL_MIN <= (serial := float(text.replace(",", "."))) <= _SERIAL_MAX:
-        moment = datetime(1899, 12, 30) + timedelta(seconds=round(serial * 86400))
+        moment = datetime.combine(_EXCEL_EPOCH, datetime.min.time()) + timedelta(seconds=round(serial * 86400))
         return moment.isoformat(sep=" ", timespec="seconds") if serial % 1 else moment.date().isoformat()
     day = parse_date(text)
     return day.isoformat() if day else None

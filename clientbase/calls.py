@@ -176,7 +176,15 @@ class CallRow:
     duration: int | None = None
 
 
-REQUIRED_CALL_FIELDS = ("phone", "outcome", "at")
+_REQUIRED_CALL_FIELDS = ("phone", "outcome", "at")
+_IN_WORDS = {"phone": "phone", "outcome": "outcome", "at": "date and time"}
+
+
+def missing_call_columns(columns: dict[str, int]) -> str:
+    """The columns a call log needs that `columns` (see map_call_columns) lack, in the user's words; "" for none.
+    A lone time column holds the moment."""
+    return " or ".join(_IN_WORDS[f] for f in _REQUIRED_CALL_FIELDS
+                       if f not in columns and not (f == "at" and "time" in columns))
 
 
 @dataclass

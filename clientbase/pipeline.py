@@ -20,11 +20,11 @@ from clientbase import __version__
 from clientbase.app import numbering_plan, opened
 from clientbase.backups import take_snapshot
 from clientbase.calls import (
-    REQUIRED_CALL_FIELDS,
     Call,
     CallBuilder,
     judge_calls,
     map_call_columns,
+    missing_call_columns,
 )
 from clientbase.changes import CompanyNames, records_to_recheck
 from clientbase.config import Rules
@@ -382,16 +382,9 @@ def import_calls(
     phones = _phone_normaliser(rules, None)
     latest = _latest_past_day(read_on or date.today())
 
-    def missing(table: Table) -> str:
-        """The columns a call log needs that the table's header lacks, in the user's words; "" for none."""
-        columns = map_call_columns(table.header)
-        wanted = {"phone": "phone", "outcome": "outcome", "at": "date and time"}
-        return " or ".join(wanted[f] for f in REQUIRED_CALL_FIELDS
-                           if f not in columns and not (f == "at" and "time" in columns))
-
     def refuse_unrecognised(tables: list[Table]) -> None:
         # As ingest does: a sheet beside one holding the calls (a summary) is read, its rows rejected in sight.
-        lacking = [(table, gap) for table in tables if (gap := missing(table))]
+        lacking = [(table, gap) for table in tables if (gap := missing_call_columns(map_call_columns(table.header)))]
         if lacking and len(lacking) == len(tables):
             table, gap = lacking[0]
             raise UserError(f"{table.source}: no {gap} column in a call log "
@@ -399,7 +392,7 @@ def import_calls(
 
     def load(name: str, table: Table, summary: SourceSummary, cells: Iterable) -> Iterable:
         columns = map_call_columns(table.header)
-        if gap := missing(table):
+        if gap := missing_call_columns(columns):
             summary.note = (f"no {gap} column in the header on {_place(table)} {table.header_line}: every row is "
                             "rejected (another sheet of the workbook holds the calls)")
         summary.mapping = {table.header[i]: f for f, i in columns.items()}

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from functools import partial
+from functools import lru_cache, partial
 from itertools import combinations, groupby
 from operator import itemgetter
 from pathlib import Path
@@ -67,11 +67,11 @@ from clientbase.quarantine import (
     judge_phone,
     review_quarantine,
 )
-from clientbase.rank import RankInput, rank_clients
+from clientbase.rank import rank_clients
 from clientbase.readers import TOTALS_ROW, HeaderContinues, Table, read_tables, set_aside_by_reader
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, record_rows
-from clientbase.values import FUTURE_DATE, iso_date, shift
+from clientbase.values import FUTURE_DATE, shift
 from clientbase.workers import Workers, default_workers
 
 Progress = Callable[[str, int, int | None], None]
@@ -732,17 +732,13 @@ class RulesSummary:
 
 def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> RulesSummary:
     """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
-    inputs, contacts = [], []  # contacts: (last contact, last result or purchase), beside each client's input
-    for cid, channel, profit, revenue, potential, bought, last_contact, last_result in store.rank_inputs():
-        inputs.append(RankInput(cid, channel, profit, potential, iso_date(bought) if bought else None, revenue))
-        contacts.append((last_contact, last_result or bought))
-    ranking = rank_clients(inputs, as_of, rules.rank)
-    del inputs
+    ranking = rank_clients(store.rank_inputs(), as_of, rules.rank)
     summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
     claims: dict[int, list[Claim]] = defaultdict(list)
     spellings: Counter[str] = Counter()
+    name_of = lru_cache(maxsize=None)(manager_name)  # a million claims name a few hundred managers
     for client_id, manager, assigned_on, ref in store.owner_claims():
-        if name := manager_name(manager):
+        if name := name_of(manager):
             claims[client_id].append(Claim(name, assigned_on, ref))
             spellings[name] += 1
     events = store.last_ledger_events()
@@ -751,43 +747,44 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     quarantined = store.quarantined_ids()
     snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
     previous_conflicts = store.conflicts()
-    conflicts, standing, expiries, logged = [], [], [], []
+    conflicts, changed, expiries, logged = [], [], [], []
     states: Counter[str] = Counter()
     rest_days = {abcde: rules.cycle.rest_for(abcde) for abcde in (None, "A", "B", "C", "D", "E")}
-    for ranked, (last_contact, last_result) in zip(ranking.clients, contacts, strict=True):  # both by client id
-        cid = ranked.client_id
-        ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result,
-                                  ranked.dependency is not None, as_of, rules.ownership.term_days,
-                                  rules.ownership.conflict_rule, rules.ingest.source_priority)
-        if ownership.owner:
-            ownership.owner = spelled[ownership.owner]
-        if ownership.expired_owner:
-            ownership.expired_owner = spelled[ownership.expired_owner]
-        if ownership.claimants:
-            ownership.claimants = tuple(spelled[name] for name in ownership.claimants)
-        if ownership.expired_on:
-            summary.expired += 1
-            expiries.append(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))
-            logged.append(("expire", {"owner": ownership.expired_owner, "until": ownership.expired_on}, cid))
-        if ownership.claimants:
-            row = (cid, ";".join(ownership.claimants), ownership.owner, ownership.rule)
-            conflicts.append(row)
-            if previous_conflicts.get(cid) != row[1:]:
-                logged.append(("conflict", {"managers": list(ownership.claimants), "owner": ownership.owner,
-                                            "rule": ownership.rule}, cid))
-        state = client_state(cid in quarantined, cid in snoozed, ownership.owner)
+    for cid, segment, abcde, dependency, stood in zip(ranking.client_ids, ranking.segments, ranking.abcde,
+                                                      ranking.dependencies, store.standings(), strict=True):
+        _, last_contact, last_result = stood[:3]  # both by client id
+        owner = since = until = None
+        if cid in claims or cid in events:  # most of a large base has no owner named anywhere
+            ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result, dependency is not None,
+                                      as_of, rules.ownership.term_days, rules.ownership.conflict_rule,
+                                      rules.ingest.source_priority)
+            owner, since, until = ownership.owner and spelled[ownership.owner], ownership.since, ownership.until
+            if ownership.expired_on:
+                expired_owner = ownership.expired_owner and spelled[ownership.expired_owner]
+                summary.expired += 1
+                expiries.append(LedgerEvent(cid, "expire", None, ownership.expired_on, None, "term ran out"))
+                logged.append(("expire", {"owner": expired_owner, "until": ownership.expired_on}, cid))
+            if ownership.claimants:
+                claimants = [spelled[name] for name in ownership.claimants]
+                row = (cid, ";".join(claimants), owner, ownership.rule)
+                conflicts.append(row)
+                if previous_conflicts.get(cid) != row[1:]:
+                    logged.append(("conflict", {"managers": claimants, "owner": owner, "rule": ownership.rule},
+                                   cid))
+        state = client_state(cid in quarantined, cid in snoozed, owner)
         states[state] += 1
-        standing.append((ownership.owner, ownership.since, ownership.until, ranked.segment, ranked.abcde,
-                         ranked.dependency, next_due(last_contact, rest_days[ranked.abcde]), state, cid))
+        standing = (owner, since, until, segment, abcde, dependency, next_due(last_contact, rest_days[abcde]), state)
+        if standing != stood[3:]:  # most clients stand where they stood last night
+            changed.append((*standing, cid))
     store.add_ledger(*expiries)
     store.audit_many(command, logged)
     store.save_conflicts(conflicts)
-    store.save_standing(standing)
+    store.save_standing(changed)
     summary.owned, summary.pool, summary.snoozed, summary.quarantined = (
         states["owned"], states["pool"], states["snoozed"], states["quarantined"])
-    summary.segments = dict(Counter(ranked.segment for ranked in ranking.clients))
-    summary.abcde = dict(Counter(ranked.abcde for ranked in ranking.clients if ranked.abcde))
-    summary.key_clients = sum(ranked.dependency is not None for ranked in ranking.clients)
+    summary.segments = dict(Counter(ranking.segments))
+    summary.abcde = dict(Counter(filter(None, ranking.abcde)))
+    summary.key_clients = sum(dependency is not None for dependency in ranking.dependencies)
     summary.conflicts = len(conflicts)
     return summary
 

@@ -440,17 +440,6 @@ def _other_inn(inn: str, client: str) -> str:
     return f"({inn} IS NOT NULL AND {client}.inn IS NOT NULL AND {client}.inn != {inn} AND valid_inn({client}.inn))"
 
 
-def _differing(rows: Iterable[tuple], stored: Iterable[tuple]) -> Iterator[tuple]:
-    """The rows that differ from the stored row of their id; both in id order, the id last."""
-    stored = iter(stored)
-    current = next(stored, None)
-    for row in rows:
-        while current is not None and current[-1] < row[-1]:
-            current = next(stored, None)
-        if row != current:
-            yield row
-
-
 def _text_digest(raw: bytes) -> bytes:
     """A record's raw row (UTF-8) in 16 bytes: what a re-sorted dump's rows are matched by, where the texts
     themselves would take a third of a GB at a million rows."""
@@ -1822,12 +1811,17 @@ class Store:
 
     # --- working rules ---------------------------------------------------------------------
 
-    def rank_inputs(self) -> Iterator[tuple]:
-        """(id, channel, profit, revenue, potential, last purchase, last contact, last result) of every client, by id."""
+    def rank_inputs(self) -> list[tuple]:
+        """(id, channel, profit, potential, last purchase, revenue), a RankInput, of every client, by id."""
         return self._conn.execute(
-            "SELECT id, channel, profit, revenue, potential, last_purchase, last_contact, last_result "
-            "FROM clients ORDER BY id"
-        )
+            "SELECT id, channel, profit, potential, last_purchase, revenue FROM clients ORDER BY id").fetchall()
+
+    def standings(self) -> Iterator[tuple]:
+        """(id, last contact, last result or else last purchase, then the standing the last clean left: owner,
+        owner_since, owner_until, segment, abcde, dependency, next_due, state) of every client, by id."""
+        return self._conn.execute(
+            "SELECT id, last_contact, coalesce(last_result, last_purchase), owner, owner_since, owner_until, segment, "
+            "abcde, dependency, next_due, state FROM clients ORDER BY id")
 
     def owner_claims(self) -> Iterator[tuple]:
         """(client_id, manager, assigned_on or the day its company was first read with that owner, record ref) of
@@ -1897,19 +1891,12 @@ class Store:
         self._conn.execute("DROP TABLE temp.held_standing")
 
     def save_standing(self, rows: Iterable[tuple]) -> None:
-        """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id), by client id.
-
-        Only rows that differ are written: most clients stand where they stood last night. The stored rows
-        are read alongside in the same order, not held: a set of a million clients' rows is hundreds of MB.
-        """
-        stored = self._conn.execute(
-            "SELECT owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, id FROM clients "
-            "ORDER BY id")
-        changed = list(_differing(rows, stored))  # read before writing: the table must not move under the read
+        """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id) of the clients
+        whose standing changed."""
         self._conn.executemany(
             "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
             "dependency = ?, next_due = ?, state = ? WHERE id = ?",
-            changed,
+            rows,
         )
 
     def set_owner(self, client_id: int, owner: str | None, since: str | None, until: str | None,

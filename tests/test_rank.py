@@ -5,6 +5,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
 from itertools import pairwise
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import example, given
@@ -13,15 +14,24 @@ from hypothesis import strategies as st
 from clientbase.rank import RankInput, RankSettings, pareto_tiers, rank_clients
 
 AS_OF = date(2025, 6, 30)
-RECENT = AS_OF - timedelta(days=10)
-LONG_AGO = AS_OF - timedelta(days=400)
+RECENT = (AS_OF - timedelta(days=10)).isoformat()
+LONG_AGO = (AS_OF - timedelta(days=400)).isoformat()
 SETTINGS = RankSettings()
 TIER_ORDER = {"low": 0, "high": 1, "max": 2}
 
 
+def rows(result):
+    """Each client's ranking as one row, in the order of the input."""
+    return [SimpleNamespace(client_id=cid, segment=segment, abcde=abcde, profit_tier=profit, potential_tier=potential,
+                            dependency=dependency)
+            for cid, segment, abcde, profit, potential, dependency in zip(
+                result.client_ids, result.segments, result.abcde, result.profit_tiers, result.potential_tiers,
+                result.dependencies, strict=True)]
+
+
 def by_id(clients, as_of=AS_OF, settings=SETTINGS):
     result = rank_clients(clients, as_of, settings)
-    return {r.client_id: r for r in result.clients}, result
+    return {r.client_id: r for r in rows(result)}, result
 
 
 def active(client_id, profit, potential=None, channel="retail"):
@@ -50,7 +60,7 @@ def test_small_channel_by_hand():
         ("max", "max", "A"), ("high", "low", "B"), ("low", "max", "C"),
         ("low", "high", "C"), ("low", "low", "D"), ("low", "low", "E"),
     ]
-    assert [r.client_id for r in result.clients] == [1, 2, 3, 4, 5, 6]
+    assert result.client_ids == [1, 2, 3, 4, 5, 6]
     assert result.profit_only_channels == []
     # Shares of the company's 100: 0.5 critical (not over 0.7), 0.3 critical, 0.1 exactly is not key.
     assert [ranked[i].dependency for i in range(1, 7)] == ["critical", "critical", None, None, None, None]
@@ -115,11 +125,11 @@ def test_channels_are_ranked_separately():
 
 def test_segments_at_the_active_days_boundary():
     clients = [
-        RankInput(1, "retail", 10, None, AS_OF - timedelta(days=180)),  # exactly 180 days: still active
-        RankInput(2, "retail", 10, None, AS_OF - timedelta(days=181)),  # lost
+        RankInput(1, "retail", 10, None, (AS_OF - timedelta(days=180)).isoformat()),  # exactly 180 days: still active
+        RankInput(2, "retail", 10, None, (AS_OF - timedelta(days=181)).isoformat()),  # lost
         RankInput(3, "retail", 10, None, None),                         # never bought
-        RankInput(4, "retail", 10, None, AS_OF),                        # today
-        RankInput(5, "retail", 10, None, AS_OF + timedelta(days=3)),    # dated ahead: counts as active
+        RankInput(4, "retail", 10, None, AS_OF.isoformat()),            # today
+        RankInput(5, "retail", 10, None, (AS_OF + timedelta(days=3)).isoformat()),  # dated ahead: counts as active
     ]
     ranked, _ = by_id(clients)
     assert [ranked[i].segment for i in range(1, 6)] == ["active", "lost", "potential", "active", "active"]
@@ -131,8 +141,8 @@ def test_segments_at_the_active_days_boundary():
 @given(bought=st.dates(), as_of=st.dates(), active_days=st.integers(0, 10**12))
 def test_a_client_is_active_while_its_purchase_is_within_active_days(bought, as_of, active_days):
     # Any number of days a rules file may give, beyond the calendar's range too.
-    [ranked] = rank_clients([RankInput(1, "retail", 10, None, bought)], as_of,
-                            RankSettings(active_days=active_days)).clients
+    [ranked] = rows(rank_clients([RankInput(1, "retail", 10, None, bought.isoformat())], as_of,
+                                 RankSettings(active_days=active_days)))
     assert ranked.segment == ("active" if (as_of - bought).days <= active_days else "lost")
 
 
@@ -214,7 +224,7 @@ amounts = st.one_of(st.none(), st.integers(-20, 100).map(float),
                     st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
 client_lists = st.lists(
     st.tuples(st.sampled_from([None, "retail", "dealers"]), amounts, amounts,
-              st.one_of(st.none(), st.dates(AS_OF - timedelta(days=400), AS_OF + timedelta(days=5)))),
+              st.one_of(st.none(), st.dates(AS_OF - timedelta(days=400), AS_OF + timedelta(days=5)).map(date.isoformat))),
     max_size=25,
 ).map(lambda rows: [RankInput(i, *row) for i, row in enumerate(rows)])
 
@@ -222,8 +232,8 @@ client_lists = st.lists(
 @given(client_lists)
 def test_every_client_once_in_order_and_e_iff_negative(clients):
     result = rank_clients(clients, AS_OF, SETTINGS)
-    assert [r.client_id for r in result.clients] == [c.client_id for c in clients]
-    for client, ranked in zip(clients, result.clients):
+    assert result.client_ids == [c.client_id for c in clients]
+    for client, ranked in zip(clients, rows(result)):
         if ranked.segment == "potential":
             assert ranked.abcde is None
         else:
@@ -233,9 +243,9 @@ def test_every_client_once_in_order_and_e_iff_negative(clients):
 @given(st.data(), client_lists)
 def test_input_order_does_not_change_the_result(data, clients):
     shuffled = data.draw(st.permutations(clients))
-    first = {r.client_id: r for r in rank_clients(clients, AS_OF, SETTINGS).clients}
+    first = {r.client_id: r for r in rows(rank_clients(clients, AS_OF, SETTINGS))}
     again = rank_clients(shuffled, AS_OF, SETTINGS)
-    assert {r.client_id: r for r in again.clients} == first
+    assert {r.client_id: r for r in rows(again)} == first
     assert again.profit_only_channels == rank_clients(clients, AS_OF, SETTINGS).profit_only_channels
 
 
@@ -297,8 +307,9 @@ def exact_dependencies(clients: list[RankInput], settings: RankSettings) -> dict
 @example([0.1, 0.8999999999999999, 9.99999999999999e-17], (0.1, 0.2, 0.7))  # 28 digits round the total up
 def test_dependency_is_exact_at_the_borders(profits, shares):
     settings = replace(SETTINGS, key_share=shares[0], critical_share=shares[1], mono_share=shares[2])
-    clients = [RankInput(i, "retail", profit, None, AS_OF) for i, profit in enumerate(profits)]
-    found = {r.client_id: r.dependency for r in rank_clients(clients, AS_OF, settings).clients if r.dependency}
+    clients = [RankInput(i, "retail", profit, None, AS_OF.isoformat()) for i, profit in enumerate(profits)]
+    result = rank_clients(clients, AS_OF, settings)
+    found = {cid: dependency for cid, dependency in zip(result.client_ids, result.dependencies) if dependency}
     assert found == exact_dependencies(clients, settings)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from clientbase.config import source_rank
 from clientbase.values import days_after
@@ -102,12 +103,15 @@ def client_state(quarantined: bool, snoozed: bool, owner: str | None) -> str:
     return "quarantined" if quarantined else "snoozed" if snoozed else "owned" if owner else "pool"
 
 
+# Cached: a million claims name a few hundred managers, spelled a few ways each.
+@lru_cache(maxsize=1 << 12)
 def manager_name(text: str | None) -> str | None:
     """A manager's name as written, runs of spaces folded; names are compared by `manager_key`."""
     folded = " ".join(text.split()) if text else ""
     return folded or None
 
 
+@lru_cache(maxsize=1 << 12)
 def manager_key(text: str | None) -> str | None:
     """Who a manager is, however written: the name casefolded, runs of spaces folded, ё read as е and the
     words in any order, as 1C and the CRMs write the same name either way ("Иван Фёдоров", "ФЕДОРОВ ИВАН").
@@ -116,6 +120,7 @@ def manager_key(text: str | None) -> str | None:
     return " ".join(sorted(name.casefold().replace("ё", "е").split())) if name else None
 
 
+@lru_cache(maxsize=1 << 12)
 def manager_order(text: str) -> str:
     """How managers are listed: by the name as written, case and ё aside (manager_key sorts the words)."""
     return (manager_name(text) or "").casefold().replace("ё", "е")

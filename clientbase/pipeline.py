@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from functools import lru_cache, partial
+from functools import partial
 from itertools import combinations, groupby
 from operator import itemgetter
 from pathlib import Path
@@ -736,9 +736,8 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
     claims: dict[int, list[Claim]] = defaultdict(list)
     spellings: Counter[str] = Counter()
-    name_of = lru_cache(maxsize=None)(manager_name)  # a million claims name a few hundred managers
     for client_id, manager, assigned_on, ref in store.owner_claims():
-        if name := name_of(manager):
+        if name := manager_name(manager):
             claims[client_id].append(Claim(name, assigned_on, ref))
             spellings[name] += 1
     events = store.last_ledger_events()

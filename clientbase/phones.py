@@ -175,6 +175,15 @@ CITY_ALIASES: dict[str, str] = {
     "челны": "Набережные Челны",
     "петропавловск камчатский": "Петропавловск-Камчатский",
     "tyumen": "Тюмень",
+    "krasnodar": "Краснодар",
+    "ufa": "Уфа",
+    "chelyabinsk": "Челябинск",
+    "voronezh": "Воронеж",
+    "samara": "Самара",
+    "rostov on don": "Ростов-на-Дону",
+    "omsk": "Омск",
+    "ulan ude": "Улан-Удэ",
+    "perm": "Пермь",
 }
 
 # The Russian geocoder text is a region and in places wrong (7495 'Московская обл.', 7496 'г. Москва');
@@ -258,7 +267,9 @@ def is_known_city(text: str) -> bool:
     return _city_key(text) in _CITY_INDEX
 
 
-def _city_name(city: str) -> str:
+def city_name(city: str) -> str:
+    """The city's usual name when it is one listed here, however written (`СПб`, `Moscow`, `Москва г`,
+    `Ростов на Дону`); else the text as written."""
     found = _CITY_INDEX.get(_city_key(city))
     return found[0] if found else city.strip()
 
@@ -435,7 +446,7 @@ class PhoneNormaliser:
         default = self.default_area_code
         if len(fitting) == 1:
             return self._russian(cell, fitting[0] + digits,
-                                 f"area code {fitting[0]} added from city {_city_name(city)}")
+                                 f"area code {fitting[0]} added from city {city_name(city)}")
         if default and len(default) == code_length and (not city or default in fitting):
             return self._russian(cell, default + digits, f"area code {default} added (default area code)")
         if not city:
@@ -443,10 +454,10 @@ class PhoneNormaliser:
         elif not codes:
             reason = f"no area code: area code of {city.strip()} unknown"
         elif fitting:
-            reason = f"no area code: {_city_name(city)} has several ({', '.join(fitting)})"
+            reason = f"no area code: {city_name(city)} has several ({', '.join(fitting)})"
         else:
             reason = (f"no area code: a {len(digits)}-digit local number does not fit "
-                      f"{_city_name(city)} ({', '.join(codes)})")
+                      f"{city_name(city)} ({', '.join(codes)})")
         return _unusable(cell, "incomplete", reason)
 
     def _international(self, cell: str, digits: str) -> Phone:

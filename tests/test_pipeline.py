@@ -450,3 +450,29 @@ def test_the_list_calls_the_merged_decision_makers_mobile_whichever_row_gave_it(
     assert contact["position"] == "Генеральный директор"  # one person from the two rows
     [item] = json.loads(run("today", "--as-of", "2026-11-21", "--json").stdout)["items"]
     assert (item["phone"], item["contact"]) == ("+79171112233", "Левин Степан Тимурович")
+
+
+def test_one_city_written_several_ways_is_one_city_for_the_names(run, tmp_path):
+    # No phone, INN or e-mail in common: only the name in one city joins them, however the city is written.
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,Город,Телефон\n"
+                   "ООО «Вектор»,Москва г,+7 495 100-00-01\n"
+                   "ООО «Ладога»,Санкт-Петербург,+7 812 100-00-03\n"
+                   "ООО «Дон-Агро»,Ростов-на-Дону,+7 863 100-00-05\n"
+                   "ООО «Вектор»,Казань,+7 843 100-00-07\n", encoding="utf-8")
+    bought = tmp_path / "bought.csv"
+    bought.write_text("Company,City,Phone\n"
+                      "Вектор ООО,Moscow,+7 495 100-00-02\n"
+                      "ООО Ладога,СПб,+7 812 100-00-04\n"
+                      "ООО Дон-Агро,Rostov-on-Don,+7 863 100-00-06\n", encoding="utf-8")
+    run("ingest", str(crm), str(bought), "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-20")
+    clients = list(csv.DictReader(io.StringIO(run("export", "clients").stdout)))
+    assert sorted((c["name"], c["city"]) for c in clients) == [
+        ("ООО «Вектор»", "Казань"), ("ООО «Вектор»", "Москва г"), ("ООО «Дон-Агро»", "Ростов-на-Дону"),
+        ("ООО «Ладога»", "Санкт-Петербург")]
+    merges = json.loads(run("export", "duplicates", "--format", "json").stdout)
+    assert [(m["record_ref_b"], m["rule"], m["decision"], m["detail"]) for m in merges] == [
+        ("bought.csv:1", "name+city", "merged", 'name "вектор" in москва'),
+        ("bought.csv:2", "name+city", "merged", 'name "ладога" in санкт-петербург'),
+        ("bought.csv:3", "name+city", "merged", 'name "дон агро" in ростов-на-дону')]

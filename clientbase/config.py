@@ -124,7 +124,8 @@ COMMENTS: dict[str, str] = {
     "dedupe": "Deduplication: one real buyer, one client.",
     "dedupe.merge_score": "Name similarity (0-100) at which a corroborated fuzzy pair merges.",
     "dedupe.review_score": "Name similarity from which a pair goes to the review list instead of being ignored.",
-    "dedupe.hub_min_clients": "A phone on this many unrelated clients (2 or more) is a hub (reception, call centre), not a key.",
+    "dedupe.hub_min_clients": ("A phone or e-mail on this many clearly different clients (2 or more) is a hub (reception, "
+                                "call centre), not a key; so is one on two valid INNs, always. A hub phone is suspect."),
     "phones": "Phone health from call outcomes.",
     "phones.no_answer_streak": "No-answer/busy attempts in a row, with no answer between, that make a number dead...",
     "phones.no_answer_min_days": "...when they span at least this many days.",

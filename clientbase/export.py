@@ -49,6 +49,7 @@ _EMAIL_VALUE = re.compile(r"[^\s,@]+@[^\s,]+")
 _PERSONAL_INN = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _QUOTED_NAME = re.compile(r'"([^"]+)"')
 _WORD = re.compile(r"[^\W\d_]{2,}\.?")  # a word of letters, with the dot of an abbreviation
+_NAME_PART = re.compile(r"([^\W\d_])[^\W\d_]*\.?")  # a name, or its initial with its dot
 
 
 def mask_value(kind: str, value: str) -> str:
@@ -74,7 +75,7 @@ def mask_value(kind: str, value: str) -> str:
         words = value.split()
         if len(words) == 1:  # a name alone (`Айгуль`) would name the person: its initial only
             return words[0][0] + "."
-        return " ".join([words[0], *(w[0] + "." for w in words[1:])]) if words else value
+        return " ".join([words[0], *map(_initials, words[1:])]) if words else value
     if kind == "person client":
         from clientbase.companies import split_legal_form  # here: the morning commands start without its validators
 
@@ -90,6 +91,11 @@ def mask_value(kind: str, value: str) -> str:
         # the tax office, the first four.
         return value if len(value) == 10 else value[:4] + "*" * (len(value) - 4)
     return "****-**-**"
+
+
+def _initials(word: str) -> str:
+    """`Иван` -> `И.`; initials written together keep each: `И.И.` -> `И.И.`, `Анна-Мария` -> `А.-М.`."""
+    return _NAME_PART.sub(r"\1.", word)
 
 
 def mask_row(row: dict, masked: Mapping[str, str] = MASKED) -> dict:

@@ -822,3 +822,16 @@ def test_a_reader_is_told_when_the_base_changed_under_its_read(tmp_path):
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+def test_a_masked_name_written_with_joined_initials_keeps_both(run, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания;ИНН;Город;Телефон;Контактное лицо\n"
+                   "ИП Иванов И.И.;783842100587;Санкт-Петербург;+7 981 967-21-32;Сидорова Анна-Мария Петровна\n",
+                   encoding="utf-8")
+    run("ingest", str(crm))
+    run("clean", "--as-of", AS_OF)
+    [client] = csv.DictReader(io.StringIO(run("export", "clients", "--mask").stdout))
+    assert client["name"] == "ИП Иванов И.И."  # was `ИП Иванов И.`: one initial dropped
+    [contact] = csv.DictReader(io.StringIO(run("export", "contacts", "--mask").stdout))
+    assert contact["name"] == "Сидорова А.-М. П."

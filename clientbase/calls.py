@@ -17,10 +17,11 @@ OUTCOMES = ("answered", "no_answer", "busy", "unavailable", "not_registered", "w
 
 # Phrases found anywhere in the folded cell (`Абонент не зарегистрирован в сети`, `Number does not exist.`); at
 # one place the first that fits wins, so a phrase must come before any shorter one it starts with.
+# `Disconnected` alone may be a call cut off as well as a number out of service: it is read as neither.
 _WORDS: tuple[tuple[str, str], ...] = (
     ("not_registered", r"не зарегистрирован\w*(?: в сети)?|номер не существует|несуществующий номер|не существует"
                        r"|номер не обслуживается|не обслуживается|not registered|does not exist|doesn t exist"
-                       r"|number not in service|not in service|disconnected"),
+                       r"|number not in service|not in service|number disconnected|disconnected number"),
     ("wrong_party", r"не тот абонент|неверный номер|неправильный номер|ошибочный номер|ошиблись номером"
                     r"|другой абонент|чужой номер|не та организация|wrong number|wrong party|wrong person"),
     # Asterisk's FAILED (the call could not be placed), CONGESTION (no line or circuit free on the way) and

@@ -42,6 +42,9 @@ def attempts(days, outcome="no_answer"):
         # Asterisk's dispositions: a call that could not be placed or found no free line says nothing of the number.
         ("FAILED", "unavailable"), ("CONGESTION", "unavailable"), ("CHANUNAVAIL", "unavailable"),
         ("Call failed", "unavailable"), ("NO ANSWER", "no_answer"), ("NOANSWER", "no_answer"), ("BUSY", "busy"),
+        # A number out of service is dead; a call cut off is no news of the number, and `Disconnected` may be either.
+        ("Number disconnected", "not_registered"), ("Disconnected number", "not_registered"),
+        ("Disconnected", None), ("Call disconnected", None),
     ],
 )
 def test_outcome_words(word, outcome):

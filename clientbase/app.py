@@ -582,26 +582,29 @@ def report(db: Path, rules: Rules, as_of: date) -> Report:
 class Explanation:
     client: dict
     records: list[dict]
+    phones: list[dict]
     matches: list[dict]
     history: list[dict]
 
 
 def explain(db: Path, client_id: int, mask: bool = False) -> Explanation:
-    """A client's golden record, records, matches and history; personal data hidden when `mask`."""
+    """A client's golden record, records, numbers with their verdicts and calls, matches and history; personal data
+    hidden when `mask`."""
     with opened(db) as store:
         client = store.client(client_id)
         if client is None:
             raise UserError(f"client {client_id} not found (run `clientbase clean` after ingest)")
-        records, matches, history = (store.client_records(client_id), store.client_matches(client_id),
-                                     store.history(client_id))
+        records, phones, matches, history = (store.client_records(client_id), store.client_phones(client_id),
+                                             store.client_matches(client_id), store.history(client_id))
     if mask:
         person = bool(client["person"])
         client = mask_row(client)
         # A record is a person's when it or its client is: a sole trader merged into a company by mistake too.
         records = [mask_row({**r, "person": r["person"] or person}) for r in records]
+        phones = [mask_row(p) for p in phones]
         matches = [_without_person(mask_row({**m, "person": person})) for m in matches]
         history = [{**h, "detail": mask_audit_detail(h["detail"], person, h["action"])} for h in history]
-    return Explanation(client, [_without_person(r) for r in records], matches, history)
+    return Explanation(client, [_without_person(r) for r in records], phones, matches, history)
 
 
 def _without_person(row: dict) -> dict:

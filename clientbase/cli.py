@@ -343,7 +343,7 @@ def explain(
     mask: Annotated[bool, typer.Option("--mask", help="Hide personal data (phones partly, emails, a person's names and INN, a snooze's reason) for output shown outside.")] = False,
     as_json: Json = False,
 ) -> None:
-    """Why a client's records were merged, and its history.
+    """Why a client's records were merged, what its numbers are (dead, mismatched) and their calls, and its history.
 
     Examples:
 
@@ -365,6 +365,14 @@ def explain(
     for r in result.records:
         records.add_row(*(str(r[k] or "") for k in ("ref", "name", "inn", "kpp", "city", "owner")))
     out.print(records)
+    if result.phones:
+        phones = Table(title="numbers")
+        for column in ("number", "verdict", "why", "calls", "latest call", "records"):
+            phones.add_column(column)
+        for p in result.phones:
+            phones.add_row(p["phone"] or p["raw"], p["verdict"], p["reason"] or "", str(p["calls"]),
+                           p["last_call"] or "", p["refs"])
+        out.print(phones)
     if result.matches:
         pairs = Table(title="why they are one client")
         for column in ("record a", "record b", "rule", "score", "decision", "values"):

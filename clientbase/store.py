@@ -1606,6 +1606,19 @@ class Store:
     def client(self, client_id: int) -> dict | None:
         return next(self._dicts("SELECT * FROM clients WHERE id = ?", (client_id,)), None)
 
+    def client_phones(self, client_id: int) -> list[dict]:
+        """Each number of the client's records once, as first written: what it is now (ok, dead or mismatch, or
+        the reason it cannot be called), why, its usable calls and the latest of them, and the records giving it."""
+        return list(self._dicts(
+            "SELECT p.e164 AS phone, min(p.raw) AS raw, "
+            "CASE WHEN max(p.status) != 'ok' THEN max(p.status) ELSE coalesce(max(p.judged), 'ok') END AS verdict, "
+            "coalesce(max(p.judged_reason), max(p.reason)) AS reason, max(p.judged_on) AS decided_on, "
+            "(SELECT count(*) FROM calls c WHERE c.e164 = p.e164 AND c.status = 'ok') AS calls, "
+            "(SELECT c.at || ' ' || c.outcome FROM calls c WHERE c.e164 = p.e164 AND c.status = 'ok' "
+            "ORDER BY c.at DESC, c.id DESC LIMIT 1) AS last_call, group_concat(r.ref, ', ') AS refs "
+            "FROM records r JOIN phones p ON p.record_id = r.id WHERE r.client_id = ? "
+            "GROUP BY coalesce(p.e164, p.raw) ORDER BY min(p.id)", (client_id,)))
+
     def client_matches(self, client_id: int) -> list[dict]:
         return list(self._dicts(
             "SELECT ref_a, ref_b, rule, score, decision, detail FROM matches WHERE client_id = ? ORDER BY id",

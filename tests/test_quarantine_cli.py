@@ -335,3 +335,17 @@ def test_a_closed_clients_answered_re_check_is_done_and_keeps_it_closed(run, tmp
     run("calls", str(tmp_path / "calls.csv"))
     assert listed_on(run, "2026-07-11", ()) == {}  # the answer was the re-check: closed stays closed
     assert quarantine_on(run, "2026-07-11") == {"ООО Астра": ("2026-01-11", "2027-01-06", False)}
+
+
+def test_explain_shows_each_number_with_its_verdict_and_calls(base, run):
+    run("clean", "--as-of", "2026-11-20")
+    gamma = client_ids(run)["ООО «Гамма»"]
+    numbers = json.loads(run("explain", gamma, "--json").stdout)["phones"]
+    assert [(n["phone"], n["verdict"], n["reason"], n["calls"], n["last_call"], n["refs"]) for n in numbers] == [
+        ("+79161000003", "dead", "not registered in the network", 1, "2026-10-06 11:00 not_registered", "crm.csv:3"),
+        ("+79161000013", "ok", None, 1, "2026-10-06 12:00 answered", "crm.csv:3")]
+    zeta = client_ids(run)["ООО «Зета»"]
+    shown = run("explain", zeta, env={"COLUMNS": "200"}).stdout
+    assert "5 attempts without an answer over 14 days" in shown and "2026-10-15 10:00 no_answer" in shown
+    masked = json.loads(run("explain", zeta, "--mask", "--json").stdout)["phones"]
+    assert [(n["phone"], n["calls"]) for n in masked] == [("+7916*****06", 5)]

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -478,8 +478,6 @@ _CALL_COLUMNS = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "
 _BATCH_ROWS = 10_000
 _BULK_CACHE_KB = 2 * 1024 * 1024
 _TEMP_CACHE_KB = 512 * 1024  # the held clusters in memory: a (record, cluster) pair per record
-# Past this share of a table's rows updated, its indexes are built again rather than kept up to date.
-_REINDEX_SHARE = 1 / 3
 _record_values = attrgetter("row", "ref", "raw", *_RECORD_COLUMNS[3:])
 _phone_values = attrgetter(*_PHONE_FIELDS)
 _email_values = attrgetter(*_EMAIL_FIELDS)
@@ -1905,33 +1903,14 @@ class Store:
             f"WHERE clients.id = h.id AND ({current}) IS NOT ({held})")
         self._conn.execute("DROP TABLE temp.held_standing")
 
-    def save_standing(self, rows: Sequence[tuple]) -> None:
+    def save_standing(self, rows: Iterable[tuple]) -> None:
         """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id) of the clients
-        whose standing changed.
-
-        When that is a large share of the clients (the first clean: all of them), the indexes on the standing are
-        built again afterwards instead of kept up to date row by row, which takes twice as long.
-        """
-        clients = self._conn.execute("SELECT count(*) FROM clients").fetchone()[0]
-        with self._indexes_set_aside("clients") if len(rows) > clients * _REINDEX_SHARE else nullcontext():
-            self._conn.executemany(
-                "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
-                "dependency = ?, next_due = ?, state = ? WHERE id = ?",
-                rows,
-            )
-
-    @contextmanager
-    def _indexes_set_aside(self, table: str) -> Iterator[None]:
-        """The table's indexes dropped, and created again from their own definitions after a mass update: in the
-        transaction, so a failure leaves them as they were."""
-        indexes = self._conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-            (table,)).fetchall()
-        for name, _ in indexes:
-            self._conn.execute(f'DROP INDEX "{name}"')
-        yield
-        for _, sql in indexes:
-            self._conn.execute(sql)
+        whose standing changed."""
+        self._conn.executemany(
+            "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
+            "dependency = ?, next_due = ?, state = ? WHERE id = ?",
+            rows,
+        )
 
     def set_owner(self, client_id: int, owner: str | None, since: str | None, until: str | None,
                   state: str) -> None:

@@ -1,11 +1,9 @@
 import shutil
 import sqlite3
-from types import SimpleNamespace
 
 import pytest
 
 from clientbase.store import MIGRATIONS, Store, StoreError, _statements, replace_damaged
-
 
 def _schema_11_base(db):
     """A base as clientbase made it at schema 11, before the raw rows moved to a table of their own."""
@@ -66,36 +64,3 @@ def test_an_upgraded_base_dates_its_claims_from_the_day_their_dump_was_read(tmp_
     store = Store.open(db)
     assert list(store.owner_claims()) == [(1, "Иванов Иван", "2026-11-01", "crm.csv:2")]
     store.close()
-
-
-def _clients_indexes(db):
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'clients' "
-                            "ORDER BY name").fetchall()
-
-
-def test_a_standing_written_for_most_clients_keeps_the_indexes_and_a_failure_leaves_the_base_as_it_was(tmp_path):
-    db = tmp_path / "cb.db"
-    store = Store.open(db)
-    indexes = _clients_indexes(db)
-    assert len(indexes) >= 3
-    with store.transaction():
-        store.add_clients(SimpleNamespace(id=i, name=f"ООО Ромашка {i}", name_key=f"ромашка {i}", person=0, inn=None,
-                                          kpp=None, city=None, channel=None, profit=None, revenue=None, potential=None,
-                                          last_purchase=None, last_contact=None, last_result=None, closed=0,
-                                          domestic=1) for i in range(1, 31))
-    standing = [("Иванов Иван", "2026-11-01", "2027-01-30", "active", "A", None, "2026-12-01", "owned", i)
-                for i in range(1, 21)]  # two thirds of the clients: the indexes are built again
-    with pytest.raises(RuntimeError), store.transaction():
-        store.save_standing(standing)
-        raise RuntimeError("the clean fails after the rules")
-    assert _clients_indexes(db) == indexes
-    with store.transaction():
-        store.save_standing(standing)
-    store.close()
-    assert _clients_indexes(db) == indexes
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM clients WHERE owner = 'Иванов Иван' AND state = 'owned'").fetchone() == (20,)
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        plan = conn.execute("EXPLAIN QUERY PLAN SELECT id FROM clients WHERE owner = 'Иванов Иван' AND state = 'owned'")
-        assert "clients_owner" in " ".join(row[-1] for row in plan)

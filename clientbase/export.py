@@ -50,6 +50,7 @@ _PERSONAL_INN = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _QUOTED_NAME = re.compile(r'"([^"]+)"')
 _WORD = re.compile(r"[^\W\d_]{2,}\.?")  # a word of letters, with the dot of an abbreviation
 _NAME_PART = re.compile(r"([^\W\d_])[^\W\d_]*\.?")  # a name, or its initial with its dot
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:[.-][^\W\d_]+)*\.?")  # names or initials, joined by dots or hyphens
 
 
 def mask_value(kind: str, value: str) -> str:
@@ -94,8 +95,9 @@ def mask_value(kind: str, value: str) -> str:
 
 
 def _initials(word: str) -> str:
-    """`Иван` -> `И.`; initials written together keep each: `И.И.` -> `И.И.`, `Анна-Мария` -> `А.-М.`."""
-    return _NAME_PART.sub(r"\1.", word)
+    """`Иван` -> `И.`; initials written together keep each: `И.И.` -> `И.И.`, `Анна-Мария` -> `А.-М.`. A word that
+    is no name (`+7`, `12.05.1980`) keeps only its first character, as a name would."""
+    return _NAME_PART.sub(r"\1.", word) if _NAME_WORD.fullmatch(word) else word[0] + "."
 
 
 def mask_row(row: dict, masked: Mapping[str, str] = MASKED) -> dict:

@@ -21,7 +21,8 @@ OUTCOMES = ("answered", "no_answer", "busy", "unavailable", "not_registered", "w
 _WORDS: tuple[tuple[str, str], ...] = (
     ("not_registered", r"не зарегистрирован\w*(?: в сети)?|номер не существует|несуществующий номер|не существует"
                        r"|номер не обслуживается|не обслуживается|not registered|does not exist|doesn t exist"
-                       r"|number not in service|not in service|number disconnected|disconnected number"),
+                       r"|number not in service|not in service|number disconnected|disconnected number"
+                       r"|number (?:\w+ ){0,4}(?:has been|is) disconnected"),
     ("wrong_party", r"не тот абонент|неверный номер|неправильный номер|ошибочный номер|ошиблись номером"
                     r"|другой абонент|чужой номер|не та организация|wrong number|wrong party|wrong person"),
     # Asterisk's FAILED (the call could not be placed), CONGESTION (no line or circuit free on the way) and

@@ -267,11 +267,19 @@ def is_known_city(text: str) -> bool:
     return _city_key(text) in _CITY_INDEX
 
 
-def city_name(city: str) -> str:
-    """The city's usual name when it is one listed here, however written (`СПб`, `Moscow`, `Москва г`,
-    `Ростов на Дону`); else the text as written."""
+def _city_name(city: str) -> str:
     found = _CITY_INDEX.get(_city_key(city))
     return found[0] if found else city.strip()
+
+
+def listed_city(text: str) -> str | None:
+    """The usual name of the city listed here that the whole text names, however written (`СПб`, `Moscow`,
+    `Москва г`, `Ростов на Дону`); None when it names another place or more (`Киров (Калужская обл.)` is a
+    town of Kaluga's, not Kirov; `Самара; Тольятти` is two)."""
+    if _CITY_END.search(text):
+        return None
+    found = _CITY_INDEX.get(_city_key(text))
+    return found[0] if found else None
 
 
 def _is_straight_run(digits: str) -> bool:
@@ -446,7 +454,7 @@ class PhoneNormaliser:
         default = self.default_area_code
         if len(fitting) == 1:
             return self._russian(cell, fitting[0] + digits,
-                                 f"area code {fitting[0]} added from city {city_name(city)}")
+                                 f"area code {fitting[0]} added from city {_city_name(city)}")
         if default and len(default) == code_length and (not city or default in fitting):
             return self._russian(cell, default + digits, f"area code {default} added (default area code)")
         if not city:
@@ -454,10 +462,10 @@ class PhoneNormaliser:
         elif not codes:
             reason = f"no area code: area code of {city.strip()} unknown"
         elif fitting:
-            reason = f"no area code: {city_name(city)} has several ({', '.join(fitting)})"
+            reason = f"no area code: {_city_name(city)} has several ({', '.join(fitting)})"
         else:
             reason = (f"no area code: a {len(digits)}-digit local number does not fit "
-                      f"{city_name(city)} ({', '.join(codes)})")
+                      f"{_city_name(city)} ({', '.join(codes)})")
         return _unusable(cell, "incomplete", reason)
 
     def _international(self, cell: str, digits: str) -> Phone:

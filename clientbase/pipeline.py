@@ -60,7 +60,7 @@ from clientbase.ingest import (
 )
 from clientbase.numplan import parse_range, plan_columns
 from clientbase.ownership import Claim, LedgerEvent, client_state, manager_name, one_spelling, resolve_owner
-from clientbase.phones import PhoneNormaliser, city_name
+from clientbase.phones import PhoneNormaliser, listed_city
 from clientbase.quarantine import (
     ClientVerdict,
     PhoneFacts,
@@ -441,7 +441,7 @@ def numplan_import(db: Path, paths: Sequence[Path]) -> PlanSummary:
 
 def _city_key(city: str | None) -> str | None:
     """The city names are compared by: `Москва г`, `Moscow` and `г. Москва` are one city, as the phones read them."""
-    return " ".join(city_name(city).casefold().replace("ё", "е").split()) if city else None
+    return " ".join((listed_city(city) or city).casefold().replace("ё", "е").split()) if city else None
 
 
 def _city_keys() -> Callable[[str | None], str | None]:

@@ -1605,8 +1605,9 @@ class Store:
         return next(self._dicts("SELECT * FROM clients WHERE id = ?", (client_id,)), None)
 
     def client_phones(self, client_id: int) -> list[dict]:
-        """Each number of the client's records once, as first written: what it is now (ok, dead or mismatch, or
-        the reason it cannot be called), why, its usable calls and the latest of them, and the records giving it."""
+        """Each number of the client's records once (one of the cells writing it as `raw`): what it is now (ok, dead
+        or mismatch, or why it cannot be called), why, its usable calls and the latest of them, and the records
+        giving it. A number's rows share their verdict: it is judged by its calls and its client."""
         return list(self._dicts(
             "SELECT p.e164 AS phone, min(p.raw) AS raw, "
             "CASE WHEN max(p.status) != 'ok' THEN max(p.status) ELSE coalesce(max(p.judged), 'ok') END AS verdict, "

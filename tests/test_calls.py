@@ -44,6 +44,7 @@ def attempts(days, outcome="no_answer"):
         ("Call failed", "unavailable"), ("NO ANSWER", "no_answer"), ("NOANSWER", "no_answer"), ("BUSY", "busy"),
         # A number out of service is dead; a call cut off is no news of the number, and `Disconnected` may be either.
         ("Number disconnected", "not_registered"), ("Disconnected number", "not_registered"),
+        ("The number you have dialed has been disconnected.", "not_registered"),
         ("Disconnected", None), ("Call disconnected", None),
     ],
 )

@@ -459,18 +459,20 @@ def test_one_city_written_several_ways_is_one_city_for_the_names(run, tmp_path):
                    "ООО «Вектор»,Москва г,+7 495 100-00-01\n"
                    "ООО «Ладога»,Санкт-Петербург,+7 812 100-00-03\n"
                    "ООО «Дон-Агро»,Ростов-на-Дону,+7 863 100-00-05\n"
-                   "ООО «Вектор»,Казань,+7 843 100-00-07\n", encoding="utf-8")
+                   "ООО «Вектор»,Казань,+7 843 100-00-07\n"
+                   "ООО «Ока»,Киров,+7 8332 10-00-08\n", encoding="utf-8")
     bought = tmp_path / "bought.csv"
     bought.write_text("Company,City,Phone\n"
                       "Вектор ООО,Moscow,+7 495 100-00-02\n"
                       "ООО Ладога,СПб,+7 812 100-00-04\n"
-                      "ООО Дон-Агро,Rostov-on-Don,+7 863 100-00-06\n", encoding="utf-8")
+                      "ООО Дон-Агро,Rostov-on-Don,+7 863 100-00-06\n"
+                      "ООО Ока,Киров (Калужская обл.),+7 48456 1-00-09\n", encoding="utf-8")  # a town of that name
     run("ingest", str(crm), str(bought), "--as-of", "2026-11-20")
     run("clean", "--as-of", "2026-11-20")
     clients = list(csv.DictReader(io.StringIO(run("export", "clients").stdout)))
     assert sorted((c["name"], c["city"]) for c in clients) == [
         ("ООО «Вектор»", "Казань"), ("ООО «Вектор»", "Москва г"), ("ООО «Дон-Агро»", "Ростов-на-Дону"),
-        ("ООО «Ладога»", "Санкт-Петербург")]
+        ("ООО «Ладога»", "Санкт-Петербург"), ("ООО «Ока»", "Киров"), ("ООО Ока", "Киров (Калужская обл.)")]
     merges = json.loads(run("export", "duplicates", "--format", "json").stdout)
     assert [(m["record_ref_b"], m["rule"], m["decision"], m["detail"]) for m in merges] == [
         ("bought.csv:1", "name+city", "merged", 'name "вектор" in москва'),

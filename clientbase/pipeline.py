@@ -752,7 +752,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
     rest_days = {abcde: rules.cycle.rest_for(abcde) for abcde in (None, "A", "B", "C", "D", "E")}
     for cid, segment, abcde, dependency, stood in zip(ranking.client_ids, ranking.segments, ranking.abcde,
                                                       ranking.dependencies, store.standings(), strict=True):
-        _, last_contact, last_result = stood[:3]  # both by client id
+        last_contact, last_result = stood[:2]  # both by client id
         owner = since = until = None
         if cid in claims or cid in events:  # most of a large base has no owner named anywhere
             ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result, dependency is not None,
@@ -774,7 +774,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
         state = client_state(cid in quarantined, cid in snoozed, owner)
         states[state] += 1
         standing = (owner, since, until, segment, abcde, dependency, next_due(last_contact, rest_days[abcde]), state)
-        if standing != stood[3:]:  # most clients stand where they stood last night
+        if standing != stood[2:]:  # most clients stand where they stood last night
             changed.append((*standing, cid))
     store.add_ledger(*expiries)
     store.audit_many(command, logged)

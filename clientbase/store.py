@@ -1831,10 +1831,10 @@ class Store:
             "SELECT id, channel, profit, potential, last_purchase, revenue FROM clients ORDER BY id").fetchall()
 
     def standings(self) -> Iterator[tuple]:
-        """(id, last contact, last result or else last purchase, then the standing the last clean left: owner,
+        """(last contact, last result or else last purchase, then the standing the last clean left: owner,
         owner_since, owner_until, segment, abcde, dependency, next_due, state) of every client, by id."""
         return self._conn.execute(
-            "SELECT id, last_contact, coalesce(last_result, last_purchase), owner, owner_since, owner_until, segment, "
+            "SELECT last_contact, coalesce(last_result, last_purchase), owner, owner_since, owner_until, segment, "
             "abcde, dependency, next_due, state FROM clients ORDER BY id")
 
     def owner_claims(self) -> Iterator[tuple]:

@@ -191,7 +191,7 @@ def _classes(segments: numpy.ndarray, ranking: numpy.ndarray, profit_tiers: nump
          alone & (profit_tiers == _MAX), alone & (profit_tiers == _HIGH), alone,
          low_profit & (potential_tiers == _LOW), low_profit,
          (profit_tiers == _MAX) & (potential_tiers == _MAX)],
-        [0, 5, 1, 2, 4, 4, 3, 1], default=2)
+        [_CLASSES.index(abcde) for abcde in (None, "E", "A", "B", "D", "D", "C", "A")], default=_CLASSES.index("B"))
     return _named(codes, _CLASSES)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import itertools
 import re
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,10 +63,83 @@ class Pair:
     detail: str  # the values that joined them: 'INN 7707083893', 'phone +74951234567', ...
 
 
+# A pair's rule as one byte in _Pairs.
+_RULES = ("inn", "email_domain", "phone", "person:name+phone", "person:name+email", "name+city", "name")
+_RULE_CODES = {rule: code for code, rule in enumerate(_RULES)}
+
+
+class _Pairs:
+    """Pairs found as columns: record positions (a < b), rule, score and detail.
+
+    A large base finds about as many pairs as it has records, held at the clustering's peak: a Pair
+    object, its float and its (a, b) key would take about 150 bytes more each. A detail is kept in
+    UTF-8, half the size of a Cyrillic str.
+    """
+
+    __slots__ = ("a", "b", "details", "rules", "scores")
+
+    def __init__(self) -> None:
+        self.a, self.b, self.scores = array("q"), array("q"), array("d")
+        self.rules = bytearray()
+        self.details: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self.details)
+
+    def add(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
+        if a > b:
+            a, b = b, a
+        self.a.append(a)
+        self.b.append(b)
+        self.rules.append(_RULE_CODES[rule])
+        self.scores.append(score)
+        self.details.append(detail.encode())
+
+
+class FoundPairs(Sequence[Pair]):
+    """A clustering's merges and listed review pairs by (a, b), made into Pair objects as they are read.
+
+    A large base finds about as many pairs as records: held as objects all at once, they would be
+    the clustering's peak.
+    """
+
+    def __init__(self, ids: numpy.ndarray, merged: _Pairs, review: _Pairs, listed: numpy.ndarray) -> None:
+        self._parts = ((merged, "merged"), (review, "review"))
+        at = (numpy.arange(len(merged)), listed)
+        a = numpy.concatenate([ids[_positions(pairs.a)[chosen]] for (pairs, _), chosen in zip(self._parts, at)])
+        b = numpy.concatenate([ids[_positions(pairs.b)[chosen]] for (pairs, _), chosen in zip(self._parts, at)])
+        order = numpy.lexsort((b, a))  # a pair is merged or listed, never both
+        self._a, self._b = a[order], b[order]
+        self._part = numpy.repeat(numpy.array([0, 1], dtype=numpy.int8), [len(chosen) for chosen in at])[order]
+        self._at = numpy.concatenate(at)[order]
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __getitem__(self, k: int) -> Pair:  # type: ignore[override]
+        return self._pair(int(self._a[k]), int(self._b[k]), int(self._part[k]), int(self._at[k]))
+
+    def __iter__(self) -> Iterator[Pair]:
+        for start in range(0, len(self), _SCORED_SLICE):  # a slice of Python objects at a time
+            end = start + _SCORED_SLICE
+            yield from map(self._pair, self._a[start:end].tolist(), self._b[start:end].tolist(),
+                           self._part[start:end].tolist(), self._at[start:end].tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def _pair(self, a: int, b: int, part: int, k: int) -> Pair:
+        pairs, decision = self._parts[part]
+        return Pair(a, b, _RULES[pairs.rules[k]], pairs.scores[k], decision, pairs.details[k].decode())
+
+
 @dataclass
 class DedupeResult:
     clusters: list[list[int]]  # every record id in exactly one cluster; each sorted, ordered by first id
-    pairs: list[Pair]  # the merges used (one per joined record) and the review pairs, by (a, b)
+    pairs: FoundPairs  # the merges used (one per joined record) and the review pairs, by (a, b)
     hubs: dict[str, int]  # hub phone -> how many clusters it touches
 
 
@@ -300,7 +374,7 @@ class _Linker:
     def __init__(self, records: list[MatchRecord], settings: DedupeSettings,
                  banned_pairs: list[tuple[int, int]]) -> None:
         self.settings = settings
-        self.ids = [r.record_id for r in records]
+        self.ids = numpy.fromiter(map(attrgetter("record_id"), records), dtype=numpy.int64, count=len(records))
         self.names = [r.name_key or None for r in records]  # an empty key (a bare legal form) is no name
         self.inns = [r.inn or None for r in records]
         self.kpps = [r.kpp for r in records]
@@ -308,8 +382,9 @@ class _Linker:
         self.phones = [r.phones for r in records]
         self.banned = {*banned_pairs, *((b, a) for a, b in banned_pairs)}
         self.forest = _Forest(self.inns, banned_pairs)
-        self.merged: list[Pair] = []
-        self.review: dict[tuple[int, int], Pair] = {}
+        self.merged = _Pairs()
+        self.review = _Pairs()
+        self.reviewed: set[int] = set()  # a * len(records) + b of each pair in review, a < b
         self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
         self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
 
@@ -317,13 +392,14 @@ class _Linker:
         """Drop the record columns once every link is made: the clusters and the review pairs, built
         last and the peak of a clustering, need only the forest's parents."""
         self.names = self.inns = self.kpps = self.persons = self.phones = []
+        self.reviewed = set()
         self.forest.inn = self.forest.marks = self.forest.size = []
 
     def link(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
         """Merge two records; a union refused only through the records joined to them goes to review."""
         outcome = self.forest.union(a, b)
         if outcome == _MERGED:
-            self.merged.append(self._pair(a, b, rule, score, "merged", detail))
+            self.merged.add(a, b, rule, score, detail)
         elif outcome == _REFUSED:
             self.suggest(a, b, rule, score, detail)
 
@@ -354,19 +430,15 @@ class _Linker:
 
     def suggest(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
         if not self.opposed(a, b):
-            key = (a, b) if a < b else (b, a)
-            if key not in self.review:
-                self.review[key] = self._pair(a, b, rule, score, "review", detail)
+            key = min(a, b) * len(self.ids) + max(a, b)
+            if key not in self.reviewed:
+                self.reviewed.add(key)
+                self.review.add(a, b, rule, score, detail)
 
     def opposed(self, a: int, b: int) -> bool:
         """The records themselves say they are different clients: two valid INNs, or the user split them."""
         inn_a, inn_b = self.inns[a], self.inns[b]
         return bool(inn_a and inn_b and inn_a != inn_b) or (a, b) in self.banned
-
-    def _pair(self, a: int, b: int, rule: str, score: float, decision: str, detail: str) -> Pair:
-        if a > b:
-            a, b = b, a
-        return Pair(self.ids[a], self.ids[b], rule, score, decision, detail)
 
     def is_hub(self, members: list[int]) -> bool:
         """A shared key is a hub when it touches two valid INNs or hub_min_clients clearly different clients."""
@@ -498,13 +570,9 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
     linker.release_records()
 
     roots = _roots(linker.forest.parent)
-    pairs = linker.merged + _closest_reviews(linker.review, roots)
-    # By (a, b): a pair is merged or listed, never both. Two sorts by one number each beat one by a tuple.
-    pairs.sort(key=attrgetter("b"))
-    pairs.sort(key=attrgetter("a"))
     return DedupeResult(
         clusters=_clusters(linker.ids, roots),
-        pairs=pairs,
+        pairs=FoundPairs(linker.ids, linker.merged, linker.review, _closest_reviews(linker.review, roots)),
         hubs={phone: len(set(roots[members].tolist())) for phone, members in hubs},
     )
 
@@ -517,29 +585,26 @@ def _roots(parent: list[int]) -> numpy.ndarray:
     return roots
 
 
-def _clusters(ids: list[int], roots: numpy.ndarray) -> list[list[int]]:
+def _clusters(ids: numpy.ndarray, roots: numpy.ndarray) -> list[list[int]]:
     """The record ids of each root, each list in id order (positions are), the lists by their first id."""
-    if not ids:
+    if not len(ids):
         return []
     order = numpy.argsort(roots, kind="stable")
     grouped = roots[order]
     starts = numpy.flatnonzero(numpy.concatenate(([True], grouped[1:] != grouped[:-1])))
     ends = numpy.append(starts[1:], len(order))
     by_first = numpy.argsort(order[starts])
-    flat = numpy.array(ids, dtype=numpy.int64)[order].tolist()
+    flat = ids[order].tolist()
     return [flat[start:end] for start, end in zip(starts[by_first].tolist(), ends[by_first].tolist())]
 
 
-def _closest_reviews(suggested: dict[tuple[int, int], Pair], roots: numpy.ndarray) -> list[Pair]:
-    """One review pair per two clusters: the closest one (then the first by positions), as the question is
-    whether the clients are one."""
+def _closest_reviews(suggested: _Pairs, roots: numpy.ndarray) -> numpy.ndarray:
+    """The suggested pairs to list, by their place in `suggested`: one per two clusters, the closest one
+    (then the first by positions), as the question is whether the clients are one."""
     if not suggested:
-        return []
-    keys = list(suggested)
-    pairs = list(suggested.values())
-    a = numpy.fromiter((key[0] for key in keys), dtype=numpy.int64, count=len(keys))
-    b = numpy.fromiter((key[1] for key in keys), dtype=numpy.int64, count=len(keys))
-    scores = numpy.fromiter(map(attrgetter("score"), pairs), dtype=numpy.float64, count=len(pairs))
+        return numpy.empty(0, numpy.int64)
+    a, b = _positions(suggested.a), _positions(suggested.b)
+    scores = numpy.frombuffer(suggested.scores, dtype=numpy.float64)
     root_a, root_b = roots[a], roots[b]
     low, high = numpy.minimum(root_a, root_b), numpy.maximum(root_a, root_b)
     apart = numpy.flatnonzero(low != high)
@@ -547,7 +612,11 @@ def _closest_reviews(suggested: dict[tuple[int, int], Pair], roots: numpy.ndarra
     ranked_low, ranked_high = low[ranked], high[ranked]
     first = numpy.ones(len(ranked), dtype=bool)  # the first of each two clusters
     first[1:] = (ranked_low[1:] != ranked_low[:-1]) | (ranked_high[1:] != ranked_high[:-1])
-    return [pairs[k] for k in ranked[first].tolist()]
+    return ranked[first]
+
+
+def _positions(column: array) -> numpy.ndarray:
+    return numpy.frombuffer(column, dtype=numpy.int64)
 
 
 def _link_keys(linker: _Linker, ordered: list[MatchRecord]) -> list[tuple[str, list[int]]]:

@@ -383,8 +383,7 @@ class _Linker:
         self.banned = {*banned_pairs, *((b, a) for a, b in banned_pairs)}
         self.forest = _Forest(self.inns, banned_pairs)
         self.merged = _Pairs()
-        self.review = _Pairs()
-        self.reviewed: set[int] = set()  # a * len(records) + b of each pair in review, a < b
+        self.review = _Pairs()  # as suggested: a pair suggested again is seldom, and is left out at the end
         self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
         self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
 
@@ -392,7 +391,6 @@ class _Linker:
         """Drop the record columns once every link is made: the clusters and the review pairs, built
         last and the peak of a clustering, need only the forest's parents."""
         self.names = self.inns = self.kpps = self.persons = self.phones = []
-        self.reviewed = set()
         self.forest.inn = self.forest.marks = self.forest.size = []
 
     def link(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
@@ -430,10 +428,7 @@ class _Linker:
 
     def suggest(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
         if not self.opposed(a, b):
-            key = min(a, b) * len(self.ids) + max(a, b)
-            if key not in self.reviewed:
-                self.reviewed.add(key)
-                self.review.add(a, b, rule, score, detail)
+            self.review.add(a, b, rule, score, detail)
 
     def opposed(self, a: int, b: int) -> bool:
         """The records themselves say they are different clients: two valid INNs, or the user split them."""
@@ -600,14 +595,16 @@ def _clusters(ids: numpy.ndarray, roots: numpy.ndarray) -> list[list[int]]:
 
 def _closest_reviews(suggested: _Pairs, roots: numpy.ndarray) -> numpy.ndarray:
     """The suggested pairs to list, by their place in `suggested`: one per two clusters, the closest one
-    (then the first by positions), as the question is whether the clients are one."""
+    (then the first by positions), as the question is whether the clients are one. A pair suggested
+    twice keeps its first reason."""
     if not suggested:
         return numpy.empty(0, numpy.int64)
     a, b = _positions(suggested.a), _positions(suggested.b)
     scores = numpy.frombuffer(suggested.scores, dtype=numpy.float64)
     root_a, root_b = roots[a], roots[b]
     low, high = numpy.minimum(root_a, root_b), numpy.maximum(root_a, root_b)
-    apart = numpy.flatnonzero(low != high)
+    once = numpy.unique(a * len(roots) + b, return_index=True)[1]
+    apart = once[low[once] != high[once]]
     ranked = apart[numpy.lexsort((b[apart], a[apart], -scores[apart], high[apart], low[apart]))]
     ranked_low, ranked_high = low[ranked], high[ranked]
     first = numpy.ones(len(ranked), dtype=bool)  # the first of each two clusters

@@ -32,7 +32,6 @@ from clientbase.cycle import next_due
 from clientbase.dedupe import (
     ContactRecord,
     MatchRecord,
-    Pair,
     cyclic_gc_paused,
     find_clusters,
     group_contacts,
@@ -556,15 +555,15 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     store.name_clusters(stable_ids(claims, len(clusters), store.max_client_id() + 1))
     del claims
 
-    why: dict[int, Pair] = {}  # a record -> the first merge that joined it
-    for pair in result.pairs:
+    why: dict[int, int] = {}  # a record -> the place in the pairs of the first merge that joined it
+    for k, pair in enumerate(result.pairs):
         if pair.decision == "merged":
-            why.setdefault(pair.b, pair)
-            why.setdefault(pair.a, pair)
+            why.setdefault(pair.b, k)
+            why.setdefault(pair.a, k)
     logged = (
         ("merge" if len(clusters[cluster]) > 1 else "split",
          {"record": ref, "from": before, "to": after,
-          "why": f"{why[record_id].rule}: {why[record_id].detail}" if record_id in why else "alone"}, after)
+          "why": "{0.rule}: {0.detail}".format(result.pairs[why[record_id]]) if record_id in why else "alone"}, after)
         for record_id, ref, before, after, cluster in store.moved_records()
         if before is not None or len(clusters[cluster]) > 1  # a new record alone is no news
     )

@@ -371,21 +371,58 @@ class _Forest:
 class _Linker:
     """One run of find_clusters: the record columns, the forest, and the pairs it explains."""
 
-    def __init__(self, records: list[MatchRecord], settings: DedupeSettings,
-                 banned_pairs: list[tuple[int, int]]) -> None:
+    def __init__(self, records: Iterable[MatchRecord], settings: DedupeSettings,
+                 cannot_link: Iterable[tuple[int, int]]) -> None:
+        """Read the records into columns in id order: a list per field is lighter than an object per record."""
         self.settings = settings
-        self.ids = numpy.fromiter(map(attrgetter("record_id"), records), dtype=numpy.int64, count=len(records))
-        self.names = [r.name_key or None for r in records]  # an empty key (a bare legal form) is no name
-        self.inns = [r.inn or None for r in records]
-        self.kpps = [r.kpp for r in records]
-        self.persons = [r.person for r in records]
-        self.phones = [r.phones for r in records]
+        ids: list[int] = []
+        self.names: list[str | None] = []
+        self.persons: list[bool] = []
+        self.inns: list[str | None] = []
+        self.kpps: list[str | None] = []
+        self.phones: list[tuple[str, ...]] = []
+        # Needed only until the keys are linked and the names placed in cities.
+        self.cities: list[str | None] = []
+        self.emails: list[tuple[str, ...]] = []
+        self.email_domains: list[tuple[str, ...]] = []
+        for r in records:
+            ids.append(r.record_id)
+            self.names.append(r.name_key or None)  # an empty key (a bare legal form) is no name
+            self.persons.append(r.person)
+            self.inns.append(r.inn or None)
+            self.kpps.append(r.kpp)
+            self.phones.append(r.phones)
+            self.cities.append(r.city)
+            self.emails.append(r.emails)
+            self.email_domains.append(r.email_domains)
+        self.ids = numpy.array(ids, dtype=numpy.int64)
+        del ids
+        self._order_by_id()
+        banned_pairs = _positions_of(self.ids, cannot_link)
         self.banned = {*banned_pairs, *((b, a) for a, b in banned_pairs)}
         self.forest = _Forest(self.inns, banned_pairs)
         self.merged = _Pairs()
         self.review = _Pairs()  # as suggested: a pair suggested again is seldom, and is left out at the end
         self.placed: dict[int, str] = {}  # a record without a city -> how its city was found
         self.home: dict[str, str] = {}  # a tax office (the first four digits of an INN or a KPP) -> its city
+
+    def _order_by_id(self) -> None:
+        """The same input in any order, the same result."""
+        ids = self.ids
+        if (ids[1:] > ids[:-1]).all():  # as the store reads them
+            return
+        order = numpy.argsort(ids, kind="stable")
+        self.ids = ids[order]
+        if (self.ids[1:] == self.ids[:-1]).any():
+            raise ValueError("record ids must be unique")
+        positions = order.tolist()
+        for column in (self.names, self.persons, self.inns, self.kpps, self.phones, self.cities, self.emails,
+                       self.email_domains):
+            column[:] = [column[k] for k in positions]
+
+    def release_keys(self) -> None:
+        """Drop the columns only linking the keys and placing the names read."""
+        self.cities = self.emails = self.email_domains = []
 
     def release_records(self) -> None:
         """Drop the record columns once every link is made: the clusters and the review pairs, built
@@ -468,15 +505,14 @@ class _Linker:
                     self.link(group_a[0], group_b[0], rule, 100.0, f'names "{name_a}" ~ "{name_b}", {via}')
 
 
-def _marks(record: MatchRecord, hub_domains: set[str]) -> tuple[str, ...]:
+def _marks(person: bool, domains: tuple[str, ...], kpp: str | None, hub_domains: set[str]) -> tuple[str, ...]:
     """The company email domains (but hubs) and the head-office KPP (reason code 01) of a company's record."""
-    if record.person:
+    if person:
         return ()
-    domains = record.email_domains
     if hub_domains and not hub_domains.isdisjoint(domains):
         domains = tuple(domain for domain in domains if domain not in hub_domains)
-    if record.kpp and record.kpp[4:6] == "01":
-        return (*domains, record.kpp)
+    if kpp and kpp[4:6] == "01":
+        return (*domains, kpp)
     return domains
 
 
@@ -541,25 +577,19 @@ def cyclic_gc_paused() -> Iterator[None]:
 
 def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, cannot_link: Iterable[tuple[int, int]],
                    offices: dict[str, str] | None, parallel: bool | None) -> DedupeResult:
-    ordered = sorted(records, key=attrgetter("record_id"))  # the same input in any order, the same result
-    position = {r.record_id: i for i, r in enumerate(ordered)}
-    if len(position) != len(ordered):
-        raise ValueError("record ids must be unique")
-    banned = [(position[a], position[b]) for a, b in cannot_link if a in position and b in position and a != b]
-    del position
-    linker = _Linker(ordered, settings, banned)
+    linker = _Linker(records, settings, cannot_link)
     if offices is None:
-        kpp_cities = Counter((r.kpp, r.city) for r in ordered if r.kpp and r.city)
+        kpp_cities = Counter((kpp, city) for kpp, city in zip(linker.kpps, linker.cities) if kpp and city)
         offices = office_cities(((kpp, city, n) for (kpp, city), n in kpp_cities.items()),
-                                {(r.inn, r.city) for r in ordered if r.inn and r.city})
+                                {(inn, city) for inn, city in zip(linker.inns, linker.cities) if inn and city})
     linker.home = offices
-    items = _name_items(ordered, linker)
+    items = _name_items(linker)
     separate = parallel if parallel is not None else len(items.names) >= PARALLEL_NAMES and cores() > 1
     search = (items.names, items.city_numbers, settings.review_score, list(map(linker.inns.__getitem__, items.firsts)))
     with InChild(_similar_pairs, search, separate) as similar:
         del search
-        hubs = _link_keys(linker, ordered)
-        del ordered  # the records are done with: linking the names needs none of them
+        hubs = _link_keys(linker)
+        linker.release_keys()
         ambiguous = _link_same_names(linker, items)
         _link_similar_names(linker, items, ambiguous, similar.values())
     linker.release_records()
@@ -570,6 +600,15 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
         pairs=FoundPairs(linker.ids, linker.merged, linker.review, _closest_reviews(linker.review, roots)),
         hubs={phone: len(set(roots[members].tolist())) for phone, members in hubs},
     )
+
+
+def _positions_of(ids: numpy.ndarray, pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The positions in `ids` (sorted) of the pairs of two different ids both in it."""
+    wanted = numpy.array([pair for pair in pairs if pair[0] != pair[1]], dtype=numpy.int64).reshape(-1, 2)
+    if not len(ids) or not len(wanted):
+        return []
+    at = numpy.minimum(numpy.searchsorted(ids, wanted), len(ids) - 1)
+    return list(map(tuple, at[(ids[at] == wanted).all(axis=1)].tolist()))
 
 
 def _roots(parent: list[int]) -> numpy.ndarray:
@@ -616,25 +655,26 @@ def _positions(column: array) -> numpy.ndarray:
     return numpy.frombuffer(column, dtype=numpy.int64)
 
 
-def _link_keys(linker: _Linker, ordered: list[MatchRecord]) -> list[tuple[str, list[int]]]:
+def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
     """Join the records on their keys, strongest first; return the hub phones and their records."""
     inns, domains, phones, emails = _Groups(), _Groups(), _Groups(), _Groups()
     first_inn, first_phone = inns.first.setdefault, phones.first.setdefault  # the common case, inlined
-    for i, r in enumerate(ordered):
-        inn = r.inn
+    for i, (inn, record_phones, person, record_emails, record_domains) in enumerate(
+            zip(linker.inns, linker.phones, linker.persons, linker.emails, linker.email_domains)):
         if inn and first_inn(inn, i) != i:
             inns.share(inn, i)
-        for phone in r.phones:
+        for phone in record_phones:
             if first_phone(phone, i) != i:
                 phones.share(phone, i)
-        if r.person:  # persons join on name + phone or email; their domains and city say nothing
-            for email in r.emails:
+        if person:  # persons join on name + phone or email; their domains and city say nothing
+            for email in record_emails:
                 emails.add(email, i)
         else:
-            for domain in r.email_domains:
+            for domain in record_domains:
                 domains.add(domain, i)
     hub_domains = {domain for domain, members in domains.shared.items() if linker.is_hub(members)}
-    linker.forest.marks = [_marks(r, hub_domains) for r in ordered]
+    linker.forest.marks = [_marks(person, record_domains, kpp, hub_domains) for person, record_domains, kpp
+                           in zip(linker.persons, linker.email_domains, linker.kpps)]
     _link_strong_keys(linker, inns, domains, hub_domains)
     hubs = _link_phones(linker, phones)
     for email, members in emails.shared.items():
@@ -704,22 +744,21 @@ class _NameItems:
     city_numbers: numpy.ndarray  # each item's city as a number from 1, 0 for none
 
 
-def _name_items(ordered: list[MatchRecord], linker: _Linker) -> _NameItems:
+def _name_items(linker: _Linker) -> _NameItems:
     """The companies' (city, name) items. A company without a city is put in the city of its KPP's tax
     office, else of its INN's, when the base shows it (see office_cities); else it has none."""
     names, home, placed = linker.names, linker.home, linker.placed
     by_city: dict[str | None, _Groups] = defaultdict(_Groups)
     cityless: list[int] = []
-    for i, r in enumerate(ordered):
-        if r.person or not names[i]:  # persons join on name + phone or email
+    for i, (person, name, city) in enumerate(zip(linker.persons, names, linker.cities)):
+        if person or not name:  # persons join on name + phone or email
             continue
-        if r.city:
-            by_city[r.city].add(names[i], i)
+        if city:
+            by_city[city].add(name, i)
         else:
             cityless.append(i)
     for i in cityless:  # after those with a city: an item's first record is one in its city, if any
-        r = ordered[i]
-        city, how = office_city(r.kpp, r.inn, home)
+        city, how = office_city(linker.kpps[i], linker.inns[i], home)
         if city:
             placed[i] = how
         by_city[city].add(names[i], i)

@@ -192,6 +192,16 @@ def test_cannot_link_splits_and_holds_through_chains():
     assert find_clusters(records, SETTINGS, cannot_link=[(1, 2), (1, 3), (2, 3)]).clusters == [[1], [2], [3]]
 
 
+def test_cannot_link_holds_for_records_in_any_order_and_ignores_records_not_clustered():
+    records = [rec(30, "ромашко", "москва", phones=["+74951234567"]), rec(20, "ромашка", "москва"),
+               rec(10, "ромашка", "москва", phones=["+74951234567"])]
+    # a split kept from an earlier clean may name a record gone since, or one outside the part clustered
+    result = find_clusters(records, SETTINGS, cannot_link=[(20, 10), (10, 99), (99, 98), (20, 20)])
+    assert result.clusters == [[10, 30], [20]]
+    with pytest.raises(ValueError, match="unique"):
+        find_clusters([*records, rec(20, "другая")], SETTINGS)
+
+
 def test_persons_join_on_name_and_phone_or_email_never_on_name_and_city():
     person = {"person": True, "city": "москва"}
     result = find_clusters([

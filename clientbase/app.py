@@ -152,6 +152,10 @@ def assign(db: Path, rules: Rules, client_id: int, manager: str, as_of: date, da
            new_manager: bool = False) -> OwnerChange:
     """Give a client to a manager for a term (default from the rules). A name close to a known manager's that
     no dump or command has named is refused as a likely typo unless `new_manager`."""
+    longest = rules.ownership.max_term_days
+    if days and days > longest:
+        raise UserError(f"--days {days}: the rules allow a term of {longest} days at most ([ownership] "
+                        "max_term_days): managers must not hoard clients")
     with opened(db) as store, store.transaction():
         name = _manager_for(store, manager, new_manager=new_manager)
         return _change_owner(store, "assign", client_id, "assign", name, as_of, days or rules.ownership.term_days,

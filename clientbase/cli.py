@@ -584,7 +584,7 @@ def assign(
     ctx: typer.Context,
     client: Annotated[int, typer.Argument(help="Client id.")],
     manager: Annotated[str, typer.Argument(help="Manager's name.")],
-    days: Annotated[Optional[int], typer.Option(min=1, help="Term in days (default from the rules: 90).")] = None,
+    days: Annotated[Optional[int], typer.Option(min=1, help="Term in days (default from the rules: 90, at most their max_term_days: 365).")] = None,
     as_of: AsOf = None,
     new_manager: Annotated[bool, typer.Option("--new-manager", help="The manager is new, though the name is close to a known one (otherwise refused as a likely typo).")] = False,
 ) -> None:

@@ -75,6 +75,7 @@ class CycleRules:
 @dataclass(frozen=True)
 class OwnershipRules:
     term_days: int = 90
+    max_term_days: int = 365
     conflict_rule: str = "earliest"
 
 
@@ -137,6 +138,7 @@ COMMENTS: dict[str, str] = {
     "cycle.rest_days_by_class": 'Rest per ABCDE class where it differs, e.g. ["A=14", "E=60"].',
     "ownership": "One client, one manager.",
     "ownership.term_days": "Days a manager holds a client from assignment or last result.",
+    "ownership.max_term_days": "The longest term `assign --days` may give: managers must not hoard clients.",
     "ownership.conflict_rule": "Who keeps a client claimed twice: earliest or latest assignment.",
     "rank": "Segments and ABCDE.",
     "rank.active_days": "A client who bought within this many days is active; before that, lost.",
@@ -175,6 +177,7 @@ _RANGES: dict[str, tuple[float, float | None, str]] = {
     "quarantine.recheck_days": (1, None, "0 would bring the quarantined back every day"),
     "quarantine.snooze_days": (1, None, ""),
     "ownership.term_days": (1, None, "0 would send every client back to the pool at once"),
+    "ownership.max_term_days": (1, None, ""),
     "rank.active_days": (1, None, ""),
     "today.quota": (1, 10_000, "calls one manager makes in a day"),
 }
@@ -245,6 +248,9 @@ def load_rules(path: Path | None) -> Rules:
         rules = replace(rules, **{name: replace(current, **changes)})
     if rules.ownership.conflict_rule not in ("earliest", "latest"):
         raise RulesError(f"{path}: [ownership] conflict_rule must be 'earliest' or 'latest'")
+    if rules.ownership.term_days > rules.ownership.max_term_days:
+        raise RulesError(f"{path}: [ownership] term_days must not exceed max_term_days, got "
+                         f"{rules.ownership.term_days} over {rules.ownership.max_term_days}")
     classes: dict[str, str] = {}
     for item in rules.cycle.rest_days_by_class:
         letter, sep, days = item.partition("=")

@@ -65,6 +65,7 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
         ("[dedupe]\nhub_min_clients = 1\n", "[dedupe] hub_min_clients must be 2 or more"),
         ("[phones]\nno_answer_streak = 0\n", "[phones] no_answer_streak must be 1 or more, got 0"),
         ("[ownership]\nterm_days = 0\n", "[ownership] term_days must be 1 or more"),
+        ("[ownership]\nterm_days = 400\n", "[ownership] term_days must not exceed max_term_days, got 400 over 365"),
         ("[quarantine]\nrecheck_days = 0\n", "[quarantine] recheck_days must be 1 or more"),
         ("[today]\nquota = 0\n", "[today] quota must be from 1 to 10000"),
         ("[today]\nquota = 4000000000000000000\n", "[today] quota must be from 1 to 10000"),

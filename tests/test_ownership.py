@@ -300,6 +300,11 @@ def test_assign_release_and_reassign(run, tmp_path):
     assert after["ООО «Лютик»"]["owner"] == "Сидорова Анна"
     assert after["ООО «Василёк»"]["owner"] == "Петров Пётр"
     run("release", ids["ООО «Лютик»"], "--as-of", "2026-11-21")
+    # a term of decades would be hoarding: refused, and the client stays with whoever had it
+    refused = run("assign", ids["ООО «Василёк»"], "Сидорова Анна", "--days", "10000", "--as-of", "2026-11-21", check=1)
+    assert refused.stderr.strip() == ("error: --days 10000: the rules allow a term of 365 days at most ([ownership] "
+                                      "max_term_days): managers must not hoard clients")
+    assert clients(run)["ООО «Василёк»"]["owner"] == "Петров Пётр"
     run("assign", ids["ООО «Василёк»"], "Сидорова Анна", "--days", "10", "--as-of", "2026-11-21")
     run("clean", "--as-of", "2026-11-22")
     final = clients(run)

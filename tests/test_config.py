@@ -65,7 +65,8 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
         ("[dedupe]\nhub_min_clients = 1\n", "[dedupe] hub_min_clients must be 2 or more"),
         ("[phones]\nno_answer_streak = 0\n", "[phones] no_answer_streak must be 1 or more, got 0"),
         ("[ownership]\nterm_days = 0\n", "[ownership] term_days must be 1 or more"),
-        ("[ownership]\nterm_days = 400\n", "[ownership] term_days must not exceed max_term_days, got 400 over 365"),
+        ("[ownership]\nterm_days = 40\nmax_term_days = 30\n",
+         "[ownership] term_days must not exceed max_term_days, got 40 over 30"),
         ("[quarantine]\nrecheck_days = 0\n", "[quarantine] recheck_days must be 1 or more"),
         ("[today]\nquota = 0\n", "[today] quota must be from 1 to 10000"),
         ("[today]\nquota = 4000000000000000000\n", "[today] quota must be from 1 to 10000"),
@@ -146,3 +147,10 @@ def test_every_column_a_manager_may_see_is_accepted(tmp_path):
     path = tmp_path / "r.toml"
     path.write_text("[access]\nmanager_columns = ['name', 'profit', 'call_window', 'detail']\n", encoding="utf-8")
     assert load_rules(path).access.manager_columns == ("name", "profit", "call_window", "detail")
+
+
+def test_a_usual_term_over_a_year_written_before_max_term_days_is_still_read(tmp_path):
+    path = tmp_path / "clientbase.toml"
+    path.write_text("[ownership]\nterm_days = 400\n", encoding="utf-8")
+    rules = load_rules(path)
+    assert (rules.ownership.term_days, rules.ownership.max_term_days) == (400, 400)

@@ -248,13 +248,13 @@ def load_rules(path: Path | None) -> Rules:
         rules = replace(rules, **{name: replace(current, **changes)})
     if rules.ownership.conflict_rule not in ("earliest", "latest"):
         raise RulesError(f"{path}: [ownership] conflict_rule must be 'earliest' or 'latest'")
-    ownership = rules.ownership
-    if "max_term_days" not in data.get("ownership", {}) and ownership.term_days > ownership.max_term_days:
+    ownership, written = rules.ownership, data.get("ownership", {})
+    if "max_term_days" not in written and ownership.term_days > ownership.max_term_days:
         # A file written before max_term_days, with a longer usual term, still reads: that term is then the longest.
         rules = replace(rules, ownership=replace(ownership, max_term_days=ownership.term_days))
     elif ownership.term_days > ownership.max_term_days:
-        raise RulesError(f"{path}: [ownership] term_days must not exceed max_term_days, got "
-                         f"{rules.ownership.term_days} over {rules.ownership.max_term_days}")
+        raise RulesError(f"{path}: [ownership] term_days must not exceed max_term_days, got {ownership.term_days}"
+                         f"{'' if 'term_days' in written else ' (the default)'} over {ownership.max_term_days}")
     classes: dict[str, str] = {}
     for item in rules.cycle.rest_days_by_class:
         letter, sep, days = item.partition("=")

@@ -12,7 +12,8 @@ be two firms: other company email domains or head-office KPPs, an INN registered
 in common between similar names. A record without a city is put in the city of its tax office
 (the first four digits of its KPP or INN), which the base itself shows.
 
-Pure and deterministic: plain dataclasses in and out; the output does not depend on the input order.
+Pure and deterministic: plain dataclasses in and out (the pairs made as they are read); the output does not
+depend on the input order.
 Exact keys are grouped with dicts; a name is compared only with a few neighbours in sorted blocks
 (same city, same first or last letters), so the work stays linear in the number of records.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import operator
 import re
 from array import array
 from collections import Counter, defaultdict
@@ -100,7 +102,7 @@ class FoundPairs(Sequence[Pair]):
     """A clustering's merges and listed review pairs by (a, b), made into Pair objects as they are read.
 
     A large base finds about as many pairs as records: held as objects all at once, they would be
-    the clustering's peak.
+    the clustering's peak. Each read makes a new Pair; a slice is a list.
     """
 
     def __init__(self, ids: numpy.ndarray, merged: _Pairs, review: _Pairs, listed: numpy.ndarray) -> None:
@@ -116,7 +118,10 @@ class FoundPairs(Sequence[Pair]):
     def __len__(self) -> int:
         return len(self._at)
 
-    def __getitem__(self, k: int) -> Pair:  # type: ignore[override]
+    def __getitem__(self, k: int | slice) -> Pair | list[Pair]:  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        k = operator.index(k)
         return self._pair(int(self._a[k]), int(self._b[k]), int(self._part[k]), int(self._at[k]))
 
     def __iter__(self) -> Iterator[Pair]:
@@ -126,7 +131,7 @@ class FoundPairs(Sequence[Pair]):
                            self._part[start:end].tolist(), self._at[start:end].tolist())
 
     def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+        return list(self) == list(other) if isinstance(other, (FoundPairs, list)) else NotImplemented
 
     def __repr__(self) -> str:
         return repr(list(self))

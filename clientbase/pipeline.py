@@ -537,7 +537,7 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     scoped = offices is not None
     city_key = _city_keys()
     repeated: dict[str, str] = {}  # each name key and KPP held once: 1M records have 417k and 3k distinct
-    candidates = (  # a generator: find_clusters keeps its own ordered copy, and one list is enough
+    candidates = (  # a generator: find_clusters reads each record into its own columns
         MatchRecord(
             record_id=record_id, name_key=name_key and repeated.setdefault(name_key, name_key),
             person=bool(person), city=city_key(city), inn=inn if inn_valid else None,

@@ -67,6 +67,8 @@ def test_a_partial_file_overrides_only_what_it_names(tmp_path):
         ("[ownership]\nterm_days = 0\n", "[ownership] term_days must be 1 or more"),
         ("[ownership]\nterm_days = 40\nmax_term_days = 30\n",
          "[ownership] term_days must not exceed max_term_days, got 40 over 30"),
+        ("[ownership]\nmax_term_days = 30\n",
+         "[ownership] term_days must not exceed max_term_days, got 90 (the default) over 30"),
         ("[quarantine]\nrecheck_days = 0\n", "[quarantine] recheck_days must be 1 or more"),
         ("[today]\nquota = 0\n", "[today] quota must be from 1 to 10000"),
         ("[today]\nquota = 4000000000000000000\n", "[today] quota must be from 1 to 10000"),

@@ -734,3 +734,15 @@ def test_a_legal_form_in_latin_lookalikes_is_one_client_with_its_cyrillic_spelli
                                                                              ("Петров Петр", []))]
     handed = [str(item["client_id"]) for items in lists for item in items]
     assert sorted(handed) == sorted(clients.values())
+
+
+def test_the_pairs_read_as_a_list_does():
+    records = [rec(1, "ромашка", "москва", phones=["+74951234567"]), rec(2, "ромашко", "москва", phones=["+7495"]),
+               rec(3, "ромашка", "москва", phones=["+74951234567"])]
+    pairs = find_clusters(records, SETTINGS).pairs
+    as_list = list(pairs)
+    assert len(as_list) == len(pairs) == 2
+    assert pairs[-1] == as_list[-1] and pairs[0:1] == as_list[0:1] and pairs[::-1] == as_list[::-1]
+    assert pairs == as_list and pairs != tuple(as_list)
+    with pytest.raises(TypeError):
+        pairs[1.0]

@@ -10,10 +10,11 @@ same sorted neighbourhoods the full clustering compares.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 
+import numpy
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -26,33 +27,38 @@ class CompanyNames:
     """Every usable company record's (city, name), to find the same and similar names of changed records.
 
     The city is the one the clustering compares the name in: a record's own, or for a record without
-    one, the city its own KPP's or INN's tax office places it in.
+    one, the city its own KPP's or INN's tax office places it in. Held as columns of numbers, one row per
+    record: a million records' names cost a few arrays and the distinct strings, not a dict entry each.
     """
 
     def __init__(self, rows: Iterable[tuple[int, str | None, str]]) -> None:
-        # A city of "" is none known: such a name is compared with every city's.
-        self.records: dict[tuple[str, str], list[int]] = defaultdict(list)
-        self.item_of: dict[int, tuple[str, str]] = {}
+        city_codes: dict[str, int] = {"": 0}  # 0 is no city known: such a name is compared with every city's
+        name_codes: dict[str, int] = {}
+        ids, cities, names = array("q"), array("q"), array("q")
         for record_id, city, name in rows:
-            item = (city or "", name)
-            self.records[item].append(record_id)
-            self.item_of[record_id] = item
-        # A name without a city -> the cities it is found in; only such names are looked for in every city.
-        cityless = {name for city, name in self.records if not city}
-        self.cities_of: dict[str, set[str]] = defaultdict(set)
-        for city, name in self.records:
-            if name in cityless:
-                self.cities_of[name].add(city)
+            ids.append(record_id)
+            cities.append(city_codes.setdefault(city or "", len(city_codes)))
+            names.append(name_codes.setdefault(name, len(name_codes)))
+        self.cities, self.names = list(city_codes), list(name_codes)  # code -> city, code -> name
+        del city_codes, name_codes
+        ids_of, city_of, name_of = (numpy.frombuffer(column, dtype=numpy.int64) for column in (ids, cities, names))
+        order = numpy.argsort(ids_of, kind="stable")
+        self._ids = ids_of[order]
+        self._name_of = name_of[order]
+        # (city, name) as one number, an item: city code * names + name code
+        self._item_of = city_of[order] * max(1, len(self.names)) + self._name_of
+        self._distinct_items = _distinct(self._item_of)
+        self._orders: dict[Callable[[str], str], tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = {}
 
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
         """Records with the same name in the same city as any of these, or either without a city: a name
         without a city is listed for review with the same name in any city."""
-        items = {self.item_of[r] for r in record_ids if r in self.item_of}
-        same = set()
-        for city, name in items:
-            for other_city in self.cities_of[name] if not city else {city, ""}:
-                same.update(self.records.get((other_city, name), ()))
-        return same
+        cities, names = divmod(self._items(record_ids), len(self.names) or 1)
+        cityless = names[cities == 0]
+        with_city = cities != 0
+        wanted = numpy.concatenate((cities[with_city] * len(self.names) + names[with_city], names[with_city]))
+        found = numpy.isin(self._item_of, wanted) | numpy.isin(self._name_of, cityless)
+        return set(self._ids[found].tolist())
 
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
         """Records whose name, in the same city (or either without one), scores review_score or more.
@@ -62,41 +68,71 @@ class CompanyNames:
         neighbourhoods the clustering compares: a block of one city's, or the order of all cities' names
         around a name without one, with only that list's names left in it.
         """
-        seeds = {self.item_of[r] for r in record_ids if r in self.item_of}
+        count = len(self.names) or 1
+        seeds = list(zip(*(column.tolist() for column in divmod(self._items(record_ids), count))))
         if not seeds:
             return set()
-        cityless = {seed for seed in seeds if not seed[0]}
-        sought: dict[str, set[tuple[str, str]]] = defaultdict(set)  # a city -> the seeds looked for among its names
-        for seed in seeds - cityless:
-            sought[seed[0]].add(seed)
-            sought[""].add(seed)
-        by_city: dict[str, list[str]] = defaultdict(list)
-        for city, name in self.records:
-            if cityless or city in sought:
-                by_city[city].append(name)
-        found: set[tuple[str, str]] = set()
-        for city, names in by_city.items():
-            looked_for = sought.get(city, set()) | cityless
-            for sort_key in NAME_ORDERS:
-                # By key alone, without a (key, city, name) tuple per name: the order is the same, as a sort
-                # key is one-to-one on name keys (words joined by single spaces).
-                ordered = sorted(names, key=sort_key)
-                keys = list(map(sort_key, ordered))
-                for seed_city, name in looked_for:
-                    found.update((city, other) for other in
-                                 _close(ordered, keys, sort_key(name), seed_city > city, name, review_score))
-        return {record_id for item in found for record_id in self.records[item]}
+        cityless = [seed for seed in seeds if not seed[0]]
+        sought: dict[int, list[tuple[int, int]]] = defaultdict(list)  # a city -> the seeds looked for among its names
+        for seed in seeds:
+            if seed[0]:
+                sought[seed[0]].append(seed)
+                sought[0].append(seed)
+        found: set[int] = set()  # items
+        for sort_key in NAME_ORDERS:
+            rank, starts, items = self._sorted(sort_key)
+            cities = range(len(self.cities)) if cityless else sought
+            for city in cities:
+                start, end = int(starts[city]), int(starts[city + 1])
+                if start == end:
+                    continue
+                ranks = rank[items[start:end] % count]
+                for seed_city, name in sought.get(city, []) + cityless:
+                    after_equal = self.cities[seed_city] > self.cities[city]
+                    position = start + int(numpy.searchsorted(ranks, rank[name], "right" if after_equal else "left"))
+                    window = [other for other in (items[max(start, position - NAME_WINDOW):
+                                                        min(end, position + NAME_WINDOW + 1)] % count).tolist()
+                              if other != name]
+                    found.update(city * count + other for other in _close(self.names, window, name, review_score))
+        return set(self._ids[numpy.isin(self._item_of, numpy.fromiter(found, numpy.int64, len(found)))].tolist())
+
+    def _items(self, record_ids: Iterable[int]) -> numpy.ndarray:
+        """The distinct items of these records, those not held left out."""
+        wanted = numpy.fromiter(record_ids, dtype=numpy.int64)
+        positions = numpy.searchsorted(self._ids, wanted).clip(0, max(0, len(self._ids) - 1))
+        held = self._ids[positions] == wanted if len(self._ids) else numpy.zeros(len(wanted), dtype=bool)
+        return _distinct(self._item_of[positions[held]])
+
+    def _sorted(self, sort_key: Callable[[str], str]) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """Each name's rank in sort_key's order, and the distinct items in (city, rank) order with where each
+        city's start: a sort key is one-to-one on name keys (words joined by single spaces), so a city's
+        names sorted by rank are its names sorted by key."""
+        if sort_key not in self._orders:
+            count = len(self.names) or 1
+            keys = list(map(sort_key, self.names))
+            rank = numpy.empty(len(self.names), dtype=numpy.int64)
+            rank[sorted(range(len(keys)), key=keys.__getitem__)] = numpy.arange(len(keys))
+            del keys
+            items = self._distinct_items
+            cities = items // count
+            items = items[numpy.lexsort((rank[items % count], cities))]
+            starts = numpy.searchsorted(cities, numpy.arange(len(self.cities) + 1))  # items are sorted by city
+            self._orders[sort_key] = rank, starts, items
+        return self._orders[sort_key]
 
 
-def _close(ordered: list[str], keys: list[str], key: str, after_equal: bool, name: str,
-           review_score: float) -> list[str]:
-    """The names around `key` in one city's order, as the clustering compares them, that score review_score
-    or more with `name`. A seed from a city sorting after this one's goes after an equal key."""
-    position = (bisect_right if after_equal else bisect_left)(keys, key)
-    window = [other for other in ordered[max(0, position - NAME_WINDOW):position + NAME_WINDOW + 1] if other != name]
-    near = process.extract(name, window, scorer=OSA.normalized_distance, score_cutoff=edit_cutoff(review_score),
-                           limit=None)
-    return [window[k] for other, _, k in near if name_similarity(name, other) >= review_score]
+def _distinct(values: numpy.ndarray) -> numpy.ndarray:
+    """The distinct values, sorted: numpy.unique hashes them first, ten times slower on a million numbers."""
+    ordered = numpy.sort(values)
+    return ordered[numpy.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
+
+
+def _close(names: list[str], window: list[int], name: int, review_score: float) -> list[int]:
+    """The names of `window` (codes into `names`) that score review_score or more with the name `name`."""
+    written = names[name]
+    near = process.extract(written, [names[other] for other in window], scorer=OSA.normalized_distance,
+                           score_cutoff=edit_cutoff(review_score), limit=None)
+    return [window[k] for other, _, k in near if name_similarity(written, other) >= review_score]
 
 
 def records_to_recheck(

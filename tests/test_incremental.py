@@ -947,8 +947,11 @@ def test_a_name_without_a_city_reaches_the_same_name_in_every_city():
     assert names.same_name([1]) == {1, 2}
     assert names.similar_names([4], 85.0) == set()
     assert names.similar_names([1], 85.0) == set()  # the same name is not "similar": same_name finds it
-    typo = CompanyNames([(1, "москва", "ромашка"), (2, "москва", "ромашко"), (3, "казань", "ромашко")])
+    typo = CompanyNames([(3, "казань", "ромашко"), (1, "москва", "ромашка"), (2, "москва", "ромашко")])
     assert typo.similar_names([1], 85.0) == {2}
+    assert typo.similar_names([3], 85.0) == set()  # another city's
+    assert typo.same_name([9]) == typo.similar_names([9], 85.0) == set()  # a record not among the names
+    assert CompanyNames([]).same_name([1]) == CompanyNames([]).similar_names([1], 85.0) == set()
 
 
 def test_a_similar_name_without_a_city_is_found_past_other_cities_names():

@@ -24,7 +24,7 @@ from clientbase.companies import (
 from clientbase.errors import UserError
 from clientbase.models import RecordRow
 from clientbase.phones import Phone, PhoneNormaliser, is_known_city
-from clientbase.values import FUTURE_DATE, parse_birthday, parse_date, parse_money
+from clientbase.values import FUTURE_DATE, is_no_date, parse_birthday, parse_date, parse_money
 
 # Fields that collect every matching column (a row often has `Телефон` and `Моб.`).
 MULTI_FIELDS = ("phone", "email")
@@ -377,7 +377,8 @@ class RecordBuilder:
 
         def read(parse, text: str, field: str):
             value = parse(text) if text else None
-            if value is None and text.strip():  # kept raw, and told: a figure or date silently gone misleads
+            # Kept raw, and told: a figure or date silently gone misleads. 1C's empty date is no news.
+            if value is None and text.strip() and not is_no_date(text):
                 unread.append(f"{field} {text.strip()!r}")
             return value
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 # Why a call, or a date of the past in a dump, is set aside: dated after the day its file was read (a typo).
 FUTURE_DATE = "date in the future"
 _EXCEL_EPOCH = date(1899, 12, 30)
+_1C_NO_DATE = date(1, 1, 1)
 # Serials from 1954 to 2119: wide enough for birthdays and deals, narrow enough not to take a sum of money for a date.
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -35,7 +36,18 @@ _MONEY = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 def parse_date(text: str | None) -> date | None:
     """A date from `31.12.2025`, `2025-12-31`, `2025.12.31`, `31.12.25`, an Excel serial, with `г.` or `года` after
     it, or with the month in Russian or English words (`1 октября 2026`, `01 мар 2026`, `Nov 23, 1980`); None when
-    it is none of these."""
+    it is none of these, or 1C's empty date (see is_no_date)."""
+    day = _any_date(text)
+    return None if day == _1C_NO_DATE else day
+
+
+def is_no_date(text: str) -> bool:
+    """Whether `text` is the date 1C writes in a date left empty, `01.01.0001` (`0:00:00` after it): its
+    calendar's first day. A purchase or a claim dated so is none, not one of two thousand years ago."""
+    return _any_date(text) == _1C_NO_DATE
+
+
+def _any_date(text: str | None) -> date | None:
     if not text:
         return None
     text = text.strip()
@@ -51,7 +63,7 @@ def parse_date(text: str | None) -> date | None:
             return None
         # The rarer writings, tried only once the usual ones fail.
         if m := _YEAR_WORD.search(text):
-            return parse_date(text[:m.start()])
+            return _any_date(text[:m.start()])
         if (written := _written(text)) and written[2]:
             day, month, year = written
             return date(_full_year(year), month, day)

@@ -32,6 +32,10 @@ from clientbase.values import birthday_on, parse_birthday, parse_date, parse_mom
         ("31 февраля 2026", None),
         ("1 октября", None),
         ("2026 г.", None),
+        ("01.01.0001 0:00:00", None),  # 1C's empty date
+        ("01.01.0001", None),
+        ("0001-01-01", None),
+        ("02.01.0001", date(1, 1, 2)),  # a slip, but a date: the ingest's checks judge it
         ("г.", None),
         # English month names, either order.
         ("23 November 1980", date(1980, 11, 23)),

@@ -197,7 +197,9 @@ def _serve_values() -> None:
     os.dup2(2, 1)  # anything printed goes to stderr, not among the values
     try:
         produce, args = pickle.load(sys.stdin.buffer)
-        for value in produce(*args):
+        produced = produce(*args)
+        del args  # what `produce` lets go of as it goes is then freed: a tenth of the name search's peak
+        for value in produced:
             pickle.dump(("value", value), values, protocol=pickle.HIGHEST_PROTOCOL)
             values.flush()
         outcome: tuple[str, object] = ("done", None)

@@ -1,3 +1,3 @@
 """clientbase: keep a B2B client base clean and worked."""
 
-__version__ = "0.5.2"
+__version__ = "0.5.3"

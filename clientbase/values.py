@@ -41,7 +41,7 @@ def parse_date(text: str | None) -> date | None:
     return None if day == _1C_NO_DATE else day
 
 
-def is_no_date(text: str) -> bool:
+def is_no_date(text: str | None) -> bool:
     """Whether `text` is the date 1C writes in a date left empty, `01.01.0001` (`0:00:00` after it): its
     calendar's first day. A purchase or a claim dated so is none, not one of two thousand years ago."""
     return _any_date(text) == _1C_NO_DATE
@@ -175,6 +175,8 @@ def parse_moment(text: str | None) -> str | None:
                     hours=int(m[7][1:3]), minutes=int(m[7][-2:]) if len(m[7]) > 3 else 0))
                 moment = moment.replace(tzinfo=zone).astimezone(_MOSCOW).replace(tzinfo=None)
         except (ValueError, OverflowError):
+            return None
+        if moment.date() == _1C_NO_DATE:  # at any time of day: no date, as parse_date reads it
             return None
         return moment.isoformat(sep=" ", timespec="seconds" if m[6] else "minutes")
     if _SERIAL_MOMENT.match(text) and _SERIAL_MIN <= (serial := float(text.replace(",", "."))) <= _SERIAL_MAX:

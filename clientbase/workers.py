@@ -198,7 +198,7 @@ def _serve_values() -> None:
     try:
         produce, args = pickle.load(sys.stdin.buffer)
         produced = produce(*args)
-        del args  # what `produce` lets go of as it goes is then freed: a tenth of the name search's peak
+        del args  # what `produce` lets go of as it goes is then freed: a tenth or more of the name search's peak
         for value in produced:
             pickle.dump(("value", value), values, protocol=pickle.HIGHEST_PROTOCOL)
             values.flush()

@@ -385,14 +385,14 @@ def test_1c_s_empty_date_is_no_date_and_no_news(run, tmp_path):
     # 1C exports a date field left empty as 01.01.0001: read as a date, this client would have bought in
     # the year 1 (lost, not a prospect) and its owner's term would have run out two thousand years ago.
     dump = tmp_path / "1c.csv"
-    dump.write_text("Контрагент;ИНН;Телефон;Дата последней продажи;Менеджер;Дата назначения;День рождения\n"
+    dump.write_text("Контрагент;ИНН;Телефон;Дата последней продажи;Менеджер;Дата назначения;День рождения;Прибыль\n"
                     "ООО Альфа;7707083893;+7 916 111-11-11;01.01.0001 0:00:00;Иванов И.И.;01.01.0001 0:00:00;"
-                    "01.01.0001\n", encoding="cp1251")
+                    "01.01.0001;01.01.0001\n", encoding="cp1251")
     source = json.loads(run("ingest", str(dump), "--json").stdout)["sources"][0]
     assert [source["mapping"][title] for title in ("Дата последней продажи", "Дата назначения", "День рождения")] == [
         "last_purchase", "assigned_on", "birthday"]
-    assert source["unread"] == 0
-    assert [r["unread"] for r in export(run, "records")] == [""]
+    # A date in the profit column is a shifted row, not an empty date: that is told.
+    assert [r["unread"] for r in export(run, "records")] == ["profit '01.01.0001'"]
     run("clean")
     [client] = export(run, "clients")
     # Never bought, and held from the day the dump was read, as an undated claim is.

@@ -84,6 +84,7 @@ def test_moments_keep_the_precision_written():
     assert parse_moment("2026.10.05 10:31") == "2026-10-05 10:31"
     assert parse_moment("05.10.2026 г.") == "2026-10-05"
     assert parse_moment("вчера") is None
+    assert parse_moment("01.01.0001 0:00:00") is parse_moment("0001-01-01 12:30") is None  # 1C's empty date
     assert parse_moment("2026-10-05T10:31") == "2026-10-05 10:31"
     assert parse_moment("2026-10-05T9:31:07") == "2026-10-05 09:31:07"
     assert parse_moment("5.10.2026 10:31:07") == "2026-10-05 10:31:07"

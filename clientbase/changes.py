@@ -45,18 +45,18 @@ class CompanyNames:
         order = numpy.argsort(ids_of, kind="stable")
         self._ids = ids_of[order]
         self._name_of = name_of[order]
-        # (city, name) as one number, an item: city code * names + name code
-        self._item_of = city_of[order] * max(1, len(self.names)) + self._name_of
+        self._count = max(1, len(self.names))
+        self._item_of = city_of[order] * self._count + self._name_of  # (city, name) as one number, an item
         self._distinct_items = _distinct(self._item_of)
         self._orders: dict[Callable[[str], str], tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = {}
 
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
         """Records with the same name in the same city as any of these, or either without a city: a name
         without a city is listed for review with the same name in any city."""
-        cities, names = divmod(self._items(record_ids), len(self.names) or 1)
+        cities, names = divmod(self._items(record_ids), self._count)
         cityless = names[cities == 0]
         with_city = cities != 0
-        wanted = numpy.concatenate((cities[with_city] * len(self.names) + names[with_city], names[with_city]))
+        wanted = numpy.concatenate((cities[with_city] * self._count + names[with_city], names[with_city]))
         found = numpy.isin(self._item_of, wanted) | numpy.isin(self._name_of, cityless)
         return set(self._ids[found].tolist())
 
@@ -68,7 +68,7 @@ class CompanyNames:
         neighbourhoods the clustering compares: a block of one city's, or the order of all cities' names
         around a name without one, with only that list's names left in it.
         """
-        count = len(self.names) or 1
+        count = self._count
         seeds = list(zip(*(column.tolist() for column in divmod(self._items(record_ids), count))))
         if not seeds:
             return set()
@@ -108,7 +108,7 @@ class CompanyNames:
         city's start: a sort key is one-to-one on name keys (words joined by single spaces), so a city's
         names sorted by rank are its names sorted by key."""
         if sort_key not in self._orders:
-            count = len(self.names) or 1
+            count = self._count
             keys = list(map(sort_key, self.names))
             rank = numpy.empty(len(self.names), dtype=numpy.int64)
             rank[sorted(range(len(keys)), key=keys.__getitem__)] = numpy.arange(len(keys))

@@ -375,17 +375,17 @@ class RecordBuilder:
         )
         unread: list[str] = []
 
-        def read(parse, text: str, field: str, *, day: bool = False):
+        def read(parse, text: str, field: str, *, date_field: bool = False):
             value = parse(text) if text else None
             # Kept raw, and told: a figure or date silently gone misleads. 1C's empty date is no news.
-            if value is None and text.strip() and not (day and is_no_date(text)):
+            if value is None and text.strip() and not (date_field and is_no_date(text)):
                 unread.append(f"{field} {text.strip()!r}")
             return value
 
         def past(text: str, field: str) -> str | None:
             """A date that has happened: one after `latest` (2062 for 2026) would rest the client, or keep it
             with its owner, for decades."""
-            day = read(_iso, text, field, day=True)
+            day = read(_iso, text, field, date_field=True)
             if day is not None and day > self.latest:
                 unread.append(f"{field} {text.strip()!r} ({FUTURE_DATE})")
                 return None
@@ -408,7 +408,7 @@ class RecordBuilder:
             address=address or None,
             contact=contact or None,
             position=position or None,
-            birthday=read(_birthday, birthday, "birthday", day=True),
+            birthday=read(_birthday, birthday, "birthday", date_field=True),
             owner=owner or None,
             assigned_on=past(assigned_on, "assigned_on"),
             channel=channel_name(channel),

@@ -42,7 +42,7 @@ def parse_date(text: str | None) -> date | None:
 
 
 def is_no_date(text: str | None) -> bool:
-    """Whether `text` is the date 1C writes in a date left empty, `01.01.0001` (`0:00:00` after it): its
+    """Whether `text` is the date 1C writes in a date left empty, `01.01.0001` (with a time or not): its
     calendar's first day. A purchase or a claim dated so is none, not one of two thousand years ago."""
     return _any_date(text) == _1C_NO_DATE
 

@@ -257,9 +257,45 @@ def known_region(code: str) -> bool:
 
 
 def area_codes_for_city(city: str | None) -> tuple[str, ...]:
-    """The area codes of a Russian city: 'Тюмень' -> ('3452',), 'г. Москва' -> ('495', '499'); () if unknown."""
+    """The area codes of a Russian city: 'Тюмень' -> ('3452',), 'г. Москва' -> ('495', '499'); () if unknown,
+    or if a region written after it is not the city's own: `Киров (Калужская обл.)` is a town of Kaluga's."""
     found = _CITY_INDEX.get(_city_key(city)) if city else None
-    return found[1] if found else ()
+    if not found:
+        return ()
+    parts = _CITY_END.split(city, maxsplit=1)
+    written = _region_stems(parts[1]) if len(parts) > 1 else set()
+    if written and not written & _own_region_stems(found[0]):
+        return ()
+    return found[1]
+
+
+# Words that make a text a region's name, so that its other words say which region.
+_REGION_WORDS = frozenset("обл область области край края респ республика республики ао автономный "
+                          "автономного округ округа".split())
+_RUSSIAN_WORD = re.compile(r"[а-яё]+")
+_STEM = 5  # letters that tell regions apart in any case: `калужская`, `калужской` -> `калуж`
+
+
+def _region_stems(text: str) -> set[str]:
+    """The stems of the words naming a region in `text` (`Калужская обл.` -> {'калуж'}); empty when `text`
+    names no region (`ул. Ленина`, `центр`)."""
+    words = _RUSSIAN_WORD.findall(text.casefold().replace("ё", "е"))
+    return {word[:_STEM] for word in words if word not in _REGION_WORDS and len(word) > 2} if (
+        _REGION_WORDS.intersection(words)) else set()
+
+
+# A federal city is written with the region around it too: `Санкт-Петербург, Ленинградская обл.`.
+_REGION_AROUND = {"Санкт-Петербург": ("ленин",), "Севастополь": ("крым",)}
+
+
+@lru_cache(maxsize=None)
+def _own_region_stems(city: str) -> frozenset[str]:
+    """The stems of the regions of a listed city's area codes, as the geocoder names them, and its own name's
+    (`Москва`, `Московская обл.`)."""
+    regions = (_geocoder().description_for_valid_number(phonenumbers.parse("+7" + code.ljust(_RU_NATIONAL, "0")), "ru")
+               for code in CITY_AREA_CODES[city])
+    return frozenset({city.casefold()[:_STEM], *_REGION_AROUND.get(city, ()),
+                      *(stem for region in regions for stem in _region_stems(region))})
 
 
 def is_known_city(text: str) -> bool:

@@ -112,6 +112,7 @@ def test_moscow_local_number_takes_the_default_area_code():
     ("741-22-19", None, "no city"),
     ("741-22-19", "Урюпинск", "Урюпинск"),
     ("55-66-77", "Москва", "6-digit"),  # a 6-digit number needs a 4-digit code; Moscow has none
+    ("51-23-45", "Киров (Калужская обл.)", "unknown"),  # not Kirov's 8332: a town of Kaluga's
 ])
 def test_local_number_is_never_completed_by_guessing(norm, cell, city, words):
     phone = one(norm, cell, city)
@@ -330,6 +331,14 @@ def test_other_default_region():
     ("Элиста", ("84722",)),
     ("Урюпинск", ()),
     ("Тюменская обл.", ()),
+    # A region written after the city: its own, or another's namesake town.
+    ("Киров (Калужская обл.)", ()),
+    ("г. Киров, Кировская обл.", ("8332",)),
+    ("Киров Кировской области", ()),  # no mark before the region: not read as the city at all
+    ("Екатеринбург, Свердловская обл.", ("343",)),
+    ("Казань, Республика Татарстан", ("843",)),
+    ("Санкт-Петербург, Ленинградская обл.", ("812",)),
+    ("Тюмень, Тюменский р-н", ("3452",)),  # a district names no region
     ("", ()),
     (None, ()),
 ])

@@ -264,38 +264,43 @@ def area_codes_for_city(city: str | None) -> tuple[str, ...]:
         return ()
     parts = _CITY_END.split(city, maxsplit=1)
     written = _region_stems(parts[1]) if len(parts) > 1 else set()
-    if written and not written & _own_region_stems(found[0]):
+    if written and (own := _own_region_stems(found[0])) and not written & own:
         return ()
     return found[1]
 
 
-# Words that make a text a region's name, so that its other words say which region.
-_REGION_WORDS = frozenset("обл область области край края респ республика республики ао автономный "
-                          "автономного округ округа".split())
-_RUSSIAN_WORD = re.compile(r"[а-яё]+")
-_STEM = 5  # letters that tell regions apart in any case: `калужская`, `калужской` -> `калуж`
+# Words that make a part of a city's text a region's name (`Калужская обл.`, `Республика Татарстан`). Not
+# `АО` nor `округ`: Moscow's okrugs (`Москва, Юго-Западный АО`) are parts of the city.
+_REGION_WORDS = frozenset("обл область области край края респ республика республики".split())
+_TEXT_PART = re.compile(r"[,;()]")
+_RUSSIAN_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")  # `карачаево-черкесская` is one
+_STEM = 4  # letters that tell regions apart in any case: `калужская`, `калужской` -> `калу`; `омская`, `омской`
+# A region's other names, by stem: `Республика Тыва` is also written `Тува`.
+_SAME_REGION = {"тыва": ("тува",), "саха": ("якут",), "чече": ("чечн",)}
 
 
 def _region_stems(text: str) -> set[str]:
-    """The stems of the words naming a region in `text` (`Калужская обл.` -> {'калуж'}); empty when `text`
-    names no region (`ул. Ленина`, `центр`)."""
-    words = _RUSSIAN_WORD.findall(text.casefold().replace("ё", "е"))
-    return {word[:_STEM] for word in words if word not in _REGION_WORDS and len(word) > 2} if (
-        _REGION_WORDS.intersection(words)) else set()
-
-
-# A federal city is written with the region around it too: `Санкт-Петербург, Ленинградская обл.`.
-_REGION_AROUND = {"Санкт-Петербург": ("ленин",), "Севастополь": ("крым",)}
+    """The stems of the region `text` names (`Калужская обл.` -> {'калу'}): the two words on either side of a
+    region word in one part of it, as the geocoder writes `Республика Северная Осетия - Алания` and people
+    `Северная Осетия - Алания Респ.`; `Кировский район Калужской области` names Kaluga's region, not Kirov's.
+    Empty when it names none."""
+    stems = set()
+    for part in _TEXT_PART.split(text.casefold().replace("ё", "е")):
+        words = _RUSSIAN_WORD.findall(part)
+        for k, word in enumerate(words):
+            if word in _REGION_WORDS:
+                stems.update(other[:_STEM] for other in words[max(0, k - 2):k + 3]
+                             if other not in _REGION_WORDS and len(other) > 2)
+    return stems
 
 
 @lru_cache(maxsize=None)
 def _own_region_stems(city: str) -> frozenset[str]:
-    """The stems of the regions of a listed city's area codes, as the geocoder names them, and its own name's
-    (`Москва`, `Московская обл.`)."""
-    regions = (_geocoder().description_for_valid_number(phonenumbers.parse("+7" + code.ljust(_RU_NATIONAL, "0")), "ru")
-               for code in CITY_AREA_CODES[city])
-    return frozenset({city.casefold()[:_STEM], *_REGION_AROUND.get(city, ()),
-                      *(stem for region in regions for stem in _region_stems(region))})
+    """The stems of the regions the geocoder gives a listed city's area codes, and their other names; empty
+    when it names no region, only a city or an okrug (`г. Санкт-Петербург`): then any region written goes."""
+    stems = {stem for code in CITY_AREA_CODES[city] for stem in _region_stems(
+        _geocoder().description_for_valid_number(phonenumbers.parse("+7" + code.ljust(_RU_NATIONAL, "0")), "ru"))}
+    return frozenset(stems.union(*(_SAME_REGION.get(stem, ()) for stem in stems)))
 
 
 def is_known_city(text: str) -> bool:

@@ -256,6 +256,7 @@ def known_region(code: str) -> bool:
     return code.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
+@lru_cache(maxsize=1 << 12)  # a million clients name a few thousand cities
 def area_codes_for_city(city: str | None) -> tuple[str, ...]:
     """The area codes of a Russian city: 'Тюмень' -> ('3452',), 'г. Москва' -> ('495', '499'); () if unknown,
     or if a region written after it is not the city's own: `Киров (Калужская обл.)` is a town of Kaluga's."""

@@ -1,3 +1,3 @@
 """clientbase: keep a B2B client base clean and worked."""
 
-__version__ = "0.5.3"
+__version__ = "0.5.4"

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from clientbase.config import source_rank
-from clientbase.phones import area_codes_for_city
+from clientbase.phones import area_codes_for_city, city_key
 
 
 # Not frozen: a clean makes one per record, and frozen ones take eight times as long to make.
@@ -91,11 +91,7 @@ def golden_record(client_id: int, records: Sequence[RecordFacts], priority: Sequ
         return _alone(client_id, records[0])
     ordered = survivorship_order(records, priority)
     inn_record = next((r for r in ordered if r.inn_valid), None)
-    cities = Counter(r.city for r in records if r.city)
-    best_city = _first(ordered, "city")
-    # The most common spelling wins over a single trusted one only when it is the clear majority.
-    if cities and cities.most_common(1)[0][1] > len(records) / 2:
-        best_city = cities.most_common(1)[0][0]
+    best_city = _best_city(ordered)
     return Golden(
         id=client_id,
         name=_first(ordered, "name"),
@@ -115,6 +111,21 @@ def golden_record(client_id: int, records: Sequence[RecordFacts], priority: Sequ
         domestic=inn_record is not None or bool(area_codes_for_city(best_city)),
         record_ids=tuple(sorted(r.id for r in records)),
     )
+
+
+def _best_city(ordered: Sequence[RecordFacts]) -> str | None:
+    """The most trusted record's city, unless the records clearly say another: one city (however written, as
+    the clustering compares them) in more than half of them wins, in its most common spelling, then the most
+    trusted one. `Москва`, `г. Москва` and `Москва г` beside one `Санкт-Петербург` are Moscow."""
+    written = [r.city for r in ordered if r.city]
+    if not written or len(set(written)) == 1:
+        return written[0] if written else None
+    counts = Counter(map(city_key, written))
+    key, count = counts.most_common(1)[0]
+    if count * 2 <= len(ordered):
+        return written[0]
+    spellings = Counter(city for city in written if city_key(city) == key)
+    return max(spellings, key=spellings.__getitem__)  # the first of the most common, in trust order
 
 
 def _alone(client_id: int, r: RecordFacts) -> Golden:

@@ -234,15 +234,15 @@ _CITY_PREFIX = re.compile(r"^(?:г|гор|город) (?=\w)")
 _CITY_SUFFIX = re.compile(r"(?<=\w) (?:г|гор|город)$")
 
 
-def _city_key(city: str) -> str:
+def _lookup_key(city: str) -> str:
     key = _CITY_END.split(city, maxsplit=1)[0].casefold().replace("ё", "е")
     key = _CITY_JUNK.sub(" ", key).strip()
     return _CITY_SUFFIX.sub("", _CITY_PREFIX.sub("", key))
 
 
 _CITY_INDEX: dict[str, tuple[str, tuple[str, ...]]] = {
-    **{_city_key(name): (name, codes) for name, codes in CITY_AREA_CODES.items()},
-    **{_city_key(alias): (name, CITY_AREA_CODES[name]) for alias, name in CITY_ALIASES.items()},
+    **{_lookup_key(name): (name, codes) for name, codes in CITY_AREA_CODES.items()},
+    **{_lookup_key(alias): (name, CITY_AREA_CODES[name]) for alias, name in CITY_ALIASES.items()},
 }
 # Codes of four and five digits each belong to one town, so they name it better than the geocoder's region.
 _CODE_NAMES = {
@@ -260,7 +260,7 @@ def known_region(code: str) -> bool:
 def area_codes_for_city(city: str | None) -> tuple[str, ...]:
     """The area codes of a Russian city: 'Тюмень' -> ('3452',), 'г. Москва' -> ('495', '499'); () if unknown,
     or if a region written after it is not the city's own: `Киров (Калужская обл.)` is a town of Kaluga's."""
-    found = _CITY_INDEX.get(_city_key(city)) if city else None
+    found = _CITY_INDEX.get(_lookup_key(city)) if city else None
     if not found:
         return ()
     parts = _CITY_END.split(city, maxsplit=1)
@@ -306,12 +306,19 @@ def _own_region_stems(city: str) -> frozenset[str]:
 
 def is_known_city(text: str) -> bool:
     """Whether the text is one of the cities listed here, however written: `Москва`, `СПб`, `г. Казань`."""
-    return _city_key(text) in _CITY_INDEX
+    return _lookup_key(text) in _CITY_INDEX
 
 
 def _city_name(city: str) -> str:
-    found = _CITY_INDEX.get(_city_key(city))
+    found = _CITY_INDEX.get(_lookup_key(city))
     return found[0] if found else city.strip()
+
+
+@lru_cache(maxsize=1 << 14)  # a million records name a few thousand cities
+def city_key(city: str | None) -> str | None:
+    """What cities are compared by, in clustering and in a client's records: `Москва г`, `Moscow` and `г. Москва`
+    are one city, as the phones read them; another place is its text, case, ё and spaces aside."""
+    return " ".join((listed_city(city) or city).casefold().replace("ё", "е").split()) if city else None
 
 
 def listed_city(text: str) -> str | None:
@@ -320,7 +327,7 @@ def listed_city(text: str) -> str | None:
     town of Kaluga's, not Kirov; `Самара; Тольятти` is two)."""
     if _CITY_END.search(text):
         return None
-    found = _CITY_INDEX.get(_city_key(text))
+    found = _CITY_INDEX.get(_lookup_key(text))
     return found[0] if found else None
 
 

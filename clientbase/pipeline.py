@@ -59,7 +59,7 @@ from clientbase.ingest import (
 )
 from clientbase.numplan import parse_range, plan_columns
 from clientbase.ownership import Claim, LedgerEvent, client_state, manager_name, one_spelling, resolve_owner
-from clientbase.phones import PhoneNormaliser, listed_city
+from clientbase.phones import PhoneNormaliser, city_key
 from clientbase.quarantine import (
     ClientVerdict,
     PhoneFacts,
@@ -438,18 +438,13 @@ def numplan_import(db: Path, paths: Sequence[Path]) -> PlanSummary:
     return PlanSummary(files, skipped, len(ranges))
 
 
-def _city_key(city: str | None) -> str | None:
-    """The city names are compared by: `Москва г`, `Moscow` and `г. Москва` are one city, as the phones read them."""
-    return " ".join((listed_city(city) or city).casefold().replace("ё", "е").split()) if city else None
-
-
 def _city_keys() -> Callable[[str | None], str | None]:
-    """_city_key, worked out once per distinct city: a million records name a few thousand cities."""
+    """city_key, worked out once per distinct city of a run, however many there are."""
     keys: dict[str | None, str | None] = {}
 
     def key(city: str | None) -> str | None:
         if city not in keys:
-            keys[city] = _city_key(city)
+            keys[city] = city_key(city)
         return keys[city]
 
     return key

@@ -50,6 +50,30 @@ def test_trusted_source_then_latest_activity_wins():
     assert golden.last_contact == "2026-10-01"
 
 
+def test_a_city_in_most_records_wins_however_each_writes_it():
+    records = [
+        facts(1, "crm.xlsx", city="Санкт-Петербург"),
+        facts(2, "1c.csv", city="г. Москва"),
+        facts(3, "purchased.csv", city="Москва г"),
+        facts(4, "purchased.csv", city="москва"),
+    ]
+    golden = golden_record(1, records, PRIORITY)
+    assert golden.city == "г. Москва"  # three of four name Moscow; each spelling once, so the most trusted one
+    assert golden.domestic
+
+
+def test_the_most_trusted_city_stands_without_a_clear_majority_and_a_majority_keeps_its_common_spelling():
+    even = [facts(1, "crm.xlsx", city="Тверь"), facts(2, "1c.csv", city="г. Москва"),
+            facts(3, "purchased.csv", city="Тверь г"), facts(4, "purchased.csv", city="Москва")]
+    assert golden_record(1, even, PRIORITY).city == "Тверь"  # two and two: no majority
+    common = [facts(1, "crm.xlsx", city="Санкт-Петербург"), facts(2, "1c.csv", city="Москва г"),
+              facts(3, "purchased.csv", city="Москва"), facts(4, "purchased.csv", city="Москва")]
+    assert golden_record(1, common, PRIORITY).city == "Москва"
+    namesake = [facts(1, "crm.xlsx", city="Москва"), facts(2, "1c.csv", city="Киров (Калужская обл.)"),
+                facts(3, "purchased.csv", city="Киров")]
+    assert golden_record(1, namesake, PRIORITY).city == "Москва"  # Kaluga's Kirov is not Kirov
+
+
 def test_closed_anywhere_means_closed():
     assert golden_record(1, [facts(1, "crm"), facts(2, "1c", closed=True)], PRIORITY).closed
 

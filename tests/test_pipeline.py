@@ -452,6 +452,23 @@ def test_the_list_calls_the_merged_decision_makers_mobile_whichever_row_gave_it(
     assert (item["phone"], item["contact"]) == ("+79171112233", "Левин Степан Тимурович")
 
 
+def test_a_client_s_city_is_the_one_most_of_its_records_name_however_written(run, tmp_path):
+    # The most trusted dump has the company in Saint Petersburg; the three others have Moscow, each its own
+    # way. It is a Moscow company: its Moscow landline is no mismatch.
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Компания,ИНН,Город,Телефон\nООО «Вектор»,7707083893,Санкт-Петербург,+7 495 100-00-01\n",
+                   encoding="utf-8")
+    one_c = tmp_path / "1c.csv"
+    one_c.write_text("Контрагент,ИНН,Город\nВектор ООО,7707083893,г. Москва\n", encoding="utf-8")
+    bought = tmp_path / "bought.csv"
+    bought.write_text("Company,INN,City\nВектор,7707083893,Москва г\nООО Вектор,7707083893,Moscow\n",
+                      encoding="utf-8")
+    run("ingest", str(crm), str(one_c), str(bought), "--as-of", "2026-11-20")
+    run("clean", "--as-of", "2026-11-20")
+    clients = list(csv.DictReader(io.StringIO(run("export", "clients").stdout)))
+    assert [(c["name"], c["city"], c["state"]) for c in clients] == [("ООО «Вектор»", "Москва", "pool")]
+
+
 def test_one_city_written_several_ways_is_one_city_for_the_names(run, tmp_path):
     # No phone, INN or e-mail in common: only the name in one city joins them, however the city is written.
     crm = tmp_path / "crm.csv"

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -644,7 +646,12 @@ class PendingSnapshot(Protocol):
 
 
 class _FileCopy:
-    """A file copied by a thread: the copy runs in the kernel, without the GIL, beside this process's work."""
+    """A file copied by another process, waited for by a thread: the copy runs beside this process's work.
+
+    Not here: closing a file this process opened on the base drops every POSIX lock SQLite holds on it. A
+    reader closing its connection meanwhile would then take itself for the last one, move the log into the
+    base and delete it under the running transaction, whose commit other readers would then see half of.
+    """
 
     def __init__(self, source: Path, partial: Path, target: Path,
                  failed: Callable[[Path, BaseException], BaseException]) -> None:
@@ -656,7 +663,11 @@ class _FileCopy:
     def _copy(self, source: Path, partial: Path, target: Path,
               failed: Callable[[Path, BaseException], BaseException]) -> None:
         try:
-            shutil.copyfile(source, partial)
+            copied = subprocess.run([sys.executable, "-I", "-c", _COPY_FILE, str(source), str(partial)],
+                                    capture_output=True, text=True)
+            if copied.returncode:
+                code, _, why = copied.stderr.strip().partition(" ")
+                raise OSError(int(code), why) if code.isdigit() else OSError(why or f"exit code {copied.returncode}")
             os.replace(partial, target)
         except BaseException as exc:  # whatever it is, the commit must not take it for a snapshot
             self._error = exc
@@ -669,6 +680,12 @@ class _FileCopy:
         self._done.wait()
         if self._error is not None:
             raise self._error
+
+
+# The copying process: errors as "errno strerror", for a full disk to be told apart.
+_COPY_FILE = ("import shutil, sys\n"
+              "try:\n    shutil.copyfile(sys.argv[1], sys.argv[2])\n"
+              "except OSError as exc:\n    sys.exit(f'{exc.errno} {exc.strerror}')")
 
 
 @dataclass
@@ -2104,8 +2121,8 @@ class Store:
         for the copy to end, and raises if it failed: call it before the lock's transaction commits.
 
         When a checkpoint has moved every logged page into the main file, nothing writes that file
-        until our own transaction's checkpoint, at its commit: the file is copied by a thread meanwhile,
-        beside the transaction's work, in half the time of SQLite's backup API. A reader still on an older
+        until our own transaction's checkpoint, at its commit: the file is copied by another process
+        meanwhile, beside the transaction's work, in half the time of SQLite's backup API. A reader still on an older
         state keeps pages in the log; then the backup API copies, before this returns. The copy takes the
         target's name only when whole: a copy cut short is never taken for a snapshot.
         """
@@ -2113,7 +2130,8 @@ class Store:
         busy, logged, moved = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         try:
             _create_private(partial)
-            if busy or logged != moved:  # busy: another connection's checkpoint may still be writing the file
+            # busy: another connection's checkpoint may still be writing the file; no interpreter to copy it with
+            if busy or logged != moved or not sys.executable:
                 copy = sqlite3.connect(partial)
                 try:
                     self._conn.backup(copy)

@@ -116,6 +116,31 @@ def test_readers_are_not_blocked_into_errors_and_writers_never_interleave(tmp_pa
     assert night.returncode == 0
 
 
+def test_a_reader_closing_while_a_clean_runs_leaves_the_clean_s_log_in_place(tmp_path, big):
+    # The snapshot is copied while the clean works. Had the copy let go of the clean's locks on the base, the
+    # last reader to close would take itself for the last connection: it would move the log into the base
+    # and delete it under the clean, whose commit other readers would then see half of.
+    db = tmp_path / "cb.db"
+    cli(db, "ingest", str(big / "crm_export.xlsx"), str(big / "1c_export.csv"), str(big / "purchased_base.csv"))
+    cli(db, "clean", "--as-of", AS_OF)
+    snapshots = db.with_name(db.name + ".backups")
+    before = len(list(snapshots.glob("*.db")))
+    night = subprocess.Popen(command(db, "clean", "--full", "--as-of", "2026-11-21"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while night.poll() is None and len(list(snapshots.glob("*.db"))) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    reader = sqlite3.connect(db)
+    assert reader.execute("SELECT count(*) FROM clients").fetchone()[0] > 0
+    reader.close()
+    still_cleaning = night.poll() is None
+    log_kept = db.with_name(db.name + "-wal").exists()
+    night.communicate(timeout=300)
+    assert night.returncode == 0
+    assert still_cleaning, "the clean ended before the reader closed: nothing was tested"
+    assert log_kept
+
+
 def wait_for_the_lock(db: Path, process: subprocess.Popen) -> None:
     """Until the process holds the writer lock: a loaded machine can take a while to start Python."""
     lock = db.with_name(db.name + ".lock")

@@ -479,6 +479,8 @@ _CALL_COLUMNS = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "
                  "manager", "duration")
 _BATCH_ROWS = 10_000
 _BULK_CACHE_KB = 2 * 1024 * 1024
+# A write to more than 1 / _MOST_ROWS of a table's rows builds the indexes it changes again (_indexes_rebuilt).
+_MOST_ROWS = 4
 _TEMP_CACHE_KB = 512 * 1024  # the held clusters in memory: a (record, cluster) pair per record
 _record_values = attrgetter("row", "ref", "raw", *_RECORD_COLUMNS[3:])
 _phone_values = attrgetter(*_PHONE_FIELDS)
@@ -1540,8 +1542,13 @@ class Store:
                          "JOIN phones p ON p.record_id = s.id)")
         self.add_clients(goldens)
         conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL")
-        conn.execute("UPDATE records SET client_id = cc.client_id FROM temp.clustered c JOIN temp.cluster_client cc "
-                     "ON cc.cluster = c.cluster WHERE records.id = c.record_id AND records.client_id IS NOT cc.client_id")
+        # A first clean gives every record its client.
+        first = not scoped and not conn.execute("SELECT EXISTS (SELECT 1 FROM records WHERE client_id IS NOT NULL)"
+                                                ).fetchone()[0]
+        with self._indexes_rebuilt("records", ("client_id",), first):
+            conn.execute("UPDATE records SET client_id = cc.client_id FROM temp.clustered c JOIN temp.cluster_client cc "
+                         "ON cc.cluster = c.cluster WHERE records.id = c.record_id "
+                         "AND records.client_id IS NOT cc.client_id")
         # The pairs' records are read once each, in record order, into a narrow table: a pair's two records
         # sit anywhere in the base, and reading them pair by pair reads a large base at random.
         self._fill_ids("paired_ids", (record_id for p in pairs for record_id in (p.a, p.b)))
@@ -1921,14 +1928,34 @@ class Store:
             f"WHERE clients.id = h.id AND ({current}) IS NOT ({held})")
         self._conn.execute("DROP TABLE temp.held_standing")
 
-    def save_standing(self, rows: Iterable[tuple]) -> None:
+    def save_standing(self, rows: Sequence[tuple]) -> None:
         """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id) of the clients
         whose standing changed."""
-        self._conn.executemany(
-            "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
-            "dependency = ?, next_due = ?, state = ? WHERE id = ?",
-            rows,
-        )
+        most = len(rows) * _MOST_ROWS > self._conn.execute("SELECT count(*) FROM clients").fetchone()[0]
+        with self._indexes_rebuilt("clients", ("owner", "abcde", "next_due", "state"), most):
+            self._conn.executemany(
+                "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
+                "dependency = ?, next_due = ?, state = ? WHERE id = ?",
+                rows,
+            )
+
+    @contextmanager
+    def _indexes_rebuilt(self, table: str, columns: Sequence[str], rebuilt: bool) -> Iterator[None]:
+        """When `rebuilt`, drop the table's indexes on any of `columns` and create them again once the block has
+        written them, within the block's transaction. Writing most of a table's rows updates such an index a
+        row at a time, at random: at 1M clients their standing took 15.8 s so, and 7.7 s with the indexes built
+        again, their 1M records' clients 6.9 s and 4.3 s."""
+        conn = self._conn
+        marks = ",".join("?" for _ in columns)
+        indexes = conn.execute(
+            "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.tbl_name = ? AND m.sql IS NOT NULL "
+            f"AND EXISTS (SELECT 1 FROM pragma_index_info(m.name) i WHERE i.name IN ({marks}))",
+            (table, *columns)).fetchall() if rebuilt else []
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in indexes:
+            conn.execute(sql)
 
     def set_owner(self, client_id: int, owner: str | None, since: str | None, until: str | None,
                   state: str) -> None:

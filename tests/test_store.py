@@ -1,5 +1,6 @@
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,31 @@ def test_an_upgraded_base_dates_its_claims_from_the_day_their_dump_was_read(tmp_
     store = Store.open(db)
     assert list(store.owner_claims()) == [(1, "Иванов Иван", "2026-11-01", "crm.csv:2")]
     store.close()
+
+
+def _indexes(db):
+    with sqlite3.connect(db) as conn:
+        found = sorted(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+    conn.close()
+    return found
+
+
+def test_a_clean_that_rewrites_most_clients_and_records_leaves_every_index_in_place(tmp_path, run):
+    # A first clean writes every client's standing and every record's client with their indexes set aside.
+    samples = Path(__file__).parent.parent / "sample_data"
+    run("ingest", *(str(samples / name) for name in ("crm_export.xlsx", "1c_export.csv", "purchased_base.csv")))
+    db = tmp_path / "cb.db"
+    made = _indexes(db)
+    assert {"clients_owner", "clients_pool", "clients_owner_class", "records_client"} <= {name for name, _ in made}
+    run("clean", "--dry-run")
+    assert _indexes(db) == made
+    run("clean")
+    assert _indexes(db) == made
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM records WHERE client_id IS NULL AND status = 'ok'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM clients WHERE state IS NULL").fetchone() == (0,)
+        plan = " ".join(row[3] for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM clients WHERE owner = 'x' ORDER BY abcde, next_due"))
+        assert "clients_owner_class" in plan
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()

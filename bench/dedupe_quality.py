@@ -24,7 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_truth, pairwise_scores  # noqa: E402
 
-from clientbase.pipeline import _city_key, _listed  # noqa: E402
+from clientbase.phones import city_key  # noqa: E402
+from clientbase.pipeline import _listed  # noqa: E402
 from clientbase.dedupe import DedupeSettings, MatchRecord, find_clusters  # noqa: E402
 from clientbase.store import Store  # noqa: E402
 
@@ -35,7 +36,7 @@ def match_records(db: Path) -> tuple[list[MatchRecord], dict[int, str], dict[int
     try:
         records = [
             MatchRecord(
-                record_id=record_id, name_key=name_key, person=bool(person), city=_city_key(city),
+                record_id=record_id, name_key=name_key, person=bool(person), city=city_key(city),
                 inn=inn if inn_valid else None, kpp=kpp,
                 phones=_listed(phones), emails=_listed(emails), email_domains=_listed(domains),
             )

@@ -48,7 +48,6 @@ from common import (  # noqa: E402
     CALLS_FILE,
     CLIENT_FILES,
     ROWS_PER_COMPANY,
-    Measured,
     csv_rows,
     load_clusters,
     load_truth,
@@ -485,7 +484,7 @@ def main() -> None:
 
     nightly_rows = parse_size(args.nightly_rows)
     extra_dir = out / f"data-extra-{size_label(nightly_rows)}"
-    extra = generate(extra_dir, round(nightly_rows / PURCHASED_PER_COMPANY * 1.1), args.nightly_seed, args.python)
+    generate(extra_dir, round(nightly_rows / PURCHASED_PER_COMPANY * 1.1), args.nightly_seed, args.python)
     nightly = nightly_file(extra_dir, nightly_rows)
 
     previous: dict | None = None

@@ -39,7 +39,7 @@ from clientbase.ownership import (
     similar_managers,
 )
 from clientbase.report import Report, build_report
-from clientbase.store import DamagedBase, Store, StoreError, base_files, pending_upgrade, replace_damaged
+from clientbase.store import DamagedBase, Store, StoreError, own_file, pending_upgrade, replace_damaged
 from clientbase.values import shift
 from clientbase.worklist import Candidate, PhoneOption, WorkItem, build_worklists
 
@@ -529,11 +529,8 @@ def check_output(db: Path, path: Path | None) -> None:
     if path.exists() and not path.is_file():  # /dev/stdout, a pipe: written in place
         return
     target = path.resolve()
-    own_files = base_files(db)
-    for own in own_files:
-        if target == own or (target.exists() and own.exists() and os.path.samefile(target, own)):
-            what = "the base itself" if own == own_files[0] else f"a file the base keeps beside it ({own.name})"
-            raise UserError(f"{path}: is {what}: write the export elsewhere")
+    if what := own_file(db, path):
+        raise UserError(f"{path}: is {what}: write the export elsewhere")
     snapshots = snapshot_dir(db).resolve()
     if target == snapshots or snapshots in target.parents:
         raise UserError(f"{path}: is the base's snapshots folder {snapshot_dir(db)} or in it: write the export "

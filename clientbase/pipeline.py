@@ -69,7 +69,7 @@ from clientbase.quarantine import (
 from clientbase.rank import rank_clients
 from clientbase.readers import TOTALS_ROW, HeaderContinues, Table, read_tables, set_aside_by_reader
 from clientbase.report import run_counts
-from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, record_rows
+from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, own_file, record_rows
 from clientbase.values import FUTURE_DATE, shift
 from clientbase.workers import Workers, default_workers
 
@@ -227,6 +227,9 @@ def _load_sources(
     if repeated := next((name for name, count in Counter(p.name for p in paths).items() if count > 1), None):
         raise UserError(f"{repeated}: two files of this name would be one source, the second replacing the "
                         "first; read each alone with its own --source")
+    for path in paths:  # reading it here would also drop SQLite's locks on it (see store._FileCopy)
+        if what := own_file(store.path, path):
+            raise UserError(f"{path}: is {what}, not a dump: name the files to read")
     summaries: list[SourceSummary] = []
     for path in paths:
         digest = _file_digest(path)

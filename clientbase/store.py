@@ -479,7 +479,7 @@ _CALL_COLUMNS = ("row", "ref", "raw", "status", "reason", "phone_raw", "e164", "
                  "manager", "duration")
 _BATCH_ROWS = 10_000
 _BULK_CACHE_KB = 2 * 1024 * 1024
-# A write to more than 1 / _MOST_ROWS of a table's rows builds the indexes it changes again (_indexes_rebuilt).
+# Writing the standing of more than 1 / _MOST_ROWS of the clients builds the indexes it changes again.
 _MOST_ROWS = 4
 _TEMP_CACHE_KB = 512 * 1024  # the held clusters in memory: a (record, cluster) pair per record
 _record_values = attrgetter("row", "ref", "raw", *_RECORD_COLUMNS[3:])
@@ -578,6 +578,16 @@ def base_files(db: Path) -> list[Path]:
     return [real, *(real.with_name(real.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".lock"))]
 
 
+def own_file(db: Path, path: Path) -> str | None:
+    """What `path` is among the base's own files (base_files), however reached; None when it is none of them."""
+    files = base_files(db)
+    target = path.resolve()
+    for own in files:
+        if target == own or (target.exists() and own.exists() and os.path.samefile(target, own)):
+            return "the base itself" if own == files[0] else f"a file the base keeps beside it ({own.name})"
+    return None
+
+
 # What SQLite says of a file that holds no database it can read: not a busy base, nor a failing disk.
 _DAMAGE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
@@ -666,10 +676,11 @@ class _FileCopy:
               failed: Callable[[Path, BaseException], BaseException]) -> None:
         try:
             copied = subprocess.run([sys.executable, "-I", "-c", _COPY_FILE, str(source), str(partial)],
-                                    capture_output=True, text=True)
+                                    stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
             if copied.returncode:
-                code, _, why = copied.stderr.strip().partition(" ")
-                raise OSError(int(code), why) if code.isdigit() else OSError(why or f"exit code {copied.returncode}")
+                said = copied.stderr.strip().splitlines()[-1:] or [f"the copying process ended with {copied.returncode}"]
+                code, _, why = said[0].partition(" ")
+                raise OSError(int(code), why) if copied.returncode == 1 and code.isdigit() else OSError(said[0])
             os.replace(partial, target)
         except BaseException as exc:  # whatever it is, the commit must not take it for a snapshot
             self._error = exc
@@ -1953,7 +1964,7 @@ class Store:
             (table, *columns)).fetchall() if rebuilt else []
         for name, _ in indexes:
             conn.execute(f'DROP INDEX "{name}"')
-        yield
+        yield  # a failure rolls the transaction back, the indexes with it
         for _, sql in indexes:
             conn.execute(sql)
 

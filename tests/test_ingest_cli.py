@@ -125,6 +125,19 @@ def test_two_files_of_one_name_are_refused_not_read_one_over_the_other(run, tmp_
     assert export(run, "records") == []
 
 
+def test_the_base_s_own_files_are_refused_as_dumps_before_anything_is_read(run, tmp_path):
+    # A glob over the base's folder (`ingest /data/*`) names the base, its log and its lock among the dumps.
+    dump = write_1c(tmp_path / "dump.csv")
+    run("ingest", str(dump))
+    before = export(run, "records")
+    for own, what in (("cb.db", "the base itself"), ("cb.db.lock", "a file the base keeps beside it (cb.db.lock)")):
+        result = run("ingest", str(dump), str(tmp_path / own), check=1)
+        assert result.stderr.strip() == f"error: {tmp_path / own}: is {what}, not a dump: name the files to read"
+    assert run("calls", str(tmp_path / "cb.db"), check=1).stderr.strip() == (
+        f"error: {tmp_path / 'cb.db'}: is the base itself, not a dump: name the files to read")
+    assert export(run, "records") == before
+
+
 def test_dry_run_writes_nothing(run, tmp_path):
     run("init")
     db = tmp_path / "cb.db"

@@ -314,7 +314,7 @@ def _city_name(city: str) -> str:
     return found[0] if found else city.strip()
 
 
-@lru_cache(maxsize=1 << 14)  # a million records name a few thousand cities
+@lru_cache(maxsize=None)  # a million records name a few thousand cities; a run reads each once
 def city_key(city: str | None) -> str | None:
     """What cities are compared by, in clustering and in a client's records: `Москва г`, `Moscow` and `г. Москва`
     are one city, as the phones read them; another place is its text, case, ё and spaces aside."""

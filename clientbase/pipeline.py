@@ -441,18 +441,6 @@ def numplan_import(db: Path, paths: Sequence[Path]) -> PlanSummary:
     return PlanSummary(files, skipped, len(ranges))
 
 
-def _city_keys() -> Callable[[str | None], str | None]:
-    """city_key, worked out once per distinct city of a run, however many there are."""
-    keys: dict[str | None, str | None] = {}
-
-    def key(city: str | None) -> str | None:
-        if city not in keys:
-            keys[city] = city_key(city)
-        return keys[city]
-
-    return key
-
-
 @dataclass
 class DedupeSummary:
     records: int = 0
@@ -486,7 +474,6 @@ def _records_to_recheck(store: Store, rules: Rules, changed: set[int], offices: 
     limit = int(store.usable_records() * _INCREMENTAL_SHARE)
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None
-    city_key = _city_keys()
     names = CompanyNames((record_id, city_key(city) or office_city(kpp, inn, offices)[0], name)
                          for record_id, city, name, kpp, inn in store.company_names())
     return records_to_recheck(changed, store.keys_of, store.records_with_keys, names, rules.dedupe.review_score,
@@ -533,7 +520,6 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     facts are read back one client at a time: the golden records cost no memory beside the clustering's.
     """
     scoped = offices is not None
-    city_key = _city_keys()
     repeated: dict[str, str] = {}  # each name key and KPP held once: 1M records have 417k and 3k distinct
     candidates = (  # a generator: find_clusters reads each record into its own columns
         MatchRecord(
@@ -590,7 +576,6 @@ def _listed(values: str | None) -> tuple[str, ...]:
 
 
 def _office_cities(store: Store) -> dict[str, str]:
-    city_key = _city_keys()
     kpp_cities = ((office, city, n) for office, raw_city, n in store.kpp_cities() if (city := city_key(raw_city)))
     inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := city_key(raw_city))}
     return office_cities(kpp_cities, inn_cities)

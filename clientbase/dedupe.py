@@ -169,6 +169,8 @@ _PARTY_NAMES = 4
 _SWITCHBOARD = 10
 
 _MERGED, _SAME, _REFUSED = 1, 0, -1
+# Phones as numbers below this, an E.164 number's 15 digits and more: the numbers are held in 64 bits.
+_NUMBERS_END = 1 << 62
 # From this many (city, name) items on, similar names are looked for in a worker process (on two cores or more).
 PARALLEL_NAMES = 50_000
 
@@ -378,30 +380,42 @@ class _Linker:
 
     def __init__(self, records: Iterable[MatchRecord], settings: DedupeSettings,
                  cannot_link: Iterable[tuple[int, int]]) -> None:
-        """Read the records into columns in id order: a list per field is lighter than an object per record."""
+        """Read the records into columns in id order: a list per field is lighter than an object per record,
+        and the phones, numbers in one array, lighter still (16 MB a million records, not 110)."""
         self.settings = settings
         ids: list[int] = []
         self.names: list[str | None] = []
         self.persons: list[bool] = []
         self.inns: list[str | None] = []
         self.kpps: list[str | None] = []
-        self.phones: list[tuple[str, ...]] = []
+        numbers, ends = array("q"), array("q")
+        odd_phones: dict[str, int] = {}  # a phone not written as E.164 -> its number, negative
         # Needed only until the keys are linked and the names placed in cities.
         self.cities: list[str | None] = []
         self.emails: list[tuple[str, ...]] = []
         self.email_domains: list[tuple[str, ...]] = []
+        # Each name and KPP held once (1M records have 417k and 3k distinct), the dict only while reading.
+        same: dict[str, str] = {}
+        held = same.setdefault
         for r in records:
             ids.append(r.record_id)
-            self.names.append(r.name_key or None)  # an empty key (a bare legal form) is no name
+            self.names.append(r.name_key and held(r.name_key, r.name_key) or None)  # a bare legal form is no name
             self.persons.append(r.person)
             self.inns.append(r.inn or None)
-            self.kpps.append(r.kpp)
-            self.phones.append(r.phones)
+            self.kpps.append(r.kpp and held(r.kpp, r.kpp))
+            for phone in r.phones:
+                numbers.append(_phone_number(phone, odd_phones))
+            ends.append(len(numbers))
             self.cities.append(r.city)
             self.emails.append(r.emails)
             self.email_domains.append(r.email_domains)
+        del same, held
+        self.odd_phones = list(odd_phones)
         self.ids = numpy.array(ids, dtype=numpy.int64)
         del ids
+        self.phone_numbers = numpy.array(numbers, dtype=numpy.int64)
+        self.phone_starts = numpy.concatenate(([0], numpy.array(ends, dtype=numpy.int64)))
+        del numbers, ends
         self._order_by_id()
         banned_pairs = _positions_of(self.ids, cannot_link)
         self.banned = {*banned_pairs, *((b, a) for a, b in banned_pairs)}
@@ -421,9 +435,20 @@ class _Linker:
         if (self.ids[1:] == self.ids[:-1]).any():
             raise ValueError("record ids must be unique")
         positions = order.tolist()
-        for column in (self.names, self.persons, self.inns, self.kpps, self.phones, self.cities, self.emails,
-                       self.email_domains):
+        for column in (self.names, self.persons, self.inns, self.kpps, self.cities, self.emails, self.email_domains):
             column[:] = [column[k] for k in positions]
+        starts, counts = self.phone_starts[:-1][order], numpy.diff(self.phone_starts)[order]
+        self.phone_starts = numpy.concatenate(([0], numpy.cumsum(counts))).astype(numpy.int64)
+        self.phone_numbers = self.phone_numbers[numpy.repeat(starts - self.phone_starts[:-1], counts)
+                                                + numpy.arange(int(self.phone_starts[-1]))]
+
+    def phones_of(self, position: int) -> list[int]:
+        """The numbers of a record's phones."""
+        return self.phone_numbers[self.phone_starts[position]:self.phone_starts[position + 1]].tolist()
+
+    def phone_text(self, number: int) -> str:
+        """A phone as the records wrote it, from its number."""
+        return f"+{number}" if number >= 0 else self.odd_phones[-1 - number]
 
     def release_keys(self) -> None:
         """Drop the columns only linking the keys and placing the names read."""
@@ -432,7 +457,8 @@ class _Linker:
     def release_records(self) -> None:
         """Drop the record columns once every link is made: the clusters and the review pairs, built
         last and the peak of a clustering, need only the forest's parents."""
-        self.names = self.inns = self.kpps = self.persons = self.phones = []
+        self.names = self.inns = self.kpps = self.persons = []
+        self.phone_numbers = self.phone_starts = numpy.empty(0, numpy.int64)
         self.forest.inn = self.forest.marks = self.forest.size = []
 
     def link(self, a: int, b: int, rule: str, score: float, detail: str) -> None:
@@ -662,15 +688,9 @@ def _positions(column: array) -> numpy.ndarray:
 
 def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
     """Join the records on their keys, strongest first; return the hub phones and their records."""
-    inns, domains, phones, emails = _Groups(), _Groups(), _Groups(), _Groups()
-    first_inn, first_phone = inns.first.setdefault, phones.first.setdefault  # the common case, inlined
-    for i, (inn, record_phones, person, record_emails, record_domains) in enumerate(
-            zip(linker.inns, linker.phones, linker.persons, linker.emails, linker.email_domains)):
-        if inn and first_inn(inn, i) != i:
-            inns.share(inn, i)
-        for phone in record_phones:
-            if first_phone(phone, i) != i:
-                phones.share(phone, i)
+    domains, emails = _Groups(), _Groups()
+    for i, (person, record_emails, record_domains) in enumerate(
+            zip(linker.persons, linker.emails, linker.email_domains)):
         if person:  # persons join on name + phone or email; their domains and city say nothing
             for email in record_emails:
                 emails.add(email, i)
@@ -680,18 +700,54 @@ def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
     hub_domains = {domain for domain, members in domains.shared.items() if linker.is_hub(members)}
     linker.forest.marks = [_marks(person, record_domains, kpp, hub_domains) for person, record_domains, kpp
                            in zip(linker.persons, linker.email_domains, linker.kpps)]
-    _link_strong_keys(linker, inns, domains, hub_domains)
-    hubs = _link_phones(linker, phones)
+    _link_strong_keys(linker, _shared_inns(linker.inns), domains, hub_domains)
+    del domains
+    phone_carriers = numpy.repeat(numpy.arange(len(linker.ids), dtype=numpy.int32), numpy.diff(linker.phone_starts))
+    hubs = _link_phones(linker, _shared_numbers(linker.phone_numbers, phone_carriers))
+    del phone_carriers
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
     return hubs
 
 
-def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups, hub_domains: set[str]) -> None:
+def _shared_inns(inns: list[str | None]) -> list[list[int]]:
+    """The records of each INN that two records or more carry, as _shared_numbers lists them."""
+    odd: dict[str, int] = {}
+    carriers = numpy.flatnonzero(numpy.fromiter(map(bool, inns), dtype=bool, count=len(inns))).astype(numpy.int32)
+    numbers = numpy.fromiter((_inn_number(inn, odd) for inn in inns if inn), dtype=numpy.int64, count=len(carriers))
+    return [members for _, members in _shared_numbers(numbers, carriers)]
+
+
+def _shared_numbers(numbers: numpy.ndarray, carriers: numpy.ndarray) -> list[tuple[int, list[int]]]:
+    """Each number that two records or more carry, with their positions in order; numbers[k] is carried by
+    the record at position carriers[k], which never decreases. Listed as reading the records one by one
+    finds them shared: by the place of the number in its second record. Sorted arrays, not a dict of
+    every number: the dict took as much memory as the keys themselves."""
+    order = numpy.argsort(numbers, kind="stable")  # each number's places, in record order
+    sorted_numbers, carriers = numbers[order], carriers[order]
+    first_of_number = numpy.ones(len(order), dtype=bool)
+    first_of_number[1:] = sorted_numbers[1:] != sorted_numbers[:-1]
+    kept = first_of_number.copy()  # a number repeated within one record counts once
+    kept[1:] |= carriers[1:] != carriers[:-1]
+    order, sorted_numbers, carriers, first_of_number = (
+        column[kept] for column in (order, sorted_numbers, carriers, first_of_number))
+    starts_of_number = numpy.flatnonzero(first_of_number)
+    counts = numpy.diff(numpy.append(starts_of_number, len(order)))
+    shared = starts_of_number[counts > 1]
+    counts = counts[counts > 1]
+    by_second = numpy.argsort(order[shared + 1], kind="stable")
+    positions = carriers.tolist()
+    return [(number, positions[start:start + count]) for number, start, count
+            in zip(sorted_numbers[shared[by_second]].tolist(), shared[by_second].tolist(),
+                   counts[by_second].tolist())]
+
+
+def _link_strong_keys(linker: _Linker, inns: list[list[int]], domains: _Groups, hub_domains: set[str]) -> None:
     kpps = linker.kpps
-    for inn, members in inns.shared.items():
+    for members in inns:
         first = members[0]
+        inn = linker.inns[first]
         for other in members[1:]:
             kpp_a, kpp_b = kpps[first], kpps[other]
             branches = f", KPP {kpp_a} / {kpp_b}" if kpp_a and kpp_b and kpp_a != kpp_b else ""
@@ -701,11 +757,12 @@ def _link_strong_keys(linker: _Linker, inns: _Groups, domains: _Groups, hub_doma
             linker.link_all(members, "email_domain", f"email domain {domain}")
 
 
-def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]]:
+def _link_phones(linker: _Linker, phones: list[tuple[int, list[int]]]) -> list[tuple[str, list[int]]]:
     """Join companies on a shared phone, persons on a phone and a compatible name; return the hubs."""
     persons = linker.persons
     hubs: list[tuple[str, list[int]]] = []
-    for phone, members in phones.shared.items():
+    for number, members in phones:
+        phone = linker.phone_text(number)
         if linker.is_hub(members):
             hubs.append((phone, members))
             continue
@@ -715,6 +772,26 @@ def _link_phones(linker: _Linker, phones: _Groups) -> list[tuple[str, list[int]]
         if len(companies) < len(members):
             linker.link_persons(members, "person:name+phone", f"phone {phone}")
     return hubs
+
+
+def _inn_number(inn: str, odd: dict[str, int]) -> int:
+    """An INN as a number one to one with it: its digits and whether it has 12, and anything else a
+    negative number of its own in `odd`."""
+    if len(inn) in (10, 12) and inn.isascii() and inn.isdigit():
+        return 2 * int(inn) + (len(inn) == 12)
+    return odd.setdefault(inn, -1 - len(odd))
+
+
+def _phone_number(phone: str, odd: dict[str, int]) -> int:
+    """A phone as a number one to one with it: an E.164 number's digits, and anything else a negative
+    number of its own in `odd`."""
+    try:
+        number = int(phone)
+    except ValueError:
+        number = -1
+    if 0 <= number < _NUMBERS_END and f"+{number}" == phone:
+        return number
+    return odd.setdefault(phone, -1 - len(odd))
 
 
 def office_cities(kpp_cities: Iterable[tuple[str, str, int]], inn_cities: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -833,8 +910,8 @@ def _link_similar_names(linker: _Linker, items: _NameItems, ambiguous: set[int],
             a, b, name_a, name_b = b, a, name_b, name_a
         return a, b, f'name "{name_a}"' if name_a == name_b else f'names "{name_a}" ~ "{name_b}" ({score})'
 
-    def phones_of(k: int) -> set[str]:
-        return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones[m]}
+    def phones_of(k: int) -> set[int]:
+        return {p for m in (shared_members[k] or (firsts[k],)) for p in linker.phones_of(m)}
 
     merges: list[tuple[float, int, int, str, str]] = []
     unplaced: dict[int, list[tuple[float, int]]] = defaultdict(list)  # an item without a city -> its matches

@@ -520,19 +520,17 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     facts are read back one client at a time: the golden records cost no memory beside the clustering's.
     """
     scoped = offices is not None
-    repeated: dict[str, str] = {}  # each name key and KPP held once: 1M records have 417k and 3k distinct
     candidates = (  # a generator: find_clusters reads each record into its own columns
         MatchRecord(
-            record_id=record_id, name_key=name_key and repeated.setdefault(name_key, name_key),
+            record_id=record_id, name_key=name_key,
             person=bool(person), city=city_key(city), inn=inn if inn_valid else None,
-            kpp=kpp and repeated.setdefault(kpp, kpp), phones=_listed(phones), emails=_listed(emails),
+            kpp=kpp, phones=_listed(phones), emails=_listed(emails),
             email_domains=_listed(domains),
         )
         for record_id, name_key, person, city, inn, inn_valid, kpp, phones, emails, domains in store.match_facts(scoped)
     )
     step(f"clustering {'the changed' if scoped else 'all'} records into clients")
     result = find_clusters(candidates, rules.dedupe, store.not_duplicate_ids(scoped), offices)
-    del repeated
     clusters = result.clusters
     store.hold_clusters(clusters)
     claims = [(cluster, clusters[cluster][0], old_id, votes) for cluster, old_id, votes in store.cluster_votes()]

@@ -98,6 +98,29 @@ def test_a_phone_on_two_valid_inns_is_a_hub_and_joins_nothing_else():
     assert result.clusters == [[1], [2], [3]] and result.hubs == {shared: 3}
 
 
+def test_a_phone_not_written_as_e164_is_compared_as_written():
+    result = find_clusters([
+        rec(1, "альфа строй", "москва", phones=["8 495 111-22-33"]),
+        rec(2, "тд альфа", None, phones=["8 495 111-22-33"]),
+        rec(3, "бета", "казань", phones=["74951112233"]),  # not the number below as written: no join
+        rec(4, "гамма", "тула", phones=["+74951112233"]),
+        rec(5, "дельта", "тула", phones=["ресепшн", "+00"]),  # "+00" and "+0" are two phones as written
+        rec(6, "эпсилон", "тула", phones=["ресепшн", "+0"]),
+        rec(7, "дзета", "тула", phones=["ресепшн"]),
+    ], SETTINGS)
+    assert result.clusters == [[1, 2], [3], [4], [5], [6], [7]]
+    assert result.pairs[0].detail == "phone 8 495 111-22-33"
+    assert result.hubs == {"ресепшн": 3}
+
+
+def test_inns_differing_in_length_or_leading_zeros_are_two_clients():
+    result = find_clusters([rec(1, "альфа", "москва", "0277000001"), rec(2, "бета", "казань", "000277000001"),
+                            rec(3, "гамма", "тула", "0277000001"), rec(4, "дельта", "омск", "277000001"),
+                            rec(5, "эпсилон", "сочи", "277000001")], SETTINGS)
+    assert result.clusters == [[1, 3], [2], [4, 5]]
+    assert [p.detail for p in result.pairs] == ["INN 0277000001", "INN 277000001"]
+
+
 def test_a_phone_shared_by_two_records_of_one_company_joins_them():
     result = find_clusters([rec(1, "ромашка", "москва", phones=["+74951234567"]),
                             rec(2, "тд ромашка", None, phones=["+74951234567", "+79161234567"])], SETTINGS)

@@ -27,7 +27,7 @@ import operator
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
@@ -703,9 +703,9 @@ def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
                            in zip(linker.persons, linker.email_domains, linker.kpps)]
     _link_strong_keys(linker, _shared_inns(linker.inns), domains, hub_domains)
     del domains
-    phone_carriers = numpy.repeat(numpy.arange(len(linker.ids), dtype=numpy.int32), numpy.diff(linker.phone_starts))
-    hubs = _link_phones(linker, _shared_numbers(linker.phone_numbers, phone_carriers))
-    del phone_carriers
+    starts = linker.phone_starts
+    hubs = _link_phones(linker, _shared_numbers(linker.phone_numbers,
+                                                lambda places: numpy.searchsorted(starts, places, "right") - 1))
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
@@ -715,31 +715,41 @@ def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
 def _shared_inns(inns: list[str | None]) -> list[list[int]]:
     """The records of each INN that two records or more carry, as _shared_numbers lists them."""
     odd: dict[str, int] = {}
-    carriers = numpy.flatnonzero(numpy.fromiter(map(bool, inns), dtype=bool, count=len(inns))).astype(numpy.int32)
+    carriers = numpy.flatnonzero(numpy.fromiter(map(bool, inns), dtype=bool, count=len(inns)))
     numbers = numpy.fromiter((_inn_number(inn, odd) for inn in inns if inn), dtype=numpy.int64, count=len(carriers))
-    return [members for _, members in _shared_numbers(numbers, carriers)]
+    return [members for _, members in _shared_numbers(numbers, carriers.__getitem__)]
 
 
-def _shared_numbers(numbers: numpy.ndarray, carriers: numpy.ndarray) -> list[tuple[int, list[int]]]:
-    """Each number that two records or more carry, with their positions in order; numbers[k] is carried by
-    the record at position carriers[k], which never decreases. Listed as reading the records one by one
-    finds them shared: by the place of the number in its second record. Sorted arrays, not a dict of
-    every number: the dict took as much memory as the keys themselves."""
+def _shared_numbers(numbers: numpy.ndarray, carriers: Callable[[numpy.ndarray], numpy.ndarray]
+                    ) -> list[tuple[int, list[int]]]:
+    """Each number that two records or more carry, with their positions in order. `carriers` gives the
+    position of the record carrying each of the numbers at the places given, and never decreases with
+    the place. Listed as reading the records one by one finds them shared: by the place of the number in
+    its second record. Sorted arrays, not a dict of every number, which took as much memory as the keys;
+    only the numbers seen twice are carried further, so that 10M records' phones take two arrays' memory."""
     order = numpy.argsort(numbers, kind="stable")  # each number's places, in record order
-    sorted_numbers, carriers = numbers[order], carriers[order]
+    sorted_numbers = numbers[order]
+    repeated = numpy.zeros(len(order), dtype=bool)
+    same = sorted_numbers[1:] == sorted_numbers[:-1]
+    repeated[1:] = same
+    repeated[:-1] |= same
+    del same
+    order, sorted_numbers = order[repeated], sorted_numbers[repeated]
+    del repeated
+    positions = carriers(order)
     first_of_number = numpy.ones(len(order), dtype=bool)
     first_of_number[1:] = sorted_numbers[1:] != sorted_numbers[:-1]
     kept = first_of_number.copy()  # a number repeated within one record counts once
-    kept[1:] |= carriers[1:] != carriers[:-1]
-    order, sorted_numbers, carriers, first_of_number = (
-        column[kept] for column in (order, sorted_numbers, carriers, first_of_number))
+    kept[1:] |= positions[1:] != positions[:-1]
+    order, sorted_numbers, positions, first_of_number = (
+        column[kept] for column in (order, sorted_numbers, positions, first_of_number))
     starts_of_number = numpy.flatnonzero(first_of_number)
     counts = numpy.diff(numpy.append(starts_of_number, len(order)))
     shared = starts_of_number[counts > 1]
     counts = counts[counts > 1]
     by_second = numpy.argsort(order[shared + 1], kind="stable")
-    positions = carriers.tolist()
-    return [(number, positions[start:start + count]) for number, start, count
+    listed = positions.tolist()
+    return [(number, listed[start:start + count]) for number, start, count
             in zip(sorted_numbers[shared[by_second]].tolist(), shared[by_second].tolist(),
                    counts[by_second].tolist())]
 

@@ -537,14 +537,16 @@ class _Linker:
                     self.link(group_a[0], group_b[0], rule, 100.0, f'names "{name_a}" ~ "{name_b}", {via}')
 
 
-def _marks(person: bool, domains: tuple[str, ...], kpp: str | None, hub_domains: set[str]) -> tuple[str, ...]:
-    """The company email domains (but hubs) and the head-office KPP (reason code 01) of a company's record."""
+def _marks(person: bool, domains: tuple[str, ...], kpp: str | None, hub_domains: set[str],
+           head_offices: dict[str, tuple[str]]) -> tuple[str, ...]:
+    """The company email domains (but hubs) and the head-office KPP (reason code 01) of a company's record.
+    A KPP alone is one tuple for all its records, kept in `head_offices`: half of a base's records."""
     if person:
         return ()
     if hub_domains and not hub_domains.isdisjoint(domains):
         domains = tuple(domain for domain in domains if domain not in hub_domains)
     if kpp and kpp[4:6] == "01":
-        return (*domains, kpp)
+        return (*domains, kpp) if domains else head_offices.setdefault(kpp, (kpp,))
     return domains
 
 
@@ -699,8 +701,10 @@ def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
             for domain in record_domains:
                 domains.add(domain, i)
     hub_domains = {domain for domain, members in domains.shared.items() if linker.is_hub(members)}
-    linker.forest.marks = [_marks(person, record_domains, kpp, hub_domains) for person, record_domains, kpp
-                           in zip(linker.persons, linker.email_domains, linker.kpps)]
+    head_offices: dict[str, tuple[str]] = {}
+    linker.forest.marks = [_marks(person, record_domains, kpp, hub_domains, head_offices)
+                           for person, record_domains, kpp in zip(linker.persons, linker.email_domains, linker.kpps)]
+    del head_offices
     _link_strong_keys(linker, _shared_inns(linker.inns), domains, hub_domains)
     del domains
     starts = linker.phone_starts

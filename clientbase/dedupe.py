@@ -170,7 +170,7 @@ _PARTY_NAMES = 4
 _SWITCHBOARD = 10
 
 _MERGED, _SAME, _REFUSED = 1, 0, -1
-# Phones as numbers below this, an E.164 number's 15 digits and more: the numbers are held in 64 bits.
+# A phone held as a number stays below this, far above E.164's 15 digits: the numbers are held in 64 bits.
 _NUMBERS_END = 1 << 62
 # From this many (city, name) items on, similar names are looked for in a worker process (on two cores or more).
 PARALLEL_NAMES = 50_000
@@ -285,7 +285,7 @@ def _same_word(a: str, b: str) -> bool:
 class _Groups:
     """Record positions per key value, with a list only for the values seen on two records or more.
 
-    Most phones, INNs and names are seen once: millions of one-element lists would cost more time
+    Most names, emails and domains are seen once: millions of one-element lists would cost more time
     and memory than the clustering itself.
     """
 

@@ -441,7 +441,7 @@ class _Linker:
             column[:] = [column[k] for k in positions]
         self.inns = array("q", numpy.frombuffer(self.inns, dtype=numpy.int64)[order].tobytes())
         starts, counts = self.phone_starts[:-1][order], numpy.diff(self.phone_starts)[order]
-        self.phone_starts = numpy.concatenate(([0], numpy.cumsum(counts))).astype(numpy.int64)
+        self.phone_starts = numpy.concatenate(([0], numpy.cumsum(counts)))
         self.phone_numbers = self.phone_numbers[numpy.repeat(starts - self.phone_starts[:-1], counts)
                                                 + numpy.arange(int(self.phone_starts[-1]))]
 

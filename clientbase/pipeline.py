@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -709,30 +710,63 @@ class RulesSummary:
     abcde: dict[str, int] = field(default_factory=dict)
     key_clients: int = 0
     profit_only_channels: list[str] = field(default_factory=list)
+    mode: str = "full"  # full | incremental
+    clients: int = 0  # clients whose standing was worked out
 
 
-def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> RulesSummary:
-    """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state."""
+def _rules_settings(rules: Rules) -> str:
+    """What the standings depend on besides the clients, commands and the day: a change works out every one."""
+    return json.dumps([__version__, asdict(rules.rank), asdict(rules.ownership), asdict(rules.cycle),
+                       list(rules.ingest.source_priority)])
+
+
+def _spellings(store: Store) -> dict[str, str]:
+    """How to write each manager's name (one_spelling), from what the dumps and the last ledger events say."""
+    spellings: Counter[str] = Counter()
+    for manager, records in store.owner_spellings():
+        if name := manager_name(manager):
+            spellings[name] += records
+    spellings.update(dict(store.event_spellings()))
+    return one_spelling(spellings)
+
+
+def _apply_rules(store: Store, rules: Rules, as_of: date, command: str, judged_in_part: bool) -> RulesSummary:
+    """Segments and ABCDE, then ownership (conflicts, expiry), the cycle, and each client's state.
+
+    Every client is ranked, as a class is a share of the channel. The rest is worked out again only for the
+    clients whose standing may have changed since the last clean (Store.set_rules_scope), when the judgement
+    was of part of the base too and the settings, the managers' spellings and the day allow; for every client
+    otherwise.
+    """
     ranking = rank_clients(store.rank_inputs(), as_of, rules.rank)
     summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
+    spelled = _spellings(store)
+    settings, day = _rules_settings(rules), as_of.isoformat()
+    last = store.rules_state()
+    # A manager first named since is named only by the clients of the scope; one written another way now is
+    # written so in every client's standing.
+    scoped = (judged_in_part and last is not None and last[0] == settings and last[1] <= day
+              and all(json.loads(last[2]).get(name, written) == written for name, written in spelled.items()))
+    ids, segments, classes, dependencies = ranking.client_ids, ranking.segments, ranking.abcde, ranking.dependencies
+    summary.clients = len(ids)
+    if scoped:
+        summary.mode = "incremental"
+        summary.clients = store.set_rules_scope(day, (cid for cid, *now, stood in zip(
+            ids, segments, classes, dependencies, store.class_standing(), strict=True) if tuple(now) != stood))
     claims: dict[int, list[Claim]] = defaultdict(list)
-    spellings: Counter[str] = Counter()
-    for client_id, manager, assigned_on, ref in store.owner_claims():
+    for client_id, manager, assigned_on, ref in store.owner_claims(scoped):
         if name := manager_name(manager):
             claims[client_id].append(Claim(name, assigned_on, ref))
-            spellings[name] += 1
-    events = store.last_ledger_events()
-    spellings.update(event.manager for event in events.values() if event.manager)
-    spelled = one_spelling(spellings)
+    events = store.last_ledger_events(scoped)
     quarantined = store.quarantined_ids()
-    snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > as_of.isoformat()}
+    snoozed = {cid for cid, (until, _) in store.snoozes().items() if until > day}
     previous_conflicts = store.conflicts()
     conflicts, changed, expiries, logged = [], [], [], []
-    states: Counter[str] = Counter()
     rest_days = {abcde: rules.cycle.rest_for(abcde) for abcde in (None, "A", "B", "C", "D", "E")}
-    for cid, segment, abcde, dependency, stood in zip(ranking.client_ids, ranking.segments, ranking.abcde,
-                                                      ranking.dependencies, store.standings(), strict=True):
-        last_contact, last_result = stood[:2]  # both by client id
+    k = 0  # the client's place in the ranking: both are by id
+    for cid, last_contact, last_result, *stood in store.standings(scoped):
+        k = bisect_left(ids, cid, k)
+        segment, abcde, dependency = segments[k], classes[k], dependencies[k]
         owner = since = until = None
         if cid in claims or cid in events:  # most of a large base has no owner named anywhere
             ownership = resolve_owner(cid, claims.get(cid, ()), events.get(cid), last_result, dependency is not None,
@@ -751,21 +785,21 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str) -> Rules
                 if previous_conflicts.get(cid) != row[1:]:
                     logged.append(("conflict", {"managers": claimants, "owner": owner, "rule": ownership.rule},
                                    cid))
-        state = client_state(cid in quarantined, cid in snoozed, owner)
-        states[state] += 1
-        standing = (owner, since, until, segment, abcde, dependency, next_due(last_contact, rest_days[abcde]), state)
-        if standing != stood[2:]:  # most clients stand where they stood last night
+        standing = (owner, since, until, segment, abcde, dependency, next_due(last_contact, rest_days[abcde]),
+                    client_state(cid in quarantined, cid in snoozed, owner))
+        if standing != tuple(stood):  # most clients stand where they stood last night
             changed.append((*standing, cid))
     store.add_ledger(*expiries)
     store.audit_many(command, logged)
-    store.save_conflicts(conflicts)
+    summary.conflicts = store.save_conflicts(conflicts, scoped)
     store.save_standing(changed)
+    store.save_rules_state(settings, day, json.dumps(spelled, ensure_ascii=False, sort_keys=True))
+    states = store.state_totals()
     summary.owned, summary.pool, summary.snoozed, summary.quarantined = (
-        states["owned"], states["pool"], states["snoozed"], states["quarantined"])
+        states.get("owned", 0), states.get("pool", 0), states.get("snoozed", 0), states.get("quarantined", 0))
     summary.segments = dict(Counter(ranking.segments))
     summary.abcde = dict(Counter(filter(None, ranking.abcde)))
     summary.key_clients = sum(dependency is not None for dependency in ranking.dependencies)
-    summary.conflicts = len(conflicts)
     return summary
 
 
@@ -795,7 +829,7 @@ def clean(db: Path, rules: Rules, as_of: date, *, dry_run: bool = False, full: b
             step("judging the phone numbers")
             phones = _judge(store, rules, as_of, "clean")
             step("applying the working rules")
-            standing = _apply_rules(store, rules, as_of, "clean")
+            standing = _apply_rules(store, rules, as_of, "clean", phones.mode == "incremental")
             summary = CleanSummary(as_of, dry_run, dedupe, phones, standing)
             store.save_run(as_of.isoformat(), run_counts(asdict(summary)))
             step("writing the changes")

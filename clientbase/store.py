@@ -66,6 +66,16 @@ def _records_changed_trigger(fields: Sequence[str]) -> str:
     END;"""
 
 
+def _unruled_trigger(table: str, event: str) -> str:
+    row = "old" if event == "DELETE" else "new"
+    return f"""
+    CREATE TRIGGER {table}_{event.lower()}_unruled AFTER {event} ON {table}
+    BEGIN
+        INSERT INTO unruled_clients(client_id) SELECT {row}.client_id
+        WHERE NOT EXISTS (SELECT 1 FROM unruled_clients WHERE client_id = {row}.client_id);
+    END;"""
+
+
 MIGRATIONS: list[str] = [
     # 1: sources, immutable records with their normalised facts, phones, emails, audit.
     """
@@ -386,6 +396,18 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE raw_hints (record_id INTEGER PRIMARY KEY, client_id INTEGER NOT NULL);
     """,
+    # 19: what the last clean's working rules were worked out with, and the clients a command changed since
+    # (an owner, a snooze, the quarantine), so that clean works out again only the standing that may change.
+    """
+    CREATE TABLE rules_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        settings TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        spellings TEXT NOT NULL
+    );
+    CREATE TABLE unruled_clients (client_id INTEGER PRIMARY KEY);
+    """ + _unruled_trigger("ledger", "INSERT") + "".join(
+        _unruled_trigger(table, event) for table in ("snoozes", "quarantine") for event in ("INSERT", "UPDATE", "DELETE")),
 ]
 
 # Stored in records; a record's raw row goes to record_raw.
@@ -1865,24 +1887,75 @@ class Store:
         return self._conn.execute(
             "SELECT id, channel, profit, potential, last_purchase, revenue FROM clients ORDER BY id").fetchall()
 
-    def standings(self) -> Iterator[tuple]:
-        """(last contact, last result or else last purchase, then the standing the last clean left: owner,
-        owner_since, owner_until, segment, abcde, dependency, next_due, state) of every client, by id."""
-        return self._conn.execute(
-            "SELECT last_contact, coalesce(last_result, last_purchase), owner, owner_since, owner_until, segment, "
-            "abcde, dependency, next_due, state FROM clients ORDER BY id")
+    def rules_state(self) -> tuple[str, str, str] | None:
+        """(settings, as_of, spellings) the last clean's working rules were worked out with; None when every
+        client's standing must be worked out again."""
+        return self._conn.execute("SELECT settings, as_of, spellings FROM rules_state").fetchone()
 
-    def owner_claims(self) -> Iterator[tuple]:
-        """(client_id, manager, assigned_on or the day its company was first read with that owner, record ref) of
-        every named owner, by record: each client's claims in record order, without sorting half a million."""
+    def save_rules_state(self, settings: str, as_of: str, spellings: str) -> None:
+        """Record worked-out standings: nothing is left to work out until a client or a command changes it."""
+        self._conn.execute("INSERT INTO rules_state(id, settings, as_of, spellings) VALUES (1, ?, ?, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET settings = excluded.settings, as_of = excluded.as_of, "
+                           "spellings = excluded.spellings", (settings, as_of, spellings))
+        self._conn.execute("DELETE FROM unruled_clients")
+
+    def class_standing(self) -> Iterator[tuple]:
+        """(segment, abcde, dependency) the last clean gave every client, by id."""
+        return self._conn.execute("SELECT segment, abcde, dependency FROM clients ORDER BY id")
+
+    def set_rules_scope(self, as_of: str, reclassed: Iterable[int]) -> int:
+        """Scope the `scoped=True` rules queries below to the clients whose standing may have changed since the
+        last clean: those judged again (clustered again, or holding a number whose calls changed), those a
+        command changed (an owner, a snooze, the quarantine), the snoozed (a snooze ends by the day), those whose
+        owner's term has run out by `as_of`, those never worked out, and the `reclassed` (segment, class or
+        dependency changed). Returns how many."""
+        self._fill_ids("rules_clients", reclassed)
+        conn = self._conn
+        conn.execute("INSERT OR IGNORE INTO temp.rules_clients(id) SELECT id FROM temp.judge_clients")
+        conn.execute("INSERT OR IGNORE INTO temp.rules_clients(id) SELECT client_id FROM unruled_clients")
+        conn.execute("INSERT OR IGNORE INTO temp.rules_clients(id) SELECT id FROM clients "
+                     "WHERE owner_until <= ? OR state IS NULL OR state = 'snoozed'", (as_of,))
+        return conn.execute("SELECT count(*) FROM temp.rules_clients").fetchone()[0]
+
+    def standings(self, scoped: bool = False) -> Iterator[tuple]:
+        """(id, last contact, last result or else last purchase, then the standing the last clean left: owner,
+        owner_since, owner_until, segment, abcde, dependency, next_due, state) of every client (of the scope),
+        by id."""
         return self._conn.execute(
-            "SELECT r.client_id, r.owner, coalesce(r.assigned_on, r.owner_read_on), r.ref FROM records r "
+            "SELECT c.id, c.last_contact, coalesce(c.last_result, c.last_purchase), c.owner, c.owner_since, "
+            "c.owner_until, c.segment, c.abcde, c.dependency, c.next_due, c.state "
+            f"FROM {_within('rules_clients', 'clients', 'c', 'id', scoped)} ORDER BY c.id")
+
+    def owner_claims(self, scoped: bool = False) -> Iterator[tuple]:
+        """(client_id, manager, assigned_on or the day its company was first read with that owner, record ref) of
+        every named owner (of a client of the scope), by record: each client's claims in record order, without
+        sorting half a million."""
+        return self._conn.execute(
+            "SELECT r.client_id, r.owner, coalesce(r.assigned_on, r.owner_read_on), r.ref "
+            f"FROM {_within('rules_clients', 'records', 'r', 'client_id', scoped)} "
             f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL ORDER BY r.id")
 
-    def last_ledger_events(self) -> dict[int, LedgerEvent]:
+    def owner_spellings(self) -> Iterator[tuple[str, int]]:
+        """(manager as written, how many records name them) of the owners owner_claims gives."""
+        return self._conn.execute(
+            "SELECT r.owner, count(*) FROM records r "
+            f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL GROUP BY r.owner")
+
+    def last_ledger_events(self, scoped: bool = False) -> dict[int, LedgerEvent]:
+        """Each client's (of the scope) last ledger event."""
         return {row[0]: LedgerEvent(*row) for row in self._conn.execute(
-            "SELECT client_id, kind, manager, on_date, term_days, reason FROM ledger "
-            "WHERE id IN (SELECT max(id) FROM ledger GROUP BY client_id)")}
+            "SELECT client_id, kind, manager, on_date, term_days, reason FROM ledger WHERE id IN "
+            f"(SELECT max(l.id) FROM {_within('rules_clients', 'ledger', 'l', 'client_id', scoped)} "
+            "GROUP BY l.client_id)")}
+
+    def event_spellings(self) -> Iterator[tuple[str, int]]:
+        """(manager, how many clients' last ledger event names them)."""
+        return self._conn.execute(
+            "SELECT manager, count(*) FROM ledger WHERE id IN (SELECT max(id) FROM ledger GROUP BY client_id) "
+            "AND manager IS NOT NULL GROUP BY manager")
+
+    def state_totals(self) -> dict[str, int]:
+        return dict(self._conn.execute("SELECT state, count(*) FROM clients GROUP BY state").fetchall())
 
     def add_ledger(self, *events: LedgerEvent) -> None:
         self._conn.executemany(
@@ -1903,10 +1976,14 @@ class Store:
             "LEFT JOIN ledger l ON l.id = (SELECT max(id) FROM ledger WHERE client_id = f.client_id) "
             "ORDER BY f.client_id").fetchall()
 
-    def save_conflicts(self, rows: Iterable[tuple]) -> None:
-        self._conn.execute("DELETE FROM conflicts")
+    def save_conflicts(self, rows: Iterable[tuple], scoped: bool = False) -> int:
+        """The conflicts of every client (of the scope, those of clients gone dropped too); returns how many
+        conflicts there are now."""
+        self._conn.execute("DELETE FROM conflicts WHERE client_id IN temp.rules_clients "
+                           "OR client_id NOT IN (SELECT id FROM clients)" if scoped else "DELETE FROM conflicts")
         self._conn.executemany(
             "INSERT INTO conflicts(client_id, managers, resolved_owner, rule) VALUES (?,?,?,?)", rows)
+        return self._conn.execute("SELECT count(*) FROM conflicts").fetchone()[0]
 
     def snoozes(self) -> dict[int, tuple[str, str]]:
         return {row[0]: row[1:] for row in self._conn.execute("SELECT client_id, until, reason FROM snoozes")}

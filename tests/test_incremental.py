@@ -8,6 +8,7 @@ import random
 import shutil
 import sqlite3
 import sys
+from collections import Counter
 from pathlib import Path
 
 import openpyxl
@@ -27,8 +28,8 @@ sys.path.insert(0, str(ROOT / "sample_data"))
 from generate import generate  # noqa: E402
 
 
-def clean_summary(db: Path, *args: str) -> dict:
-    return json.loads(cli(db, "clean", "--as-of", AS_OF, "--json", *args).stdout)
+def clean_summary(db: Path, *args: str, as_of: str = AS_OF) -> dict:
+    return json.loads(cli(db, "clean", "--as-of", as_of, "--json", *args).stdout)
 
 
 def clean(db: Path, *args: str) -> dict:
@@ -50,13 +51,17 @@ def client_ids(db: Path) -> dict[str, str]:
 
 def standing(db: Path) -> dict[frozenset[str], tuple]:
     """What the judgement and the rules made of each client (by its records): its state, last contact,
-    due date, owner and class, and its numbers and reasons in quarantine."""
+    due date, owner and term, segment, class and dependency, its ownership conflict, and its numbers and
+    reasons in quarantine."""
     quarantine: dict[str, list[tuple]] = {}
     for row in table(db, "quarantine"):
         quarantine.setdefault(row["client_id"], []).append((row["e164"], row["reason"], row["since"], row["recheck_on"]))
-    return {frozenset(c["record_refs"].split(";")): (c["state"], c["last_contact"], c["next_due"], c["owner"],
-                                                     c["abcde"], sorted(quarantine.get(c["client_id"], [])))
-            for c in table(db, "clients")}
+    conflicts = {row["client_id"]: (row["managers"], row["resolved_owner"], row["rule"])
+                 for row in table(db, "conflicts")}
+    return {frozenset(c["record_refs"].split(";")): (
+        c["state"], c["last_contact"], c["next_due"], c["owner"], c["owner_until"], c["segment"], c["abcde"],
+        c["dependency"], conflicts.get(c["client_id"]), sorted(quarantine.get(c["client_id"], [])))
+        for c in table(db, "clients")}
 
 
 def review_pairs(db: Path) -> set[tuple[str, str, str, str]]:
@@ -75,20 +80,27 @@ def split_csv(source: Path, first: Path, second: Path, share: float, encoding: s
 
 
 def same_as_full(db: Path, tmp_path: Path) -> tuple[dict, dict]:
+    """What cleaned_as_full checks; returns both clusterings' summaries."""
+    incremental, full = cleaned_as_full(db, tmp_path)
+    return incremental["dedupe"], full["dedupe"]
+
+
+def cleaned_as_full(db: Path, tmp_path: Path, as_of: str = AS_OF) -> tuple[dict, dict]:
     """Clean a copy incrementally and another copy from scratch; both must give the same clients, judged
-    and ranked the same. Returns both summaries."""
+    and ranked the same, with the same owners. Returns both summaries."""
     full_db = tmp_path / "full" / db.name
     full_db.parent.mkdir(exist_ok=True)
     with sqlite3.connect(db) as source, sqlite3.connect(full_db) as target:
         source.backup(target)
-    incremental, full = clean_summary(db), clean_summary(full_db, "--full")
-    assert full["dedupe"]["mode"] == full["phones"]["mode"] == "full"
+    incremental, full = clean_summary(db, as_of=as_of), clean_summary(full_db, "--full", as_of=as_of)
+    assert full["dedupe"]["mode"] == full["phones"]["mode"] == full["rules"]["mode"] == "full"
     assert partition(db) == partition(full_db)
     assert standing(db) == standing(full_db)
     assert review_pairs(db) == review_pairs(full_db)
-    assert incremental["phones"] == {**full["phones"], "mode": incremental["phones"]["mode"],
-                                     "clients": incremental["phones"]["clients"]}
-    return incremental["dedupe"], full["dedupe"]
+    for step in ("phones", "rules"):
+        assert incremental[step] == {**full[step], "mode": incremental[step]["mode"],
+                                     "clients": incremental[step]["clients"]}
+    return incremental, full
 
 
 @pytest.fixture(scope="module")
@@ -837,6 +849,64 @@ def test_new_calls_are_judged_incrementally_as_a_full_clean_would(cleaned, dumps
     cli(cleaned, "ingest", str(renamed), "--source", "1c_export.csv")
     same_as_full(cleaned, tmp_path)
     assert clean_summary(cleaned)["phones"]["dead"] == dead > 0
+
+
+def test_owners_snoozes_and_terms_are_worked_out_incrementally_as_a_full_clean_would(cleaned, dumps, tmp_path):
+    cli(cleaned, "calls", str(dumps / "calls_old.csv"))
+    clean_summary(cleaned)
+    clients = table(cleaned, "clients")
+    # Potential clients: never bought, so the days passing leave their segment and class as they are.
+    pool = [c["client_id"] for c in clients if c["state"] == "pool" and c["segment"] == "potential"]
+    owned = [c["client_id"] for c in clients if c["state"] == "owned"]
+    first, leaving, taking = sorted({c["owner"] for c in clients if c["state"] == "owned"})[:3]
+    quarantined = next(c["client_id"] for c in clients if c["state"] == "quarantined")
+    day = "2026-12-01"  # after every assignment the dumps date
+    cli(cleaned, "assign", pool[0], first, "--as-of", day)
+    cli(cleaned, "release", owned[0], "--as-of", day)
+    cli(cleaned, "snooze", pool[1], "--until", "2026-12-10", "--reason", "head office buys", "--as-of", day)
+    cli(cleaned, "snooze", pool[2], "--until", "2027-06-01", "--reason", "head office buys", "--as-of", day)
+    cli(cleaned, "quarantine", "release", quarantined, "--as-of", day)
+    cli(cleaned, "reassign", "--from", leaving, "--to", taking, "--as-of", day)
+    conflict = next(row for row in table(cleaned, "conflicts") if leaving not in row["managers"])
+    loser = next(m for m in conflict["managers"].split(";") if m != conflict["resolved_owner"])
+    cli(cleaned, "assign", conflict["client_id"], loser, "--as-of", day)
+    that_day, _ = cleaned_as_full(cleaned, tmp_path, as_of=day)
+    assert (that_day["rules"]["mode"], that_day["rules"]["snoozed"]) == ("incremental", 2)
+
+    # A month on: terms run out and the first snooze is over, with nothing clustered or judged again.
+    month_on, _ = cleaned_as_full(cleaned, tmp_path, as_of="2027-01-05")
+    assert (month_on["dedupe"]["mode"], month_on["phones"]["clients"]) == ("unchanged", 0)
+    assert month_on["rules"]["mode"] == "incremental"
+    assert 0 < month_on["rules"]["clients"] < len(clients) / 2
+    assert month_on["rules"]["expired"] > 0 and month_on["rules"]["snoozed"] == 1
+    after = {c["client_id"]: c for c in table(cleaned, "clients")}
+    assert (after[pool[0]]["owner"], after[owned[0]]["owner"]) == (first, "")
+    assert after[quarantined]["state"] != "quarantined"
+    assert leaving not in {c["owner"] for c in after.values()}
+    settled = next(row for row in table(cleaned, "conflicts") if row["client_id"] == conflict["client_id"])
+    assert (after[conflict["client_id"]]["owner"], settled["rule"]) == (loser, "assigned by a command")
+
+    # New calls and records, then days running backwards: everything is worked out again.
+    cli(cleaned, "calls", str(dumps / "calls_new.csv"))
+    cli(cleaned, "ingest", str(dumps / "purchased_new.csv"))
+    later, _ = cleaned_as_full(cleaned, tmp_path, as_of="2027-01-20")
+    assert later["rules"]["mode"] == "incremental"
+    assert clean_summary(cleaned, as_of="2027-01-19")["rules"]["mode"] == "full"
+
+
+def test_a_manager_written_another_way_by_most_dumps_is_renamed_in_every_standing(cleaned, tmp_path):
+    clean_summary(cleaned)
+    owners = Counter(c["owner"] for c in table(cleaned, "clients") if c["owner"])
+    manager, held = owners.most_common(1)[0]
+    shouted = manager.upper()
+    more = tmp_path / "more.csv"  # more companies claimed in capitals than records name the manager so far
+    more.write_text("Наименование;Телефон;Ответственный\n" + "".join(
+        f"ООО Новый клиент {n};+7 912 {n:03d}-00-00;{shouted}\n" for n in range(5 * held)), encoding="utf-8")
+    cli(cleaned, "ingest", str(more))
+    summary, _ = cleaned_as_full(cleaned, tmp_path)
+    assert summary["rules"]["mode"] == "full"
+    owners = Counter(c["owner"] for c in table(cleaned, "clients") if c["owner"])
+    assert owners[shouted] >= 6 * held and manager not in owners
 
 
 def test_a_dialer_log_sent_again_with_more_calls_keeps_the_calls_it_had(cleaned, dumps, tmp_path):

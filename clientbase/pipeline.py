@@ -748,10 +748,9 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str, judged_i
     scoped = (judged_in_part and last is not None and last[0] == settings and last[1] <= day
               and all(json.loads(last[2]).get(name, written) == written for name, written in spelled.items()))
     ids, segments, classes, dependencies = ranking.client_ids, ranking.segments, ranking.abcde, ranking.dependencies
-    summary.clients = len(ids)
     if scoped:
         summary.mode = "incremental"
-        summary.clients = store.set_rules_scope(day, (cid for cid, *now, stood in zip(
+        store.set_rules_scope(day, (cid for cid, *now, stood in zip(
             ids, segments, classes, dependencies, store.class_standing(), strict=True) if tuple(now) != stood))
     claims: dict[int, list[Claim]] = defaultdict(list)
     for client_id, manager, assigned_on, ref in store.owner_claims(scoped):
@@ -765,6 +764,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str, judged_i
     rest_days = {abcde: rules.cycle.rest_for(abcde) for abcde in (None, "A", "B", "C", "D", "E")}
     k = 0  # the client's place in the ranking: both are by id
     for cid, last_contact, last_result, *stood in store.standings(scoped):
+        summary.clients += 1
         k = bisect_left(ids, cid, k)
         segment, abcde, dependency = segments[k], classes[k], dependencies[k]
         owner = since = until = None

@@ -406,6 +406,13 @@ MIGRATIONS: list[str] = [
         spellings TEXT NOT NULL
     );
     CREATE TABLE unruled_clients (client_id INTEGER PRIMARY KEY);
+    -- A claim's date changes nothing clustering or judging reads: a row read again dates its claim anew.
+    CREATE TRIGGER records_claim_redated AFTER UPDATE OF owner_read_on ON records
+    WHEN old.client_id IS NOT NULL AND old.owner_read_on IS NOT new.owner_read_on
+    BEGIN
+        INSERT INTO unruled_clients(client_id) SELECT old.client_id
+        WHERE NOT EXISTS (SELECT 1 FROM unruled_clients WHERE client_id = old.client_id);
+    END;
     """ + _unruled_trigger("ledger", "INSERT") + "".join(
         _unruled_trigger(table, event) for table in ("snoozes", "quarantine") for event in ("INSERT", "UPDATE", "DELETE")),
 ]
@@ -1903,19 +1910,18 @@ class Store:
         """(segment, abcde, dependency) the last clean gave every client, by id."""
         return self._conn.execute("SELECT segment, abcde, dependency FROM clients ORDER BY id")
 
-    def set_rules_scope(self, as_of: str, reclassed: Iterable[int]) -> int:
+    def set_rules_scope(self, as_of: str, reclassed: Iterable[int]) -> None:
         """Scope the `scoped=True` rules queries below to the clients whose standing may have changed since the
         last clean: those judged again (clustered again, or holding a number whose calls changed), those a
         command changed (an owner, a snooze, the quarantine), the snoozed (a snooze ends by the day), those whose
         owner's term has run out by `as_of`, those never worked out, and the `reclassed` (segment, class or
-        dependency changed). Returns how many."""
+        dependency changed)."""
         self._fill_ids("rules_clients", reclassed)
         conn = self._conn
         conn.execute("INSERT OR IGNORE INTO temp.rules_clients(id) SELECT id FROM temp.judge_clients")
         conn.execute("INSERT OR IGNORE INTO temp.rules_clients(id) SELECT client_id FROM unruled_clients")
         conn.execute("INSERT OR IGNORE INTO temp.rules_clients(id) SELECT id FROM clients "
                      "WHERE owner_until <= ? OR state IS NULL OR state = 'snoozed'", (as_of,))
-        return conn.execute("SELECT count(*) FROM temp.rules_clients").fetchone()[0]
 
     def standings(self, scoped: bool = False) -> Iterator[tuple]:
         """(id, last contact, last result or else last purchase, then the standing the last clean left: owner,

@@ -894,6 +894,24 @@ def test_owners_snoozes_and_terms_are_worked_out_incrementally_as_a_full_clean_w
     assert clean_summary(cleaned, as_of="2027-01-19")["rules"]["mode"] == "full"
 
 
+def test_a_claim_read_again_another_day_moves_its_term_as_a_full_clean_would(tmp_path):
+    dump, db = tmp_path / "crm.csv", tmp_path / "cb.db"
+
+    def send(address: str, day: str) -> None:  # no name or INN: nothing finds the company's earlier claim date
+        dump.write_text(f"Телефон;Адрес;Ответственный\n+79161112233;{address};Петрова Анна\n"
+                        "+79035556677;ул. Мира 2;Сидоров Олег\n", encoding="utf-8")
+        cli(db, "ingest", str(dump), "--as-of", day)
+
+    send("ул. Ленина 1", "2026-11-01")
+    clean_summary(db, as_of="2026-11-01")
+    send("ул. Ленина 5", "2026-11-10")  # only the address changed: nothing is clustered or judged again
+    summary, _ = cleaned_as_full(db, tmp_path, as_of="2026-11-10")
+    assert (summary["dedupe"]["mode"], summary["phones"]["clients"]) == ("unchanged", 0)
+    assert (summary["rules"]["mode"], summary["rules"]["clients"]) == ("incremental", 1)
+    owner = next(c for c in table(db, "clients") if c["owner"] == "Петрова Анна")
+    assert owner["owner_until"] == "2027-02-08"  # 90 days from the day the row was read again
+
+
 def test_a_manager_written_another_way_by_most_dumps_is_renamed_in_every_standing(cleaned, tmp_path):
     clean_summary(cleaned)
     owners = Counter(c["owner"] for c in table(cleaned, "clients") if c["owner"])

@@ -66,10 +66,13 @@ def _records_changed_trigger(fields: Sequence[str]) -> str:
     END;"""
 
 
-def _unruled_trigger(table: str, event: str) -> str:
-    row = "old" if event == "DELETE" else "new"
+def _unruled_trigger(table: str, event: str, name: str = "", when: str = "") -> str:
+    """A trigger noting the client of a row `event` (INSERT, UPDATE, DELETE, UPDATE OF ...) writes or removes in
+    `table`: the next clean works out its standing again."""
+    row = "new" if event == "INSERT" else "old"  # an update moves no row to another client
+    name = name or f"{table}_{event.lower()}_unruled"
     return f"""
-    CREATE TRIGGER {table}_{event.lower()}_unruled AFTER {event} ON {table}
+    CREATE TRIGGER {name} AFTER {event} ON {table}{f" WHEN {when}" if when else ""}
     BEGIN
         INSERT INTO unruled_clients(client_id) SELECT {row}.client_id
         WHERE NOT EXISTS (SELECT 1 FROM unruled_clients WHERE client_id = {row}.client_id);
@@ -406,15 +409,11 @@ MIGRATIONS: list[str] = [
         spellings TEXT NOT NULL
     );
     CREATE TABLE unruled_clients (client_id INTEGER PRIMARY KEY);
-    -- A claim's date changes nothing clustering or judging reads: a row read again dates its claim anew.
-    CREATE TRIGGER records_claim_redated AFTER UPDATE OF owner_read_on ON records
-    WHEN old.client_id IS NOT NULL AND old.owner_read_on IS NOT new.owner_read_on
-    BEGIN
-        INSERT INTO unruled_clients(client_id) SELECT old.client_id
-        WHERE NOT EXISTS (SELECT 1 FROM unruled_clients WHERE client_id = old.client_id);
-    END;
     """ + _unruled_trigger("ledger", "INSERT") + "".join(
-        _unruled_trigger(table, event) for table in ("snoozes", "quarantine") for event in ("INSERT", "UPDATE", "DELETE")),
+        _unruled_trigger(table, event) for table in ("snoozes", "quarantine") for event in ("INSERT", "UPDATE", "DELETE"))
+    # A claim's date is nothing clustering or judging reads: a row read again dates its claim anew.
+    + _unruled_trigger("records", "UPDATE OF owner_read_on", "records_claim_redated",
+                       "old.client_id IS NOT NULL AND old.owner_read_on IS NOT new.owner_read_on"),
 ]
 
 # Stored in records; a record's raw row goes to record_raw.

@@ -893,6 +893,14 @@ def test_owners_snoozes_and_terms_are_worked_out_incrementally_as_a_full_clean_w
     assert later["rules"]["mode"] == "incremental"
     assert clean_summary(cleaned, as_of="2027-01-19")["rules"]["mode"] == "full"
 
+    # Rules of rest changed: every client's due date is worked out again.
+    rest = tmp_path / "rest.toml"
+    rest.write_text("[cycle]\nrest_days = 10\n", encoding="utf-8")
+    due = {c["client_id"]: c["next_due"] for c in table(cleaned, "clients")}
+    rested = json.loads(cli(cleaned, "--rules", str(rest), "clean", "--as-of", "2027-01-20", "--json").stdout)
+    assert (rested["rules"]["mode"], rested["rules"]["clients"]) == ("full", len(due))
+    assert sum(c["next_due"] != due[c["client_id"]] for c in table(cleaned, "clients")) > len(due) / 4
+
 
 def test_a_claim_read_again_another_day_moves_its_term_as_a_full_clean_would(tmp_path):
     dump, db = tmp_path / "crm.csv", tmp_path / "cb.db"

@@ -10,43 +10,151 @@ same sorted neighbourhoods the full clustering compares.
 
 from __future__ import annotations
 
+import json
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity
+from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity, office_majority
 
 Key = tuple[str, Hashable]
+
+
+# A usable record as the store reads it: (record id, city key or None, whether its city is blank, KPP,
+# valid INN, company name key: None for a person or a record without a name).
+PlaceRow = tuple[int, str | None, int, str | None, str | None, str | None]
+
+# The columns of PlaceRows, and their types: a million records cost 33 MB.
+_COLUMNS = (("ids", numpy.int64), ("cities", numpy.int32), ("blank", numpy.int8), ("kpp_offices", numpy.int32),
+            ("inn_offices", numpy.int32), ("inns", numpy.int64), ("names", numpy.int32))
+
+
+@dataclass(frozen=True)
+class PlaceRows:
+    """Where each usable record is, and the company it names, as columns of numbers, one row per record.
+
+    They give the tax offices' cities (offices) and the company names (CompanyNames) that a clustering
+    of part of the base needs from the whole of it. The last clean keeps them in the base: the next one
+    reads again only the records changed since.
+    """
+
+    ids: numpy.ndarray  # sorted
+    cities: numpy.ndarray  # codes into city_list; 0 ("") for none
+    blank: numpy.ndarray  # 1 where the city is blank: its KPP's or INN's tax office may place the record
+    kpp_offices: numpy.ndarray  # the KPP's and the valid INN's first four digits, codes into office_list; 0 ("") for none
+    inn_offices: numpy.ndarray
+    inns: numpy.ndarray  # a valid INN (10 or 12 ASCII digits) as 2 × its digits, + 1 for 12 of them, + 1; 0 for none
+    names: numpy.ndarray  # codes into name_list; -1 for a person or a record without a name
+    city_list: list[str]
+    office_list: list[str]
+    name_list: list[str]
+
+    @classmethod
+    def read(cls, rows: Iterable[PlaceRow]) -> PlaceRows:
+        return cls._encoded(rows, ([""], [""], []), ())
+
+    @classmethod
+    def _encoded(cls, rows: Iterable[PlaceRow], lists: tuple[list[str], list[str], list[str]],
+                 kept: Sequence[numpy.ndarray]) -> PlaceRows:
+        """These rows' columns after `kept` (columns whose codes point into `lists`), sorted by record."""
+        city_codes, office_codes, name_codes = ({value: code for code, value in enumerate(values)} for values in lists)
+        columns = [array("q") for _ in _COLUMNS]
+        ids, cities, blank, kpp_offices, inn_offices, inns, names = columns
+        for record_id, city, blank_city, kpp, inn, name in rows:
+            ids.append(record_id)
+            cities.append(city_codes.setdefault(city or "", len(city_codes)))
+            blank.append(blank_city)
+            kpp_offices.append(office_codes.setdefault(kpp[:4] if kpp else "", len(office_codes)))
+            inn_offices.append(office_codes.setdefault(inn[:4] if inn else "", len(office_codes)))
+            inns.append(2 * int(inn) + (len(inn) == 12) + 1 if inn else 0)
+            names.append(name_codes.setdefault(name, len(name_codes)) if name else -1)
+        new = [numpy.frombuffer(column, dtype=numpy.int64).astype(dtype) for column, (_, dtype) in zip(columns, _COLUMNS)]
+        if kept:
+            new = [numpy.concatenate((old, added)) for old, added in zip(kept, new)]
+        order = numpy.argsort(new[0], kind="stable")
+        return cls(*(column[order] for column in new), list(city_codes), list(office_codes), list(name_codes))
+
+    def updated(self, changed: Iterable[int], rows: Iterable[PlaceRow]) -> PlaceRows:
+        """These places with the `changed` records' rows replaced by `rows` (as the base now reads those of
+        them still usable), and no city, office or name left that no record carries."""
+        changed = numpy.fromiter(set(changed), dtype=numpy.int64)
+        kept = ~numpy.isin(self.ids, changed)
+        ids, cities, blank, kpp_offices, inn_offices, inns, names = (getattr(self, name)[kept] for name, _ in _COLUMNS)
+        city_list, (cities,) = _compacted(self.city_list, (cities,), always=(0,))
+        office_list, (kpp_offices, inn_offices) = _compacted(self.office_list, (kpp_offices, inn_offices), always=(0,))
+        name_list, (names,) = _compacted(self.name_list, (names,))
+        return self._encoded(rows, (city_list, office_list, name_list),
+                             (ids, cities, blank, kpp_offices, inn_offices, inns, names))
+
+    def offices(self) -> dict[str, str]:
+        """The city of each tax office these records show, as office_cities tells it."""
+        count = len(self.city_list)
+        placed = self.cities != 0
+        by_kpp = placed & (self.kpp_offices != 0)
+        kpp_pairs = self.kpp_offices[by_kpp].astype(numpy.int64) * count + self.cities[by_kpp]
+        by_inn = placed & (self.inns != 0)
+        inns, cities, offices = self.inns[by_inn], self.cities[by_inn], self.inn_offices[by_inn]
+        order = numpy.lexsort((cities, inns))
+        inns, cities, offices = inns[order], cities[order], offices[order]
+        first = numpy.ones(len(inns), dtype=bool)  # of each distinct (INN, city): a company counts once in a city
+        first[1:] = (inns[1:] != inns[:-1]) | (cities[1:] != cities[:-1])
+        inn_pairs = offices[first].astype(numpy.int64) * count + cities[first]
+        pairs, counts = numpy.unique(numpy.concatenate((kpp_pairs, inn_pairs)), return_counts=True)
+        office_codes, city_codes = divmod(pairs, count)
+        return office_majority(((self.office_list[office], self.city_list[city]), n) for office, city, n
+                               in zip(office_codes.tolist(), city_codes.tolist(), counts.tolist()))
+
+    def to_parts(self) -> dict[str, bytes]:
+        return {**{name: getattr(self, name).tobytes() for name, _ in _COLUMNS},
+                **{name: json.dumps(getattr(self, name), ensure_ascii=False).encode() for name in _LISTS}}
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, bytes]) -> PlaceRows:
+        return cls(*(numpy.frombuffer(parts[name], dtype=dtype) for name, dtype in _COLUMNS),
+                   *(json.loads(parts[name]) for name in _LISTS))
+
+
+_LISTS = ("city_list", "office_list", "name_list")
+
+
+def _compacted(values: list[str], columns: Sequence[numpy.ndarray], always: Sequence[int] = ()
+               ) -> tuple[list[str], list[numpy.ndarray]]:
+    """The values the columns' codes (and `always`) point at, and the columns' codes into them; a negative
+    code, none, stays."""
+    used = _distinct(numpy.concatenate([numpy.array(always, dtype=numpy.int64)]
+                                       + [column[column >= 0].astype(numpy.int64) for column in columns]))
+    return ([values[code] for code in used.tolist()],
+            [numpy.where(column >= 0, numpy.searchsorted(used, column), column).astype(column.dtype)
+             for column in columns])
 
 
 class CompanyNames:
     """Every usable company record's (city, name), to find the same and similar names of changed records.
 
-    The city is the one the clustering compares the name in: a record's own, or for a record without
-    one, the city its own KPP's or INN's tax office places it in. Held as columns of numbers, one row per
-    record: a million records' names cost a few arrays and the distinct strings, not a dict entry each.
+    The city is the one the clustering compares the name in: a record's own, or for a record with a blank
+    one, the city its own KPP's or INN's tax office places it in (`offices`, see office_cities). Held as
+    columns of numbers, one row per record: a million records' names cost a few arrays and the distinct
+    strings, not a dict entry each.
     """
 
-    def __init__(self, rows: Iterable[tuple[int, str | None, str]]) -> None:
-        city_codes: dict[str, int] = {"": 0}  # 0 is no city known: such a name is compared with every city's
-        name_codes: dict[str, int] = {}
-        ids, cities, names = array("q"), array("q"), array("q")
-        for record_id, city, name in rows:
-            ids.append(record_id)
-            cities.append(city_codes.setdefault(city or "", len(city_codes)))
-            names.append(name_codes.setdefault(name, len(name_codes)))
-        self.cities, self.names = list(city_codes), list(name_codes)  # code -> city, code -> name
-        del city_codes, name_codes
-        ids_of, city_of, name_of = (numpy.frombuffer(column, dtype=numpy.int64) for column in (ids, cities, names))
-        order = numpy.argsort(ids_of, kind="stable")
-        self._ids = ids_of[order]
-        self._name_of = name_of[order]
+    def __init__(self, places: PlaceRows, offices: dict[str, str]) -> None:
+        city_codes = {city: code for code, city in enumerate(places.city_list)}  # 0, "": no city known
+        home = numpy.array([city_codes.setdefault(city, len(city_codes)) if (city := offices.get(office)) else 0
+                            for office in places.office_list], dtype=numpy.int64)  # an office's city code
+        named = places.names >= 0
+        by_kpp, by_inn = home[places.kpp_offices[named]], home[places.inn_offices[named]]
+        city_of = numpy.where(places.blank[named] != 0, numpy.where(by_kpp != 0, by_kpp, by_inn),
+                              places.cities[named]).astype(numpy.int64)
+        self.cities, self.names = list(city_codes), places.name_list  # code -> city, code -> name
+        self._ids = places.ids[named]
+        self._name_of = places.names[named].astype(numpy.int64)
         self._count = max(1, len(self.names))
-        self._item_of = city_of[order] * self._count + self._name_of  # (city, name) as one number, an item
+        self._item_of = city_of * self._count + self._name_of  # (city, name) as one number, an item
         self._distinct_items = _distinct(self._item_of)
         self._orders: dict[Callable[[str], str], tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = {}
 

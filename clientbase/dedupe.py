@@ -832,9 +832,15 @@ def office_cities(kpp_cities: Iterable[tuple[str, str, int]], inn_cities: Iterab
     for kpp, city, records in kpp_cities:
         counts[kpp[:4], city] += records
     counts.update((inn[:4], city) for inn, city in inn_cities)
+    return office_majority(counts.items())
+
+
+def office_majority(counts: Iterable[tuple[tuple[str, str], int]]) -> dict[str, str]:
+    """The city of each tax office from the count of each (office, city), every pair once: the city with more
+    than half of the office's counts, and two at least."""
     totals: Counter[str] = Counter()
     best: dict[str, tuple[int, str]] = {}  # office -> its most counted city (a tie never has more than half)
-    for (office, city), count in counts.items():
+    for (office, city), count in counts:
         totals[office] += count
         if count > best.get(office, (0, ""))[0]:
             best[office] = count, city

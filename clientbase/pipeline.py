@@ -27,7 +27,7 @@ from clientbase.calls import (
     map_call_columns,
     missing_call_columns,
 )
-from clientbase.changes import CompanyNames, records_to_recheck
+from clientbase.changes import CompanyNames, PlaceRows, records_to_recheck
 from clientbase.config import Rules
 from clientbase.cycle import next_due
 from clientbase.dedupe import (
@@ -36,8 +36,6 @@ from clientbase.dedupe import (
     cyclic_gc_paused,
     find_clusters,
     group_contacts,
-    office_cities,
-    office_city,
 )
 from clientbase.errors import UserError
 from clientbase.golden import (
@@ -464,21 +462,32 @@ def _dedupe_settings(rules: Rules) -> str:
     return json.dumps([__version__, asdict(rules.dedupe), list(rules.ingest.source_priority)])
 
 
-def _records_to_recheck(store: Store, rules: Rules, changed: set[int], offices: dict[str, str]) -> set[int] | None:
-    """The records changed since the last clean with all they may join; None when all must be clustered.
+def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: PlaceRows, offices: dict[str, str]
+                        ) -> set[int] | None:
+    """The records changed since the last clean (`changed`, some) and all they may join; None when all must be
+    clustered.
 
     A record without a city is looked for in the city its KPP or its own INN places it in, as the
     clustering puts it there; without either, in every city.
     """
-    if not changed:
-        return set()
-    limit = int(store.usable_records() * _INCREMENTAL_SHARE)
+    limit = int(len(places.ids) * _INCREMENTAL_SHARE)  # of the usable records
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None
-    names = CompanyNames((record_id, city_key(city) or office_city(kpp, inn, offices)[0], name)
-                         for record_id, city, name, kpp, inn in store.company_names())
-    return records_to_recheck(changed, store.keys_of, store.records_with_keys, names, rules.dedupe.review_score,
-                              limit)
+    return records_to_recheck(changed, store.keys_of, store.records_with_keys, CompanyNames(places, offices),
+                              rules.dedupe.review_score, limit)
+
+
+def _record_places(store: Store) -> PlaceRows:
+    """The usable records' places as the base now reads them: those the last clean kept, with every record
+    changed since read again; all of them when it kept none."""
+    def read(record_ids: Iterable[int] | None = None) -> Iterator:
+        return ((record_id, city_key(city), blank, kpp, inn, name)
+                for record_id, city, blank, kpp, inn, name in store.record_places(record_ids))
+    kept = store.place_rows()
+    if not kept:
+        return PlaceRows.read(read())
+    changed = store.records_to_reread()
+    return PlaceRows.from_parts(kept).updated(changed, read(changed))
 
 
 def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False,
@@ -493,8 +502,13 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     incremental = not full and store.dedupe_settings() == settings
     changed = store.changed_records() if incremental else set()
     # The tax offices' cities as the whole base shows them, for a clustering of part of it.
-    offices = _office_cities(store) if changed or (incremental and store.changed_clients()) else {}
-    scope = _records_to_recheck(store, rules, changed, offices) if incremental else None
+    places = _record_places(store) if changed or (incremental and store.changed_clients()) else None
+    offices = places.offices() if places else {}
+    scope: set[int] | None = set()
+    if not incremental:
+        scope = None
+    elif changed:
+        scope = _records_to_recheck(store, rules, changed, places, offices)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
@@ -508,7 +522,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
         store.add_clients(_goldens(store.restated_facts(), rules))
     step("finding the people at each client")
     store.save_contacts(_contacts(store, scoped), scoped)
-    store.save_dedupe_state(settings)
+    store.save_dedupe_state(settings, places.to_parts() if places else None)
     return _dedupe_totals(store, summary)
 
 
@@ -572,12 +586,6 @@ def _listed(values: str | None) -> tuple[str, ...]:
     if LIST_SEPARATOR not in values:
         return (values,)
     return tuple(sorted(set(values.split(LIST_SEPARATOR))))
-
-
-def _office_cities(store: Store) -> dict[str, str]:
-    kpp_cities = ((office, city, n) for office, raw_city, n in store.kpp_cities() if (city := city_key(raw_city)))
-    inn_cities = {(inn, city) for inn, raw_city in store.inn_cities() if (city := city_key(raw_city))}
-    return office_cities(kpp_cities, inn_cities)
 
 
 def _dedupe_totals(store: Store, summary: DedupeSummary) -> DedupeSummary:

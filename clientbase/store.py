@@ -414,6 +414,14 @@ MIGRATIONS: list[str] = [
     # A claim's date is nothing clustering or judging reads: a row read again dates its claim anew.
     + _unruled_trigger("records", "UPDATE OF owner_read_on", "records_claim_redated",
                        "old.client_id IS NOT NULL AND old.owner_read_on IS NOT new.owner_read_on"),
+    # 20: where each usable record is and the company it names, as the last clean read them (changes.PlaceRows),
+    # in parts: the next reads only the records changed since, and not the tax offices' cities from the indexes
+    # of 11. Every clean writes them anew or drops them; a migration changing records must drop them.
+    """
+    CREATE TABLE place_rows (part TEXT PRIMARY KEY, data BLOB NOT NULL);
+    DROP INDEX records_kpp_city;
+    DROP INDEX records_inn_city;
+    """,
 ]
 
 # Stored in records; a record's raw row goes to record_raw.
@@ -1300,10 +1308,22 @@ class Store:
         """The settings of the last clean's clustering; None before the first clean."""
         return self._settings_of("dedupe_state")
 
-    def save_dedupe_state(self, settings: str) -> None:
-        """Record a finished clustering: nothing is left to re-check until records change again."""
+    def save_dedupe_state(self, settings: str, place_rows: dict[str, bytes] | None) -> None:
+        """Record a finished clustering, and the records' places it read when given: nothing is left to
+        re-check until records change again."""
         self._settle("dedupe_state", settings,
-                     ("dirty_records", "dirty_clients", "dropped_numbers", "stale_clients", "raw_hints"))
+                     ("dirty_records", "dirty_clients", "dropped_numbers", "stale_clients", "raw_hints", "place_rows"))
+        if place_rows:
+            self._conn.executemany("INSERT INTO place_rows(part, data) VALUES (?, ?)", place_rows.items())
+
+    def place_rows(self) -> dict[str, bytes]:
+        """The records' places the last clean read, in parts; empty when it kept none."""
+        return dict(self._conn.execute("SELECT part, data FROM place_rows"))
+
+    def records_to_reread(self) -> set[int]:
+        """Every record, usable or not, that is new, changed or taken out of its client since the last clean."""
+        return {row[0] for row in self._conn.execute(
+            "SELECT id FROM records WHERE client_id IS NULL UNION SELECT record_id FROM dirty_records")}
 
     def detach_records(self, refs: Sequence[str]) -> None:
         """Take records out of their client, as new records: the next clustering gives them a client."""
@@ -1361,27 +1381,16 @@ class Store:
               g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic) for g in goldens),
         )
 
-    def usable_records(self) -> int:
-        return self._conn.execute("SELECT count(*) FROM records WHERE status = 'ok'").fetchone()[0]
-
-    def company_names(self) -> Iterator[tuple[int, str | None, str, str | None, str | None]]:
-        """(record id, city, name key, KPP, valid INN) of every usable company record with a name; the KPP
-        and the INN only for a record without a city, which they may place in one."""
+    def record_places(self, record_ids: Iterable[int] | None = None
+                      ) -> Iterator[tuple[int, str | None, int, str | None, str | None, str | None]]:
+        """(record id, city, whether the city is blank, KPP, valid INN, company name key) of every usable record
+        (of those given); the name key None for a person or a record without a name."""
+        if record_ids is not None:
+            self._fill_batch(record_ids)
         return self._conn.execute(
-            "SELECT id, city, name_key, CASE WHEN coalesce(trim(city), '') = '' THEN kpp END, "
-            "CASE WHEN coalesce(trim(city), '') = '' AND inn_valid THEN inn END "
-            "FROM records WHERE status = 'ok' AND NOT person AND name_key != ''")
-
-    def kpp_cities(self) -> Iterator[tuple[str, str, int]]:
-        """(tax office, city, records) of the usable records with a KPP and a city."""
-        return self._conn.execute(
-            "SELECT substr(kpp, 1, 4), city, count(*) FROM records WHERE status = 'ok' AND kpp != '' AND city != '' "
-            "GROUP BY 1, 2")
-
-    def inn_cities(self) -> Iterator[tuple[str, str]]:
-        """Each distinct (valid INN, city) of the usable records."""
-        return self._conn.execute(
-            "SELECT DISTINCT inn, city FROM records WHERE status = 'ok' AND inn_valid AND city != ''")
+            "SELECT r.id, r.city, coalesce(trim(r.city), '') = '', r.kpp, CASE WHEN r.inn_valid THEN r.inn END, "
+            "CASE WHEN NOT r.person AND r.name_key != '' THEN r.name_key END "
+            f"FROM {_within('batch', 'records', 'r', 'id', record_ids is not None)} WHERE r.status = 'ok'")
 
     def keys_of(self, record_ids: Iterable[int]) -> set[tuple[str, object]]:
         """(kind, value) of every key the records carry: phone, inn, email, domain, and their client."""

@@ -19,8 +19,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from stdnum.ru import inn as stdnum_inn
 
-from clientbase.changes import CompanyNames
-from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity
+from clientbase.changes import CompanyNames, PlaceRows
+from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity, office_cities
 from test_pipeline import AS_OF, cli, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1036,25 +1036,30 @@ def test_new_phone_rules_judge_everything_again(cleaned):
     assert result["mode"] == "full"
 
 
+def _company_names(rows):
+    """Company names from (record id, city, name) rows, each city as the clustering places it."""
+    return CompanyNames(PlaceRows.read((record_id, city, not city, None, None, name) for record_id, city, name in rows), {})
+
+
 def test_a_name_without_a_city_reaches_the_same_name_in_every_city():
-    names = CompanyNames([(1, "москва", "ромашка"), (2, None, "ромашка"), (3, "казань", "ромашка"),
-                          (4, "москва", "лютик")])
+    names = _company_names([(1, "москва", "ромашка"), (2, None, "ромашка"), (3, "казань", "ромашка"),
+                            (4, "москва", "лютик")])
     assert names.same_name([2]) == {1, 2, 3}  # its tax office may put it in either city
     assert names.same_name([1]) == {1, 2}
     assert names.similar_names([4], 85.0) == set()
     assert names.similar_names([1], 85.0) == set()  # the same name is not "similar": same_name finds it
-    typo = CompanyNames([(3, "казань", "ромашко"), (1, "москва", "ромашка"), (2, "москва", "ромашко")])
+    typo = _company_names([(3, "казань", "ромашко"), (1, "москва", "ромашка"), (2, "москва", "ромашко")])
     assert typo.similar_names([1], 85.0) == {2}
     assert typo.similar_names([3], 85.0) == set()  # another city's
     assert typo.same_name([9]) == typo.similar_names([9], 85.0) == set()  # a record not among the names
-    assert CompanyNames([]).same_name([1]) == CompanyNames([]).similar_names([1], 85.0) == set()
+    assert _company_names([]).same_name([1]) == _company_names([]).similar_names([1], 85.0) == set()
 
 
 def test_a_similar_name_without_a_city_is_found_past_other_cities_names():
     # Its client's INN may place "ромашко" in Moscow, beside "ромашка", though in the order of all cities'
     # names fifteen from Tver sort between them.
     tver = [(10 + k, "тверь", f"ромашкв{letter}в") for k, letter in enumerate("абвгдежзиклмнпр")]
-    names = CompanyNames([(1, "москва", "ромашка"), (2, None, "ромашко"), *tver])
+    names = _company_names([(1, "москва", "ромашка"), (2, None, "ромашко"), *tver])
     assert 2 in names.similar_names([1], 85.0)
     assert 1 in names.similar_names([2], 85.0)
 
@@ -1102,8 +1107,51 @@ def test_similar_names_are_those_of_each_citys_sorted_neighbourhood(entries, see
     # city's name, and its neighbourhood must start where the (key, city, name) order puts it.
     items = [(record_id, city, name) for record_id, (city, name) in enumerate(entries)]
     seeds = [number % len(items) for number in seed_numbers]
-    names = CompanyNames([(r, city or None, name) for r, city, name in items])
+    names = _company_names([(r, city or None, name) for r, city, name in items])
     assert names.similar_names(seeds, review_score) == _similar_by_tuples(items, seeds, review_score)
+
+
+def _rows_read(places: PlaceRows) -> list[tuple]:
+    """Each record's row as the places hold it."""
+    inns = {number: inn for inn in ("7707083893", "500100732259") for number in (2 * int(inn) + (len(inn) == 12) + 1,)}
+    return [(record_id, places.city_list[city] or None, blank, places.office_list[kpp] or None, inns.get(inn),
+             places.name_list[name] if name >= 0 else None)
+            for record_id, city, blank, kpp, inn, name in zip(*(column.tolist() for column in (
+                places.ids, places.cities, places.blank, places.kpp_offices, places.inns, places.names)))]
+
+
+_PLACE = st.tuples(st.sampled_from([None, "казань", "москва", "тверь"]), st.sampled_from([None, "770101001", "165501001"]),
+                   st.sampled_from([None, "7707083893", "500100732259"]), st.sampled_from([None, "ромашка", "лютик", "мак"]))
+
+
+def _place_rows(records: dict) -> list[tuple]:
+    return [(record_id, city, int(not city), kpp, inn, name) for record_id, (city, kpp, inn, name) in sorted(records.items())]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.integers(0, 40), _PLACE, max_size=30),
+       st.dictionaries(st.integers(0, 40), st.none() | _PLACE, max_size=15), st.sets(st.integers(0, 40), max_size=5))
+def test_places_kept_by_the_last_clean_and_read_again_where_changed_are_the_places_read_whole(before, changes, untouched):
+    # `changes`: what each changed record now reads (None: no longer usable); a record read again unchanged
+    # (`untouched`) stays as it was.
+    after = {record_id: row for record_id, row in {**before, **changes}.items() if row is not None}
+    changed = set(changes) | untouched
+    kept = PlaceRows.from_parts(PlaceRows.read(_place_rows(before)).to_parts())
+    updated = kept.updated(changed, _place_rows({r: row for r, row in after.items() if r in changed}))
+    whole = PlaceRows.read(_place_rows(after))
+    expected = [(record_id, city, blank, kpp and kpp[:4], inn, name)
+                for record_id, city, blank, kpp, inn, name in _place_rows(after)]
+    assert _rows_read(updated) == _rows_read(whole) == expected
+    # no city, office or name left that no record carries
+    assert (len(updated.city_list), len(updated.office_list), len(updated.name_list)) == (
+        len(whole.city_list), len(whole.office_list), len(whole.name_list))
+    rows = _place_rows(after)
+    kpp_cities = Counter((kpp, city) for _, city, _, kpp, _, _ in rows if kpp and city)
+    assert updated.offices() == office_cities([(kpp, city, n) for (kpp, city), n in kpp_cities.items()],
+                                              {(inn, city) for _, city, _, _, inn, _ in rows if inn and city})
+    offices = {"7701": "москва", "1655": "казань", "5001": "тверь"}
+    for record_id in after:
+        assert CompanyNames(updated, offices).same_name([record_id]) == CompanyNames(whole, offices).same_name([record_id])
 
 
 def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
@@ -1126,6 +1174,42 @@ def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
     cli(db, "ingest", str(nightly))
     incremental, _ = same_as_full(db, tmp_path)
     assert incremental["mode"] == "incremental" and incremental["rechecked"] == 2
+
+
+def test_a_name_or_city_changed_since_the_last_clean_is_where_the_next_looks_for_it(tmp_path):
+    # The places a clean keeps (every record's city, tax offices and name) are read again where a record
+    # changed: a renamed company, and one whose city was blanked so that its KPP places it in Moscow, are
+    # found under their new name and city by the next night's records.
+    db = tmp_path / "cb.db"
+    header = "Наименование;КПП;Город;Телефон\n"
+    others = ("ООО «Гранит»;770101001;Москва;+7 495 231-58-14\nАО «Меридиан»;770101002;Москва;+7 495 219-64-07\n"
+              "ООО «Полюс»;;Самара;+7 846 277-31-91\nООО «Восход»;;Омск;+7 3812 35-18-63\n"
+              "ООО «Вектор»;;Пермь;+7 342 219-64-08\nООО «Лидер»;;Уфа;+7 347 219-64-09\n")
+    crm = tmp_path / "crm.csv"
+    crm.write_text(header + "ООО «Ромашка»;;Казань;+7 843 111-11-11\nООО «Мак»;770101003;Тверь;+7 482 222-22-22\n"
+                   + others, encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    clean(db)
+    first = tmp_path / "first.csv"
+    first.write_text(header + "ООО «Азимут»;;Тула;+7 487 333-33-33\n", encoding="utf-8")
+    cli(db, "ingest", str(first))
+    assert clean(db)["mode"] == "incremental"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM place_rows").fetchone()[0] > 0  # kept for the next clean
+    crm.write_text(header + "ООО «Лютик»;;Казань;+7 843 111-11-11\nООО «Мак»;770101003;;+7 482 222-22-22\n"
+                   + others, encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    assert clean(db)["mode"] == "incremental"
+    nightly = tmp_path / "nightly.csv"
+    nightly.write_text(header + "ООО «Лютик»;;Казань;+7 843 999-99-99\nООО «Мак»;;Москва;+7 495 888-88-88\n",
+                       encoding="utf-8")
+    cli(db, "ingest", str(nightly))
+    incremental, _ = same_as_full(db, tmp_path)
+    assert incremental["mode"] == "incremental" and incremental["rechecked"] == 4
+    assert {frozenset({"crm.csv:1", "nightly.csv:1"}), frozenset({"crm.csv:2", "nightly.csv:2"})} <= partition(db)
+    clean(db, "--full")
+    with sqlite3.connect(db) as conn:  # a full clean reads none of them: it keeps none
+        assert conn.execute("SELECT count(*) FROM place_rows").fetchone()[0] == 0
 
 
 def test_a_name_without_a_city_placed_by_its_kpp_is_looked_for_in_that_city_only(tmp_path):

@@ -424,6 +424,11 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+# A client's golden record, as clients holds it.
+_GOLDEN_COLUMNS = ("name, name_key, person, inn, kpp, city, channel, profit, revenue, potential, last_purchase, "
+                   "last_contact, last_result, closed, domestic")
+_EXCLUDED_GOLDEN = ", ".join(f"excluded.{column}" for column in _GOLDEN_COLUMNS.split(", "))
+
 # Stored in records; a record's raw row goes to record_raw.
 _RECORD_COLUMNS = (
     "source_id", "row", "ref", "status", "reason", "name", "name_key", "legal_form", "person",
@@ -1352,9 +1357,9 @@ class Store:
         return self._conn.execute("SELECT EXISTS (SELECT 1 FROM stale_clients)").fetchone()[0] == 1
 
     def hold_stale_clients(self) -> int:
-        """Take the stale clients the clustering did not replace out of the clients, to be written again
-        (restated_facts, add_clients): they join the replaced clients, their records the scope (for the
-        contacts), and they are judged again. Returns how many."""
+        """Hold the stale clients the clustering did not replace, to be written again (restated_facts,
+        add_clients): they join the replaced clients, their records the scope (for the contacts), and they are
+        judged again. Returns how many."""
         conn = self._conn
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS replaced(id INTEGER PRIMARY KEY)")
         self._fill_ids("restated", ())
@@ -1364,7 +1369,6 @@ class Store:
         conn.execute("INSERT OR IGNORE INTO temp.scope(id) SELECT r.id FROM temp.restated x "
                      "CROSS JOIN records r ON r.client_id = x.id WHERE r.status = 'ok'")
         conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT id FROM temp.restated")
-        conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.restated)")
         return conn.execute("SELECT count(*) FROM temp.restated").fetchone()[0]
 
     def restated_facts(self) -> Iterator[tuple]:
@@ -1374,9 +1378,12 @@ class Store:
             "JOIN sources s ON s.id = r.source_id WHERE r.status = 'ok' ORDER BY r.client_id, r.id")
 
     def add_clients(self, goldens: Iterable) -> None:
+        """Write the golden records; a client already there is written only where its golden record changed, and
+        keeps its standing for the rules to compare with: a clustered part's clients are mostly as they were."""
         self._conn.executemany(
-            "INSERT INTO clients(id, name, name_key, person, inn, kpp, city, channel, profit, revenue, potential, "
-            "last_purchase, last_contact, last_result, closed, domestic) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO clients(id, {_GOLDEN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            f"ON CONFLICT(id) DO UPDATE SET ({_GOLDEN_COLUMNS}) = ({_EXCLUDED_GOLDEN}) "
+            f"WHERE ({_GOLDEN_COLUMNS}) IS NOT ({_EXCLUDED_GOLDEN})",
             ((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit, g.revenue, g.potential,
               g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic) for g in goldens),
         )
@@ -1577,7 +1584,8 @@ class Store:
                          "CROSS JOIN records r ON r.id = c.record_id WHERE r.client_id IS NOT NULL")
             conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT client_id FROM temp.cluster_client")
             conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT id FROM temp.replaced")
-            conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced)")
+            conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced "
+                         "WHERE id NOT IN (SELECT client_id FROM temp.cluster_client))")
             # A pair to review between an unchanged record of the scope and one outside it is not found again
             # (only one side is clustered) but stands as it was: it is kept.
             conn.execute(
@@ -1589,7 +1597,9 @@ class Store:
             conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
                          "JOIN phones p ON p.record_id = s.id)")
         self.add_clients(goldens)
-        conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL")
+        # A record made unusable since the last clean is among the changed ones, which hold every such record.
+        conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL"
+                     + (" AND id IN (SELECT record_id FROM dirty_records)" if scoped else ""))
         # A first clean gives every record its client.
         first = not scoped and not conn.execute("SELECT EXISTS (SELECT 1 FROM records WHERE client_id IS NOT NULL)"
                                                 ).fetchone()[0]
@@ -1632,21 +1642,22 @@ class Store:
     def save_contacts(self, contacts: Iterable, scoped: bool = False) -> None:
         """Replace the derived contacts (of the replaced clients) and point each record at its person."""
         conn = self._conn
-        if scoped:
-            conn.execute("DELETE FROM contacts WHERE client_id IN (SELECT id FROM temp.replaced)")
-            conn.execute("UPDATE records SET contact_id = NULL WHERE id IN (SELECT id FROM temp.scope) "
-                         "AND contact_id IS NOT NULL")
-        else:
-            conn.execute("DELETE FROM contacts")
-            conn.execute("UPDATE records SET contact_id = NULL WHERE contact_id IS NOT NULL")
+        conn.execute("DELETE FROM contacts" + (" WHERE client_id IN (SELECT id FROM temp.replaced)" if scoped else ""))
         rows, links = [], []
         for c in contacts:
             rows.append((c.id, c.client_id, c.name, c.position, c.birthday, ";".join(c.phones), ";".join(c.emails)))
-            links.extend((c.id, record_id) for record_id in c.record_ids)
+            links.extend((c.id, record_id, c.id) for record_id in c.record_ids)
         conn.executemany("INSERT INTO contacts(id, client_id, name, position, birthday, phones, emails) "
                          "VALUES (?,?,?,?,?,?,?)", rows)
         links.sort(key=itemgetter(1))  # in record order: a large base's records are written in one pass
-        conn.executemany("UPDATE records SET contact_id = ? WHERE id = ?", links)
+        # A contact's id is its first record's: most records of a clustered part keep theirs, and are not written.
+        if scoped:
+            self._fill_ids("linked", (record_id for _, record_id, _ in links))
+            conn.execute("UPDATE records SET contact_id = NULL WHERE id IN (SELECT id FROM temp.scope "
+                         "WHERE id NOT IN temp.linked) AND contact_id IS NOT NULL")
+        else:
+            conn.execute("UPDATE records SET contact_id = NULL WHERE contact_id IS NOT NULL")
+        conn.executemany("UPDATE records SET contact_id = ? WHERE id = ? AND contact_id IS NOT ?", links)
 
     def dedupe_totals(self) -> tuple[int, int, int, int]:
         """(usable records, clients, review pairs, hub phones) after a clustering."""

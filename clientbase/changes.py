@@ -109,6 +109,11 @@ class PlaceRows:
         return office_majority(((self.office_list[office], self.city_list[city]), n) for office, city, n
                                in zip(office_codes.tolist(), city_codes.tolist(), counts.tolist()))
 
+    def usable(self, record_ids: Iterable[int]) -> set[int]:
+        """Those of these records that are usable: held here."""
+        wanted = numpy.fromiter(record_ids, dtype=numpy.int64)
+        return set(wanted[_found(self.ids, wanted)[1]].tolist())
+
     def to_parts(self) -> dict[str, bytes]:
         return {**{name: getattr(self, name).tobytes() for name, _ in _COLUMNS},
                 **{name: json.dumps(getattr(self, name), ensure_ascii=False).encode() for name in _LISTS}}
@@ -206,9 +211,7 @@ class CompanyNames:
 
     def _items(self, record_ids: Iterable[int]) -> numpy.ndarray:
         """The distinct items of these records, those not held left out."""
-        wanted = numpy.fromiter(record_ids, dtype=numpy.int64)
-        positions = numpy.searchsorted(self._ids, wanted).clip(0, max(0, len(self._ids) - 1))
-        held = self._ids[positions] == wanted if len(self._ids) else numpy.zeros(len(wanted), dtype=bool)
+        positions, held = _found(self._ids, numpy.fromiter(record_ids, dtype=numpy.int64))
         return _distinct(self._item_of[positions[held]])
 
     def _sorted(self, sort_key: Callable[[str], str]) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -227,6 +230,12 @@ class CompanyNames:
             starts = numpy.searchsorted(cities, numpy.arange(len(self.cities) + 1))  # items are sorted by city
             self._orders[sort_key] = rank, starts, items
         return self._orders[sort_key]
+
+
+def _found(held: numpy.ndarray, wanted: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Where each wanted value sits in the sorted `held`, and whether it is there."""
+    positions = numpy.searchsorted(held, wanted).clip(0, max(0, len(held) - 1))
+    return positions, held[positions] == wanted if len(held) else numpy.zeros(len(wanted), dtype=bool)
 
 
 def _distinct(values: numpy.ndarray) -> numpy.ndarray:

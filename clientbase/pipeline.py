@@ -473,8 +473,8 @@ def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: P
     limit = int(len(places.ids) * _INCREMENTAL_SHARE)  # of the usable records
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None
-    return records_to_recheck(changed, store.keys_of, store.records_with_keys, CompanyNames(places, offices),
-                              rules.dedupe.review_score, limit)
+    return records_to_recheck(changed, store.keys_of, lambda keys: places.usable(store.records_with_keys(keys)),
+                              CompanyNames(places, offices), rules.dedupe.review_score, limit)
 
 
 def _record_places(store: Store) -> PlaceRows:

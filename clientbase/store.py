@@ -1414,22 +1414,21 @@ class Store:
             "WHERE r.client_id IS NOT NULL"))
 
     def records_with_keys(self, keys: Iterable[tuple[str, object]]) -> set[int]:
-        """Usable records carrying any of the (kind, value) keys of `keys_of`."""
+        """Records, usable or not, carrying any of the (kind, value) keys of `keys_of`. The caller tells the
+        usable apart: reading each record to do so cost more than the rest (a large base's records sit anywhere)."""
         conn = self._conn
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(kind TEXT, value)")
         conn.execute("DELETE FROM temp.wanted")
         conn.executemany("INSERT INTO temp.wanted(kind, value) VALUES (?, ?)", keys)
         return {row[0] for row in conn.execute(
-            "SELECT r.id FROM temp.wanted k CROSS JOIN phones p ON p.e164 = k.value JOIN records r ON r.id = p.record_id "
-            "WHERE k.kind = 'phone' AND p.status = 'ok' AND r.status = 'ok' "
-            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.inn = k.value "
-            "WHERE k.kind = 'inn' AND r.inn_valid AND r.status = 'ok' "
-            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN emails e ON e.value = k.value "
-            "JOIN records r ON r.id = e.record_id WHERE k.kind = 'email' AND e.valid AND r.status = 'ok' "
-            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN emails e ON e.domain = k.value "
-            "JOIN records r ON r.id = e.record_id WHERE k.kind = 'domain' AND e.valid AND r.status = 'ok' "
-            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.client_id = k.value "
-            "WHERE k.kind = 'client' AND r.status = 'ok'")}
+            "SELECT p.record_id FROM temp.wanted k CROSS JOIN phones p ON p.e164 = k.value "
+            "WHERE k.kind = 'phone' AND p.status = 'ok' "
+            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.inn = k.value WHERE k.kind = 'inn' AND r.inn_valid "
+            "UNION SELECT e.record_id FROM temp.wanted k CROSS JOIN emails e ON e.value = k.value "
+            "WHERE k.kind = 'email' AND e.valid "
+            "UNION SELECT e.record_id FROM temp.wanted k CROSS JOIN emails e ON e.domain = k.value "
+            "WHERE k.kind = 'domain' AND e.valid "
+            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.client_id = k.value WHERE k.kind = 'client'")}
 
     def _fill_batch(self, record_ids: Iterable[int]) -> None:
         self._fill_ids("batch", record_ids)

@@ -674,7 +674,7 @@ def _judge(store: Store, rules: Rules, as_of: date, command: str) -> JudgeSummar
     store.set_last_contacts(changes)
 
     store.drop_quarantine_of_gone_clients()
-    entries = store.quarantine_entries()
+    entries = store.quarantine_entries(scoped)
     clients = store.client_ids(scoped)
     if not scoped:
         summary.clients = len(clients)

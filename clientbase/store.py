@@ -1821,9 +1821,11 @@ class Store:
         return [row[0] for row in self._conn.execute(
             f"SELECT c.id FROM {_within('judge_clients', 'clients', 'c', 'id', scoped)} ORDER BY c.id")]
 
-    def quarantine_entries(self) -> dict[int, QuarantineEntry]:
+    def quarantine_entries(self, scoped: bool = False) -> dict[int, QuarantineEntry]:
+        """The quarantine's entries (of the clients judged, when `scoped`)."""
         return {row[0]: QuarantineEntry(*row) for row in self._conn.execute(
-            "SELECT client_id, reason, since, recheck_on, released_on FROM quarantine")}
+            "SELECT q.client_id, q.reason, q.since, q.recheck_on, q.released_on "
+            f"FROM {_within('judge_clients', 'quarantine', 'q', 'client_id', scoped)}")}
 
     def quarantine_entry(self, client_id: int) -> QuarantineEntry | None:
         row = self._conn.execute("SELECT client_id, reason, since, recheck_on, released_on FROM quarantine "

@@ -512,6 +512,8 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
+    if incremental and places is None:  # kept all the same: the next clean then reads only what changed since
+        places = _record_places(store)
     scoped = scope is not None
     if scoped:
         store.set_scope(scope, changed)

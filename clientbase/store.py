@@ -417,10 +417,19 @@ MIGRATIONS: list[str] = [
     # 20: where each usable record is and the company it names, as the last clean read them (changes.PlaceRows),
     # in parts: the next reads only the records changed since, and not the tax offices' cities from the indexes
     # of 11. Every clean writes them anew or drops them; a migration changing records must drop them.
+    # A record dropped from its dump is noted as changed too: the places must forget it.
     """
     CREATE TABLE place_rows (part TEXT PRIMARY KEY, data BLOB NOT NULL);
     DROP INDEX records_kpp_city;
     DROP INDEX records_inn_city;
+    DROP TRIGGER records_removed;
+    CREATE TRIGGER records_removed AFTER DELETE ON records WHEN old.client_id IS NOT NULL
+    BEGIN
+        INSERT INTO dirty_records(record_id) SELECT old.id
+        WHERE NOT EXISTS (SELECT 1 FROM dirty_records WHERE record_id = old.id);
+        INSERT INTO dirty_clients(client_id) SELECT old.client_id
+        WHERE NOT EXISTS (SELECT 1 FROM dirty_clients WHERE client_id = old.client_id);
+    END;
     """,
 ]
 
@@ -1326,9 +1335,10 @@ class Store:
         return dict(self._conn.execute("SELECT part, data FROM place_rows"))
 
     def records_to_reread(self) -> set[int]:
-        """Every record, usable or not, that is new, changed or taken out of its client since the last clean."""
+        """Every record that is new, changed, removed or taken out of its client since the last clean, usable or
+        not (a rejected row never had a client, and is no place)."""
         return {row[0] for row in self._conn.execute(
-            "SELECT id FROM records WHERE client_id IS NULL UNION SELECT record_id FROM dirty_records")}
+            "SELECT id FROM records WHERE client_id IS NULL AND status = 'ok' UNION SELECT record_id FROM dirty_records")}
 
     def detach_records(self, refs: Sequence[str]) -> None:
         """Take records out of their client, as new records: the next clustering gives them a client."""
@@ -1596,8 +1606,9 @@ class Store:
             conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
                          "JOIN phones p ON p.record_id = s.id)")
         self.add_clients(goldens)
-        # A record made unusable since the last clean is among the changed ones, which hold every such record.
-        conn.execute("UPDATE records SET client_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL"
+        # A record made unusable since the last clean is among the changed ones, which hold every such record. It
+        # leaves its person too: a full clean's contacts forget it, and a clustered part's does not read it.
+        conn.execute("UPDATE records SET client_id = NULL, contact_id = NULL WHERE status != 'ok' AND client_id IS NOT NULL"
                      + (" AND id IN (SELECT record_id FROM dirty_records)" if scoped else ""))
         # A first clean gives every record its client.
         first = not scoped and not conn.execute("SELECT EXISTS (SELECT 1 FROM records WHERE client_id IS NOT NULL)"

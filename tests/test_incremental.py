@@ -45,6 +45,11 @@ def partition(db: Path) -> set[frozenset[str]]:
     return {frozenset(refs) for refs in clients.values()}
 
 
+def people(db: Path) -> dict[str, str]:
+    """The person (contact) each record names, by record."""
+    return {row["record_ref"]: row["contact_id"] for row in table(db, "records")}
+
+
 def client_ids(db: Path) -> dict[str, str]:
     return {row["record_ref"]: row["client_id"] for row in table(db, "records") if row["client_id"]}
 
@@ -95,6 +100,7 @@ def cleaned_as_full(db: Path, tmp_path: Path, as_of: str = AS_OF) -> tuple[dict,
     incremental, full = clean_summary(db, as_of=as_of), clean_summary(full_db, "--full", as_of=as_of)
     assert full["dedupe"]["mode"] == full["phones"]["mode"] == full["rules"]["mode"] == "full"
     assert partition(db) == partition(full_db)
+    assert people(db) == people(full_db)
     assert standing(db) == standing(full_db)
     assert review_pairs(db) == review_pairs(full_db)
     for step in ("phones", "rules"):
@@ -1210,6 +1216,71 @@ def test_a_name_or_city_changed_since_the_last_clean_is_where_the_next_looks_for
     clean(db, "--full")
     with sqlite3.connect(db) as conn:  # a full clean reads none of them: it keeps none
         assert conn.execute("SELECT count(*) FROM place_rows").fetchone()[0] == 0
+
+
+def test_a_row_gone_from_its_dump_no_longer_places_a_tax_office(tmp_path):
+    # Two Moscow records place tax office 7701 in Moscow; one of them goes from the dump. A nightly company
+    # with a 7701 KPP and no city is then placed nowhere, as a full clean would, not beside Moscow's namesake.
+    db = tmp_path / "cb.db"
+    header = "Наименование;КПП;Город;Телефон\n"
+    body = ("ООО «Гранит»;770101001;Москва;+7 495 231-58-14\nООО «Ромашка»;;Москва;+7 495 277-31-90\n"
+            "ООО «Полюс»;;Самара;+7 846 277-31-91\nООО «Восход»;;Омск;+7 3812 35-18-63\n"
+            "ООО «Вектор»;;Пермь;+7 342 219-64-08\nООО «Лидер»;;Уфа;+7 347 219-64-09\n")
+    crm = tmp_path / "crm.csv"
+    crm.write_text(header + body + "АО «Меридиан»;770101002;Москва;+7 495 219-64-07\n", encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    clean(db)
+    first = tmp_path / "first.csv"
+    first.write_text(header + "ООО «Азимут»;;Тула;+7 487 333-33-33\n", encoding="utf-8")
+    cli(db, "ingest", str(first))
+    assert clean(db)["mode"] == "incremental"  # the places are kept from here on
+    crm.write_text(header + body, encoding="utf-8")
+    cli(db, "ingest", str(crm), "--allow-shrink")
+    assert clean(db)["mode"] == "incremental"
+    nightly = tmp_path / "nightly.csv"
+    nightly.write_text(header + "ООО «Ромашка»;770109001;;+7 495 255-40-12\n", encoding="utf-8")
+    cli(db, "ingest", str(nightly))
+    same_as_full(db, tmp_path)
+    assert frozenset({"crm.csv:2", "nightly.csv:1"}) not in partition(db)
+
+
+def test_a_record_made_unusable_leaves_its_person(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;ИНН;Телефон;Контактное лицо\n"
+    rows = ["ООО «Ромашка»;7707083893;+7 495 231-58-14;Иванов Иван", "ООО «Ромашка»;7707083893;+7 495 231-58-15;Петров Петр",
+            "ООО «Полюс»;;+7 846 277-31-91;Сидоров Олег", "ООО «Восход»;;+7 3812 35-18-63;",
+            "ООО «Вектор»;;+7 342 219-64-08;", "ООО «Лидер»;;+7 347 219-64-09;"]
+    crm = tmp_path / "crm.csv"
+    crm.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    clean(db)
+    assert people(db)["crm.csv:2"]
+    rows[1] = ";;;Петров Петр"  # nothing left to tell its client by: rejected
+    crm.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    same_as_full(db, tmp_path)
+    assert not people(db)["crm.csv:2"]
+
+
+def test_a_clean_rebuilding_clients_only_keeps_the_places(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;Город;Телефон;Прибыль\n"
+    rows = ["ООО «Ромашка»;Москва;+7 495 231-58-14;100", "ООО «Полюс»;Самара;+7 846 277-31-91;5",
+            "ООО «Восход»;Омск;+7 3812 35-18-63;5"]
+    crm = tmp_path / "crm.csv"
+    crm.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    clean(db)
+    new = tmp_path / "new.csv"
+    new.write_text(header + "ООО «Азимут»;Тула;+7 487 333-33-33;1\n", encoding="utf-8")
+    cli(db, "ingest", str(new))
+    clean(db)
+    rows[0] = rows[0].replace(";100", ";200")  # nothing matching reads: the client is built again as it stands
+    crm.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    assert clean(db)["restated"] == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM place_rows").fetchone()[0] > 0
 
 
 def test_a_name_without_a_city_placed_by_its_kpp_is_looked_for_in_that_city_only(tmp_path):

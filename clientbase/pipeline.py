@@ -65,7 +65,7 @@ from clientbase.quarantine import (
     judge_phone,
     review_quarantine,
 )
-from clientbase.rank import rank_clients
+from clientbase.rank import KeptRanking, RankInputs, rank_clients
 from clientbase.readers import TOTALS_ROW, HeaderContinues, Table, read_tables, set_aside_by_reader
 from clientbase.report import run_counts
 from clientbase.store import LIST_SEPARATOR, PendingSnapshot, Store, call_row, own_file, record_rows
@@ -748,20 +748,27 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str, judged_i
     was of part of the base too and the settings, the managers' spellings and the day allow; for every client
     otherwise.
     """
-    ranking = rank_clients(store.rank_inputs(), as_of, rules.rank)
+    kept = store.kept_ranking()
+    last_ranking = KeptRanking.from_parts(kept) if kept else None
+    if last_ranking:
+        written = store.reranked_clients()
+        inputs = last_ranking.inputs.updated(written, store.rank_inputs(written))
+    else:
+        inputs = RankInputs.read(store.rank_inputs())
+    ranking = rank_clients(inputs, as_of, rules.rank)
     summary = RulesSummary(profit_only_channels=ranking.profit_only_channels)
     spelled = _spellings(store)
     settings, day = _rules_settings(rules), as_of.isoformat()
     last = store.rules_state()
     # A manager first named since is named only by the clients of the scope; one written another way now is
     # written so in every client's standing.
-    scoped = (judged_in_part and last is not None and last[0] == settings and last[1] <= day
+    scoped = (judged_in_part and last is not None and last_ranking is not None and last[0] == settings
+              and last[1] <= day
               and all(json.loads(last[2]).get(name, written) == written for name, written in spelled.items()))
     ids, segments, classes, dependencies = ranking.client_ids, ranking.segments, ranking.abcde, ranking.dependencies
     if scoped:
         summary.mode = "incremental"
-        store.set_rules_scope(day, (cid for cid, *now, stood in zip(
-            ids, segments, classes, dependencies, store.class_standing(), strict=True) if tuple(now) != stood))
+        store.set_rules_scope(day, ranking.moved(last_ranking))
     claims: dict[int, list[Claim]] = defaultdict(list)
     for client_id, manager, assigned_on, ref in store.owner_claims(scoped):
         if name := manager_name(manager):
@@ -803,7 +810,8 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str, judged_i
     store.audit_many(command, logged)
     summary.conflicts = store.save_conflicts(conflicts, scoped)
     store.save_standing(changed)
-    store.save_rules_state(settings, day, json.dumps(spelled, ensure_ascii=False, sort_keys=True))
+    store.save_rules_state(settings, day, json.dumps(spelled, ensure_ascii=False, sort_keys=True),
+                           KeptRanking(inputs, ranking.standing).to_parts())
     states = store.state_totals()
     summary.owned, summary.pool, summary.snoozed, summary.quarantined = (
         states.get("owned", 0), states.get("pool", 0), states.get("snoozed", 0), states.get("quarantined", 0))

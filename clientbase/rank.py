@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
@@ -22,6 +23,68 @@ class RankInput(NamedTuple):
     potential: float | None
     last_purchase: str | None  # ISO date
     revenue: float | None = None  # sales, which rank a client whose dump has no profit (1C writes sales)
+
+
+# The columns of RankInputs, and their types: a million clients cost 40 MB.
+_INPUT_COLUMNS = (("ids", numpy.int64), ("channels", numpy.int32), ("profits", numpy.float64),
+                  ("potentials", numpy.float64), ("purchases", numpy.int32), ("revenues", numpy.float64))
+_INPUT_LISTS = ("channel_list", "purchase_list")
+
+
+@dataclass(frozen=True)
+class RankInputs:
+    """Clients' ranking facts (RankInput) as columns, one row per client. A clean keeps every client's: the next
+    reads again only the clients whose golden record was written since."""
+
+    ids: numpy.ndarray
+    channels: numpy.ndarray  # codes into channel_list; a client without a channel is in channel ""
+    profits: numpy.ndarray  # NaN for none
+    potentials: numpy.ndarray
+    purchases: numpy.ndarray  # codes into purchase_list: ISO days, None for none
+    revenues: numpy.ndarray
+    channel_list: list[str]
+    purchase_list: list[str | None]
+
+    @classmethod
+    def read(cls, clients: Iterable[tuple]) -> RankInputs:
+        """RankInputs, or plain tuples in its order, in their order."""
+        return cls._encoded(clients, ([], []), ())
+
+    @classmethod
+    def _encoded(cls, clients: Iterable[tuple], lists: tuple[list[str], list[str | None]],
+                 kept: Sequence[numpy.ndarray]) -> RankInputs:
+        """These clients' columns after `kept` (columns whose codes point into `lists`)."""
+        channel_codes, purchase_codes = ({value: code for code, value in enumerate(values)} for values in lists)
+        ids, channels, profits, potentials, purchases, revenues = tuple(zip(*clients)) or ((),) * len(_INPUT_COLUMNS)
+        new = [numpy.array(ids, dtype=numpy.int64),
+               numpy.fromiter((channel_codes.setdefault(channel or "", len(channel_codes)) for channel in channels),
+                              dtype=numpy.int32, count=len(channels)),
+               numpy.array(profits, dtype=numpy.float64),  # None is NaN
+               numpy.array(potentials, dtype=numpy.float64),
+               numpy.fromiter((purchase_codes.setdefault(day, len(purchase_codes)) for day in purchases),
+                              dtype=numpy.int32, count=len(purchases)),
+               numpy.array(revenues, dtype=numpy.float64)]
+        if kept:
+            new = [numpy.concatenate((old, added)) for old, added in zip(kept, new)]
+            order = numpy.argsort(new[0], kind="stable")
+            new = [column[order] for column in new]
+        return cls(*new, list(channel_codes), list(purchase_codes))
+
+    def updated(self, changed: Iterable[int], clients: Iterable[tuple]) -> RankInputs:
+        """These inputs, by id, with the `changed` clients' rows replaced by `clients` (those of them that are
+        still clients)."""
+        kept = ~numpy.isin(self.ids, numpy.fromiter(set(changed), dtype=numpy.int64))
+        return self._encoded(clients, (list(self.channel_list), list(self.purchase_list)),
+                             [getattr(self, name)[kept] for name, _ in _INPUT_COLUMNS])
+
+    def to_parts(self) -> dict[str, bytes]:
+        return {**{name: getattr(self, name).tobytes() for name, _ in _INPUT_COLUMNS},
+                **{name: json.dumps(getattr(self, name), ensure_ascii=False).encode() for name in _INPUT_LISTS}}
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, bytes]) -> RankInputs:
+        return cls(*(numpy.frombuffer(parts[name], dtype=dtype) for name, dtype in _INPUT_COLUMNS),
+                   *(json.loads(parts[name]) for name in _INPUT_LISTS))
 
 
 @dataclass(frozen=True)
@@ -45,6 +108,32 @@ class RankResult:
     potential_tiers: list[str | None]  # None when the client's channel and segment has no potential values
     dependencies: list[str | None]  # None | key | critical | mono
     profit_only_channels: list[str]  # sorted; ranked by profit alone in at least one segment
+    standing: numpy.ndarray  # each client's segment, class and dependency as one number
+
+    def moved(self, last: KeptRanking) -> list[int]:
+        """The clients whose segment, class or dependency is not the one the `last` ranking gave them, or who
+        were not ranked there."""
+        ids, new_ids = last.inputs.ids, numpy.asarray(self.client_ids, dtype=numpy.int64)
+        if not len(ids):
+            return new_ids.tolist()
+        positions = numpy.searchsorted(ids, new_ids).clip(0, len(ids) - 1)
+        return new_ids[(ids[positions] != new_ids) | (last.standing[positions] != self.standing)].tolist()
+
+
+@dataclass(frozen=True)
+class KeptRanking:
+    """A clean's ranking facts of every client, by id, and the standing its ranking gave each
+    (RankResult.standing): the next clean reads again only the clients written since, and tells whose class
+    moved without reading every client's."""
+    inputs: RankInputs
+    standing: numpy.ndarray
+
+    def to_parts(self) -> dict[str, bytes]:
+        return {**self.inputs.to_parts(), "standing": self.standing.tobytes()}
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, bytes]) -> KeptRanking:
+        return cls(RankInputs.from_parts(parts), numpy.frombuffer(parts["standing"], dtype=numpy.int16))
 
 
 def _exact(value: float) -> Decimal:
@@ -64,6 +153,7 @@ _MAX, _HIGH, _LOW, _NO_TIER = range(4)
 _SEGMENTS = ("active", "lost", "potential")
 _ACTIVE, _LOST, _POTENTIAL = range(3)
 _CLASSES = (None, "A", "B", "C", "D", "E")
+_DEPENDENCIES = (None, "key", "critical", "mono")
 
 
 def _named(codes: numpy.ndarray, names: tuple) -> list:
@@ -149,7 +239,7 @@ def _exact_tiers(ordered: list[float], max_share: float, high_share: float) -> l
     return codes
 
 
-def _dependencies(profits: list[float], counted: numpy.ndarray, settings: RankSettings) -> list[str | None]:
+def _dependencies(profits: list[float], counted: numpy.ndarray, settings: RankSettings) -> numpy.ndarray:
     """The dependency of each client (by position) whose profit is over a share of the company's positive
     total; strictly over: exactly 10% is not key. `counted`: the clients whose profit counts, those with a
     positive one and not lost. Profit only: sales are no share of the profit. A lost client's profit is past
@@ -159,7 +249,7 @@ def _dependencies(profits: list[float], counted: numpy.ndarray, settings: RankSe
     Exact decimals decide (see _exact), for the few clients floats cannot rule out: a float total errs by
     a few parts in 10¹⁶, so a profit under the lowest share of it by a part in 10⁹ is under it exactly.
     """
-    found: list[str | None] = [None] * len(profits)
+    found = numpy.zeros(len(profits), dtype=numpy.int8)  # codes into _DEPENDENCIES
     positive = [profits[i] for i in numpy.flatnonzero(counted).tolist()]
     shares = (("mono", settings.mono_share), ("critical", settings.critical_share), ("key", settings.key_share))
     try:
@@ -176,14 +266,14 @@ def _dependencies(profits: list[float], counted: numpy.ndarray, settings: RankSe
         bounds = [(name, _exact(share) * total) for name, share in shares]
         for i in near:
             amount = _exact(profits[i])
-            found[i] = next((name for name, bound in bounds if amount > bound), None)
+            found[i] = _DEPENDENCIES.index(next((name for name, bound in bounds if amount > bound), None))
     return found
 
 
 def _classes(segments: numpy.ndarray, ranking: numpy.ndarray, profit_tiers: numpy.ndarray,
-             potential_tiers: numpy.ndarray) -> list[str | None]:
-    """ABCDE of each client: E for a loss; by profit alone where its channel and segment has no potentials;
-    none for a potential client."""
+             potential_tiers: numpy.ndarray) -> numpy.ndarray:
+    """ABCDE of each client, as codes into _CLASSES: E for a loss; by profit alone where its channel and segment
+    has no potentials; none for a potential client."""
     alone = potential_tiers == _NO_TIER
     low_profit = profit_tiers == _LOW
     codes = numpy.select(
@@ -192,7 +282,7 @@ def _classes(segments: numpy.ndarray, ranking: numpy.ndarray, profit_tiers: nump
          low_profit & (potential_tiers == _LOW), low_profit,
          (profit_tiers == _MAX) & (potential_tiers == _MAX)],
         [_CLASSES.index(abcde) for abcde in (None, "E", "A", "B", "D", "D", "C", "A")], default=_CLASSES.index("B"))
-    return _named(codes, _CLASSES)
+    return codes.astype(numpy.int8)
 
 
 def _groups(keys: numpy.ndarray) -> list[numpy.ndarray]:
@@ -203,48 +293,49 @@ def _groups(keys: numpy.ndarray) -> list[numpy.ndarray]:
     return numpy.split(order, starts[1:])
 
 
-def rank_clients(clients: Sequence[tuple], as_of: date, settings: RankSettings) -> RankResult:
+def rank_clients(clients: RankInputs | Iterable[tuple], as_of: date, settings: RankSettings) -> RankResult:
     """Segment every client, then rank each channel's active clients among themselves, and its lost
     clients among themselves (for win-back), by profit and potential; potential clients get tiers but
     no class. A channel and segment where no client has a potential value is ranked by profit alone.
     Where a client has no profit, its revenue ranks it instead. Dependency compares a client's profit with
     all positive profit across the company, of every client not lost.
 
-    `clients` are RankInputs, or plain tuples in its order.
+    `clients` are RankInputs, or RankInput or plain tuples in its order; the result is in their order.
     """
-    if not clients:
-        return RankResult([], [], [], [], [], [], [])
-    ids, channels, profits, potentials, purchases, revenues = zip(*clients)
+    inputs = clients if isinstance(clients, RankInputs) else RankInputs.read(clients)
+    if not len(inputs.ids):
+        return RankResult([], [], [], [], [], [], [], numpy.empty(0, dtype=numpy.int16))
     # Inclusive: bought exactly active_days ago is still active; a date after as_of counts as active.
     active_since = shift(as_of, -settings.active_days).isoformat()
-    segments = numpy.array([_POTENTIAL if bought is None else _ACTIVE if bought >= active_since else _LOST
-                            for bought in purchases], dtype=numpy.int8)
-    profit = numpy.array(profits, dtype=float)  # a missing amount is NaN
-    ranking = numpy.where(numpy.isnan(profit), numpy.array(revenues, dtype=float), profit)
-    potential = numpy.array(potentials, dtype=float)
-    channel_codes: dict[str, int] = {}
-    channel_of = numpy.fromiter((channel_codes.setdefault(channel or "", len(channel_codes)) for channel in channels),
-                                dtype=numpy.int64, count=len(channels))
-    channel_names = list(channel_codes)
+    segment_of = numpy.array([_POTENTIAL if bought is None else _ACTIVE if bought >= active_since else _LOST
+                              for bought in inputs.purchase_list], dtype=numpy.int8)
+    segments = segment_of[inputs.purchases]
+    profit = inputs.profits
+    ranking = numpy.where(numpy.isnan(profit), inputs.revenues, profit)
+    potential = inputs.potentials
+    channel_of = inputs.channels.astype(numpy.int64)
 
-    profit_tiers = numpy.full(len(ids), _LOW, dtype=numpy.int8)
-    potential_tiers = numpy.full(len(ids), _LOW, dtype=numpy.int8)
+    profit_tiers = numpy.full(len(inputs.ids), _LOW, dtype=numpy.int8)
+    potential_tiers = numpy.full(len(inputs.ids), _LOW, dtype=numpy.int8)
     profit_only: set[str] = set()
     for members in _groups(channel_of * len(_SEGMENTS) + segments):
         _set_tiers(profit_tiers, members, ranking, settings.max_share, settings.high_share)
         if numpy.isnan(potential[members]).all():
             potential_tiers[members] = _NO_TIER
             if segments[members[0]] != _POTENTIAL:  # no class is given there, so nothing is ranked by profit alone
-                profit_only.add(channel_names[channel_of[members[0]]])
+                profit_only.add(inputs.channel_list[channel_of[members[0]]])
         else:
             _set_tiers(potential_tiers, members, potential, settings.max_share, settings.high_share)
 
+    classes = _classes(segments, ranking, profit_tiers, potential_tiers)
+    dependencies = _dependencies(profit.tolist(), (profit > 0) & (segments != _LOST), settings)
     return RankResult(
-        client_ids=list(ids),
+        client_ids=inputs.ids.tolist(),
         segments=_named(segments, _SEGMENTS),
-        abcde=_classes(segments, ranking, profit_tiers, potential_tiers),
+        abcde=_named(classes, _CLASSES),
         profit_tiers=_named(profit_tiers, _TIERS),
         potential_tiers=_named(potential_tiers, _TIERS),
-        dependencies=_dependencies(profit.tolist(), (profit > 0) & (segments != _LOST), settings),
+        dependencies=_named(dependencies, _DEPENDENCIES),
         profit_only_channels=sorted(profit_only),
+        standing=(segments.astype(numpy.int16) * len(_CLASSES) + classes) * len(_DEPENDENCIES) + dependencies,
     )

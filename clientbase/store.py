@@ -431,6 +431,14 @@ MIGRATIONS: list[str] = [
         WHERE NOT EXISTS (SELECT 1 FROM dirty_clients WHERE client_id = old.client_id);
     END;
     """,
+    # 21: every client's ranking facts and the standing the last clean's ranking gave them (rank.KeptRanking), in
+    # parts, and the clients whose golden record was written since: the next clean reads only theirs, and
+    # compares classes without reading every client's. Every clean writes them anew; a full clustering drops
+    # them, and so must a migration changing clients. Without them, a clean works out every standing.
+    """
+    CREATE TABLE rank_rows (part TEXT PRIMARY KEY, data BLOB NOT NULL);
+    CREATE TABLE reranked_clients (client_id INTEGER PRIMARY KEY);
+    """,
 ]
 
 # A client's golden record, as clients holds it.
@@ -1389,14 +1397,24 @@ class Store:
 
     def add_clients(self, goldens: Iterable) -> None:
         """Write the golden records; a client already there is written only where its golden record changed, and
-        keeps its standing for the rules to compare with: a clustered part's clients are mostly as they were."""
-        self._conn.executemany(
+        keeps its standing for the rules to compare with: a clustered part's clients are mostly as they were.
+        While the last ranking is kept, the clients written are noted for the next to read again."""
+        conn = self._conn
+        noted: list[int] | None = [] if self.kept_ranking_held() else None
+
+        def rows() -> Iterator[tuple]:
+            for g in goldens:
+                if noted is not None:
+                    noted.append(g.id)
+                yield (g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit, g.revenue,
+                       g.potential, g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic)
+
+        conn.executemany(
             f"INSERT INTO clients(id, {_GOLDEN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             f"ON CONFLICT(id) DO UPDATE SET ({_GOLDEN_COLUMNS}) = ({_EXCLUDED_GOLDEN}) "
-            f"WHERE ({_GOLDEN_COLUMNS}) IS NOT ({_EXCLUDED_GOLDEN})",
-            ((g.id, g.name, g.name_key, g.person, g.inn, g.kpp, g.city, g.channel, g.profit, g.revenue, g.potential,
-              g.last_purchase, g.last_contact, g.last_result, g.closed, g.domestic) for g in goldens),
-        )
+            f"WHERE ({_GOLDEN_COLUMNS}) IS NOT ({_EXCLUDED_GOLDEN})", rows())
+        if noted:
+            conn.executemany("INSERT OR IGNORE INTO reranked_clients(client_id) VALUES (?)", ((i,) for i in noted))
 
     def record_places(self, record_ids: Iterable[int] | None = None
                       ) -> Iterator[tuple[int, str | None, int, str | None, str | None, str | None]]:
@@ -1586,6 +1604,7 @@ class Store:
             conn.execute("DELETE FROM matches")
             conn.execute("DELETE FROM hubs")
             conn.execute("DELETE FROM judge_state")  # every client is new: judge them all
+            self._drop_kept_ranking()  # and rank them all
         else:
             self._fill_ids("replaced", ())
             conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT client_id FROM dirty_clients")
@@ -1593,6 +1612,8 @@ class Store:
                          "CROSS JOIN records r ON r.id = c.record_id WHERE r.client_id IS NOT NULL")
             conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT client_id FROM temp.cluster_client")
             conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT id FROM temp.replaced")
+            if self.kept_ranking_held():
+                conn.execute("INSERT OR IGNORE INTO reranked_clients(client_id) SELECT id FROM temp.replaced")
             conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced "
                          "WHERE id NOT IN (SELECT client_id FROM temp.cluster_client))")
             # A pair to review between an unchanged record of the scope and one outside it is not found again
@@ -1920,26 +1941,44 @@ class Store:
 
     # --- working rules ---------------------------------------------------------------------
 
-    def rank_inputs(self) -> list[tuple]:
-        """(id, channel, profit, potential, last purchase, revenue), a RankInput, of every client, by id."""
+    def rank_inputs(self, client_ids: Iterable[int] | None = None) -> Iterator[tuple]:
+        """(id, channel, profit, potential, last purchase, revenue), a RankInput, of every client (of those given),
+        by id."""
+        if client_ids is not None:
+            self._fill_batch(client_ids)
         return self._conn.execute(
-            "SELECT id, channel, profit, potential, last_purchase, revenue FROM clients ORDER BY id").fetchall()
+            "SELECT c.id, c.channel, c.profit, c.potential, c.last_purchase, c.revenue "
+            f"FROM {_within('batch', 'clients', 'c', 'id', client_ids is not None)} ORDER BY c.id")
+
+    def kept_ranking(self) -> dict[str, bytes]:
+        """The last clean's ranking (rank.KeptRanking), in parts; empty when none is kept."""
+        return dict(self._conn.execute("SELECT part, data FROM rank_rows"))
+
+    def kept_ranking_held(self) -> bool:
+        return self._conn.execute("SELECT EXISTS (SELECT 1 FROM rank_rows)").fetchone()[0]
+
+    def reranked_clients(self) -> set[int]:
+        """The clients whose golden record was written, or who were removed, since the kept ranking."""
+        return {row[0] for row in self._conn.execute("SELECT client_id FROM reranked_clients")}
+
+    def _drop_kept_ranking(self) -> None:
+        self._conn.execute("DELETE FROM rank_rows")
+        self._conn.execute("DELETE FROM reranked_clients")
 
     def rules_state(self) -> tuple[str, str, str] | None:
         """(settings, as_of, spellings) the last clean's working rules were worked out with; None when every
         client's standing must be worked out again."""
         return self._conn.execute("SELECT settings, as_of, spellings FROM rules_state").fetchone()
 
-    def save_rules_state(self, settings: str, as_of: str, spellings: str) -> None:
-        """Record worked-out standings: nothing is left to work out until a client or a command changes it."""
+    def save_rules_state(self, settings: str, as_of: str, spellings: str, ranking: dict[str, bytes]) -> None:
+        """Record worked-out standings and the `ranking` they were worked out with (rank.KeptRanking, in parts):
+        nothing is left to work out until a client or a command changes it."""
         self._conn.execute("INSERT INTO rules_state(id, settings, as_of, spellings) VALUES (1, ?, ?, ?) "
                            "ON CONFLICT(id) DO UPDATE SET settings = excluded.settings, as_of = excluded.as_of, "
                            "spellings = excluded.spellings", (settings, as_of, spellings))
         self._conn.execute("DELETE FROM unruled_clients")
-
-    def class_standing(self) -> Iterator[tuple]:
-        """(segment, abcde, dependency) the last clean gave every client, by id."""
-        return self._conn.execute("SELECT segment, abcde, dependency FROM clients ORDER BY id")
+        self._drop_kept_ranking()
+        self._conn.executemany("INSERT INTO rank_rows(part, data) VALUES (?, ?)", ranking.items())
 
     def set_rules_scope(self, as_of: str, reclassed: Iterable[int]) -> None:
         """Scope the `scoped=True` rules queries below to the clients whose standing may have changed since the

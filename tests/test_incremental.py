@@ -941,6 +941,41 @@ def test_a_manager_written_another_way_by_most_dumps_is_renamed_in_every_standin
     assert owners[shouted] >= 6 * held and manager not in owners
 
 
+def test_a_profit_changed_since_the_last_clean_ranks_the_channel_again_as_a_full_clean_would(tmp_path):
+    dump, db = tmp_path / "crm.csv", tmp_path / "cb.db"
+
+    def send(profits: dict[int, int]) -> tuple[str, dict[str, str]]:
+        others = {n: ("Розница", 10) for n in range(10, 50)}  # enough that a clean clusters only what changed
+        dump.write_text("Наименование;ИНН;Телефон;Канал;Прибыль;Дата последней покупки\n" + "".join(
+            f"ООО Компания {n};{_inn(n)};+7 912 100-00-{n:02d};{channel};{profit};2026-11-01\n"
+            for n, (channel, profit) in (others | {n: ("Опт", profit) for n, profit in profits.items()}).items()),
+            encoding="utf-8")
+        cli(db, "ingest", str(dump), "--allow-shrink")
+        summary, _ = cleaned_as_full(db, tmp_path)
+        return summary["rules"]["mode"], {c["name"]: c["abcde"] for c in table(db, "clients") if c["channel"] == "Опт"}
+
+    assert send({5: 60, 1: 100, 3: 80, 4: 70, 2: 90}) == ("full", {
+        "ООО Компания 1": "A", "ООО Компания 2": "A", "ООО Компания 3": "A", "ООО Компания 4": "B",
+        "ООО Компания 5": "D"})
+    # The fifth now earns most, in its row, and the second, the last row, is gone: the first and third, their rows
+    # as they were, fall to D.
+    assert send({5: 1000, 1: 100, 3: 80, 4: 70}) == ("incremental", {
+        "ООО Компания 1": "D", "ООО Компания 3": "D", "ООО Компания 4": "D", "ООО Компания 5": "A"})
+    summary = clean_summary(db)
+    assert (summary["dedupe"]["mode"], summary["rules"]["mode"]) == ("unchanged", "incremental")
+    assert next(c for c in table(db, "clients") if c["name"] == "ООО Компания 5")["dependency"] == "critical"
+
+
+def test_a_base_cleaned_before_rankings_were_kept_ranks_every_client_once(cleaned, dumps, tmp_path):
+    with sqlite3.connect(cleaned) as conn:  # as schema 20 left it
+        conn.executescript("DROP TABLE rank_rows; DROP TABLE reranked_clients; PRAGMA user_version = 20;")
+    conn.close()
+    cli(cleaned, "ingest", str(dumps / "purchased_new.csv"))
+    upgraded, _ = cleaned_as_full(cleaned, tmp_path)
+    assert (upgraded["dedupe"]["mode"], upgraded["rules"]["mode"]) == ("incremental", "full")
+    assert clean_summary(cleaned)["rules"]["mode"] == "incremental"
+
+
 def test_a_dialer_log_sent_again_with_more_calls_keeps_the_calls_it_had(cleaned, dumps, tmp_path):
     cli(cleaned, "calls", str(dumps / "calls_old.csv"))
     clean(cleaned)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from clientbase.rank import RankInput, RankSettings, pareto_tiers, rank_clients
+from clientbase.rank import KeptRanking, RankInput, RankInputs, RankSettings, pareto_tiers, rank_clients
 
 AS_OF = date(2025, 6, 30)
 RECENT = (AS_OF - timedelta(days=10)).isoformat()
@@ -247,6 +247,26 @@ def test_input_order_does_not_change_the_result(data, clients):
     again = rank_clients(shuffled, AS_OF, SETTINGS)
     assert {r.client_id: r for r in rows(again)} == first
     assert again.profit_only_channels == rank_clients(clients, AS_OF, SETTINGS).profit_only_channels
+
+
+@given(st.data(), client_lists, client_lists)
+def test_ranking_facts_kept_and_updated_with_the_clients_written_since_rank_as_read_whole(data, before, written):
+    """A clean keeps every client's facts; the next reads again only the clients written or removed since."""
+    removed = data.draw(st.sets(st.sampled_from([c.client_id for c in before]) if before else st.nothing()))
+    written = [c._replace(client_id=c.client_id + data.draw(st.sampled_from([0, 30]))) for c in written]
+    now = {c.client_id: c for c in before if c.client_id not in removed} | {c.client_id: c for c in written}
+    now = [now[client_id] for client_id in sorted(now)]
+    changed = removed | {c.client_id for c in written}
+    kept = KeptRanking.from_parts(KeptRanking(RankInputs.read(before), rank_clients(before, AS_OF, SETTINGS).standing)
+                                  .to_parts())
+    updated = kept.inputs.updated(changed, sorted(c for c in now if c.client_id in changed))
+    ranked, whole = rank_clients(updated, AS_OF, SETTINGS), rank_clients(now, AS_OF, SETTINGS)
+    assert rows(ranked) == rows(whole)
+    assert ranked.profit_only_channels == whole.profit_only_channels
+    assert (ranked.standing == whole.standing).all()
+    last = {r.client_id: (r.segment, r.abcde, r.dependency) for r in rows(rank_clients(before, AS_OF, SETTINGS))}
+    assert ranked.moved(kept) == [r.client_id for r in rows(whole)
+                                  if last.get(r.client_id) != (r.segment, r.abcde, r.dependency)]
 
 
 @given(st.dictionaries(st.integers(), amounts, max_size=30))

@@ -751,8 +751,8 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str, judged_i
     kept = store.kept_ranking()
     last_ranking = KeptRanking.from_parts(kept) if kept else None
     if last_ranking:
-        written = store.reranked_clients()
-        inputs = last_ranking.inputs.updated(written, store.rank_inputs(written))
+        reranked = store.reranked_clients()
+        inputs = last_ranking.inputs.updated(reranked, store.rank_inputs(reranked))
     else:
         inputs = RankInputs.read(store.rank_inputs())
     ranking = rank_clients(inputs, as_of, rules.rank)

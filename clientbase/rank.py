@@ -47,7 +47,7 @@ class RankInputs:
 
     @classmethod
     def read(cls, clients: Iterable[tuple]) -> RankInputs:
-        """RankInputs, or plain tuples in its order, in their order."""
+        """The columns of these clients (RankInput, or plain tuples in its order), in their order."""
         return cls._encoded(clients, ([], []), ())
 
     @classmethod

@@ -10,7 +10,6 @@ same sorted neighbourhoods the full clustering compares.
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -21,6 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity, office_majority
+from clientbase.kept import from_parts, to_parts
 
 Key = tuple[str, Hashable]
 
@@ -115,13 +115,11 @@ class PlaceRows:
         return set(wanted[_found(self.ids, wanted)[1]].tolist())
 
     def to_parts(self) -> dict[str, bytes]:
-        return {**{name: getattr(self, name).tobytes() for name, _ in _COLUMNS},
-                **{name: json.dumps(getattr(self, name), ensure_ascii=False).encode() for name in _LISTS}}
+        return to_parts(self, _COLUMNS, _LISTS)
 
     @classmethod
     def from_parts(cls, parts: dict[str, bytes]) -> PlaceRows:
-        return cls(*(numpy.frombuffer(parts[name], dtype=dtype) for name, dtype in _COLUMNS),
-                   *(json.loads(parts[name]) for name in _LISTS))
+        return cls(*from_parts(parts, _COLUMNS, _LISTS))
 
 
 _LISTS = ("city_list", "office_list", "name_list")

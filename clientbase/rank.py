@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import NamedTuple
 
 import numpy
 
+from clientbase.kept import from_parts, to_parts
 from clientbase.values import shift
 
 
@@ -78,13 +78,11 @@ class RankInputs:
                              [getattr(self, name)[kept] for name, _ in _INPUT_COLUMNS])
 
     def to_parts(self) -> dict[str, bytes]:
-        return {**{name: getattr(self, name).tobytes() for name, _ in _INPUT_COLUMNS},
-                **{name: json.dumps(getattr(self, name), ensure_ascii=False).encode() for name in _INPUT_LISTS}}
+        return to_parts(self, _INPUT_COLUMNS, _INPUT_LISTS)
 
     @classmethod
     def from_parts(cls, parts: dict[str, bytes]) -> RankInputs:
-        return cls(*(numpy.frombuffer(parts[name], dtype=dtype) for name, dtype in _INPUT_COLUMNS),
-                   *(json.loads(parts[name]) for name in _INPUT_LISTS))
+        return cls(*from_parts(parts, _INPUT_COLUMNS, _INPUT_LISTS))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity, office_majority
-from clientbase.kept import from_parts, to_parts
+from clientbase.kept import found, from_parts, to_parts
 
 Key = tuple[str, Hashable]
 
@@ -112,7 +112,7 @@ class PlaceRows:
     def usable(self, record_ids: Iterable[int]) -> set[int]:
         """Those of these records that are usable: held here."""
         wanted = numpy.fromiter(record_ids, dtype=numpy.int64)
-        return set(wanted[_found(self.ids, wanted)[1]].tolist())
+        return set(wanted[found(self.ids, wanted)[1]].tolist())
 
     def to_parts(self) -> dict[str, bytes]:
         return to_parts(self, _COLUMNS, _LISTS)
@@ -209,7 +209,7 @@ class CompanyNames:
 
     def _items(self, record_ids: Iterable[int]) -> numpy.ndarray:
         """The distinct items of these records, those not held left out."""
-        positions, held = _found(self._ids, numpy.fromiter(record_ids, dtype=numpy.int64))
+        positions, held = found(self._ids, numpy.fromiter(record_ids, dtype=numpy.int64))
         return _distinct(self._item_of[positions[held]])
 
     def _sorted(self, sort_key: Callable[[str], str]) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -228,12 +228,6 @@ class CompanyNames:
             starts = numpy.searchsorted(cities, numpy.arange(len(self.cities) + 1))  # items are sorted by city
             self._orders[sort_key] = rank, starts, items
         return self._orders[sort_key]
-
-
-def _found(held: numpy.ndarray, wanted: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Where each wanted value sits in the sorted `held`, and whether it is there."""
-    positions = numpy.searchsorted(held, wanted).clip(0, max(0, len(held) - 1))
-    return positions, held[positions] == wanted if len(held) else numpy.zeros(len(wanted), dtype=bool)
 
 
 def _distinct(values: numpy.ndarray) -> numpy.ndarray:

@@ -19,3 +19,9 @@ def from_parts(parts: dict[str, bytes], columns: Sequence[tuple[str, type]], lis
     """The columns, then the lists, that to_parts gave `parts` of."""
     return [*(numpy.frombuffer(parts[name], dtype=dtype) for name, dtype in columns),
             *(json.loads(parts[name]) for name in lists)]
+
+
+def found(held: numpy.ndarray, wanted: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Where each wanted value sits in the sorted `held` (0 when `held` is empty), and whether it is there."""
+    positions = numpy.searchsorted(held, wanted).clip(0, max(0, len(held) - 1))
+    return positions, held[positions] == wanted if len(held) else numpy.zeros(len(wanted), dtype=bool)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy
 
-from clientbase.kept import from_parts, to_parts
+from clientbase.kept import found, from_parts, to_parts
 from clientbase.values import shift
 
 
@@ -111,11 +111,11 @@ class RankResult:
     def moved(self, last: KeptRanking) -> list[int]:
         """The clients whose segment, class or dependency is not the one the `last` ranking gave them, or who
         were not ranked there."""
-        ids, new_ids = last.inputs.ids, numpy.asarray(self.client_ids, dtype=numpy.int64)
-        if not len(ids):
-            return new_ids.tolist()
-        positions = numpy.searchsorted(ids, new_ids).clip(0, len(ids) - 1)
-        return new_ids[(ids[positions] != new_ids) | (last.standing[positions] != self.standing)].tolist()
+        ids = numpy.asarray(self.client_ids, dtype=numpy.int64)
+        positions, held = found(last.inputs.ids, ids)
+        if not held.any():
+            return ids.tolist()
+        return ids[~held | (last.standing[positions] != self.standing)].tolist()
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,7 @@ def clean(
     d, p, r = summary.dedupe, summary.phones, summary.rules
     table = Table(title=f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""),
                   caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered"
+                          + (f" ({d.unchanged:,} clients unchanged)" if d.unchanged else "")
                           + (f", {d.restated:,} clients rebuilt as they stand" if d.restated else "")
                           + f"; judging: {p.mode}, {p.clients:,} clients judged"
                           + f"; rules: {r.mode}, {r.clients:,} clients' standing worked out")

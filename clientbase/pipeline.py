@@ -451,6 +451,7 @@ class DedupeSummary:
     mode: str = "full"  # full | incremental | unchanged
     rechecked: int = 0  # records clustered again
     restated: int = 0  # clients built again without clustering: their records changed in nothing matching reads
+    unchanged: int = 0  # clients clustered again as they were: their golden records, people and judgements stand
 
 
 # A change touching more than this share of the records is clustered from scratch: it is faster.
@@ -553,6 +554,7 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     claims = [(cluster, clusters[cluster][0], old_id, votes) for cluster, old_id, votes in store.cluster_votes()]
     store.name_clusters(stable_ids(claims, len(clusters), store.max_client_id() + 1))
     del claims
+    unchanged = store.hold_unchanged_clients() if scoped else 0
 
     why: dict[int, int] = {}  # a record -> the place in the pairs of the first merge that joined it
     for k, pair in enumerate(result.pairs):
@@ -569,10 +571,11 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     moved = store.audit_many(command, logged)
     del why
 
-    step(f"saving {len(clusters):,} clients and their matches")
-    store.save_clients(_goldens(store.clustered_facts(), rules), result.pairs, result.hubs, scoped)
+    step(f"saving {len(clusters):,} clients ({unchanged:,} unchanged) and their matches" if unchanged
+         else f"saving {len(clusters):,} clients and their matches")
+    store.save_clients(_goldens(store.clustered_facts(scoped), rules), result.pairs, result.hubs, scoped)
     return DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
-                         moved_records=moved)
+                         moved_records=moved, unchanged=unchanged)
 
 
 def _goldens(facts: Iterable[tuple], rules: Rules) -> Iterator:

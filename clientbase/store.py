@@ -1296,13 +1296,14 @@ class Store:
 
     # --- deduplication -------------------------------------------------------------------
 
-    def clustered_facts(self) -> Iterator[tuple]:
-        """(client id, then what survivorship needs) of each record held by hold_clusters, by client and record.
+    def clustered_facts(self, scoped: bool = False) -> Iterator[tuple]:
+        """(client id, then what survivorship needs) of each record held by hold_clusters, by client and record;
+        scoped, those of the clients held unchanged (hold_unchanged_clients) left out.
 
         Read in this order, one client's records at a time are enough to build the golden records."""
         return self._conn.execute(
             f"SELECT cc.client_id, {_GOLDEN_FACTS} {_CLUSTERED_RECORDS} JOIN sources s ON s.id = r.source_id "
-            "ORDER BY c.cluster, r.id")
+            f"{'WHERE cc.client_id NOT IN temp.unchanged ' if scoped else ''}ORDER BY c.cluster, r.id")
 
     def match_facts(self, scoped: bool = False) -> Iterator[tuple]:
         """(id, name key, person, city, INN, INN valid, KPP, phones, emails, email domains) of every usable record
@@ -1567,6 +1568,19 @@ class Store:
         conn.execute("DELETE FROM temp.cluster_client")
         conn.executemany("INSERT INTO temp.cluster_client(cluster, client_id) VALUES (?,?)", enumerate(client_ids))
 
+    def hold_unchanged_clients(self) -> int:
+        """Of the clusters of a clustered part, hold the clients they leave as they were: the same records, none
+        changed since the last clean. Their golden records, people and judgements stand (a stale one is then
+        restated: hold_stale_clients); most of a part's clients are such. Returns how many."""
+        conn = self._conn
+        self._fill_ids("unchanged", ())
+        conn.execute(
+            "INSERT INTO temp.unchanged(id) SELECT cc.client_id FROM temp.clustered c "
+            "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster CROSS JOIN records r ON r.id = c.record_id "
+            "GROUP BY c.cluster HAVING max(r.client_id IS NOT cc.client_id OR r.id IN temp.changed) = 0 "
+            "AND count(*) = (SELECT count(*) FROM records o WHERE o.client_id = cc.client_id)")
+        return conn.execute("SELECT count(*) FROM temp.unchanged").fetchone()[0]
+
     def moved_records(self) -> Iterator[tuple[int, str, int | None, int, int]]:
         """(record id, ref, client id before, client id now, cluster) of each clustered record changing client."""
         return self._conn.execute(
@@ -1596,7 +1610,8 @@ class Store:
         """Replace the derived client tables with the held clusters' and point each record at its client.
 
         Scoped, only the clients of the held records (before and after) and the changed ones are replaced,
-        and the hubs among their phones.
+        and the hubs among their phones. The clients held unchanged keep their golden record and people, and are
+        judged again only where a number's hub changed; the replaced clients and the scope are then the others.
         """
         conn = self._conn
         if not scoped:
@@ -1611,9 +1626,10 @@ class Store:
             conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT r.client_id FROM temp.clustered c "
                          "CROSS JOIN records r ON r.id = c.record_id WHERE r.client_id IS NOT NULL")
             conn.execute("INSERT OR IGNORE INTO temp.replaced(id) SELECT client_id FROM temp.cluster_client")
-            conn.execute("INSERT OR IGNORE INTO unjudged_clients(client_id) SELECT id FROM temp.replaced")
+            rebuilt = "SELECT id FROM temp.replaced WHERE id NOT IN temp.unchanged"
+            conn.execute(f"INSERT OR IGNORE INTO unjudged_clients(client_id) {rebuilt}")
             if self.kept_ranking_held():
-                conn.execute("INSERT OR IGNORE INTO reranked_clients(client_id) SELECT id FROM temp.replaced")
+                conn.execute(f"INSERT OR IGNORE INTO reranked_clients(client_id) {rebuilt}")
             conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced "
                          "WHERE id NOT IN (SELECT client_id FROM temp.cluster_client))")
             # A pair to review between an unchanged record of the scope and one outside it is not found again
@@ -1624,8 +1640,8 @@ class Store:
                 "AND a.status = 'ok' AND b.status = 'ok' AND ("
                 "(a.id IN temp.scope AND a.id NOT IN temp.changed AND b.id NOT IN temp.scope) OR "
                 "(b.id IN temp.scope AND b.id NOT IN temp.changed AND a.id NOT IN temp.scope))))")
-            conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
-                         "JOIN phones p ON p.record_id = s.id)")
+            hubs_before = dict(conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
+                                            "JOIN phones p ON p.record_id = s.id) RETURNING e164, clients"))
         self.add_clients(goldens)
         # A record made unusable since the last clean is among the changed ones, which hold every such record. It
         # leaves its person too: a full clean's contacts forget it, and a clustered part's does not read it.
@@ -1660,6 +1676,12 @@ class Store:
             conn.execute("UPDATE matches SET client_id = (SELECT client_id FROM records WHERE ref = matches.ref_a) "
                          "WHERE client_id IN temp.replaced")
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
+        if scoped:  # a hub's count is in its numbers' judgement, of unchanged clients too
+            conn.executemany("INSERT INTO unjudged_numbers(e164) VALUES (?)", (
+                (e164,) for e164 in hubs_before.keys() | hubs.keys() if hubs_before.get(e164) != hubs.get(e164)))
+            conn.execute("DELETE FROM temp.scope WHERE id IN (SELECT c.record_id FROM temp.clustered c "
+                         "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster WHERE cc.client_id IN temp.unchanged)")
+            conn.execute("DELETE FROM temp.replaced WHERE id IN temp.unchanged")
 
     def contact_facts(self, scoped: bool = False) -> Iterator[tuple]:
         """(record id, client id, contact name, position, birthday, phones, emails) of every record (of the scope)

@@ -69,6 +69,14 @@ def standing(db: Path) -> dict[frozenset[str], tuple]:
         for c in table(db, "clients")}
 
 
+def judgements(db: Path) -> dict[tuple[str, str], tuple]:
+    """Each phone's judgement (status, reason, date), by record and number."""
+    with sqlite3.connect(db) as conn:
+        return {(ref, e164): rest for ref, e164, *rest in conn.execute(
+            "SELECT r.ref, p.e164, p.judged, p.judged_reason, p.judged_on FROM phones p "
+            "JOIN records r ON r.id = p.record_id")}
+
+
 def review_pairs(db: Path) -> set[tuple[str, str, str, str]]:
     """The pairs a person is asked to look at, as the duplicates export lists them."""
     return {(row["record_ref_a"], row["record_ref_b"], row["rule"], row["detail"])
@@ -102,6 +110,7 @@ def cleaned_as_full(db: Path, tmp_path: Path, as_of: str = AS_OF) -> tuple[dict,
     assert partition(db) == partition(full_db)
     assert people(db) == people(full_db)
     assert standing(db) == standing(full_db)
+    assert judgements(db) == judgements(full_db)
     assert review_pairs(db) == review_pairs(full_db)
     for step in ("phones", "rules"):
         assert incremental[step] == {**full[step], "mode": incremental[step]["mode"],
@@ -1047,6 +1056,22 @@ def test_a_hub_that_loses_a_holder_is_counted_again(dumps, tmp_path):
     incremental, _ = same_as_full(db, tmp_path)
     assert incremental["mode"] == "incremental"
     assert hubs(db) == hubs(tmp_path / "full" / db.name) != before
+
+
+def test_a_hub_shared_by_one_more_company_is_judged_again_at_every_holder(tmp_path):
+    db, header, hub = tmp_path / "cb.db", "Наименование;Телефон;Город", "+74951110099"
+    holders = [f"{name};{hub};Москва" for name in ("ООО Альфа", "ООО Бета", "ООО Вега")]
+    others = [f"{name};+7495111{n:04d};Москва" for n, name in enumerate([
+        "ООО Ромашка", "АО Лютик", "ЗАО Пион", "ООО Тюльпан", "ПАО Василёк", "ООО Нарцисс"])]
+    _sent(db, "base.csv", [header, *holders, *others], AS_OF)
+    assert hubs(db) == {(hub, 3)}
+    (tmp_path / "new.csv").write_text(f"{header}\nООО Гамма;{hub};Москва\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    incremental, _ = cleaned_as_full(db, tmp_path)
+    # The holders are clustered again with Гамма, and stay as they were: only their number's hub grew.
+    assert (incremental["dedupe"]["mode"], incremental["dedupe"]["unchanged"]) == ("incremental", 3)
+    assert {ref: reason for (ref, e164), (_, reason, _) in judgements(db).items() if e164 == hub} == {
+        ref: "shared by 4 unrelated clients" for ref in ("base.csv:1", "base.csv:2", "base.csv:3", "new.csv:1")}
 
 
 def test_nothing_changed_nothing_clustered(cleaned, dumps):

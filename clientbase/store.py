@@ -1347,7 +1347,7 @@ class Store:
         """Every record that is new, changed, removed or taken out of its client since the last clean, usable or
         not (a rejected row never had a client, and is no place)."""
         return {row[0] for row in self._conn.execute(
-            "SELECT id FROM records WHERE client_id IS NULL AND status = 'ok' UNION SELECT record_id FROM dirty_records")}
+            "SELECT id FROM records WHERE client_id IS NULL AND status = 'ok' UNION ALL SELECT record_id FROM dirty_records")}
 
     def detach_records(self, refs: Sequence[str]) -> None:
         """Take records out of their client, as new records: the next clustering gives them a client."""
@@ -1362,10 +1362,10 @@ class Store:
         record dropped, since the last clean."""
         return {row[0] for row in self._conn.execute(
             "SELECT id FROM records WHERE client_id IS NULL AND status = 'ok' "
-            "UNION SELECT r.id FROM dirty_records d CROSS JOIN records r ON r.id = d.record_id WHERE r.status = 'ok' "
-            "UNION SELECT r.id FROM dirty_clients d CROSS JOIN records r ON r.client_id = d.client_id "
+            "UNION ALL SELECT r.id FROM dirty_records d CROSS JOIN records r ON r.id = d.record_id WHERE r.status = 'ok' "
+            "UNION ALL SELECT r.id FROM dirty_clients d CROSS JOIN records r ON r.client_id = d.client_id "
             "WHERE r.status = 'ok' "
-            "UNION SELECT r.id FROM dropped_numbers d CROSS JOIN phones p ON p.e164 = d.e164 "
+            "UNION ALL SELECT r.id FROM dropped_numbers d CROSS JOIN phones p ON p.e164 = d.e164 "
             "CROSS JOIN records r ON r.id = p.record_id WHERE p.status = 'ok' AND r.status = 'ok'")}
 
     def changed_clients(self) -> set[int]:
@@ -1435,11 +1435,11 @@ class Store:
         return set(self._conn.execute(
             "SELECT 'phone', p.e164 FROM temp.batch b CROSS JOIN phones p ON p.record_id = b.id "
             "WHERE p.status = 'ok' AND p.e164 IS NOT NULL "
-            "UNION SELECT 'inn', r.inn FROM temp.batch b CROSS JOIN records r ON r.id = b.id WHERE r.inn_valid "
-            "UNION SELECT 'email', e.value FROM temp.batch b CROSS JOIN emails e ON e.record_id = b.id WHERE e.valid "
-            "UNION SELECT 'domain', e.domain FROM temp.batch b CROSS JOIN emails e ON e.record_id = b.id "
+            "UNION ALL SELECT 'inn', r.inn FROM temp.batch b CROSS JOIN records r ON r.id = b.id WHERE r.inn_valid "
+            "UNION ALL SELECT 'email', e.value FROM temp.batch b CROSS JOIN emails e ON e.record_id = b.id WHERE e.valid "
+            "UNION ALL SELECT 'domain', e.domain FROM temp.batch b CROSS JOIN emails e ON e.record_id = b.id "
             "WHERE e.valid AND NOT e.free_mail AND e.domain IS NOT NULL "
-            "UNION SELECT 'client', r.client_id FROM temp.batch b CROSS JOIN records r ON r.id = b.id "
+            "UNION ALL SELECT 'client', r.client_id FROM temp.batch b CROSS JOIN records r ON r.id = b.id "
             "WHERE r.client_id IS NOT NULL"))
 
     def records_with_keys(self, keys: Iterable[tuple[str, object]]) -> set[int]:
@@ -1452,12 +1452,12 @@ class Store:
         return {row[0] for row in conn.execute(
             "SELECT p.record_id FROM temp.wanted k CROSS JOIN phones p ON p.e164 = k.value "
             "WHERE k.kind = 'phone' AND p.status = 'ok' "
-            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.inn = k.value WHERE k.kind = 'inn' AND r.inn_valid "
-            "UNION SELECT e.record_id FROM temp.wanted k CROSS JOIN emails e ON e.value = k.value "
+            "UNION ALL SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.inn = k.value WHERE k.kind = 'inn' AND r.inn_valid "
+            "UNION ALL SELECT e.record_id FROM temp.wanted k CROSS JOIN emails e ON e.value = k.value "
             "WHERE k.kind = 'email' AND e.valid "
-            "UNION SELECT e.record_id FROM temp.wanted k CROSS JOIN emails e ON e.domain = k.value "
+            "UNION ALL SELECT e.record_id FROM temp.wanted k CROSS JOIN emails e ON e.domain = k.value "
             "WHERE k.kind = 'domain' AND e.valid "
-            "UNION SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.client_id = k.value WHERE k.kind = 'client'")}
+            "UNION ALL SELECT r.id FROM temp.wanted k CROSS JOIN records r ON r.client_id = k.value WHERE k.kind = 'client'")}
 
     def _fill_batch(self, record_ids: Iterable[int]) -> None:
         self._fill_ids("batch", record_ids)

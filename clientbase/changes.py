@@ -224,7 +224,7 @@ class CompanyNames:
             del keys
             items = self._distinct_items
             cities = items // count
-            items = items[numpy.lexsort((rank[items % count], cities))]
+            items = items[numpy.argsort(cities * count + rank[items % count])]  # one number: faster than lexsort
             starts = numpy.searchsorted(cities, numpy.arange(len(self.cities) + 1))  # items are sorted by city
             self._orders[sort_key] = rank, starts, items
         return self._orders[sort_key]

@@ -512,7 +512,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
         scope = _records_to_recheck(store, rules, changed, places, offices)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
-        return _dedupe_totals(store, DedupeSummary(mode="unchanged"))
+        return _dedupe_totals(store, DedupeSummary(mode="unchanged"), places)
     if incremental and places is None:  # kept all the same: the next clean then reads only what changed since
         places = _record_places(store)
     scoped = scope is not None
@@ -526,7 +526,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     step("finding the people at each client")
     store.save_contacts(_contacts(store, scoped), scoped)
     store.save_dedupe_state(settings, places.to_parts() if places else None)
-    return _dedupe_totals(store, summary)
+    return _dedupe_totals(store, summary, places)
 
 
 def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, str] | None,
@@ -593,8 +593,11 @@ def _listed(values: str | None) -> tuple[str, ...]:
     return tuple(sorted(set(values.split(LIST_SEPARATOR))))
 
 
-def _dedupe_totals(store: Store, summary: DedupeSummary) -> DedupeSummary:
-    summary.records, summary.clients, summary.review_pairs, summary.hubs = store.dedupe_totals()
+def _dedupe_totals(store: Store, summary: DedupeSummary, places: PlaceRows | None) -> DedupeSummary:
+    """The totals after a clustering; the usable records are those of `places` when read (a count of them all
+    scans the base)."""
+    summary.clients, summary.review_pairs, summary.hubs = store.dedupe_totals()
+    summary.records = len(places.ids) if places else store.usable_records()
     summary.merged_records = summary.records - summary.clients
     return summary
 

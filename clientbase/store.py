@@ -1640,8 +1640,11 @@ class Store:
                 "AND a.status = 'ok' AND b.status = 'ok' AND ("
                 "(a.id IN temp.scope AND a.id NOT IN temp.changed AND b.id NOT IN temp.scope) OR "
                 "(b.id IN temp.scope AND b.id NOT IN temp.changed AND a.id NOT IN temp.scope))))")
-            hubs_before = dict(conn.execute("DELETE FROM hubs WHERE e164 IN (SELECT p.e164 FROM temp.scope s "
-                                            "JOIN phones p ON p.record_id = s.id) RETURNING e164, clients"))
+            # Hub by hub: they are few, and the scope's numbers many.
+            hubs_before = dict(conn.execute(
+                "DELETE FROM hubs WHERE EXISTS (SELECT 1 FROM phones p CROSS JOIN temp.scope s ON s.id = p.record_id "
+                "WHERE p.e164 = hubs.e164) RETURNING e164, clients"))
+            kept_pairs_to = conn.execute("SELECT coalesce(max(id), 0) FROM matches").fetchone()[0]
         self.add_clients(goldens)
         # A record made unusable since the last clean is among the changed ones, which hold every such record. It
         # leaves its person too: a full clean's contacts forget it, and a clustered part's does not read it.
@@ -1674,7 +1677,7 @@ class Store:
         conn.execute("DELETE FROM temp.pairs")
         if scoped:  # a kept pair is listed under its first record's client, which may be new
             conn.execute("UPDATE matches SET client_id = (SELECT client_id FROM records WHERE ref = matches.ref_a) "
-                         "WHERE client_id IN temp.replaced")
+                         "WHERE client_id IN temp.replaced AND id <= ?", (kept_pairs_to,))
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
         if scoped:  # a hub's count is in its numbers' judgement, of unchanged clients too
             conn.executemany("INSERT INTO unjudged_numbers(e164) VALUES (?)", (
@@ -1712,11 +1715,14 @@ class Store:
             conn.execute("UPDATE records SET contact_id = NULL WHERE contact_id IS NOT NULL")
         conn.executemany("UPDATE records SET contact_id = ? WHERE id = ? AND contact_id IS NOT ?", links)
 
-    def dedupe_totals(self) -> tuple[int, int, int, int]:
-        """(usable records, clients, review pairs, hub phones) after a clustering."""
+    def dedupe_totals(self) -> tuple[int, int, int]:
+        """(clients, review pairs, hub phones) after a clustering."""
         return self._conn.execute(
-            "SELECT (SELECT count(*) FROM records WHERE status = 'ok'), (SELECT count(*) FROM clients), "
-            "(SELECT count(*) FROM matches WHERE decision = 'review'), (SELECT count(*) FROM hubs)").fetchone()
+            "SELECT (SELECT count(*) FROM clients), (SELECT count(*) FROM matches WHERE decision = 'review'), "
+            "(SELECT count(*) FROM hubs)").fetchone()
+
+    def usable_records(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM records WHERE status = 'ok'").fetchone()[0]
 
     def export_contacts(self) -> Iterator[dict]:
         yield from self._dicts(

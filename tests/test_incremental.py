@@ -1242,6 +1242,45 @@ def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
     assert incremental["mode"] == "incremental" and incremental["rechecked"] == 2
 
 
+def _review_clients(db: Path) -> dict[tuple[str, str], str]:
+    """The client each pair to review is listed under in the duplicates export, by its two records."""
+    return {(row["record_ref_a"], row["record_ref_b"]): row["client_id"]
+            for row in table(db, "duplicates") if row["decision"] == "review"}
+
+
+def test_a_kept_pair_to_review_follows_its_first_record_into_the_client_it_joins(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;ИНН;Город;Телефон\n"
+    crm = tmp_path / "crm.csv"
+    crm.write_text(header + "ООО «Теплоагро»;7707083893;Ростов-на-Дону;+7 863 244-17-35\n"
+                   "ООО «Теплоагра»;;Ростов-на-Дону;+7 863 298-53-61\n"
+                   # a company of two records: it outvotes Теплоагро's one when a new record joins them
+                   "ООО «Вектор-Юг»;;Ростов-на-Дону;+7 863 255-40-12\n"
+                   "ООО «Вектор-Юг»;;Ростов-на-Дону;+7 863 255-40-12\n"
+                   # others, so that what changes stays a small part of the base and is clustered alone
+                   "ООО «Гранит»;;Казань;+7 843 231-58-14\nАО «Меридиан»;;Пермь;+7 342 219-64-07\n"
+                   "ООО «Полюс»;;Самара;+7 846 277-31-90\nООО «Восход»;;Омск;+7 3812 35-18-62\n",
+                   encoding="utf-8")
+    cli(db, "ingest", str(crm))
+    clean(db)
+    before = client_ids(db)
+    assert _review_clients(db) == {("crm.csv:1", "crm.csv:2"): before["crm.csv:1"]}
+    # A new record with Теплоагро's INN and Вектор-Юг's phone joins both: Теплоагро's record takes Вектор-Юг's
+    # client. The pair to review is kept (Теплоагра is not clustered again), under its first record's new client.
+    nightly = tmp_path / "nightly.csv"
+    nightly.write_text(header + "ООО «Вектор-Юг»;7707083893;Ростов-на-Дону;+7 863 255-40-12\n", encoding="utf-8")
+    cli(db, "ingest", str(nightly))
+    incremental, _ = same_as_full(db, tmp_path)
+    assert incremental["mode"] == "incremental" and incremental["rechecked"] == 4
+    after = client_ids(db)
+    assert after["crm.csv:1"] == before["crm.csv:3"] != before["crm.csv:1"]
+    assert _review_clients(db) == {("crm.csv:1", "crm.csv:2"): after["crm.csv:1"]}
+    assert _review_clients(db) == _review_clients(tmp_path / "full" / db.name)
+    shown = json.loads(cli(db, "explain", after["crm.csv:1"], "--json").stdout)
+    assert [(m["ref_a"], m["ref_b"]) for m in shown["matches"] if m["decision"] == "review"] == [
+        ("crm.csv:1", "crm.csv:2")]
+
+
 def test_a_name_or_city_changed_since_the_last_clean_is_where_the_next_looks_for_it(tmp_path):
     # The places a clean keeps (every record's city, tax offices and name) are read again where a record
     # changed: a renamed company, and one whose city was blanked so that its KPP places it in Moscow, are

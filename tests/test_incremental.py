@@ -1220,24 +1220,32 @@ def test_places_kept_by_the_last_clean_and_read_again_where_changed_are_the_plac
         assert CompanyNames(updated, offices).same_name([record_id]) == CompanyNames(whole, offices).same_name([record_id])
 
 
-def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
+_REVIEWED_CRM = ("Наименование;ИНН;Город;Телефон", "ООО «Теплоагро»;7707083893;Ростов-на-Дону;+7 863 244-17-35",
+                 "ООО «Теплоагра»;;Ростов-на-Дону;+7 863 298-53-61")
+# Others, so that what changes stays a small part of the base and is clustered alone.
+_UNRELATED_CRM = ("ООО «Гранит»;;Казань;+7 843 231-58-14", "АО «Меридиан»;;Пермь;+7 342 219-64-07",
+                  "ООО «Полюс»;;Самара;+7 846 277-31-90", "ООО «Восход»;;Омск;+7 3812 35-18-62")
+# A new record with Теплоагро's INN and another name: its client is clustered again, Теплоагра's is not.
+_NIGHTLY_VECTOR = "ООО «Вектор-Юг»;7707083893;Ростов-на-Дону;+7 863 255-40-12"
+
+
+def _reviewed_then_sent(tmp_path: Path, *more: str) -> Path:
+    """A base where Теплоагро and Теплоагра are a pair to review (with `more` rows), cleaned, then given the
+    nightly's Вектор-Юг."""
     db = tmp_path / "cb.db"
-    header = "Наименование;ИНН;Город;Телефон\n"
-    crm = tmp_path / "crm.csv"
-    crm.write_text(header + "ООО «Теплоагро»;7707083893;Ростов-на-Дону;+7 863 244-17-35\n"
-                   "ООО «Теплоагра»;;Ростов-на-Дону;+7 863 298-53-61\n"
-                   # others, so that what changes stays a small part of the base and is clustered alone
-                   "ООО «Гранит»;;Казань;+7 843 231-58-14\nАО «Меридиан»;;Пермь;+7 342 219-64-07\n"
-                   "ООО «Полюс»;;Самара;+7 846 277-31-90\nООО «Восход»;;Омск;+7 3812 35-18-62\n",
-                   encoding="utf-8")
+    crm, nightly = tmp_path / "crm.csv", tmp_path / "nightly.csv"
+    crm.write_text("\n".join([*_REVIEWED_CRM, *more, *_UNRELATED_CRM]) + "\n", encoding="utf-8")
     cli(db, "ingest", str(crm))
     clean(db)
+    nightly.write_text(f"{_REVIEWED_CRM[0]}\n{_NIGHTLY_VECTOR}\n", encoding="utf-8")
+    return db
+
+
+def test_a_client_joined_by_a_new_record_keeps_its_pairs_to_review(tmp_path):
+    db = _reviewed_then_sent(tmp_path)
     [(first, second, _, _)] = review_pairs(db)
     assert (first, second) == ("crm.csv:1", "crm.csv:2")
-    # A new record with the first one's INN and another name: its client is clustered again, the second is not.
-    nightly = tmp_path / "nightly.csv"
-    nightly.write_text(header + "ООО «Вектор-Юг»;7707083893;Ростов-на-Дону;+7 863 255-40-12\n", encoding="utf-8")
-    cli(db, "ingest", str(nightly))
+    cli(db, "ingest", str(tmp_path / "nightly.csv"))
     incremental, _ = same_as_full(db, tmp_path)
     assert incremental["mode"] == "incremental" and incremental["rechecked"] == 2
 
@@ -1249,27 +1257,13 @@ def _review_clients(db: Path) -> dict[tuple[str, str], str]:
 
 
 def test_a_kept_pair_to_review_follows_its_first_record_into_the_client_it_joins(tmp_path):
-    db = tmp_path / "cb.db"
-    header = "Наименование;ИНН;Город;Телефон\n"
-    crm = tmp_path / "crm.csv"
-    crm.write_text(header + "ООО «Теплоагро»;7707083893;Ростов-на-Дону;+7 863 244-17-35\n"
-                   "ООО «Теплоагра»;;Ростов-на-Дону;+7 863 298-53-61\n"
-                   # a company of two records: it outvotes Теплоагро's one when a new record joins them
-                   "ООО «Вектор-Юг»;;Ростов-на-Дону;+7 863 255-40-12\n"
-                   "ООО «Вектор-Юг»;;Ростов-на-Дону;+7 863 255-40-12\n"
-                   # others, so that what changes stays a small part of the base and is clustered alone
-                   "ООО «Гранит»;;Казань;+7 843 231-58-14\nАО «Меридиан»;;Пермь;+7 342 219-64-07\n"
-                   "ООО «Полюс»;;Самара;+7 846 277-31-90\nООО «Восход»;;Омск;+7 3812 35-18-62\n",
-                   encoding="utf-8")
-    cli(db, "ingest", str(crm))
-    clean(db)
+    # A company of two records, with the nightly's phone: it outvotes Теплоагро's one when the new record joins them.
+    db = _reviewed_then_sent(tmp_path, *["ООО «Вектор-Юг»;;Ростов-на-Дону;+7 863 255-40-12"] * 2)
     before = client_ids(db)
     assert _review_clients(db) == {("crm.csv:1", "crm.csv:2"): before["crm.csv:1"]}
-    # A new record with Теплоагро's INN and Вектор-Юг's phone joins both: Теплоагро's record takes Вектор-Юг's
-    # client. The pair to review is kept (Теплоагра is not clustered again), under its first record's new client.
-    nightly = tmp_path / "nightly.csv"
-    nightly.write_text(header + "ООО «Вектор-Юг»;7707083893;Ростов-на-Дону;+7 863 255-40-12\n", encoding="utf-8")
-    cli(db, "ingest", str(nightly))
+    # The new record joins both: Теплоагро's record takes Вектор-Юг's client. The pair to review is kept
+    # (Теплоагра is not clustered again), under its first record's new client.
+    cli(db, "ingest", str(tmp_path / "nightly.csv"))
     incremental, _ = same_as_full(db, tmp_path)
     assert incremental["mode"] == "incremental" and incremental["rechecked"] == 4
     after = client_ids(db)

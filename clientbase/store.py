@@ -1675,7 +1675,7 @@ class Store:
                      "SELECT a.client_id, a.ref, b.ref, p.rule, p.score, p.decision, p.detail FROM temp.pairs p "
                      "CROSS JOIN temp.paired a ON a.id = p.a CROSS JOIN temp.paired b ON b.id = p.b ORDER BY p.rowid")
         conn.execute("DELETE FROM temp.pairs")
-        if scoped:  # a kept pair is listed under its first record's client, which may be new
+        if scoped:  # a kept pair (ids up to kept_pairs_to) is listed under its first record's client, which may be new
             conn.execute("UPDATE matches SET client_id = (SELECT client_id FROM records WHERE ref = matches.ref_a) "
                          "WHERE client_id IN temp.replaced AND id <= ?", (kept_pairs_to,))
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())

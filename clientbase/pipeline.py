@@ -571,8 +571,8 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     moved = store.audit_many(command, logged)
     del why
 
-    step(f"saving {len(clusters):,} clients ({unchanged:,} unchanged) and their matches" if unchanged
-         else f"saving {len(clusters):,} clients and their matches")
+    step(f"saving {len(clusters):,} clients" + (f" ({unchanged:,} unchanged)" if unchanged else "")
+         + " and their matches")
     store.save_clients(_goldens(store.clustered_facts(scoped), rules), result.pairs, result.hubs, scoped)
     return DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
                          moved_records=moved, unchanged=unchanged)

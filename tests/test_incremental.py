@@ -1230,8 +1230,8 @@ _NIGHTLY_VECTOR = "ООО «Вектор-Юг»;7707083893;Ростов-на-Д�
 
 
 def _reviewed_then_sent(tmp_path: Path, *more: str) -> Path:
-    """A base where Теплоагро and Теплоагра are a pair to review (with `more` rows), cleaned, then given the
-    nightly's Вектор-Юг."""
+    """A base where Теплоагро and Теплоагра are a pair to review (with `more` rows), cleaned, and the nightly's
+    Вектор-Юг written to nightly.csv, not yet ingested."""
     db = tmp_path / "cb.db"
     crm, nightly = tmp_path / "crm.csv", tmp_path / "nightly.csv"
     crm.write_text("\n".join([*_REVIEWED_CRM, *more, *_UNRELATED_CRM]) + "\n", encoding="utf-8")

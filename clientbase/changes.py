@@ -11,6 +11,7 @@ same sorted neighbourhoods the full clustering compares.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -53,15 +54,19 @@ class PlaceRows:
     city_list: list[str]
     office_list: list[str]
     name_list: list[str]
+    # Each of NAME_ORDERS as the codes of name_list in its order: kept, a night's new names cost a bisection
+    # each, where sorting them all took 0.2 s an order.
+    name_orders: tuple[numpy.ndarray, ...]
 
     @classmethod
     def read(cls, rows: Iterable[PlaceRow]) -> PlaceRows:
-        return cls._encoded(rows, ([""], [""], []), ())
+        return cls._encoded(rows, ([""], [""], []), (), [numpy.empty(0, dtype=numpy.int32)] * len(NAME_ORDERS))
 
     @classmethod
     def _encoded(cls, rows: Iterable[PlaceRow], lists: tuple[list[str], list[str], list[str]],
-                 kept: Sequence[numpy.ndarray]) -> PlaceRows:
-        """These rows' columns after `kept` (columns whose codes point into `lists`), sorted by record."""
+                 kept: Sequence[numpy.ndarray], name_orders: Sequence[numpy.ndarray]) -> PlaceRows:
+        """These rows' columns after `kept` (columns whose codes point into `lists`), sorted by record, and the
+        names' orders, `name_orders` of the names of `lists` with the new names put in their places."""
         city_codes, office_codes, name_codes = ({value: code for code, value in enumerate(values)} for values in lists)
         columns = [array("q") for _ in _COLUMNS]
         ids, cities, blank, kpp_offices, inn_offices, inns, names = columns
@@ -77,7 +82,10 @@ class PlaceRows:
         if kept:
             new = [numpy.concatenate((old, added)) for old, added in zip(kept, new)]
         order = numpy.argsort(new[0], kind="stable")
-        return cls(*(column[order] for column in new), list(city_codes), list(office_codes), list(name_codes))
+        name_list = list(name_codes)
+        return cls(*(column[order] for column in new), list(city_codes), list(office_codes), name_list,
+                   tuple(_with_new_names(name_order, name_list, len(lists[2]), sort_key)
+                         for name_order, sort_key in zip(name_orders, NAME_ORDERS)))
 
     def updated(self, changed: Iterable[int], rows: Iterable[PlaceRow]) -> PlaceRows:
         """These places with the `changed` records' rows replaced by `rows` (as the base now reads those of
@@ -85,11 +93,12 @@ class PlaceRows:
         changed = numpy.fromiter(set(changed), dtype=numpy.int64)
         kept = ~numpy.isin(self.ids, changed)
         ids, cities, blank, kpp_offices, inn_offices, inns, names = (getattr(self, name)[kept] for name, _ in _COLUMNS)
-        city_list, (cities,) = _compacted(self.city_list, (cities,), always=(0,))
-        office_list, (kpp_offices, inn_offices) = _compacted(self.office_list, (kpp_offices, inn_offices), always=(0,))
-        name_list, (names,) = _compacted(self.name_list, (names,))
+        city_list, (cities,), _ = _compacted(self.city_list, (cities,), always=(0,))
+        office_list, (kpp_offices, inn_offices), _ = _compacted(self.office_list, (kpp_offices, inn_offices), always=(0,))
+        name_list, (names,), new_name = _compacted(self.name_list, (names,))
+        name_orders = [new_name[name_order][new_name[name_order] >= 0] for name_order in self.name_orders]
         return self._encoded(rows, (city_list, office_list, name_list),
-                             (ids, cities, blank, kpp_offices, inn_offices, inns, names))
+                             (ids, cities, blank, kpp_offices, inn_offices, inns, names), name_orders)
 
     def offices(self) -> dict[str, str]:
         """The city of each tax office these records show, as office_cities tells it."""
@@ -115,30 +124,42 @@ class PlaceRows:
         return set(wanted[found(self.ids, wanted)[1]].tolist())
 
     def to_parts(self) -> dict[str, bytes]:
-        return to_parts(self, _COLUMNS, _LISTS)
+        return {**to_parts(self, _COLUMNS, _LISTS), "name_orders": numpy.concatenate(self.name_orders).tobytes()}
 
     @classmethod
     def from_parts(cls, parts: dict[str, bytes]) -> PlaceRows:
-        return cls(*from_parts(parts, _COLUMNS, _LISTS))
+        orders = numpy.frombuffer(parts["name_orders"], dtype=numpy.int32).reshape(len(NAME_ORDERS), -1)
+        return cls(*from_parts(parts, _COLUMNS, _LISTS), tuple(orders))
 
 
 _LISTS = ("city_list", "office_list", "name_list")
 
 
 def _compacted(values: list[str], columns: Sequence[numpy.ndarray], always: Sequence[int] = ()
-               ) -> tuple[list[str], list[numpy.ndarray]]:
-    """The values the columns' codes (and `always`) point at, and the columns' codes into them; a negative
-    code, none, stays."""
+               ) -> tuple[list[str], list[numpy.ndarray], numpy.ndarray]:
+    """The values the columns' codes (and `always`) point at, the columns' codes into them (a negative code,
+    none, stays), and each value's new code, -1 for one dropped."""
     used = numpy.zeros(len(values), dtype=bool)  # marked code by code: sorting a million codes took 0.3 s
     used[list(always)] = True
     for column in columns:
         used[column[column >= 0]] = True
-    new_code = (numpy.cumsum(used) - 1).astype(columns[0].dtype)
+    new_code = numpy.where(used, numpy.cumsum(used) - 1, -1).astype(columns[0].dtype)
     recoded = [column.copy() for column in columns]
     for column in recoded:
         coded = column >= 0
         column[coded] = new_code[column[coded]]
-    return [value for value, kept in zip(values, used.tolist()) if kept], recoded
+    return [value for value, kept in zip(values, used.tolist()) if kept], recoded, new_code
+
+
+def _with_new_names(name_order: numpy.ndarray, names: list[str], first_new: int, sort_key: Callable[[str], str]
+                    ) -> numpy.ndarray:
+    """`name_order`, the codes of names[:first_new] in sort_key's order, with those of the names from
+    first_new on put in their places."""
+    new_keys = [sort_key(name) for name in names[first_new:]]
+    new = sorted(range(len(new_keys)), key=new_keys.__getitem__)
+    kept = name_order.tolist()
+    places = [bisect_left(kept, new_keys[k], key=lambda code: sort_key(names[code])) for k in new] if kept else 0
+    return numpy.insert(name_order, places, numpy.array(new, dtype=numpy.int32) + first_new).astype(numpy.int32)
 
 
 class CompanyNames:
@@ -166,7 +187,7 @@ class CompanyNames:
         self._distinct_items = _distinct(self._item_of)
         # Each record's item as its place among the distinct ones: looked up in a table, not by a sort of all.
         self._item_places = numpy.searchsorted(self._distinct_items, self._item_of)
-        self._orders: dict[Callable[[str], str], tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = {}
+        self._name_orders = places.name_orders
 
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
         """Records with the same name in the same city as any of these, or either without a city: a name
@@ -196,8 +217,8 @@ class CompanyNames:
                 sought[seed[0]].append(seed)
                 sought[0].append(seed)
         found: set[int] = set()  # items
-        for sort_key in NAME_ORDERS:
-            rank, starts, items = self._sorted(sort_key)
+        for name_order in self._name_orders:
+            rank, starts, items = self._sorted(name_order)
             cities = range(len(self.cities)) if cityless else sought
             for city in cities:
                 start, end = int(starts[city]), int(starts[city + 1])
@@ -223,22 +244,18 @@ class CompanyNames:
         positions, held = found(self._ids, numpy.fromiter(record_ids, dtype=numpy.int64))
         return _distinct(self._item_of[positions[held]])
 
-    def _sorted(self, sort_key: Callable[[str], str]) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """Each name's rank in sort_key's order, and the distinct items in (city, rank) order with where each
-        city's start: a sort key is one-to-one on name keys (words joined by single spaces), so a city's
+    def _sorted(self, name_order: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """Each name's rank in one of the names' orders, and the distinct items in (city, rank) order with where
+        each city's start: a sort key is one-to-one on name keys (words joined by single spaces), so a city's
         names sorted by rank are its names sorted by key."""
-        if sort_key not in self._orders:
-            count = self._count
-            keys = list(map(sort_key, self.names))
-            rank = numpy.empty(len(self.names), dtype=numpy.int64)
-            rank[sorted(range(len(keys)), key=keys.__getitem__)] = numpy.arange(len(keys))
-            del keys
-            items = self._distinct_items
-            cities = items // count
-            items = items[numpy.argsort(cities * count + rank[items % count])]  # one number: faster than lexsort
-            starts = numpy.searchsorted(cities, numpy.arange(len(self.cities) + 1))  # items are sorted by city
-            self._orders[sort_key] = rank, starts, items
-        return self._orders[sort_key]
+        count = self._count
+        rank = numpy.empty(len(name_order), dtype=numpy.int64)
+        rank[name_order] = numpy.arange(len(name_order))
+        items = self._distinct_items
+        cities = items // count
+        items = items[numpy.argsort(cities * count + rank[items % count])]  # one number: faster than lexsort
+        starts = numpy.searchsorted(cities, numpy.arange(len(self.cities) + 1))  # items are sorted by city
+        return rank, starts, items
 
 
 def _distinct(values: numpy.ndarray) -> numpy.ndarray:

@@ -1187,7 +1187,7 @@ def _rows_read(places: PlaceRows) -> list[tuple]:
 
 
 _PLACE = st.tuples(st.sampled_from([None, "казань", "москва", "тверь"]), st.sampled_from([None, "770101001", "165501001"]),
-                   st.sampled_from([None, "7707083893", "500100732259"]), st.sampled_from([None, "ромашка", "лютик", "мак"]))
+                   st.sampled_from([None, "7707083893", "500100732259"]), st.sampled_from([None, "ромашка", "лютик", "мак", "тд мак", "мак тд"]))
 
 
 def _place_rows(records: dict) -> list[tuple]:
@@ -1211,6 +1211,10 @@ def test_places_kept_by_the_last_clean_and_read_again_where_changed_are_the_plac
     # no city, office or name left that no record carries
     assert (len(updated.city_list), len(updated.office_list), len(updated.name_list)) == (
         len(whole.city_list), len(whole.office_list), len(whole.name_list))
+    # the names in each order the similar names are looked for in, new ones put in their places
+    for places in (updated, whole):
+        assert [[places.name_list[code] for code in name_order.tolist()] for name_order in places.name_orders] == [
+            sorted(set(name for *_, name in expected if name), key=sort_key) for sort_key in NAME_ORDERS]
     rows = _place_rows(after)
     kpp_cities = Counter((kpp, city) for _, city, _, kpp, _, _ in rows if kpp and city)
     assert updated.offices() == office_cities([(kpp, city, n) for (kpp, city), n in kpp_cities.items()],

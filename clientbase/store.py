@@ -439,9 +439,12 @@ MIGRATIONS: list[str] = [
     CREATE TABLE rank_rows (part TEXT PRIMARY KEY, data BLOB NOT NULL);
     CREATE TABLE reranked_clients (client_id INTEGER PRIMARY KEY);
     """,
-    # 22: the kept places hold the company names' orders too: the next clean reads the places whole once.
+    # 22: the kept places hold the company names' orders too: the next clean reads the places whole once. The
+    # managers' spellings are counted from an index of the owners: a few dozen names, so a new record's entry
+    # goes at the end of its owner's, where a scan of the records took 0.45 s at 1M.
     """
     DELETE FROM place_rows;
+    CREATE INDEX records_owner ON records(owner) WHERE status = 'ok' AND owner IS NOT NULL;
     """,
 ]
 
@@ -2044,10 +2047,10 @@ class Store:
             f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL ORDER BY r.id")
 
     def owner_spellings(self) -> Iterator[tuple[str, int]]:
-        """(manager as written, how many records name them) of the owners owner_claims gives."""
+        """(manager as written, how many records name them) of the owners owner_claims gives: the usable
+        records', each in a client once clustered."""
         return self._conn.execute(
-            "SELECT r.owner, count(*) FROM records r "
-            f"WHERE r.status = 'ok' AND r.owner IS NOT NULL AND {_NOT_BY_CLIENT} IS NOT NULL GROUP BY r.owner")
+            "SELECT owner, count(*) FROM records WHERE status = 'ok' AND owner IS NOT NULL GROUP BY owner")
 
     def last_ledger_events(self, scoped: bool = False) -> dict[int, LedgerEvent]:
         """Each client's (of the scope) last ledger event."""

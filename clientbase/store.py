@@ -1874,11 +1874,9 @@ class Store:
                          sorted(new - current, key=itemgetter(3)))
 
     def judgement_totals(self) -> dict[str, int]:
-        """How many callable phones stand judged dead and mismatched."""
-        return dict(self._conn.execute(
-            "SELECT p.judged, count(*) FROM phones p JOIN records r ON r.id = p.record_id "
-            "WHERE p.judged IS NOT NULL AND p.status = 'ok' AND r.status = 'ok' AND r.client_id IS NOT NULL "
-            "GROUP BY p.judged"))
+        """How many callable phones stand judged dead and mismatched: after save_phone_judgements, only callable
+        phones hold a judgement."""
+        return dict(self._conn.execute("SELECT judged, count(*) FROM phones WHERE judged IS NOT NULL GROUP BY judged"))
 
     def closed_clients(self, scoped: bool = False) -> set[int]:
         return {row[0] for row in self._conn.execute(

@@ -224,13 +224,18 @@ class CompanyNames:
                 start, end = int(starts[city]), int(starts[city + 1])
                 if start == end:
                     continue
-                ranks = rank[items[start:end] % count]
-                for seed_city, name in sought.get(city, []) + cityless:
-                    after_equal = self.cities[seed_city] > self.cities[city]
-                    position = start + int(numpy.searchsorted(ranks, rank[name], "right" if after_equal else "left"))
-                    window = [other for other in (items[max(start, position - NAME_WINDOW):
-                                                        min(end, position + NAME_WINDOW + 1)] % count).tolist()
-                              if other != name]
+                seeds = sought.get(city, []) + cityless
+                names_here = items[start:end] % count
+                ranks, seed_ranks = rank[names_here], rank[[name for _, name in seeds]]
+                after_equal = numpy.array([self.cities[seed_city] > self.cities[city] for seed_city, _ in seeds])
+                positions = numpy.where(after_equal, numpy.searchsorted(ranks, seed_ranks, "right"),
+                                        numpy.searchsorted(ranks, seed_ranks, "left"))
+                # Every seed's window at once: numpy called per seed cost more than the comparing.
+                places = positions[:, None] + numpy.arange(-NAME_WINDOW, NAME_WINDOW + 1)
+                windows = numpy.where((places >= 0) & (places < end - start),
+                                      names_here[places.clip(0, end - start - 1)], -1).tolist()
+                for (_, name), window in zip(seeds, windows):
+                    window = [other for other in window if other >= 0 and other != name]
                     found.update(city * count + other for other in _close(self.names, window, name, review_score))
         return set(self._ids[self._holding(numpy.fromiter(found, numpy.int64, len(found)))].tolist())
 

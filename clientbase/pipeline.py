@@ -823,7 +823,7 @@ def _apply_rules(store: Store, rules: Rules, as_of: date, command: str, judged_i
         states.get("owned", 0), states.get("pool", 0), states.get("snoozed", 0), states.get("quarantined", 0))
     summary.segments = dict(Counter(ranking.segments))
     summary.abcde = dict(Counter(filter(None, ranking.abcde)))
-    summary.key_clients = sum(dependency is not None for dependency in ranking.dependencies)
+    summary.key_clients = len(ranking.dependencies) - ranking.dependencies.count(None)
     return summary
 
 

@@ -985,6 +985,23 @@ def test_a_base_cleaned_before_rankings_were_kept_ranks_every_client_once(cleane
     assert clean_summary(cleaned)["rules"]["mode"] == "incremental"
 
 
+def test_a_base_whose_kept_places_lack_the_names_orders_reads_its_places_whole_once(cleaned, dumps, tmp_path):
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    split_csv(dumps / "purchased_new.csv", first, second, 0.5, "utf-8")
+    cli(cleaned, "ingest", str(first), "--source", "purchased_new")
+    assert clean(cleaned)["mode"] == "incremental"  # which keeps the places
+    with sqlite3.connect(cleaned) as conn:  # as schema 21 left them
+        conn.executescript("DELETE FROM place_rows WHERE part = 'name_orders'; DROP INDEX records_owner; "
+                           "PRAGMA user_version = 21;")
+    conn.close()
+    cli(cleaned, "ingest", str(second), "--source", "purchased_new_2")
+    incremental, _ = same_as_full(cleaned, tmp_path)
+    assert incremental["mode"] == "incremental"
+    with sqlite3.connect(cleaned) as conn:
+        assert conn.execute("SELECT count(*) FROM place_rows WHERE part = 'name_orders'").fetchone()[0] == 1
+    conn.close()
+
+
 def test_a_dialer_log_sent_again_with_more_calls_keeps_the_calls_it_had(cleaned, dumps, tmp_path):
     cli(cleaned, "calls", str(dumps / "calls_old.csv"))
     clean(cleaned)

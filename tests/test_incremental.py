@@ -977,7 +977,8 @@ def test_a_profit_changed_since_the_last_clean_ranks_the_channel_again_as_a_full
 
 def test_a_base_cleaned_before_rankings_were_kept_ranks_every_client_once(cleaned, dumps, tmp_path):
     with sqlite3.connect(cleaned) as conn:  # as schema 20 left it
-        conn.executescript("DROP TABLE rank_rows; DROP TABLE reranked_clients; PRAGMA user_version = 20;")
+        conn.executescript("DROP TABLE rank_rows; DROP TABLE reranked_clients; DROP INDEX records_owner; "
+                           "PRAGMA user_version = 20;")
     conn.close()
     cli(cleaned, "ingest", str(dumps / "purchased_new.csv"))
     upgraded, _ = cleaned_as_full(cleaned, tmp_path)

@@ -216,7 +216,7 @@ class CompanyNames:
             if seed[0]:
                 sought[seed[0]].append(seed)
                 sought[0].append(seed)
-        found: set[int] = set()  # items
+        similar: set[int] = set()  # items
         for name_order in self._name_orders:
             rank, starts, items = self._sorted(name_order)
             cities = range(len(self.cities)) if cityless else sought
@@ -236,8 +236,8 @@ class CompanyNames:
                                       names_here[places.clip(0, end - start - 1)], -1).tolist()
                 for (_, name), window in zip(seeds, windows):
                     window = [other for other in window if other >= 0 and other != name]
-                    found.update(city * count + other for other in _close(self.names, window, name, review_score))
-        return set(self._ids[self._holding(numpy.fromiter(found, numpy.int64, len(found)))].tolist())
+                    similar.update(city * count + other for other in _close(self.names, window, name, review_score))
+        return set(self._ids[self._holding(numpy.fromiter(similar, numpy.int64, len(similar)))].tolist())
 
     def _holding(self, items: numpy.ndarray) -> numpy.ndarray:
         """Where the records hold any of these items."""

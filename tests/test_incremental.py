@@ -1205,7 +1205,8 @@ def _rows_read(places: PlaceRows) -> list[tuple]:
 
 
 _PLACE = st.tuples(st.sampled_from([None, "казань", "москва", "тверь"]), st.sampled_from([None, "770101001", "165501001"]),
-                   st.sampled_from([None, "7707083893", "500100732259"]), st.sampled_from([None, "ромашка", "лютик", "мак", "тд мак", "мак тд"]))
+                   st.sampled_from([None, "7707083893", "500100732259"]),
+                   st.sampled_from([None, "ромашка", "лютик", "мак", "тд мак", "мак тд"]))
 
 
 def _place_rows(records: dict) -> list[tuple]:

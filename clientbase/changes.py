@@ -4,8 +4,10 @@ Clustering is decided by keys (phone, INN, email, company domain, the client a r
 names within a city. The records to look at again are the changed ones, closed under shared keys:
 every record carrying a key one of them carries, and every record of their clients, and so on until
 nothing new turns up. So each key is judged (hub or not, one INN or two) on all its records, exactly
-as a full clustering would. Similar names are looked for around the changed records only, in the
-same sorted neighbourhoods the full clustering compares.
+as a full clustering would. Only the changed records' keys are looked up in the base: each clean keeps
+every record's component under keys, clients and names, which is all an unchanged record can reach.
+Similar names are looked for around the changed records only, in the same sorted neighbourhoods the
+full clustering compares.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, edit_cutoff, name_similarity, office_majority
+from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, components, edit_cutoff, name_similarity, office_majority
 from clientbase.kept import found, from_parts, to_parts
 
 Key = tuple[str, Hashable]
@@ -30,9 +32,9 @@ Key = tuple[str, Hashable]
 # valid INN, company name key: None for a person or a record without a name).
 PlaceRow = tuple[int, str | None, int, str | None, str | None, str | None]
 
-# The columns of PlaceRows, and their types: a million records cost 33 MB.
+# The columns of PlaceRows, and their types: a million records cost 41 MB.
 _COLUMNS = (("ids", numpy.int64), ("cities", numpy.int32), ("blank", numpy.int8), ("kpp_offices", numpy.int32),
-            ("inn_offices", numpy.int32), ("inns", numpy.int64), ("names", numpy.int32))
+            ("inn_offices", numpy.int32), ("inns", numpy.int64), ("names", numpy.int32), ("components", numpy.int64))
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class PlaceRows:
     inn_offices: numpy.ndarray
     inns: numpy.ndarray  # a valid INN (10 or 12 ASCII digits) as 2 × its digits, + 1 for 12 of them, + 1; 0 for none
     names: numpy.ndarray  # codes into name_list; -1 for a person or a record without a name
+    # The record's component as the last clean left it (joined_records): the smallest record id in it; -1 for a
+    # record read since, which the next clean clusters again.
+    components: numpy.ndarray
     city_list: list[str]
     office_list: list[str]
     name_list: list[str]
@@ -69,7 +74,7 @@ class PlaceRows:
         names' orders, `name_orders` of the names of `lists` with the new names put in their places."""
         city_codes, office_codes, name_codes = ({value: code for code, value in enumerate(values)} for values in lists)
         columns = [array("q") for _ in _COLUMNS]
-        ids, cities, blank, kpp_offices, inn_offices, inns, names = columns
+        ids, cities, blank, kpp_offices, inn_offices, inns, names, components = columns
         for record_id, city, blank_city, kpp, inn, name in rows:
             ids.append(record_id)
             cities.append(city_codes.setdefault(city or "", len(city_codes)))
@@ -78,6 +83,7 @@ class PlaceRows:
             inn_offices.append(office_codes.setdefault(inn[:4] if inn else "", len(office_codes)))
             inns.append(2 * int(inn) + (len(inn) == 12) + 1 if inn else 0)
             names.append(name_codes.setdefault(name, len(name_codes)) if name else -1)
+            components.append(-1)
         new = [numpy.frombuffer(column, dtype=numpy.int64).astype(dtype) for column, (_, dtype) in zip(columns, _COLUMNS)]
         if kept:
             new = [numpy.concatenate((old, added)) for old, added in zip(kept, new)]
@@ -92,13 +98,14 @@ class PlaceRows:
         them still usable), and no city, office or name left that no record carries."""
         changed = numpy.fromiter(set(changed), dtype=numpy.int64)
         kept = ~numpy.isin(self.ids, changed)
-        ids, cities, blank, kpp_offices, inn_offices, inns, names = (getattr(self, name)[kept] for name, _ in _COLUMNS)
+        ids, cities, blank, kpp_offices, inn_offices, inns, names, components = (
+            getattr(self, name)[kept] for name, _ in _COLUMNS)
         city_list, (cities,), _ = _compacted(self.city_list, (cities,), always=(0,))
         office_list, (kpp_offices, inn_offices), _ = _compacted(self.office_list, (kpp_offices, inn_offices), always=(0,))
         name_list, (names,), new_name = _compacted(self.name_list, (names,))
         name_orders = [new_name[name_order][new_name[name_order] >= 0] for name_order in self.name_orders]
         return self._encoded(rows, (city_list, office_list, name_list),
-                             (ids, cities, blank, kpp_offices, inn_offices, inns, names), name_orders)
+                             (ids, cities, blank, kpp_offices, inn_offices, inns, names, components), name_orders)
 
     def offices(self) -> dict[str, str]:
         """The city of each tax office these records show, as office_cities tells it."""
@@ -117,6 +124,18 @@ class PlaceRows:
         office_codes, city_codes = divmod(pairs, count)
         return office_majority(((self.office_list[office], self.city_list[city]), n) for office, city, n
                                in zip(office_codes.tolist(), city_codes.tolist(), counts.tolist()))
+
+    def with_components(self, record_ids: numpy.ndarray, components: numpy.ndarray) -> PlaceRows:
+        """These places with the given records' (sorted, all held) components replaced."""
+        updated = self.components.copy()
+        updated[numpy.searchsorted(self.ids, record_ids)] = components
+        return replace(self, components=updated)
+
+    def joined(self, record_ids: Iterable[int]) -> set[int]:
+        """Every record in the components these records were in at the last clean (one read since is in none)."""
+        positions, held = found(self.ids, numpy.fromiter(record_ids, dtype=numpy.int64))
+        components = self.components[positions[held]]
+        return set(self.ids[numpy.isin(self.components, components[components >= 0])].tolist())
 
     def usable(self, record_ids: Iterable[int]) -> set[int]:
         """Those of these records that are usable: held here."""
@@ -197,6 +216,15 @@ class CompanyNames:
         with_city = cities != 0
         wanted = numpy.concatenate((cities[with_city] * self._count + names[with_city], names[with_city]))
         return set(self._ids[self._holding(wanted) | numpy.isin(self._name_of, cityless, kind="table")].tolist())
+
+    def same_name_groups(self, record_ids: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """Of these records (sorted), the positions of those same_name joins to others, and a group for each:
+        their (city, name), or their name alone where one of them has no city (which joins every city's)."""
+        positions, held = found(self._ids, record_ids)
+        items = self._item_of[positions[held]]
+        cities, names = divmod(items, self._count)
+        # A cityless item is its name's code, below any item with a city: the two kinds of group never meet.
+        return numpy.flatnonzero(held), numpy.where(numpy.isin(names, names[cities == 0]), names, items)
 
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
         """Records whose name, in the same city (or either without one), scores review_score or more.
@@ -282,18 +310,45 @@ def records_to_recheck(
     keys_of: Callable[[set[int]], set[Key]],
     records_with_keys: Callable[[set[Key]], set[int]],
     names: CompanyNames,
+    places: PlaceRows,
     review_score: float,
     limit: int,
 ) -> set[int] | None:
-    """The changed records closed under shared keys, clients and names; None past `limit` records."""
+    """The changed records closed under shared keys, clients and names; None past `limit` records.
+
+    Only the changed records' keys are looked up. Every other record reaches what its component (joined_records)
+    held at the last clean: nothing in it changed since, and a changed record it may join is found from that
+    record's side, as the keys and names join both ways. So a large part costs no lookup of its own.
+    """
     scope = set(changed)
-    frontier = scope | names.similar_names(changed, review_score)
-    seen: set[Key] = set()
-    while frontier:
-        scope |= frontier
+    reached = (names.similar_names(changed, review_score) | records_with_keys(keys_of(changed))
+               | names.same_name(changed))
+    while new := reached - scope:
+        scope |= new
         if len(scope) > limit:
             return None
-        keys = keys_of(frontier) - seen
-        seen |= keys
-        frontier = (records_with_keys(keys) | names.same_name(frontier)) - scope
+        # Same names again: a blank city placed by its tax office may be placed elsewhere than at the last clean.
+        reached = places.joined(new) | names.same_name(new)
     return scope
+
+
+def joined_records(ids: numpy.ndarray, by_keys: numpy.ndarray, by_cluster: numpy.ndarray, names: CompanyNames
+                   ) -> numpy.ndarray:
+    """The component of each of these records (sorted ids) under shared keys, clients and same names, as the
+    smallest id in it: all a record can reach at the next clean while nothing in its component changes
+    (records_to_recheck). `by_keys` and `by_cluster` are DedupeResult.joined and cluster_of: the records are all
+    those clustered, so no component leaves them."""
+    count = len(ids)
+    named, groups = names.same_name_groups(ids)
+    edges = [(numpy.arange(count), numpy.searchsorted(ids, by_keys)),
+             (numpy.arange(count), numpy.searchsorted(ids, by_cluster)), _grouped(named, groups)]
+    return ids[components(count, *map(numpy.concatenate, zip(*edges)))]
+
+
+def _grouped(nodes: numpy.ndarray, groups: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Edges joining each node to the first node of its group."""
+    order = numpy.argsort(groups, kind="stable")
+    nodes, groups = nodes[order], groups[order]
+    first = numpy.ones(len(groups), dtype=bool)
+    first[1:] = groups[1:] != groups[:-1]
+    return nodes, nodes[numpy.flatnonzero(first)[numpy.cumsum(first) - 1]]

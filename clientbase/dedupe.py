@@ -147,6 +147,11 @@ class DedupeResult:
     clusters: list[list[int]]  # every record id in exactly one cluster; each sorted, ordered by first id
     pairs: FoundPairs  # the merges used (one per joined record) and the review pairs, by (a, b)
     hubs: dict[str, int]  # hub phone -> how many clusters it touches
+    ids: numpy.ndarray  # the record ids clustered, sorted
+    # For each of ids, the smallest id its shared keys join it to, hubs and keys of two INNs included, and an id
+    # standing for its cluster: what a change of one record may reach (changes.joined_records).
+    joined: numpy.ndarray
+    cluster_of: numpy.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -634,7 +639,7 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
               numpy.frombuffer(linker.inns, dtype=numpy.int64)[numpy.array(items.firsts, dtype=numpy.int64)])
     with InChild(_similar_pairs, search, separate) as similar:
         del search
-        hubs = _link_keys(linker)
+        hubs, joined = _link_keys(linker)
         linker.release_keys()
         ambiguous = _link_same_names(linker, items)
         _link_similar_names(linker, items, ambiguous, similar.values())
@@ -645,6 +650,9 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
         clusters=_clusters(linker.ids, roots),
         pairs=FoundPairs(linker.ids, linker.merged, linker.review, _closest_reviews(linker.review, roots)),
         hubs={phone: len(set(roots[members].tolist())) for phone, members in hubs},
+        ids=linker.ids,
+        joined=linker.ids[joined],
+        cluster_of=linker.ids[roots],
     )
 
 
@@ -701,8 +709,9 @@ def _positions(column: array) -> numpy.ndarray:
     return numpy.frombuffer(column, dtype=numpy.int64)
 
 
-def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
-    """Join the records on their keys, strongest first; return the hub phones and their records."""
+def _link_keys(linker: _Linker) -> tuple[list[tuple[str, list[int]]], numpy.ndarray]:
+    """Join the records on their keys, strongest first; return the hub phones and their records, and each
+    record's component under every shared key (components)."""
     domains, emails = _Groups(), _Groups()
     for i, (person, record_emails, record_domains) in enumerate(
             zip(linker.persons, linker.emails, linker.email_domains)):
@@ -717,15 +726,43 @@ def _link_keys(linker: _Linker) -> list[tuple[str, list[int]]]:
     linker.forest.marks = [_marks(person, record_domains, kpp, hub_domains, head_offices)
                            for person, record_domains, kpp in zip(linker.persons, linker.email_domains, linker.kpps)]
     del head_offices
-    _link_strong_keys(linker, _shared_inns(linker.inns), domains, hub_domains)
-    del domains
+    inns = _shared_inns(linker.inns)
+    _link_strong_keys(linker, inns, domains, hub_domains)
+    strong = _star_edges(itertools.chain(inns, domains.shared.values()))
+    del domains, inns
     starts = linker.phone_starts
-    hubs = _link_phones(linker, _shared_numbers(linker.phone_numbers,
-                                                lambda places: numpy.searchsorted(starts, places, "right") - 1))
+    phones = _shared_numbers(linker.phone_numbers, lambda places: numpy.searchsorted(starts, places, "right") - 1)
+    hubs = _link_phones(linker, phones)
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
-    return hubs
+    weak = _star_edges(itertools.chain((members for _, members in phones), emails.shared.values()))
+    return hubs, components(len(linker.ids), *map(numpy.concatenate, zip(strong, weak)))
+
+
+def _star_edges(groups: Iterable[Sequence[int]]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Edges joining each group's members to its first: enough for its component."""
+    ends, firsts = array("q"), array("q")
+    for members in groups:
+        ends.extend(members[1:])
+        firsts.extend(itertools.repeat(members[0], len(members) - 1))
+    return numpy.frombuffer(ends, dtype=numpy.int64), numpy.frombuffer(firsts, dtype=numpy.int64)
+
+
+def components(count: int, a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+    """Each of `count` nodes' connected component under the edges (a[k], b[k]), as its smallest node.
+
+    Every edge hooks the larger of its two roots to the smaller, then every path is halved until each node
+    points at its root; a few rounds, each a handful of numpy passes, where a Python union-find took seconds.
+    """
+    label = numpy.arange(count, dtype=numpy.int64)
+    while len(a) and not numpy.array_equal(root_a := label[a], root_b := label[b]):
+        low = numpy.minimum(root_a, root_b)
+        numpy.minimum.at(label, root_a, low)
+        numpy.minimum.at(label, root_b, low)
+        while not numpy.array_equal(up := label[label], label):
+            label = up
+    return label
 
 
 def _shared_inns(inns: array) -> list[list[int]]:

@@ -17,6 +17,8 @@ from itertools import combinations, groupby
 from operator import itemgetter
 from pathlib import Path
 
+import numpy
+
 from clientbase import __version__
 from clientbase.app import numbering_plan, opened
 from clientbase.backups import take_snapshot
@@ -27,7 +29,7 @@ from clientbase.calls import (
     map_call_columns,
     missing_call_columns,
 )
-from clientbase.changes import CompanyNames, PlaceRows, records_to_recheck
+from clientbase.changes import CompanyNames, PlaceRows, joined_records, records_to_recheck
 from clientbase.config import Rules
 from clientbase.cycle import next_due
 from clientbase.dedupe import (
@@ -463,7 +465,7 @@ def _dedupe_settings(rules: Rules) -> str:
     return json.dumps([__version__, asdict(rules.dedupe), list(rules.ingest.source_priority)])
 
 
-def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: PlaceRows, offices: dict[str, str]
+def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: PlaceRows, names: CompanyNames
                         ) -> set[int] | None:
     """The records changed since the last clean (`changed`, some) and all they may join; None when all must be
     clustered.
@@ -475,16 +477,15 @@ def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: P
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None
     return records_to_recheck(changed, store.keys_of, lambda keys: places.usable(store.records_with_keys(keys)),
-                              CompanyNames(places, offices), rules.dedupe.review_score, limit)
+                              names, places, rules.dedupe.review_score, limit)
 
 
-def _record_places(store: Store) -> PlaceRows:
-    """The usable records' places as the base now reads them: those the last clean kept, with every record
-    changed since read again; all of them when it kept none."""
+def _record_places(store: Store, kept: dict[str, bytes]) -> PlaceRows:
+    """The usable records' places as the base now reads them: those the last clean kept (`kept`), with every record
+    changed since read again; all of them without."""
     def read(record_ids: Iterable[int] | None = None) -> Iterator:
         return ((record_id, city_key(city), blank, kpp, inn, name)
                 for record_id, city, blank, kpp, inn, name in store.record_places(record_ids))
-    kept = store.place_rows()
     if not kept:
         return PlaceRows.read(read())
     changed = store.records_to_reread()
@@ -496,43 +497,51 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     """Cluster records into clients, keep ids stable, and log each record that changed client.
 
     Only the records changed since the last clean in what matching reads, and those they may join, are
-    clustered again, unless `full` or the clustering settings changed; a client whose records changed in
-    nothing else is built again as it stands.
+    clustered again, unless `full`, the clustering settings changed or the last clean kept no places (with the
+    records' components); a client whose records changed in nothing else is built again as it stands.
     """
     settings = _dedupe_settings(rules)
-    incremental = not full and store.dedupe_settings() == settings
+    kept = store.place_rows() if not full and store.dedupe_settings() == settings else {}
+    incremental = bool(kept)
     changed = store.changed_records() if incremental else set()
     # The tax offices' cities as the whole base shows them, for a clustering of part of it.
-    places = _record_places(store) if changed or (incremental and store.changed_clients()) else None
+    places = _record_places(store, kept) if changed or (incremental and store.changed_clients()) else None
     offices = places.offices() if places else {}
+    names = CompanyNames(places, offices) if changed else None
     scope: set[int] | None = set()
     if not incremental:
         scope = None
     elif changed:
-        scope = _records_to_recheck(store, rules, changed, places, offices)
+        scope = _records_to_recheck(store, rules, changed, places, names)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"), places)
     if incremental and places is None:  # kept all the same: the next clean then reads only what changed since
-        places = _record_places(store)
+        places = _record_places(store, kept)
     scoped = scope is not None
     if scoped:
         store.set_scope(scope, changed)
-    summary = (_save_clusters(store, rules, command, offices if scoped else None, step) if reclustered
-               else DedupeSummary(mode="incremental"))
+    summary, joins = (_save_clusters(store, rules, command, offices if scoped else None, step) if reclustered
+                      else (DedupeSummary(mode="incremental"), None))
     if scoped:  # a client whose records changed only in what matching does not read is built again as it stands
         summary.restated = store.hold_stale_clients()
         store.add_clients(_goldens(store.restated_facts(), rules))
     step("finding the people at each client")
     store.save_contacts(_contacts(store, scoped), scoped)
-    store.save_dedupe_state(settings, places.to_parts() if places else None)
+    if not scoped:  # read after the clustering, whose memory is then free
+        places = _record_places(store, {})
+    if joins and len(joins[0]):
+        names = names or CompanyNames(places, places.offices())
+        places = places.with_components(joins[0], joined_records(*joins, names))
+    store.save_dedupe_state(settings, places.to_parts())
     return _dedupe_totals(store, summary, places)
 
 
 def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, str] | None,
-                   step: Callable[[str], None]) -> DedupeSummary:
+                   step: Callable[[str], None]) -> tuple[DedupeSummary, tuple[numpy.ndarray, ...]]:
     """Cluster the records (of the scope, when the whole base's `offices` are given), save their clients and
-    matches, and log each record that moved.
+    matches, and log each record that moved. Returns the records clustered, and the smallest record their keys
+    join each to and an id standing for its cluster (DedupeResult.ids, joined and cluster_of).
 
     The clustering reads only what matching needs. The clusters then wait in the base, and the records'
     facts are read back one client at a time: the golden records cost no memory beside the clustering's.
@@ -574,8 +583,8 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     step(f"saving {len(clusters):,} clients" + (f" ({unchanged:,} unchanged)" if unchanged else "")
          + " and their matches")
     store.save_clients(_goldens(store.clustered_facts(scoped), rules), result.pairs, result.hubs, scoped)
-    return DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
-                         moved_records=moved, unchanged=unchanged)
+    return (DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
+                          moved_records=moved, unchanged=unchanged), (result.ids, result.joined, result.cluster_of))
 
 
 def _goldens(facts: Iterable[tuple], rules: Rules) -> Iterator:

@@ -447,6 +447,9 @@ MIGRATIONS: list[str] = [
     DELETE FROM place_rows;
     CREATE INDEX records_owner ON records(owner, status) WHERE status = 'ok' AND owner IS NOT NULL;
     """,
+    # 23: the kept places hold each record's component under keys, clients and names too, so that a clean looks up
+    # only the changed records' keys: without them, the next clean clusters the whole base once.
+    "DELETE FROM place_rows;",
 ]
 
 # A client's golden record, as clients holds it.

@@ -20,6 +20,7 @@ from clientbase.dedupe import (
     ContactRecord,
     DedupeSettings,
     MatchRecord,
+    components,
     edit_cutoff,
     find_clusters,
     group_contacts,
@@ -769,3 +770,17 @@ def test_the_pairs_read_as_a_list_does():
     assert pairs == as_list and pairs != tuple(as_list)
     with pytest.raises(TypeError):
         pairs[1.0]
+
+
+@given(st.integers(0, 40).flatmap(lambda count: st.tuples(
+    st.just(count), st.lists(st.tuples(st.integers(0, max(0, count - 1)), st.integers(0, max(0, count - 1))),
+                             max_size=60 if count else 0))))
+def test_components_name_each_connected_part_by_its_smallest_node(graph):
+    count, edges = graph
+    part = list(range(count))  # by hand: each node's part, merged edge by edge
+
+    for a, b in edges:
+        low, high = sorted((part[a], part[b]))
+        part = [low if p == high else p for p in part]
+    a, b = (numpy.array(ends, dtype=numpy.int64) for ends in zip(*edges)) if edges else (numpy.empty(0, numpy.int64),) * 2
+    assert components(count, a, b).tolist() == part

@@ -982,25 +982,27 @@ def test_a_base_cleaned_before_rankings_were_kept_ranks_every_client_once(cleane
     conn.close()
     cli(cleaned, "ingest", str(dumps / "purchased_new.csv"))
     upgraded, _ = cleaned_as_full(cleaned, tmp_path)
-    assert (upgraded["dedupe"]["mode"], upgraded["rules"]["mode"]) == ("incremental", "full")
+    # Migration 23 drops the kept places too, so the whole base is clustered once.
+    assert (upgraded["dedupe"]["mode"], upgraded["rules"]["mode"]) == ("full", "full")
     assert clean_summary(cleaned)["rules"]["mode"] == "incremental"
 
 
-def test_a_base_whose_kept_places_lack_the_names_orders_reads_its_places_whole_once(cleaned, dumps, tmp_path):
+def test_a_base_whose_kept_places_lack_the_components_is_clustered_whole_once(cleaned, dumps, tmp_path):
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     split_csv(dumps / "purchased_new.csv", first, second, 0.5, "utf-8")
     cli(cleaned, "ingest", str(first), "--source", "purchased_new")
     assert clean(cleaned)["mode"] == "incremental"  # which keeps the places
-    with sqlite3.connect(cleaned) as conn:  # as schema 21 left them
-        conn.executescript("DELETE FROM place_rows WHERE part = 'name_orders'; DROP INDEX records_owner; "
-                           "PRAGMA user_version = 21;")
+    with sqlite3.connect(cleaned) as conn:  # as schema 22 left them
+        conn.executescript("DELETE FROM place_rows WHERE part = 'components'; PRAGMA user_version = 22;")
     conn.close()
     cli(cleaned, "ingest", str(second), "--source", "purchased_new_2")
+    assert clean(cleaned)["mode"] == "full"
+    with sqlite3.connect(cleaned) as conn:
+        assert conn.execute("SELECT count(*) FROM place_rows WHERE part = 'components'").fetchone()[0] == 1
+    conn.close()
+    cli(cleaned, "ingest", str(dumps / "purchased_new.csv"), "--source", "purchased_new_3")
     incremental, _ = same_as_full(cleaned, tmp_path)
     assert incremental["mode"] == "incremental"
-    with sqlite3.connect(cleaned) as conn:
-        assert conn.execute("SELECT count(*) FROM place_rows WHERE part = 'name_orders'").fetchone()[0] == 1
-    conn.close()
 
 
 def test_a_dialer_log_sent_again_with_more_calls_keeps_the_calls_it_had(cleaned, dumps, tmp_path):
@@ -1330,8 +1332,13 @@ def test_a_name_or_city_changed_since_the_last_clean_is_where_the_next_looks_for
     assert incremental["mode"] == "incremental" and incremental["rechecked"] == 4
     assert {frozenset({"crm.csv:1", "nightly.csv:1"}), frozenset({"crm.csv:2", "nightly.csv:2"})} <= partition(db)
     clean(db, "--full")
-    with sqlite3.connect(db) as conn:  # a full clean reads none of them: it keeps none
-        assert conn.execute("SELECT count(*) FROM place_rows").fetchone()[0] == 0
+    with sqlite3.connect(db) as conn:  # a full clean reads them whole after the clustering, and keeps them
+        places = PlaceRows.from_parts(dict(conn.execute("SELECT part, data FROM place_rows")))
+        usable = {ref: record_id for record_id, ref in conn.execute("SELECT id, ref FROM records WHERE status = 'ok'")}
+    conn.close()
+    assert sorted(places.ids.tolist()) == sorted(usable.values())
+    component = dict(zip(places.ids.tolist(), places.components.tolist()))
+    assert component[usable["crm.csv:1"]] == component[usable["nightly.csv:1"]] != component[usable["crm.csv:2"]]
 
 
 def test_a_row_gone_from_its_dump_no_longer_places_a_tax_office(tmp_path):

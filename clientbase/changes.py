@@ -135,7 +135,11 @@ class PlaceRows:
         """Every record in the components these records were in at the last clean (one read since is in none)."""
         positions, held = found(self.ids, numpy.fromiter(record_ids, dtype=numpy.int64))
         components = self.components[positions[held]]
-        return set(self.ids[numpy.isin(self.components, components[components >= 0])].tolist())
+        components = components[components >= 0]
+        if not len(components):
+            return set()
+        # A table of the components' range (record ids): sorting a million components took longer, and more memory.
+        return set(self.ids[numpy.isin(self.components, components, kind="table")].tolist())
 
     def usable(self, record_ids: Iterable[int]) -> set[int]:
         """Those of these records that are usable: held here."""
@@ -218,13 +222,13 @@ class CompanyNames:
         return set(self._ids[self._holding(wanted) | numpy.isin(self._name_of, cityless, kind="table")].tolist())
 
     def same_name_groups(self, record_ids: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
-        """Of these records (sorted), the positions of those same_name joins to others, and a group for each:
-        their (city, name), or their name alone where one of them has no city (which joins every city's)."""
+        """Of these records, those with a company name, and a group for each that same_name joins them by: their
+        (city, name), or their name alone where one of them has no city (which joins every city's)."""
         positions, held = found(self._ids, record_ids)
         items = self._item_of[positions[held]]
         cities, names = divmod(items, self._count)
         # A cityless item is its name's code, below any item with a city: the two kinds of group never meet.
-        return numpy.flatnonzero(held), numpy.where(numpy.isin(names, names[cities == 0]), names, items)
+        return record_ids[held], numpy.where(numpy.isin(names, names[cities == 0]), names, items)
 
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
         """Records whose name, in the same city (or either without one), scores review_score or more.
@@ -332,16 +336,17 @@ def records_to_recheck(
     return scope
 
 
-def joined_records(ids: numpy.ndarray, by_keys: numpy.ndarray, by_cluster: numpy.ndarray, names: CompanyNames
-                   ) -> numpy.ndarray:
+def joined_records(ids: numpy.ndarray, by_keys: numpy.ndarray, by_cluster: numpy.ndarray,
+                   same_names: tuple[numpy.ndarray, numpy.ndarray]) -> numpy.ndarray:
     """The component of each of these records (sorted ids) under shared keys, clients and same names, as the
     smallest id in it: all a record can reach at the next clean while nothing in its component changes
-    (records_to_recheck). `by_keys` and `by_cluster` are DedupeResult.joined and cluster_of: the records are all
-    those clustered, so no component leaves them."""
+    (records_to_recheck). `by_keys` and `by_cluster` are DedupeResult.joined and cluster_of, `same_names` what
+    CompanyNames.same_name_groups gives of these records: the records are all those clustered, so no component
+    leaves them."""
     count = len(ids)
-    named, groups = names.same_name_groups(ids)
+    named, groups = same_names
     edges = [(numpy.arange(count), numpy.searchsorted(ids, by_keys)),
-             (numpy.arange(count), numpy.searchsorted(ids, by_cluster)), _grouped(named, groups)]
+             (numpy.arange(count), numpy.searchsorted(ids, by_cluster)), _grouped(numpy.searchsorted(ids, named), groups)]
     return ids[components(count, *map(numpy.concatenate, zip(*edges)))]
 
 

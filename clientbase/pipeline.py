@@ -521,6 +521,9 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     scoped = scope is not None
     if scoped:
         store.set_scope(scope, changed)
+    # The part's same names, and the whole base's names let go before the clustering.
+    same_names = names.same_name_groups(numpy.fromiter(scope, dtype=numpy.int64)) if names and scope else None
+    del names
     summary, joins = (_save_clusters(store, rules, command, offices if scoped else None, step) if reclustered
                       else (DedupeSummary(mode="incremental"), None))
     if scoped:  # a client whose records changed only in what matching does not read is built again as it stands
@@ -530,9 +533,9 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     store.save_contacts(_contacts(store, scoped), scoped)
     if not scoped:  # read after the clustering, whose memory is then free
         places = _record_places(store, {})
+        same_names = CompanyNames(places, places.offices()).same_name_groups(places.ids)
     if joins and len(joins[0]):
-        names = names or CompanyNames(places, places.offices())
-        places = places.with_components(joins[0], joined_records(*joins, names))
+        places = places.with_components(joins[0], joined_records(*joins, same_names))
     store.save_dedupe_state(settings, places.to_parts())
     return _dedupe_totals(store, summary, places)
 

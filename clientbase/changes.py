@@ -41,9 +41,9 @@ _COLUMNS = (("ids", numpy.int64), ("cities", numpy.int32), ("blank", numpy.int8)
 class PlaceRows:
     """Where each usable record is, and the company it names, as columns of numbers, one row per record.
 
-    They give the tax offices' cities (offices) and the company names (CompanyNames) that a clustering
-    of part of the base needs from the whole of it. The last clean keeps them in the base: the next one
-    reads again only the records changed since.
+    They give the tax offices' cities (offices), the company names (CompanyNames) and each record's
+    component (joined_records) that a clustering of part of the base needs from the whole of it. The last
+    clean keeps them in the base: the next one reads again only the records changed since.
     """
 
     ids: numpy.ndarray  # sorted
@@ -126,9 +126,12 @@ class PlaceRows:
                                in zip(office_codes.tolist(), city_codes.tolist(), counts.tolist()))
 
     def with_components(self, record_ids: numpy.ndarray, components: numpy.ndarray) -> PlaceRows:
-        """These places with the given records' (sorted, all held) components replaced."""
+        """These places with the given records' components replaced."""
+        positions, held = found(self.ids, record_ids)
+        if not held.all():
+            raise ValueError("a record clustered is not among the usable records' places")
         updated = self.components.copy()
-        updated[numpy.searchsorted(self.ids, record_ids)] = components
+        updated[positions] = components
         return replace(self, components=updated)
 
     def joined(self, record_ids: Iterable[int]) -> set[int]:
@@ -221,15 +224,6 @@ class CompanyNames:
         wanted = numpy.concatenate((cities[with_city] * self._count + names[with_city], names[with_city]))
         return set(self._ids[self._holding(wanted) | numpy.isin(self._name_of, cityless, kind="table")].tolist())
 
-    def same_name_groups(self, record_ids: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
-        """Of these records, those with a company name, and a group for each that same_name joins them by: their
-        (city, name), or their name alone where one of them has no city (which joins every city's)."""
-        positions, held = found(self._ids, record_ids)
-        items = self._item_of[positions[held]]
-        cities, names = divmod(items, self._count)
-        # A cityless item is its name's code, below any item with a city: the two kinds of group never meet.
-        return record_ids[held], numpy.where(numpy.isin(names, names[cities == 0]), names, items)
-
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
         """Records whose name, in the same city (or either without one), scores review_score or more.
 
@@ -315,6 +309,7 @@ def records_to_recheck(
     records_with_keys: Callable[[set[Key]], set[int]],
     names: CompanyNames,
     places: PlaceRows,
+    former: set[int],
     review_score: float,
     limit: int,
 ) -> set[int] | None:
@@ -322,11 +317,13 @@ def records_to_recheck(
 
     Only the changed records' keys are looked up. Every other record reaches what its component (joined_records)
     held at the last clean: nothing in it changed since, and a changed record it may join is found from that
-    record's side, as the keys and names join both ways. So a large part costs no lookup of its own.
+    record's side, as the keys join both ways; same names are looked for at each record reached. So a large part
+    costs no lookup of its own. `former` holds the usable records of the changed ones' components at the last
+    clean: a key a record no longer carries may have kept them apart (a hub) or joined them.
     """
     scope = set(changed)
     reached = (names.similar_names(changed, review_score) | records_with_keys(keys_of(changed))
-               | names.same_name(changed))
+               | names.same_name(changed) | former)
     while new := reached - scope:
         scope |= new
         if len(scope) > limit:
@@ -336,24 +333,11 @@ def records_to_recheck(
     return scope
 
 
-def joined_records(ids: numpy.ndarray, by_keys: numpy.ndarray, by_cluster: numpy.ndarray,
-                   same_names: tuple[numpy.ndarray, numpy.ndarray]) -> numpy.ndarray:
-    """The component of each of these records (sorted ids) under shared keys, clients and same names, as the
-    smallest id in it: all a record can reach at the next clean while nothing in its component changes
-    (records_to_recheck). `by_keys` and `by_cluster` are DedupeResult.joined and cluster_of, `same_names` what
-    CompanyNames.same_name_groups gives of these records: the records are all those clustered, so no component
-    leaves them."""
-    count = len(ids)
-    named, groups = same_names
-    edges = [(numpy.arange(count), numpy.searchsorted(ids, by_keys)),
-             (numpy.arange(count), numpy.searchsorted(ids, by_cluster)), _grouped(numpy.searchsorted(ids, named), groups)]
-    return ids[components(count, *map(numpy.concatenate, zip(*edges)))]
-
-
-def _grouped(nodes: numpy.ndarray, groups: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Edges joining each node to the first node of its group."""
-    order = numpy.argsort(groups, kind="stable")
-    nodes, groups = nodes[order], groups[order]
-    first = numpy.ones(len(groups), dtype=bool)
-    first[1:] = groups[1:] != groups[:-1]
-    return nodes, nodes[numpy.flatnonzero(first)[numpy.cumsum(first) - 1]]
+def joined_records(ids: numpy.ndarray, by_keys: numpy.ndarray, by_cluster: numpy.ndarray) -> numpy.ndarray:
+    """The component of each of these records (sorted ids) under shared keys and clients, as the smallest id in
+    it: all an unchanged record reaches at the next clean but for same names, which records_to_recheck looks
+    for at every record it reaches. `by_keys` and `by_cluster` are DedupeResult.joined and cluster_of: the
+    records are all those clustered, so no component leaves them."""
+    nodes = numpy.arange(len(ids))
+    return ids[components(len(ids), numpy.concatenate((nodes, nodes)),
+                          numpy.searchsorted(ids, numpy.concatenate((by_keys, by_cluster))))]

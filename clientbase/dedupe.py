@@ -733,11 +733,13 @@ def _link_keys(linker: _Linker) -> tuple[list[tuple[str, list[int]]], numpy.ndar
     starts = linker.phone_starts
     phones = _shared_numbers(linker.phone_numbers, lambda places: numpy.searchsorted(starts, places, "right") - 1)
     hubs = _link_phones(linker, phones)
+    by_phone = _star_edges(members for _, members in phones)
+    del phones
     for email, members in emails.shared.items():
         if not linker.is_hub(members):
             linker.link_persons(members, "person:name+email", f"email {email}")
-    weak = _star_edges(itertools.chain((members for _, members in phones), emails.shared.values()))
-    return hubs, components(len(linker.ids), *map(numpy.concatenate, zip(strong, weak)))
+    by_email = _star_edges(emails.shared.values())
+    return hubs, components(len(linker.ids), *map(numpy.concatenate, zip(strong, by_phone, by_email)))
 
 
 def _star_edges(groups: Iterable[Sequence[int]]) -> tuple[numpy.ndarray, numpy.ndarray]:

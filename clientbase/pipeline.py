@@ -465,8 +465,8 @@ def _dedupe_settings(rules: Rules) -> str:
     return json.dumps([__version__, asdict(rules.dedupe), list(rules.ingest.source_priority)])
 
 
-def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: PlaceRows, names: CompanyNames
-                        ) -> set[int] | None:
+def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: PlaceRows, names: CompanyNames,
+                        former: set[int]) -> set[int] | None:
     """The records changed since the last clean (`changed`, some) and all they may join; None when all must be
     clustered.
 
@@ -477,19 +477,21 @@ def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: P
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None
     return records_to_recheck(changed, store.keys_of, lambda keys: places.usable(store.records_with_keys(keys)),
-                              names, places, rules.dedupe.review_score, limit)
+                              names, places, places.usable(former), rules.dedupe.review_score, limit)
 
 
-def _record_places(store: Store, kept: dict[str, bytes]) -> PlaceRows:
+def _record_places(store: Store, kept: dict[str, bytes]) -> tuple[PlaceRows, set[int]]:
     """The usable records' places as the base now reads them: those the last clean kept (`kept`), with every record
-    changed since read again; all of them without."""
+    changed since read again; all of them without. And the records of the changed records' components at the
+    last clean (PlaceRows.joined)."""
     def read(record_ids: Iterable[int] | None = None) -> Iterator:
         return ((record_id, city_key(city), blank, kpp, inn, name)
                 for record_id, city, blank, kpp, inn, name in store.record_places(record_ids))
     if not kept:
-        return PlaceRows.read(read())
+        return PlaceRows.read(read()), set()
     changed = store.records_to_reread()
-    return PlaceRows.from_parts(kept).updated(changed, read(changed))
+    last = PlaceRows.from_parts(kept)
+    return last.updated(changed, read(changed)), last.joined(changed)
 
 
 def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False,
@@ -505,37 +507,38 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     incremental = bool(kept)
     changed = store.changed_records() if incremental else set()
     # The tax offices' cities as the whole base shows them, for a clustering of part of it.
-    places = _record_places(store, kept) if changed or (incremental and store.changed_clients()) else None
+    places, former = (_record_places(store, kept) if changed or (incremental and store.changed_clients())
+                      else (None, set()))
     offices = places.offices() if places else {}
-    names = CompanyNames(places, offices) if changed else None
     scope: set[int] | None = set()
     if not incremental:
         scope = None
     elif changed:
-        scope = _records_to_recheck(store, rules, changed, places, names)
+        scope = _records_to_recheck(store, rules, changed, places, CompanyNames(places, offices), former)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"), places)
     if incremental and places is None:  # kept all the same: the next clean then reads only what changed since
-        places = _record_places(store, kept)
+        places, _ = _record_places(store, kept)
     scoped = scope is not None
-    if scoped:
+    if not scoped:  # read again after the clustering, whose memory it would add to
+        places = None
+    else:
         store.set_scope(scope, changed)
-    # The part's same names, and the whole base's names let go before the clustering.
-    same_names = names.same_name_groups(numpy.fromiter(scope, dtype=numpy.int64)) if names and scope else None
-    del names
     summary, joins = (_save_clusters(store, rules, command, offices if scoped else None, step) if reclustered
                       else (DedupeSummary(mode="incremental"), None))
+    # Worked out once the clustering's memory is free, before the places are read whole after a full one.
+    components = (joins[0], joined_records(*joins)) if joins and len(joins[0]) else None
+    del joins
     if scoped:  # a client whose records changed only in what matching does not read is built again as it stands
         summary.restated = store.hold_stale_clients()
         store.add_clients(_goldens(store.restated_facts(), rules))
     step("finding the people at each client")
     store.save_contacts(_contacts(store, scoped), scoped)
-    if not scoped:  # read after the clustering, whose memory is then free
-        places = _record_places(store, {})
-        same_names = CompanyNames(places, places.offices()).same_name_groups(places.ids)
-    if joins and len(joins[0]):
-        places = places.with_components(joins[0], joined_records(*joins, same_names))
+    if not scoped:
+        places, _ = _record_places(store, {})
+    if components is not None:
+        places = places.with_components(*components)
     store.save_dedupe_state(settings, places.to_parts())
     return _dedupe_totals(store, summary, places)
 

@@ -447,7 +447,7 @@ MIGRATIONS: list[str] = [
     DELETE FROM place_rows;
     CREATE INDEX records_owner ON records(owner, status) WHERE status = 'ok' AND owner IS NOT NULL;
     """,
-    # 23: the kept places hold each record's component under keys, clients and names too, so that a clean looks up
+    # 23: the kept places hold each record's component under keys and clients too, so that a clean looks up
     # only the changed records' keys: without them, the next clean clusters the whole base once.
     "DELETE FROM place_rows;",
 ]
@@ -1342,13 +1342,12 @@ class Store:
         """The settings of the last clean's clustering; None before the first clean."""
         return self._settings_of("dedupe_state")
 
-    def save_dedupe_state(self, settings: str, place_rows: dict[str, bytes] | None) -> None:
-        """Record a finished clustering, and the records' places it read when given: nothing is left to
-        re-check until records change again."""
+    def save_dedupe_state(self, settings: str, place_rows: dict[str, bytes]) -> None:
+        """Record a finished clustering, and the records' places it read: nothing is left to re-check until
+        records change again."""
         self._settle("dedupe_state", settings,
                      ("dirty_records", "dirty_clients", "dropped_numbers", "stale_clients", "raw_hints", "place_rows"))
-        if place_rows:
-            self._conn.executemany("INSERT INTO place_rows(part, data) VALUES (?, ?)", place_rows.items())
+        self._conn.executemany("INSERT INTO place_rows(part, data) VALUES (?, ?)", place_rows.items())
 
     def place_rows(self) -> dict[str, bytes]:
         """The records' places the last clean read, in parts; empty when it kept none."""

@@ -1426,3 +1426,36 @@ def test_a_name_without_a_city_placed_by_its_kpp_is_looked_for_in_that_city_only
     # The new record and the one its KPP puts beside it in Moscow; not the namesake in Kazan.
     assert incremental["mode"] == "incremental" and incremental["rechecked"] == 2
     assert {"crm.csv:3", "nightly.csv:1"} in partition(db)
+
+
+def test_a_new_record_reaches_past_the_record_it_shares_a_key_with(tmp_path):
+    # Пион (INN 7701234560) shares +74951110002 with Лютик only; Лютик, without an INN, is joined by +74951110001 to
+    # Ромашка (INN 5001007329), so Пион stays apart. Пион's keys find Лютик; Ромашка only Лютик's kept component
+    # reaches: without it, Лютик alone would take Пион in.
+    db, header = tmp_path / "cb.db", "Наименование;ИНН;Телефон;Телефон 2;Город"
+    lines = ["ООО Ромашка;5001007329;+74951110001;;Москва", "АО Лютик;;+74951110001;+74951110002;Москва",
+             *(f"ООО Компания {word};;+7495222{n:04d};;Казань" for n, word in enumerate(["Север", "Юг", "Запад"]))]
+    _sent(db, "base.csv", [header, *lines], AS_OF)
+    assert {frozenset({"base.csv:1", "base.csv:2"})} <= partition(db)
+    (tmp_path / "new.csv").write_text(f"{header}\nЗАО Пион;7701234560;+74951110002;;Москва\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    incremental, _ = cleaned_as_full(db, tmp_path)
+    assert incremental["dedupe"]["mode"] == "incremental" and incremental["dedupe"]["rechecked"] == 3
+    assert {frozenset({"base.csv:1", "base.csv:2"}), frozenset({"new.csv:1"})} <= partition(db)
+
+
+def test_a_domain_that_stops_being_a_hub_joins_its_other_holders(tmp_path):
+    # d-holding.ru is on three clearly different companies: a hub, nobody joined by it. Гамма drops it; the other two
+    # are then joined by it in a full clean. Neither is changed, nor shares a key with Гамма now.
+    db, header = tmp_path / "cb.db", "Наименование;Телефон;Email;Город"
+    lines = ["ООО Альфа;+74951110001;a@d-holding.ru;Москва", "ООО Бета;+74951110002;b@d-holding.ru;Москва",
+             "ООО Гамма;+74951110003;c@d-holding.ru;Москва",
+             *(f"ООО Компания {word};+7495222{n:04d};;Казань" for n, word in enumerate(["Север", "Юг", "Запад"]))]
+    _sent(db, "base.csv", [header, *lines], AS_OF)
+    lines[2] = "ООО Гамма;+74951110003;;Москва"
+    dump = db.parent / "base.csv"
+    dump.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(dump))
+    incremental, _ = cleaned_as_full(db, tmp_path)  # found from Гамма's component at the last clean
+    assert incremental["dedupe"]["mode"] == "incremental"
+    assert frozenset({"base.csv:1", "base.csv:2"}) in partition(db)

@@ -5,7 +5,8 @@ names within a city. The records to look at again are the changed ones, closed u
 every record carrying a key one of them carries, and every record of their clients, and so on until
 nothing new turns up. So each key is judged (hub or not, one INN or two) on all its records, exactly
 as a full clustering would. Only the changed records' keys are looked up in the base: each clean keeps
-every record's component under keys, clients and names, which is all an unchanged record can reach.
+every record's component under keys and clients, which with its same names is all an unchanged record
+can reach.
 Similar names are looked for around the changed records only, in the same sorted neighbourhoods the
 full clustering compares.
 """
@@ -137,12 +138,12 @@ class PlaceRows:
     def joined(self, record_ids: Iterable[int]) -> set[int]:
         """Every record in the components these records were in at the last clean (one read since is in none)."""
         positions, held = found(self.ids, numpy.fromiter(record_ids, dtype=numpy.int64))
-        components = self.components[positions[held]]
-        components = components[components >= 0]
-        if not len(components):
+        wanted = self.components[positions[held]]
+        wanted = wanted[wanted >= 0]
+        if not len(wanted):
             return set()
         # A table of the components' range (record ids): sorting a million components took longer, and more memory.
-        return set(self.ids[numpy.isin(self.components, components, kind="table")].tolist())
+        return set(self.ids[numpy.isin(self.components, wanted, kind="table")].tolist())
 
     def usable(self, record_ids: Iterable[int]) -> set[int]:
         """Those of these records that are usable: held here."""

@@ -1642,19 +1642,10 @@ class Store:
                 conn.execute(f"INSERT OR IGNORE INTO reranked_clients(client_id) {rebuilt}")
             conn.execute("DELETE FROM clients WHERE id IN (SELECT id FROM temp.replaced "
                          "WHERE id NOT IN (SELECT client_id FROM temp.cluster_client))")
-            # A pair to review between an unchanged record of the scope and one outside it is not found again
-            # (only one side is clustered) but stands as it was: it is kept.
-            conn.execute(
-                "DELETE FROM matches WHERE client_id IN (SELECT id FROM temp.replaced) AND NOT (decision = 'review' "
-                "AND EXISTS (SELECT 1 FROM records a, records b WHERE a.ref = matches.ref_a AND b.ref = matches.ref_b "
-                "AND a.status = 'ok' AND b.status = 'ok' AND ("
-                "(a.id IN temp.scope AND a.id NOT IN temp.changed AND b.id NOT IN temp.scope) OR "
-                "(b.id IN temp.scope AND b.id NOT IN temp.changed AND a.id NOT IN temp.scope))))")
             # Hub by hub: they are few, and the scope's numbers many.
             hubs_before = dict(conn.execute(
                 "DELETE FROM hubs WHERE EXISTS (SELECT 1 FROM phones p CROSS JOIN temp.scope s ON s.id = p.record_id "
                 "WHERE p.e164 = hubs.e164) RETURNING e164, clients"))
-            kept_pairs_to = conn.execute("SELECT coalesce(max(id), 0) FROM matches").fetchone()[0]
         self.add_clients(goldens)
         # A record made unusable since the last clean is among the changed ones, which hold every such record. It
         # leaves its person too: a full clean's contacts forget it, and a clustered part's does not read it.
@@ -1667,27 +1658,31 @@ class Store:
             conn.execute("UPDATE records SET client_id = cc.client_id FROM temp.clustered c JOIN temp.cluster_client cc "
                          "ON cc.cluster = c.cluster WHERE records.id = c.record_id "
                          "AND records.client_id IS NOT cc.client_id")
+        # A pair is listed under its first record's client. The pairs go in as they are, then to matches in one
+        # statement: a statement per pair looking its records up takes two thirds longer.
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pairs(a INTEGER, b INTEGER, rule TEXT, score REAL, "
+                     "decision TEXT, detail TEXT)")
+        conn.execute("DELETE FROM temp.pairs")
+        conn.executemany("INSERT INTO temp.pairs(a, b, rule, score, decision, detail) VALUES (?,?,?,?,?,?)",
+                         ((p.a, p.b, p.rule, p.score, p.decision, p.detail) for p in pairs))
         # The pairs' records are read once each, in record order, into a narrow table: a pair's two records
         # sit anywhere in the base, and reading them pair by pair reads a large base at random.
-        self._fill_ids("paired_ids", (record_id for p in pairs for record_id in (p.a, p.b)))
+        self._fill_ids("paired_ids", ())
+        conn.execute("INSERT OR IGNORE INTO temp.paired_ids(id) "
+                     "SELECT a FROM temp.pairs UNION ALL SELECT b FROM temp.pairs")
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS paired(id INTEGER PRIMARY KEY, ref TEXT, client_id INTEGER)")
         conn.execute("DELETE FROM temp.paired")
         conn.execute("INSERT INTO temp.paired(id, ref, client_id) SELECT r.id, r.ref, r.client_id "
                      "FROM temp.paired_ids i CROSS JOIN records r ON r.id = i.id")
-        # A pair is listed under its first record's client. The pairs go in as they are, then to matches in one
-        # statement: a statement per pair looking its records up takes two thirds longer.
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pairs(rule TEXT, score REAL, decision TEXT, detail TEXT, "
-                     "a INTEGER, b INTEGER)")
+        found = ("SELECT a.client_id, a.ref AS ref_a, b.ref AS ref_b, p.rule, p.score, p.decision, p.detail "
+                 "FROM temp.pairs p CROSS JOIN temp.paired a ON a.id = p.a CROSS JOIN temp.paired b ON b.id = p.b "
+                 "ORDER BY p.rowid")
+        columns = "client_id, ref_a, ref_b, rule, score, decision, detail"
+        if not scoped:
+            conn.execute(f"INSERT INTO matches({columns}) {found}")
+        else:
+            self._save_part_matches(found, columns)
         conn.execute("DELETE FROM temp.pairs")
-        conn.executemany("INSERT INTO temp.pairs(rule, score, decision, detail, a, b) VALUES (?,?,?,?,?,?)",
-                         ((p.rule, p.score, p.decision, p.detail, p.a, p.b) for p in pairs))
-        conn.execute("INSERT INTO matches(client_id, ref_a, ref_b, rule, score, decision, detail) "
-                     "SELECT a.client_id, a.ref, b.ref, p.rule, p.score, p.decision, p.detail FROM temp.pairs p "
-                     "CROSS JOIN temp.paired a ON a.id = p.a CROSS JOIN temp.paired b ON b.id = p.b ORDER BY p.rowid")
-        conn.execute("DELETE FROM temp.pairs")
-        if scoped:  # a kept pair (ids up to kept_pairs_to) is listed under its first record's client, which may be new
-            conn.execute("UPDATE matches SET client_id = (SELECT client_id FROM records WHERE ref = matches.ref_a) "
-                         "WHERE client_id IN temp.replaced AND id <= ?", (kept_pairs_to,))
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
         if scoped:  # a hub's count is in its numbers' judgement, of unchanged clients too
             conn.executemany("INSERT INTO unjudged_numbers(e164) VALUES (?)", (
@@ -1695,6 +1690,44 @@ class Store:
             conn.execute("DELETE FROM temp.scope WHERE id IN (SELECT c.record_id FROM temp.clustered c "
                          "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster WHERE cc.client_id IN temp.unchanged)")
             conn.execute("DELETE FROM temp.replaced WHERE id IN temp.unchanged")
+
+    def _save_part_matches(self, found: str, columns: str) -> None:
+        """Replace the replaced clients' matches with the pairs `found` (a query of `columns`, in their order).
+
+        A pair found as it stands is left in place: most of a clustered part's clients are as they were, and
+        their pairs with them. A pair to review between an unchanged record of the scope and one outside it
+        is not found again (only one side is clustered) but stands as it was: it is kept, listed under its
+        first record's client, which may be new."""
+        conn = self._conn
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS found({columns})")
+        conn.execute("DELETE FROM temp.found")
+        conn.execute(f"INSERT INTO temp.found({columns}) {found}")
+        conn.execute("CREATE INDEX IF NOT EXISTS temp.found_refs ON found(ref_a, ref_b)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS standing_pairs(match_id INTEGER PRIMARY KEY, found_row INTEGER)")
+        conn.execute("DELETE FROM temp.standing_pairs")
+        conn.execute(
+            "INSERT INTO temp.standing_pairs(match_id, found_row) SELECT m.id, f.rowid FROM temp.replaced x "
+            "CROSS JOIN matches m ON m.client_id = x.id CROSS JOIN temp.found f ON f.ref_a = m.ref_a "
+            "AND f.ref_b = m.ref_b WHERE f.client_id = m.client_id AND f.rule = m.rule AND f.score = m.score "
+            "AND f.decision = m.decision AND f.detail = m.detail")
+        # The kept pairs to review, with their first record's client now.
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS kept_pairs(match_id INTEGER PRIMARY KEY, client_id INTEGER)")
+        conn.execute("DELETE FROM temp.kept_pairs")
+        conn.execute(
+            "INSERT INTO temp.kept_pairs(match_id, client_id) SELECT m.id, a.client_id FROM temp.replaced x "
+            "CROSS JOIN matches m ON m.client_id = x.id CROSS JOIN records a ON a.ref = m.ref_a "
+            "CROSS JOIN records b ON b.ref = m.ref_b WHERE m.decision = 'review' "
+            "AND m.id NOT IN (SELECT match_id FROM temp.standing_pairs) AND a.status = 'ok' AND b.status = 'ok' AND ("
+            "(a.id IN temp.scope AND a.id NOT IN temp.changed AND b.id NOT IN temp.scope) OR "
+            "(b.id IN temp.scope AND b.id NOT IN temp.changed AND a.id NOT IN temp.scope))")
+        conn.execute("DELETE FROM matches WHERE client_id IN (SELECT id FROM temp.replaced) "
+                     "AND id NOT IN (SELECT match_id FROM temp.standing_pairs) "
+                     "AND id NOT IN (SELECT match_id FROM temp.kept_pairs)")
+        conn.execute("UPDATE matches SET client_id = k.client_id FROM temp.kept_pairs k "
+                     "WHERE matches.id = k.match_id AND matches.client_id IS NOT k.client_id")
+        conn.execute(f"INSERT INTO matches({columns}) SELECT {columns} FROM temp.found "
+                     "WHERE rowid NOT IN (SELECT found_row FROM temp.standing_pairs) ORDER BY rowid")
+        conn.execute("DELETE FROM temp.found")
 
     def contact_facts(self, scoped: bool = False) -> Iterator[tuple]:
         """(record id, client id, contact name, position, birthday, phones, emails) of every record (of the scope)

@@ -160,6 +160,8 @@ class PlaceRows:
 
 
 _LISTS = ("city_list", "office_list", "name_list")
+# Pairs of names compared at a time: rapidfuzz holds a copy of every string it is given.
+_COMPARED_SLICE = 65_536
 
 
 def _compacted(values: list[str], columns: Sequence[numpy.ndarray], always: Sequence[int] = ()
@@ -243,7 +245,9 @@ class CompanyNames:
             if seed[0]:
                 sought[seed[0]].append(seed)
                 sought[0].append(seed)
-        similar: set[int] = set()  # items
+        # Each seed's name and the items of its windows, compared at once: a rapidfuzz call per window cost more
+        # than the comparing.
+        seed_names, candidates = [], []
         for name_order in self._name_orders:
             rank, starts, items = self._sorted(name_order)
             cities = range(len(self.cities)) if cityless else sought
@@ -253,17 +257,23 @@ class CompanyNames:
                     continue
                 seeds = sought.get(city, []) + cityless
                 names_here = items[start:end] % count
-                ranks, seed_ranks = rank[names_here], rank[[name for _, name in seeds]]
+                sought_names = numpy.array([name for _, name in seeds], dtype=numpy.int64)
+                ranks, seed_ranks = rank[names_here], rank[sought_names]
                 after_equal = numpy.array([self.cities[seed_city] > self.cities[city] for seed_city, _ in seeds])
                 positions = numpy.where(after_equal, numpy.searchsorted(ranks, seed_ranks, "right"),
                                         numpy.searchsorted(ranks, seed_ranks, "left"))
-                # Every seed's window at once: numpy called per seed cost more than the comparing.
                 places = positions[:, None] + numpy.arange(-NAME_WINDOW, NAME_WINDOW + 1)
                 windows = numpy.where((places >= 0) & (places < end - start),
-                                      names_here[places.clip(0, end - start - 1)], -1).tolist()
-                for (_, name), window in zip(seeds, windows):
-                    window = [other for other in window if other >= 0 and other != name]
-                    similar.update(city * count + other for other in _close(self.names, window, name, review_score))
+                                      names_here[places.clip(0, end - start - 1)], -1)
+                seed_of = numpy.broadcast_to(sought_names[:, None], windows.shape)
+                wanted = (windows >= 0) & (windows != seed_of)
+                seed_names.append(seed_of[wanted])
+                candidates.append(city * count + windows[wanted])
+        if not candidates:
+            return set()
+        span = len(self.cities) * count  # a (seed name, item) pair as one number: each pair is compared once
+        pairs = _distinct(numpy.concatenate(seed_names) * span + numpy.concatenate(candidates))
+        similar = _close(self.names, *divmod(pairs, span), count, review_score)
         return set(self._ids[self._holding(numpy.fromiter(similar, numpy.int64, len(similar)))].tolist())
 
     def _holding(self, items: numpy.ndarray) -> numpy.ndarray:
@@ -296,12 +306,20 @@ def _distinct(values: numpy.ndarray) -> numpy.ndarray:
     return ordered[numpy.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
 
 
-def _close(names: list[str], window: list[int], name: int, review_score: float) -> list[int]:
-    """The names of `window` (codes into `names`) that score review_score or more with the name `name`."""
-    written = names[name]
-    near = process.extract(written, [names[other] for other in window], scorer=OSA.normalized_distance,
-                           score_cutoff=edit_cutoff(review_score), limit=None)
-    return [window[k] for other, _, k in near if name_similarity(written, other) >= review_score]
+def _close(names: list[str], seeds: numpy.ndarray, items: numpy.ndarray, count: int, review_score: float) -> list[int]:
+    """The items (city code · count + name code) whose name scores review_score or more with the seed name
+    beside it (codes into `names`)."""
+    cutoff, close = edit_cutoff(review_score), []
+    for start in range(0, len(seeds), _COMPARED_SLICE):
+        written = [names[seed] for seed in seeds[start:start + _COMPARED_SLICE].tolist()]
+        held = items[start:start + _COMPARED_SLICE].tolist()
+        others = [names[item % count] for item in held]
+        # In float64, as extract compared: a float32 distance of 0.3 passes a cutoff of 0.3 no more.
+        distances = process.cpdist(written, others, scorer=OSA.normalized_distance, score_cutoff=cutoff,
+                                   dtype=numpy.float64, workers=-1)
+        close.extend(held[k] for k in numpy.flatnonzero(distances <= cutoff).tolist()
+                     if name_similarity(written[k], others[k]) >= review_score)
+    return close
 
 
 def records_to_recheck(

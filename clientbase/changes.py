@@ -25,6 +25,7 @@ from rapidfuzz.distance import OSA
 
 from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, components, edit_cutoff, name_similarity, office_majority
 from clientbase.kept import found, from_parts, to_parts
+from clientbase.workers import cores
 
 Key = tuple[str, Hashable]
 
@@ -271,9 +272,13 @@ class CompanyNames:
                 candidates.append(city * count + windows[wanted])
         if not candidates:
             return set()
-        span = len(self.cities) * count  # a (seed name, item) pair as one number: each pair is compared once
-        pairs = _distinct(numpy.concatenate(seed_names) * span + numpy.concatenate(candidates))
-        similar = _close(self.names, *divmod(pairs, span), count, review_score)
+        # Each (seed name, item) pair once, as one number: both name orders find most of them. The items by
+        # their place among those found keep the number far from overflowing (a lexsort took ten times longer).
+        compared = numpy.concatenate(candidates)
+        distinct = _distinct(compared)
+        pair_seeds, pair_items = divmod(_distinct(numpy.concatenate(seed_names) * len(distinct)
+                                                  + numpy.searchsorted(distinct, compared)), len(distinct))
+        similar = _close(self.names, pair_seeds, distinct[pair_items], count, review_score)
         return set(self._ids[self._holding(numpy.fromiter(similar, numpy.int64, len(similar)))].tolist())
 
     def _holding(self, items: numpy.ndarray) -> numpy.ndarray:
@@ -311,14 +316,16 @@ def _close(names: list[str], seeds: numpy.ndarray, items: numpy.ndarray, count: 
     beside it (codes into `names`)."""
     cutoff, close = edit_cutoff(review_score), []
     for start in range(0, len(seeds), _COMPARED_SLICE):
-        written = [names[seed] for seed in seeds[start:start + _COMPARED_SLICE].tolist()]
-        held = items[start:start + _COMPARED_SLICE].tolist()
-        others = [names[item % count] for item in held]
-        # In float64, as extract compared: a float32 distance of 0.3 passes a cutoff of 0.3 no more.
+        end = start + _COMPARED_SLICE
+        written = [names[seed] for seed in seeds[start:end].tolist()]
+        others = [names[name] for name in (items[start:end] % count).tolist()]
+        held = items[start:end].tolist()
         distances = process.cpdist(written, others, scorer=OSA.normalized_distance, score_cutoff=cutoff,
-                                   dtype=numpy.float64, workers=-1)
-        close.extend(held[k] for k in numpy.flatnonzero(distances <= cutoff).tolist()
-                     if name_similarity(written[k], others[k]) >= review_score)
+                                   dtype=numpy.float64, workers=cores())
+        # rapidfuzz gives a pair past the cutoff 1.0, and tells the rest as extract did: compared again here,
+        # 0.2 is past 2·(1 - 0.9), which is 0.19999999999999996.
+        near = numpy.flatnonzero(distances < 1.0) if cutoff < 1.0 else numpy.arange(len(held))
+        close.extend(held[k] for k in near.tolist() if name_similarity(written[k], others[k]) >= review_score)
     return close
 
 

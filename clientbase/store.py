@@ -1703,6 +1703,7 @@ class Store:
         conn.execute("DELETE FROM temp.found")
         conn.execute(f"INSERT INTO temp.found({columns}) {found}")
         conn.execute("CREATE INDEX IF NOT EXISTS temp.found_refs ON found(ref_a, ref_b)")
+        # A clustering finds each pair of records once, so a stored pair stands for one found pair at most.
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS standing_pairs(match_id INTEGER PRIMARY KEY, found_row INTEGER)")
         conn.execute("DELETE FROM temp.standing_pairs")
         conn.execute(

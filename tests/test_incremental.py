@@ -1141,6 +1141,18 @@ def test_a_name_without_a_city_reaches_the_same_name_in_every_city():
     assert _company_names([]).same_name([1]) == _company_names([]).similar_names([1], 85.0) == set()
 
 
+def test_a_similar_name_scoring_exactly_the_review_score_is_found():
+    # One edit in ten letters scores 90.0: an OSA distance of 0.2 of five letters, which the cutoff for 90,
+    # 2·(1 - 0.9), misses by a rounding when compared as floats.
+    assert name_similarity("лютик", "лютек") == 90.0
+    names = _company_names([(1, "москва", "лютик"), (2, "москва", "лютек"), (3, "москва", "ромашка")])
+    assert names.similar_names([1], 90.0) == {2}
+    assert names.similar_names([1], 90.1) == set()
+    # At 50 the cutoff is 1.0, which every pair passes: "ромашка" is six edits of twelve letters away, 50.0.
+    assert names.similar_names([1], 50.0) == {2, 3}
+    assert names.similar_names([1], 50.1) == {2}
+
+
 def test_a_similar_name_without_a_city_is_found_past_other_cities_names():
     # Its client's INN may place "ромашко" in Moscow, beside "ромашка", though in the order of all cities'
     # names fifteen from Tver sort between them.

@@ -8,7 +8,8 @@ as a full clustering would. Only the changed records' keys are looked up in the 
 every record's component under keys and clients, which with its same names is all an unchanged record
 can reach.
 Similar names are looked for around the changed records only, in the same sorted neighbourhoods the
-full clustering compares.
+full clustering compares. Only those that may join them are clustered: the others can only be listed for review
+with them, and those pairs are listed as the full clustering would.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from clientbase.dedupe import NAME_ORDERS, NAME_WINDOW, components, edit_cutoff, name_similarity, office_majority
+from clientbase.dedupe import (BLOCK_LETTERS, NAME_ORDERS, NAME_WINDOW, Pair, components, edit_cutoff,
+                               name_similarity, office_majority)
 from clientbase.kept import found, from_parts, to_parts
 from clientbase.workers import cores
 
@@ -192,6 +195,30 @@ def _with_new_names(name_order: numpy.ndarray, names: list[str], first_new: int,
     return numpy.insert(name_order, places, numpy.array(new, dtype=numpy.int32) + first_new).astype(numpy.int32)
 
 
+@dataclass(frozen=True)
+class SimilarNames:
+    """Pairs of (city, name) items (see CompanyNames), as columns: an item of the records looked for (a seed), an
+    item whose name scores review_score or more with it, and the score."""
+
+    seeds: numpy.ndarray
+    items: numpy.ndarray
+    scores: numpy.ndarray
+
+    @classmethod
+    def none(cls) -> SimilarNames:
+        return cls(numpy.empty(0, numpy.int64), numpy.empty(0, numpy.int64), numpy.empty(0, numpy.float64))
+
+
+@dataclass(frozen=True)
+class PartEdge:
+    """The pairs to review between a clustered part and the rest of the base, as a full clustering lists them, and
+    the records all of whose such pairs they are (`relisted`): a pair kept from the last clean with another of the
+    part's records still stands."""
+
+    pairs: list[Pair]
+    relisted: set[int]
+
+
 class CompanyNames:
     """Every usable company record's (city, name), to find the same and similar names of changed records.
 
@@ -211,6 +238,7 @@ class CompanyNames:
                               places.cities[named]).astype(numpy.int64)
         self.cities, self.names = list(city_codes), places.name_list  # code -> city, code -> name
         self._ids = places.ids[named]
+        self._blank, self._inns = places.blank[named], places.inns[named]
         self._name_of = places.names[named].astype(numpy.int64)
         self._count = max(1, len(self.names))
         self._item_of = city_of * self._count + self._name_of  # (city, name) as one number, an item
@@ -229,7 +257,12 @@ class CompanyNames:
         return set(self._ids[self._holding(wanted) | numpy.isin(self._name_of, cityless, kind="table")].tolist())
 
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
-        """Records whose name, in the same city (or either without one), scores review_score or more.
+        """Records whose name, in the same city (or either without one), scores review_score or more."""
+        return self.holders(self.similar_pairs(record_ids, review_score).items)
+
+    def similar_pairs(self, record_ids: Iterable[int], review_score: float) -> SimilarNames:
+        """The items of these records and the items whose name, in the same city (or either without one), scores
+        review_score or more with theirs.
 
         A name is looked for among its city's names and those without a city, and a name without a city
         among every city's, as the clustering compares it with them. Each such list, sorted, holds the
@@ -237,9 +270,11 @@ class CompanyNames:
         around a name without one, with only that list's names left in it.
         """
         count = self._count
-        seeds = list(zip(*(column.tolist() for column in divmod(self._items(record_ids), count))))
+        seed_items = self._items(record_ids)
+        seeds = list(zip(*(column.tolist() for column in divmod(seed_items, count))))
         if not seeds:
-            return set()
+            return SimilarNames.none()
+        seed_number = {seed: k for k, seed in enumerate(seeds)}
         cityless = [seed for seed in seeds if not seed[0]]
         sought: dict[int, list[tuple[int, int]]] = defaultdict(list)  # a city -> the seeds looked for among its names
         for seed in seeds:
@@ -248,38 +283,96 @@ class CompanyNames:
                 sought[0].append(seed)
         # Each seed's name and the items of its windows, compared at once: a rapidfuzz call per window cost more
         # than the comparing.
-        seed_names, candidates = [], []
-        for name_order in self._name_orders:
-            rank, starts, items = self._sorted(name_order)
+        seed_numbers, candidates = [], []
+        for rank, starts, items in self._orders:
             cities = range(len(self.cities)) if cityless else sought
             for city in cities:
                 start, end = int(starts[city]), int(starts[city + 1])
                 if start == end:
                     continue
-                seeds = sought.get(city, []) + cityless
+                seeds_here = sought.get(city, []) + cityless
                 names_here = items[start:end] % count
-                sought_names = numpy.array([name for _, name in seeds], dtype=numpy.int64)
+                sought_names = numpy.array([name for _, name in seeds_here], dtype=numpy.int64)
                 ranks, seed_ranks = rank[names_here], rank[sought_names]
-                after_equal = numpy.array([self.cities[seed_city] > self.cities[city] for seed_city, _ in seeds])
+                after_equal = numpy.array([self.cities[seed_city] > self.cities[city] for seed_city, _ in seeds_here])
                 positions = numpy.where(after_equal, numpy.searchsorted(ranks, seed_ranks, "right"),
                                         numpy.searchsorted(ranks, seed_ranks, "left"))
                 places = positions[:, None] + numpy.arange(-NAME_WINDOW, NAME_WINDOW + 1)
                 windows = numpy.where((places >= 0) & (places < end - start),
                                       names_here[places.clip(0, end - start - 1)], -1)
-                seed_of = numpy.broadcast_to(sought_names[:, None], windows.shape)
-                wanted = (windows >= 0) & (windows != seed_of)
-                seed_names.append(seed_of[wanted])
+                wanted = (windows >= 0) & (windows != sought_names[:, None])
+                numbers = numpy.array([seed_number[seed] for seed in seeds_here], dtype=numpy.int64)
+                seed_numbers.append(numpy.broadcast_to(numbers[:, None], windows.shape)[wanted])
                 candidates.append(city * count + windows[wanted])
         if not candidates:
-            return set()
-        # Each (seed name, item) pair once, as one number: both name orders find most of them. The items by
-        # their place among those found keep the number far from overflowing (a lexsort took ten times longer).
+            return SimilarNames.none()
+        # Each (seed, item) pair once, as one number: both name orders find most of them. The items by their place
+        # among those found keep the number far from overflowing (a lexsort took ten times longer).
         compared = numpy.concatenate(candidates)
         distinct = _distinct(compared)
-        pair_seeds, pair_items = divmod(_distinct(numpy.concatenate(seed_names) * len(distinct)
+        pair_seeds, pair_items = divmod(_distinct(numpy.concatenate(seed_numbers) * len(distinct)
                                                   + numpy.searchsorted(distinct, compared)), len(distinct))
-        similar = _close(self.names, pair_seeds, distinct[pair_items], count, review_score)
-        return set(self._ids[self._holding(numpy.fromiter(similar, numpy.int64, len(similar)))].tolist())
+        seed_items = seed_items[pair_seeds]
+        close, scores = _close(self.names, seed_items % count, distinct[pair_items], count, review_score)
+        return SimilarNames(seed_items[close], distinct[pair_items][close], scores)
+
+    def namesakes(self, record_ids: Iterable[int]) -> set[int]:
+        """The records with the same name in the same city as any of these, as the clustering places them."""
+        return self.holders(self._items(record_ids))
+
+    def holders(self, items: numpy.ndarray) -> set[int]:
+        """The records holding these items."""
+        return set(self._ids[self._holding(items)].tolist())
+
+    def pairs_to_review_outside(self, similar: SimilarNames, scope: set[int], merge_score: float,
+                                banned: set[tuple[int, int]]) -> list[Pair]:
+        """The pairs to review a full clustering finds between these similar names and those no record of `scope`
+        holds: names in one city scoring under merge_score (one scoring more may join, and is clustered), between
+        the items' first records, unless two valid INNs or the user (`banned`) tell them apart."""
+        count = self._count
+        cities = similar.seeds // count
+        wanted = (cities != 0) & (cities == similar.items // count) & (similar.scores < merge_score)
+        seeds, items, scores = similar.seeds[wanted], similar.items[wanted], similar.scores[wanted]
+        seed_firsts, item_firsts = self._firsts(seeds), self._firsts(items)
+        outside = ~numpy.isin(self._ids[item_firsts], numpy.fromiter(scope, numpy.int64, len(scope)))
+        inns_a, inns_b = self._inns[seed_firsts], self._inns[item_firsts]
+        kept = outside & ((inns_a == 0) | (inns_b == 0) | (inns_a == inns_b)) & self._in_one_block(seeds, items)
+        listed = []
+        for seed, item, first_a, first_b, score in zip(
+                seeds[kept].tolist(), items[kept].tolist(), self._ids[seed_firsts[kept]].tolist(),
+                self._ids[item_firsts[kept]].tolist(), scores[kept].tolist()):
+            (a, name_a), (b, name_b) = sorted(((first_a, seed % count), (first_b, item % count)))
+            if (a, b) not in banned:
+                listed.append(Pair(a, b, "name+city", score, "review", f'names "{self.names[name_a]}" ~ '
+                                   f'"{self.names[name_b]}" ({score}) in {self.cities[seed // count]}'))
+        return listed
+
+    def _in_one_block(self, seeds: numpy.ndarray, items: numpy.ndarray) -> numpy.ndarray:
+        """Whether the clustering compares these pairs of items of one city: in a name order, within NAME_WINDOW
+        of each other in the city's names and in the same block of them (names whose sort keys start alike).
+        similar_pairs looks further: past a block's end too, where it finds more records than it need."""
+        count = self._count
+        compared = numpy.zeros(len(seeds), dtype=bool)
+        for (rank, starts, ordered), sort_key in zip(self._orders, NAME_ORDERS):
+            keys = ordered // count * count + rank[ordered % count]  # sorted: (city, rank) as one number
+            places = [numpy.searchsorted(keys, column // count * count + rank[column % count])
+                      for column in (seeds, items)]
+            prefixes = [numpy.array([sort_key(self.names[name])[:BLOCK_LETTERS] for name in (column % count).tolist()])
+                        for column in (seeds, items)]
+            compared |= (numpy.abs(places[0] - places[1]) <= NAME_WINDOW) & (prefixes[0] == prefixes[1])
+        return compared
+
+    def _firsts(self, items: numpy.ndarray) -> numpy.ndarray:
+        """Each item's first record (a position), as the clustering takes it: the first with the item's city its
+        own, else the first its tax office places there."""
+        holding = numpy.flatnonzero(self._holding(items))
+        if not len(holding):
+            return holding
+        places = self._item_places[holding]
+        holding = holding[numpy.lexsort((self._ids[holding], self._blank[holding], places))]
+        places = self._item_places[holding]
+        first = numpy.concatenate(([True], places[1:] != places[:-1]))
+        return holding[first][numpy.searchsorted(places[first], numpy.searchsorted(self._distinct_items, items))]
 
     def _holding(self, items: numpy.ndarray) -> numpy.ndarray:
         """Where the records hold any of these items."""
@@ -290,6 +383,11 @@ class CompanyNames:
         """The distinct items of these records, those not held left out."""
         positions, held = found(self._ids, numpy.fromiter(record_ids, dtype=numpy.int64))
         return _distinct(self._item_of[positions[held]])
+
+    @cached_property
+    def _orders(self) -> list[tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]]:
+        """Each of NAME_ORDERS sorted (see _sorted)."""
+        return [self._sorted(name_order) for name_order in self._name_orders]
 
     def _sorted(self, name_order: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         """Each name's rank in one of the names' orders, and the distinct items in (city, rank) order with where
@@ -311,22 +409,25 @@ def _distinct(values: numpy.ndarray) -> numpy.ndarray:
     return ordered[numpy.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
 
 
-def _close(names: list[str], seeds: numpy.ndarray, items: numpy.ndarray, count: int, review_score: float) -> list[int]:
-    """The items (city code · count + name code) whose name scores review_score or more with the seed name
-    beside it (codes into `names`)."""
-    cutoff, close = edit_cutoff(review_score), []
+def _close(names: list[str], seeds: numpy.ndarray, items: numpy.ndarray, count: int, review_score: float
+           ) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Where the item (city code · count + name code) scores review_score or more with the seed name beside it
+    (codes into `names`), and the scores."""
+    cutoff, close, scores = edit_cutoff(review_score), [], []
     for start in range(0, len(seeds), _COMPARED_SLICE):
         end = start + _COMPARED_SLICE
         written = [names[seed] for seed in seeds[start:end].tolist()]
         others = [names[name] for name in (items[start:end] % count).tolist()]
-        held = items[start:end].tolist()
         distances = process.cpdist(written, others, scorer=OSA.normalized_distance, score_cutoff=cutoff,
                                    dtype=numpy.float64, workers=cores())
         # rapidfuzz gives a pair past the cutoff 1.0, and tells the rest as extract did: compared again here,
         # 0.2 is past 2·(1 - 0.9), which is 0.19999999999999996.
-        near = numpy.flatnonzero(distances < 1.0) if cutoff < 1.0 else numpy.arange(len(held))
-        close.extend(held[k] for k in near.tolist() if name_similarity(written[k], others[k]) >= review_score)
-    return close
+        near = numpy.flatnonzero(distances < 1.0) if cutoff < 1.0 else numpy.arange(len(written))
+        for k in near.tolist():
+            if (score := name_similarity(written[k], others[k])) >= review_score:
+                close.append(start + k)
+                scores.append(score)
+    return numpy.array(close, dtype=numpy.int64), numpy.array(scores, dtype=numpy.float64)
 
 
 def records_to_recheck(
@@ -336,7 +437,7 @@ def records_to_recheck(
     names: CompanyNames,
     places: PlaceRows,
     former: set[int],
-    review_score: float,
+    similar: set[int],
     limit: int,
 ) -> set[int] | None:
     """The changed records closed under shared keys, clients and names; None past `limit` records.
@@ -345,11 +446,12 @@ def records_to_recheck(
     held at the last clean: nothing in it changed since, and a changed record it may join is found from that
     record's side, as the keys join both ways; same names are looked for at each record reached. So a large part
     costs no lookup of its own. `former` holds the usable records of the changed ones' components at the last
-    clean: a key a record no longer carries may have kept them apart (a hub) or joined them.
+    clean: a key a record no longer carries may have kept them apart (a hub) or joined them. `similar` holds the
+    records of the names similar enough to the changed records' to join them; a name less similar can only be
+    listed for review with them (CompanyNames.pairs_to_review_outside), and is left out.
     """
     scope = set(changed)
-    reached = (names.similar_names(changed, review_score) | records_with_keys(keys_of(changed))
-               | names.same_name(changed) | former)
+    reached = similar | records_with_keys(keys_of(changed)) | names.same_name(changed) | former
     while new := reached - scope:
         scope |= new
         if len(scope) > limit:

@@ -165,7 +165,7 @@ class ContactRecord:
 # Similar names are looked for in blocks: one city and the same first letters, or the same last
 # letters (a one-letter typo keeps one of the two in a name of 6+ letters). In a block sorted by
 # name, each name is compared with the next NAME_WINDOW only: giant blocks ('стр…' in Moscow) stay linear.
-_BLOCK_LETTERS = 3
+BLOCK_LETTERS = 3
 NAME_WINDOW = 10
 # How many similar-name pairs become Python objects at a time.
 _SCORED_SLICE = 65_536
@@ -1076,7 +1076,7 @@ def _similar_pairs(names: list[str], city_of: numpy.ndarray, review_score: float
         # Blocks are runs of one city and one key prefix; a stable sort by city keeps the name order.
         order = by_name[numpy.argsort(city_of[by_name], kind="stable")]
         prefix_ids: dict[str, int] = {}
-        prefix_of = numpy.fromiter((prefix_ids.setdefault(key[:_BLOCK_LETTERS], len(prefix_ids)) for key in sort_keys),
+        prefix_of = numpy.fromiter((prefix_ids.setdefault(key[:BLOCK_LETTERS], len(prefix_ids)) for key in sort_keys),
                                    dtype=numpy.int64, count=len(distinct))
         del sort_keys, rank
         prefixes = prefix_of[name_of[order]]

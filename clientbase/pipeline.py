@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from functools import partial
-from itertools import combinations, groupby
+from itertools import chain, combinations, groupby
 from operator import itemgetter
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from clientbase.calls import (
     map_call_columns,
     missing_call_columns,
 )
-from clientbase.changes import CompanyNames, PlaceRows, joined_records, records_to_recheck
+from clientbase.changes import CompanyNames, PartEdge, PlaceRows, joined_records, records_to_recheck
 from clientbase.config import Rules
 from clientbase.cycle import next_due
 from clientbase.dedupe import (
@@ -466,18 +466,27 @@ def _dedupe_settings(rules: Rules) -> str:
 
 
 def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: PlaceRows, names: CompanyNames,
-                        former: set[int]) -> set[int] | None:
-    """The records changed since the last clean (`changed`, some) and all they may join; None when all must be
-    clustered.
+                        former: set[int]) -> tuple[set[int] | None, PartEdge]:
+    """The records changed since the last clean (`changed`, some) and all they may join, None when all must be
+    clustered; and the pairs to review between them and the rest of the base.
 
     A record without a city is looked for in the city its KPP or its own INN places it in, as the
     clustering puts it there; without either, in every city.
     """
     limit = int(len(places.ids) * _INCREMENTAL_SHARE)  # of the usable records
+    nothing = PartEdge([], set())
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
-        return None
-    return records_to_recheck(changed, store.keys_of, lambda keys: places.usable(store.records_with_keys(keys)),
-                              names, places, places.usable(former), rules.dedupe.review_score, limit)
+        return None, nothing
+    settings = rules.dedupe
+    similar = names.similar_pairs(changed, settings.review_score)
+    scope = records_to_recheck(changed, store.keys_of, lambda keys: places.usable(store.records_with_keys(keys)),
+                               names, places, places.usable(former),
+                               names.holders(similar.items[similar.scores >= settings.merge_score]), limit)
+    if scope is None:
+        return None, nothing
+    banned = {(min(a, b), max(a, b)) for a, b in store.not_duplicate_ids()}
+    return scope, PartEdge(names.pairs_to_review_outside(similar, scope, settings.merge_score, banned),
+                           changed | names.namesakes(changed))
 
 
 def _record_places(store: Store, kept: dict[str, bytes]) -> tuple[PlaceRows, set[int]]:
@@ -511,10 +520,11 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
                       else (None, set()))
     offices = places.offices() if places else {}
     scope: set[int] | None = set()
+    edge = PartEdge([], set())
     if not incremental:
         scope = None
     elif changed:
-        scope = _records_to_recheck(store, rules, changed, places, CompanyNames(places, offices), former)
+        scope, edge = _records_to_recheck(store, rules, changed, places, CompanyNames(places, offices), former)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"), places)
@@ -525,7 +535,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
         places = None
     else:
         store.set_scope(scope, changed)
-    summary, joins = (_save_clusters(store, rules, command, offices if scoped else None, step) if reclustered
+    summary, joins = (_save_clusters(store, rules, command, offices if scoped else None, edge, step) if reclustered
                       else (DedupeSummary(mode="incremental"), None))
     # Worked out once the clustering's memory is free, before the places are read whole after a full one.
     components = (joins[0], joined_records(*joins)) if joins and len(joins[0]) else None
@@ -543,11 +553,12 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     return _dedupe_totals(store, summary, places)
 
 
-def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, str] | None,
+def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, str] | None, edge: PartEdge,
                    step: Callable[[str], None]) -> tuple[DedupeSummary, tuple[numpy.ndarray, ...]]:
     """Cluster the records (of the scope, when the whole base's `offices` are given), save their clients and
-    matches, and log each record that moved. Returns the records clustered, and the smallest record their keys
-    join each to and an id standing for its cluster (DedupeResult.ids, joined and cluster_of).
+    matches (with the pairs to review between the scope and the rest, `edge`), and log each record that moved.
+    Returns the records clustered, and the smallest record their keys join each to and an id standing for its
+    cluster (DedupeResult.ids, joined and cluster_of).
 
     The clustering reads only what matching needs. The clusters then wait in the base, and the records'
     facts are read back one client at a time: the golden records cost no memory beside the clustering's.
@@ -588,7 +599,8 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
 
     step(f"saving {len(clusters):,} clients" + (f" ({unchanged:,} unchanged)" if unchanged else "")
          + " and their matches")
-    store.save_clients(_goldens(store.clustered_facts(scoped), rules), result.pairs, result.hubs, scoped)
+    store.save_clients(_goldens(store.clustered_facts(scoped), rules), chain(result.pairs, edge.pairs), result.hubs,
+                       scoped, edge.relisted)
     return (DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
                           moved_records=moved, unchanged=unchanged), (result.ids, result.joined, result.cluster_of))
 

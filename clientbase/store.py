@@ -450,6 +450,9 @@ MIGRATIONS: list[str] = [
     # 23: the kept places hold each record's component under keys and clients too, so that a clean looks up
     # only the changed records' keys: without them, the next clean clusters the whole base once.
     "DELETE FROM place_rows;",
+    # 24: the pairs to review by their second record, so that a clean of part of the base finds a pair listed under a
+    # client outside it (its first record's) with a record in it.
+    "CREATE INDEX IF NOT EXISTS matches_review_b ON matches(ref_b) WHERE decision = 'review';",
 ]
 
 # A client's golden record, as clients holds it.
@@ -1616,7 +1619,8 @@ class Store:
             "SELECT max(coalesce((SELECT max(id) FROM clients), 0), coalesce((SELECT max(client_id) FROM records), 0))"
         ).fetchone()[0]
 
-    def save_clients(self, goldens: Iterable, pairs: Sequence, hubs: dict[str, int], scoped: bool) -> None:
+    def save_clients(self, goldens: Iterable, pairs: Iterable, hubs: dict[str, int], scoped: bool,
+                     relisted: Iterable[int] = ()) -> None:
         """Replace the derived client tables with the held clusters' and point each record at its client.
 
         Scoped, only the clients of the held records (before and after) and the changed ones are replaced,
@@ -1674,14 +1678,15 @@ class Store:
         conn.execute("DELETE FROM temp.paired")
         conn.execute("INSERT INTO temp.paired(id, ref, client_id) SELECT r.id, r.ref, r.client_id "
                      "FROM temp.paired_ids i CROSS JOIN records r ON r.id = i.id")
-        found = ("SELECT a.client_id, a.ref AS ref_a, b.ref AS ref_b, p.rule, p.score, p.decision, p.detail "
-                 "FROM temp.pairs p CROSS JOIN temp.paired a ON a.id = p.a CROSS JOIN temp.paired b ON b.id = p.b "
-                 "ORDER BY p.rowid")
         columns = "client_id, ref_a, ref_b, rule, score, decision, detail"
+        found = ("SELECT a.client_id, a.ref AS ref_a, b.ref AS ref_b, p.rule, p.score, p.decision, p.detail"
+                 f"{', p.a, p.b' if scoped else ''} FROM temp.pairs p CROSS JOIN temp.paired a ON a.id = p.a "
+                 "CROSS JOIN temp.paired b ON b.id = p.b ORDER BY p.rowid")
         if not scoped:
-            conn.execute(f"INSERT INTO matches({columns}) {found}")
+            with self._indexes_rebuilt("matches", ("ref_b",), True):
+                conn.execute(f"INSERT INTO matches({columns}) {found}")
         else:
-            self._save_part_matches(found, columns)
+            self._save_part_matches(found, columns, relisted)
         conn.execute("DELETE FROM temp.pairs")
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
         if scoped:  # a hub's count is in its numbers' judgement, of unchanged clients too
@@ -1691,37 +1696,50 @@ class Store:
                          "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster WHERE cc.client_id IN temp.unchanged)")
             conn.execute("DELETE FROM temp.replaced WHERE id IN temp.unchanged")
 
-    def _save_part_matches(self, found: str, columns: str) -> None:
-        """Replace the replaced clients' matches with the pairs `found` (a query of `columns`, in their order).
+    def _save_part_matches(self, found: str, columns: str, relisted: Iterable[int]) -> None:
+        """Replace the replaced clients' matches with the pairs `found` (a query of `columns`, then the records' ids, in
+        their order).
 
         A pair found as it stands is left in place: most of a clustered part's clients are as they were, and
-        their pairs with them. A pair to review between an unchanged record of the scope and one outside it
-        is not found again (only one side is clustered) but stands as it was: it is kept, listed under its
-        first record's client, which may be new."""
+        their pairs with them. A pair to review between a record of the scope and one outside it is found again
+        only for the `relisted` records (the changed ones and their namesakes); for another it stands as it was:
+        it is kept, listed under its first record's client, which may be new. Of the pairs to review between a client of the scope and one
+        outside it, found or kept, only the closest is listed, as a clustering of the whole lists one for each
+        two clients."""
         conn = self._conn
-        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS found({columns})")
+        self._fill_ids("relisted", relisted)
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS found({columns}, a INTEGER, b INTEGER)")
         conn.execute("DELETE FROM temp.found")
-        conn.execute(f"INSERT INTO temp.found({columns}) {found}")
+        conn.execute(f"INSERT INTO temp.found({columns}, a, b) {found}")
         conn.execute("CREATE INDEX IF NOT EXISTS temp.found_refs ON found(ref_a, ref_b)")
+        # The replaced clients' matches, and the pairs to review listed under a client outside the scope (their first
+        # record's) whose second record is in it.
+        self._fill_ids("touched", ())
+        conn.execute("INSERT INTO temp.touched(id) SELECT m.id FROM temp.replaced x CROSS JOIN matches m "
+                     "ON m.client_id = x.id")
+        conn.execute("INSERT OR IGNORE INTO temp.touched(id) SELECT m.id FROM temp.scope s CROSS JOIN records r "
+                     "ON r.id = s.id CROSS JOIN matches m ON m.ref_b = r.ref AND m.decision = 'review'")
         # A clustering finds each pair of records once, so a stored pair stands for one found pair at most.
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS standing_pairs(match_id INTEGER PRIMARY KEY, found_row INTEGER)")
         conn.execute("DELETE FROM temp.standing_pairs")
         conn.execute(
-            "INSERT INTO temp.standing_pairs(match_id, found_row) SELECT m.id, f.rowid FROM temp.replaced x "
-            "CROSS JOIN matches m ON m.client_id = x.id CROSS JOIN temp.found f ON f.ref_a = m.ref_a "
-            "AND f.ref_b = m.ref_b WHERE f.client_id = m.client_id AND f.rule = m.rule AND f.score = m.score "
+            "INSERT INTO temp.standing_pairs(match_id, found_row) SELECT m.id, f.rowid FROM temp.touched t "
+            "CROSS JOIN matches m ON m.id = t.id CROSS JOIN temp.found f ON f.ref_a = m.ref_a "
+            "AND f.ref_b = m.ref_b WHERE f.client_id IS m.client_id AND f.rule = m.rule AND f.score = m.score "
             "AND f.decision = m.decision AND f.detail = m.detail")
         # The kept pairs to review, with their first record's client now.
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS kept_pairs(match_id INTEGER PRIMARY KEY, client_id INTEGER)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS kept_pairs(match_id INTEGER PRIMARY KEY, client_id INTEGER, "
+                     "a INTEGER, b INTEGER, score REAL)")
         conn.execute("DELETE FROM temp.kept_pairs")
         conn.execute(
-            "INSERT INTO temp.kept_pairs(match_id, client_id) SELECT m.id, a.client_id FROM temp.replaced x "
-            "CROSS JOIN matches m ON m.client_id = x.id CROSS JOIN records a ON a.ref = m.ref_a "
+            "INSERT INTO temp.kept_pairs(match_id, client_id, a, b, score) SELECT m.id, a.client_id, a.id, b.id, "
+            "m.score FROM temp.touched t CROSS JOIN matches m ON m.id = t.id CROSS JOIN records a ON a.ref = m.ref_a "
             "CROSS JOIN records b ON b.ref = m.ref_b WHERE m.decision = 'review' "
             "AND m.id NOT IN (SELECT match_id FROM temp.standing_pairs) AND a.status = 'ok' AND b.status = 'ok' AND ("
-            "(a.id IN temp.scope AND a.id NOT IN temp.changed AND b.id NOT IN temp.scope) OR "
-            "(b.id IN temp.scope AND b.id NOT IN temp.changed AND a.id NOT IN temp.scope))")
-        conn.execute("DELETE FROM matches WHERE client_id IN (SELECT id FROM temp.replaced) "
+            "(a.id IN temp.scope AND a.id NOT IN temp.relisted AND b.id NOT IN temp.scope) OR "
+            "(b.id IN temp.scope AND b.id NOT IN temp.relisted AND a.id NOT IN temp.scope))")
+        self._list_closest_across()
+        conn.execute("DELETE FROM matches WHERE id IN (SELECT id FROM temp.touched) "
                      "AND id NOT IN (SELECT match_id FROM temp.standing_pairs) "
                      "AND id NOT IN (SELECT match_id FROM temp.kept_pairs)")
         conn.execute("UPDATE matches SET client_id = k.client_id FROM temp.kept_pairs k "
@@ -1729,6 +1747,28 @@ class Store:
         conn.execute(f"INSERT INTO matches({columns}) SELECT {columns} FROM temp.found "
                      "WHERE rowid NOT IN (SELECT found_row FROM temp.standing_pairs) ORDER BY rowid")
         conn.execute("DELETE FROM temp.found")
+
+    def _list_closest_across(self) -> None:
+        """Leave, of the pairs to review found or kept between a client of the scope and one outside it, the
+        closest for each two clients (then the first by their records), as a clustering lists them."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS across(found_row INTEGER, match_id INTEGER, a INTEGER, "
+                     "b INTEGER, score REAL)")
+        conn.execute("DELETE FROM temp.across")
+        conn.execute("INSERT INTO temp.across(found_row, a, b, score) SELECT f.rowid, f.a, f.b, f.score "
+                     "FROM temp.found f WHERE f.decision = 'review' AND (f.a IN temp.scope) != (f.b IN temp.scope)")
+        conn.execute("INSERT INTO temp.across(match_id, a, b, score) SELECT match_id, a, b, score FROM temp.kept_pairs")
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS farther AS SELECT found_row, match_id FROM temp.across WHERE 0")
+        conn.execute("DELETE FROM temp.farther")
+        conn.execute(
+            "INSERT INTO temp.farther(found_row, match_id) SELECT found_row, match_id FROM ("
+            "SELECT x.found_row, x.match_id, row_number() OVER (PARTITION BY min(ca.client_id, cb.client_id), "
+            "max(ca.client_id, cb.client_id) ORDER BY x.score DESC, x.a, x.b) AS place FROM temp.across x "
+            "CROSS JOIN records ca ON ca.id = x.a CROSS JOIN records cb ON cb.id = x.b) WHERE place > 1")
+        conn.execute("DELETE FROM temp.found WHERE rowid IN (SELECT found_row FROM temp.farther)")
+        conn.execute("DELETE FROM temp.standing_pairs WHERE found_row IN (SELECT found_row FROM temp.farther)")
+        conn.execute("DELETE FROM temp.kept_pairs WHERE match_id IN (SELECT match_id FROM temp.farther)")
 
     def contact_facts(self, scoped: bool = False) -> Iterator[tuple]:
         """(record id, client id, contact name, position, birthday, phones, emails) of every record (of the scope)

@@ -299,6 +299,51 @@ def test_a_company_renamed_in_its_row_keeps_its_client_and_snooze(tmp_path):
     assert (renamed["client_id"], renamed["state"]) == (client["client_id"], "snoozed")
 
 
+def test_a_name_only_close_enough_to_review_is_listed_without_clustering_its_company_again(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;Телефон;Город"
+    _sent(db, "base.csv", [header, "ООО Теплоэксперт;+74951110001;Москва", "ООО Теплоэкспорд;+74951110002;Москва",
+                           "ООО Бета;+74951110003;Москва"], AS_OF)
+    # As close to Теплоэксперт (91.7, under merge_score) as Теплоэкспорд, whose phone it shares and joins.
+    (tmp_path / "new.csv").write_text(f"{header}\nООО Типлаэксперт;+74951110002;Москва\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    incremental, _ = same_as_full(db, tmp_path)
+    assert incremental["rechecked"] == 2  # the new record and the client it joins: not Теплоэксперт
+    # One pair for the two clients, the first of the closest, as a full clean lists it.
+    assert review_pairs(db) == {("base.csv:1", "base.csv:2", "name+city",
+                                 'names "теплоэксперт" ~ "теплоэкспорд" (91.7) in москва')}
+
+
+def test_a_pair_to_review_moves_to_a_new_record_that_becomes_the_first_of_its_name(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;ИНН;Телефон;Город"
+    # Волгасистем has no city: its INN's tax office places it in Москва, where Бета and Гамма show that office.
+    _sent(db, "base.csv", [header, f"ООО Бета;{_inn(1)};+74951110001;Москва",
+                           f"ООО Гамма;{_inn(2)};+74951110002;Москва", "ООО Мегасистем;;+74951110003;Москва",
+                           f"ООО Волгасистем;{_inn(3)};+74951110004;"], AS_OF)
+    assert review_pairs(db) == {("base.csv:3", "base.csv:4", "name+city",
+                                 'names "мегасистем" ~ "волгасистем" (85.7) in москва')}
+    # A namesake in Москва itself joins it, and is now the name's first record there: the pair is its.
+    (tmp_path / "new.csv").write_text(f"{header}\nООО Волгасистем;;+74951110005;Москва\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    same_as_full(db, tmp_path)
+    assert review_pairs(db) == {("base.csv:3", "new.csv:1", "name+city",
+                                 'names "мегасистем" ~ "волгасистем" (85.7) in москва')}
+
+
+def test_a_pair_to_review_listed_under_a_company_left_out_goes_when_the_name_changes(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;Телефон;Город"
+    _sent(db, "base.csv", [header, "ООО Теплоэксперт;+74951110001;Москва", "ООО Бета;+74951110003;Москва"], AS_OF)
+    _sent(db, "new.csv", [header, "ООО Типлаэксперт;+74951110005;Москва"], AS_OF)
+    assert review_pairs(db) == {("base.csv:1", "new.csv:1", "name+city",
+                                 'names "теплоэксперт" ~ "типлаэксперт" (91.7) in москва')}
+    (tmp_path / "new.csv").write_text(f"{header}\nООО Гамма;+74951110005;Москва\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    same_as_full(db, tmp_path)
+    assert review_pairs(db) == set()
+
+
 def test_a_new_namesake_never_takes_the_id_of_a_client_left_out_of_the_clustering(tmp_path):
     db = tmp_path / "cb.db"
     clients = _sent(db, "base.csv", ["Наименование;Телефон;Город;Ответственный",

@@ -26,7 +26,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from clientbase.dedupe import (BLOCK_LETTERS, NAME_ORDERS, NAME_WINDOW, Pair, components, edit_cutoff,
-                               name_similarity, office_majority)
+                               name_similarity, office_majority, similarity_as_written)
 from clientbase.kept import found, from_parts, to_parts
 from clientbase.workers import cores
 
@@ -211,9 +211,10 @@ class SimilarNames:
 
 @dataclass(frozen=True)
 class PartEdge:
-    """The pairs to review between a clustered part and the rest of the base, as a full clustering lists them, and
-    the records all of whose such pairs they are (`relisted`): a pair kept from the last clean with another of the
-    part's records still stands."""
+    """The pairs to review between a clustered part and the rest of the base, as a full clustering lists them.
+
+    `relisted` holds the part's records whose pairs across the edge these are, all of them: the changed records and
+    their namesakes. A pair across the edge kept from the last clean stands only for another record of the part."""
 
     pairs: list[Pair]
     relisted: set[int]
@@ -336,7 +337,8 @@ class CompanyNames:
         seed_firsts, item_firsts = self._firsts(seeds), self._firsts(items)
         outside = ~numpy.isin(self._ids[item_firsts], numpy.fromiter(scope, numpy.int64, len(scope)))
         inns_a, inns_b = self._inns[seed_firsts], self._inns[item_firsts]
-        kept = outside & ((inns_a == 0) | (inns_b == 0) | (inns_a == inns_b)) & self._in_one_block(seeds, items)
+        kept = numpy.flatnonzero(outside & ((inns_a == 0) | (inns_b == 0) | (inns_a == inns_b)))
+        kept = kept[self._in_one_block(seeds[kept], items[kept])]
         listed = []
         for seed, item, first_a, first_b, score in zip(
                 seeds[kept].tolist(), items[kept].tolist(), self._ids[seed_firsts[kept]].tolist(),
@@ -350,7 +352,7 @@ class CompanyNames:
     def _in_one_block(self, seeds: numpy.ndarray, items: numpy.ndarray) -> numpy.ndarray:
         """Whether the clustering compares these pairs of items of one city: in a name order, within NAME_WINDOW
         of each other in the city's names and in the same block of them (names whose sort keys start alike).
-        similar_pairs looks further: past a block's end too, where it finds more records than it need."""
+        similar_pairs looks further: past a block's end too, where it finds more records than it needs."""
         count = self._count
         compared = numpy.zeros(len(seeds), dtype=bool)
         for (rank, starts, ordered), sort_key in zip(self._orders, NAME_ORDERS):
@@ -412,7 +414,7 @@ def _distinct(values: numpy.ndarray) -> numpy.ndarray:
 def _close(names: list[str], seeds: numpy.ndarray, items: numpy.ndarray, count: int, review_score: float
            ) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Where the item (city code · count + name code) scores review_score or more with the seed name beside it
-    (codes into `names`), and the scores."""
+    (codes into `names`), as the clustering scores it, and the scores."""
     cutoff, close, scores = edit_cutoff(review_score), [], []
     for start in range(0, len(seeds), _COMPARED_SLICE):
         end = start + _COMPARED_SLICE
@@ -424,7 +426,11 @@ def _close(names: list[str], seeds: numpy.ndarray, items: numpy.ndarray, count: 
         # 0.2 is past 2·(1 - 0.9), which is 0.19999999999999996.
         near = numpy.flatnonzero(distances < 1.0) if cutoff < 1.0 else numpy.arange(len(written))
         for k in near.tolist():
-            if (score := name_similarity(written[k], others[k])) >= review_score:
+            seed, other = written[k], others[k]
+            if " " in seed or " " in other:  # one-word names score as written
+                if similarity_as_written(seed, other) < review_score:
+                    continue
+            if (score := name_similarity(seed, other)) >= review_score:
                 close.append(start + k)
                 scores.append(score)
     return numpy.array(close, dtype=numpy.int64), numpy.array(scores, dtype=numpy.float64)

@@ -237,6 +237,12 @@ def _one_slip(a: str, b: str) -> bool:
     return a[at] == b[at + 1] and a[at + 1] == b[at] and a[at + 2:] == b[at + 2:]
 
 
+def similarity_as_written(a: str, b: str) -> float:
+    """name_similarity of the names as written, words and all: a pair scoring under review_score so is not scored
+    further by the clustering (_CloseAsWritten), whatever words sorted or set aside would make of it."""
+    return round(_edit_ratio(a, b), 1)
+
+
 def _edit_ratio(a: str, b: str, edits: int | None = None) -> float:
     total = len(a) + len(b)
     return _ratio(total, edits if edits is not None or not total else OSA.distance(a, b))

@@ -1697,8 +1697,8 @@ class Store:
             conn.execute("DELETE FROM temp.replaced WHERE id IN temp.unchanged")
 
     def _save_part_matches(self, found: str, columns: str, relisted: Iterable[int]) -> None:
-        """Replace the replaced clients' matches with the pairs `found` (a query of `columns`, then the records' ids, in
-        their order).
+        """Replace the replaced clients' matches, and the pairs to review listed under a client outside the scope with
+        a record in it, with the pairs `found` (a query of `columns`, then the records' ids, in their order).
 
         A pair found as it stands is left in place: most of a clustered part's clients are as they were, and
         their pairs with them. A pair to review between a record of the scope and one outside it is found again
@@ -1742,8 +1742,10 @@ class Store:
         conn.execute("DELETE FROM matches WHERE id IN (SELECT id FROM temp.touched) "
                      "AND id NOT IN (SELECT match_id FROM temp.standing_pairs) "
                      "AND id NOT IN (SELECT match_id FROM temp.kept_pairs)")
-        conn.execute("UPDATE matches SET client_id = k.client_id FROM temp.kept_pairs k "
-                     "WHERE matches.id = k.match_id AND matches.client_id IS NOT k.client_id")
+        # By id: an UPDATE ... FROM scans the matches.
+        conn.execute("UPDATE matches SET client_id = (SELECT k.client_id FROM temp.kept_pairs k WHERE k.match_id = "
+                     "matches.id) WHERE id IN (SELECT k.match_id FROM temp.kept_pairs k CROSS JOIN matches m "
+                     "ON m.id = k.match_id WHERE m.client_id IS NOT k.client_id)")
         conn.execute(f"INSERT INTO matches({columns}) SELECT {columns} FROM temp.found "
                      "WHERE rowid NOT IN (SELECT found_row FROM temp.standing_pairs) ORDER BY rowid")
         conn.execute("DELETE FROM temp.found")

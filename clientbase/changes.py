@@ -219,6 +219,10 @@ class PartEdge:
     pairs: list[Pair]
     relisted: set[int]
 
+    @classmethod
+    def none(cls) -> PartEdge:
+        return cls([], set())
+
 
 class CompanyNames:
     """Every usable company record's (city, name), to find the same and similar names of changed records.

@@ -474,16 +474,15 @@ def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: P
     clustering puts it there; without either, in every city.
     """
     limit = int(len(places.ids) * _INCREMENTAL_SHARE)  # of the usable records
-    nothing = PartEdge([], set())
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
-        return None, nothing
+        return None, PartEdge.none()
     settings = rules.dedupe
     similar = names.similar_pairs(changed, settings.review_score)
     scope = records_to_recheck(changed, store.keys_of, lambda keys: places.usable(store.records_with_keys(keys)),
                                names, places, places.usable(former),
                                names.holders(similar.items[similar.scores >= settings.merge_score]), limit)
     if scope is None:
-        return None, nothing
+        return None, PartEdge.none()
     banned = {(min(a, b), max(a, b)) for a, b in store.not_duplicate_ids()}
     return scope, PartEdge(names.pairs_to_review_outside(similar, scope, settings.merge_score, banned),
                            changed | names.namesakes(changed))
@@ -520,7 +519,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
                       else (None, set()))
     offices = places.offices() if places else {}
     scope: set[int] | None = set()
-    edge = PartEdge([], set())
+    edge = PartEdge.none()
     if not incremental:
         scope = None
     elif changed:

@@ -1703,9 +1703,9 @@ class Store:
         A pair found as it stands is left in place: most of a clustered part's clients are as they were, and
         their pairs with them. A pair to review between a record of the scope and one outside it is found again
         only for the `relisted` records (the changed ones and their namesakes); for another it stands as it was:
-        it is kept, listed under its first record's client, which may be new. Of the pairs to review between a client of the scope and one
-        outside it, found or kept, only the closest is listed, as a clustering of the whole lists one for each
-        two clients."""
+        it is kept, listed under its first record's client, which may be new. Of the pairs to review between a
+        client of the scope and one outside it, found or kept, only the closest is listed, as a clustering of the
+        whole lists one for each two clients."""
         conn = self._conn
         self._fill_ids("relisted", relisted)
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS found({columns}, a INTEGER, b INTEGER)")

@@ -2,12 +2,15 @@
 
 import csv
 import io
+import subprocess
+import sys
 
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clientbase import geocodes
 from clientbase.phones import (
     CITY_AREA_CODES,
     PHONE_STATUSES,
@@ -411,3 +414,33 @@ def test_no_phone_like_text_breaks_the_parser(cell, city):
     _check(phones, cell)
     if any(c in "0123456789" for c in cell):
         assert phones, "a cell with digits is never dropped silently"
+
+
+def test_the_kept_plus7_areas_are_the_geocoders():
+    from phonenumbers.geodata import GEOCODE_DATA
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    areas = {prefix: names["ru"] for prefix, names in GEOCODE_DATA.items() if prefix.startswith("7")}
+    assert geocodes.AREAS == areas, f"phonenumbers' +7 areas changed; set geocodes.AREAS to {areas!r}"
+    assert geocodes.COUNTRIES == {region: LOCALE_DATA[region]["ru"] for region in geocodes.COUNTRIES}
+
+
+def test_every_plus7_range_is_described_as_the_geocoder_describes_it():
+    from phonenumbers import geocoder
+
+    differing = []
+    for prefix in range(10_000, 100_000):  # validity, type and region are fixed by five national digits
+        number = phonenumbers.PhoneNumber(country_code=7, national_number=prefix * 100_000)
+        if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.UNKNOWN:
+            continue
+        if geocodes.description(number) != geocoder.description_for_valid_number(number, "ru"):
+            differing.append(prefix)
+    assert differing == []
+
+
+def test_russian_numbers_are_read_without_the_geocoders_data():
+    script = ("import sys; from clientbase.phones import PhoneNormaliser; n = PhoneNormaliser(); "
+              "[n.parse_cell(c) for c in ('+7 (343) 741-22-19', '8 (83145) 2-11-00', '+7 7172 55-12-12')]; "
+              "print('phonenumbers.geodata' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -247,9 +247,8 @@ class CompanyNames:
         self._name_of = places.names[named].astype(numpy.int64)
         self._count = max(1, len(self.names))
         self._item_of = city_of * self._count + self._name_of  # (city, name) as one number, an item
-        self._distinct_items = _distinct(self._item_of)
-        # Each record's item as its place among the distinct ones: looked up in a table, not by a sort of all.
-        self._item_places = numpy.searchsorted(self._distinct_items, self._item_of)
+        # Each record's item as its place among the distinct ones, so that a lookup is in a table, not a sort.
+        self._distinct_items, self._item_places = _distinct_places(self._item_of)
         self._name_orders = places.name_orders
 
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
@@ -413,6 +412,17 @@ def _distinct(values: numpy.ndarray) -> numpy.ndarray:
     """The distinct values, sorted: numpy.unique hashes them first, ten times slower on a million numbers."""
     ordered = numpy.sort(values)
     return ordered[numpy.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
+
+
+def _distinct_places(values: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """The distinct values, sorted, and each value's place among them: from one sort, where a search of the
+    sorted values for each took three times as long on a million."""
+    order = numpy.argsort(values)
+    ordered = values[order]
+    new = numpy.concatenate(([True], ordered[1:] != ordered[:-1])) if len(ordered) else numpy.ones(0, dtype=bool)
+    places = numpy.empty(len(values), dtype=numpy.int64)
+    places[order] = numpy.cumsum(new) - 1
+    return ordered[new], places
 
 
 def _close(names: list[str], seeds: numpy.ndarray, items: numpy.ndarray, count: int, review_score: float

@@ -453,6 +453,9 @@ MIGRATIONS: list[str] = [
     # 24: the pairs to review by their second record, so that a clean of part of the base finds a pair listed under a
     # client outside it (its first record's) with a record in it.
     "CREATE INDEX IF NOT EXISTS matches_review_b ON matches(ref_b) WHERE decision = 'review';",
+    # 25: the owned clients by the end of their term, so that a clean finds the terms run out without reading
+    # every client (0.34 s at 1M).
+    "CREATE INDEX clients_owner_until ON clients(owner_until) WHERE owner_until IS NOT NULL;",
 ]
 
 # A client's golden record, as clients holds it.
@@ -2144,9 +2147,11 @@ class Store:
 
     def event_spellings(self) -> Iterator[tuple[str, int]]:
         """(manager, how many clients' last ledger event names them)."""
+        # A bare column beside max() is read from the row holding the max: one pass of the ledger in client
+        # order, where looking each client's last id up again took twice as long.
         return self._conn.execute(
-            "SELECT manager, count(*) FROM ledger WHERE id IN (SELECT max(id) FROM ledger GROUP BY client_id) "
-            "AND manager IS NOT NULL GROUP BY manager")
+            "SELECT manager, count(*) FROM (SELECT manager, max(id) FROM ledger GROUP BY client_id) "
+            "WHERE manager IS NOT NULL GROUP BY manager")
 
     def state_totals(self) -> dict[str, int]:
         return dict(self._conn.execute("SELECT state, count(*) FROM clients GROUP BY state").fetchall())
@@ -2214,7 +2219,7 @@ class Store:
         """(owner, owner_since, owner_until, segment, abcde, dependency, next_due, state, client id) of the clients
         whose standing changed."""
         most = len(rows) * _MOST_ROWS > self._conn.execute("SELECT count(*) FROM clients").fetchone()[0]
-        with self._indexes_rebuilt("clients", ("owner", "abcde", "next_due", "state"), most):
+        with self._indexes_rebuilt("clients", ("owner", "owner_until", "abcde", "next_due", "state"), most):
             self._conn.executemany(
                 "UPDATE clients SET owner = ?, owner_since = ?, owner_until = ?, segment = ?, abcde = ?, "
                 "dependency = ?, next_due = ?, state = ? WHERE id = ?",

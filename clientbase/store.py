@@ -455,7 +455,7 @@ MIGRATIONS: list[str] = [
     "CREATE INDEX IF NOT EXISTS matches_review_b ON matches(ref_b) WHERE decision = 'review';",
     # 25: the owned clients by the end of their term, so that a clean finds the terms run out without reading
     # every client (0.34 s at 1M).
-    "CREATE INDEX clients_owner_until ON clients(owner_until) WHERE owner_until IS NOT NULL;",
+    "CREATE INDEX IF NOT EXISTS clients_owner_until ON clients(owner_until) WHERE owner_until IS NOT NULL;",
 ]
 
 # A client's golden record, as clients holds it.

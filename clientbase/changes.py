@@ -352,18 +352,33 @@ class CompanyNames:
                                    f'"{self.names[name_b]}" ({score}) in {self.cities[seed // count]}'))
         return listed
 
+    def compared(self, record_ids: numpy.ndarray, other_ids: numpy.ndarray) -> numpy.ndarray:
+        """Whether a clustering of the whole base compares the names of these pairs of records of one city (see
+        _in_one_block); a pair this cannot place (not both usable records with a name, in one city) is taken as
+        compared. A clustering of part of the base compares a name with its neighbours among the part's names
+        only, nearer in its order than in the whole base's: find_clusters leaves out the pairs a clustering of
+        the whole would not compare."""
+        (positions, held), (other_positions, other_held) = found(self._ids, record_ids), found(self._ids, other_ids)
+        placed = numpy.flatnonzero(held & other_held)
+        items, other_items = self._item_of[positions[placed]], self._item_of[other_positions[placed]]
+        one_city = items // self._count == other_items // self._count
+        compared = numpy.ones(len(record_ids), dtype=bool)
+        compared[placed[one_city]] = self._in_one_block(items[one_city], other_items[one_city])
+        return compared
+
     def _in_one_block(self, seeds: numpy.ndarray, items: numpy.ndarray) -> numpy.ndarray:
         """Whether the clustering compares these pairs of items of one city: in a name order, within NAME_WINDOW
         of each other in the city's names and in the same block of them (names whose sort keys start alike).
         similar_pairs looks further: past a block's end too, where it finds more records than it needs."""
         count = self._count
         compared = numpy.zeros(len(seeds), dtype=bool)
+        names = numpy.unique(numpy.concatenate((seeds % count, items % count)))  # each name's key made once
         for (rank, starts, ordered), sort_key in zip(self._orders, NAME_ORDERS):
             keys = ordered // count * count + rank[ordered % count]  # sorted: (city, rank) as one number
             places = [numpy.searchsorted(keys, column // count * count + rank[column % count])
                       for column in (seeds, items)]
-            prefixes = [numpy.array([sort_key(self.names[name])[:BLOCK_LETTERS] for name in (column % count).tolist()])
-                        for column in (seeds, items)]
+            prefix_of = numpy.array([sort_key(self.names[name])[:BLOCK_LETTERS] for name in names.tolist()])
+            prefixes = [prefix_of[numpy.searchsorted(names, column % count)] for column in (seeds, items)]
             compared |= (numpy.abs(places[0] - places[1]) <= NAME_WINDOW) & (prefixes[0] == prefixes[1])
         return compared
 

@@ -182,6 +182,8 @@ PARALLEL_NAMES = 50_000
 
 # Similar names as (k1, k2, score) arrays of item numbers and scores.
 _Similar = tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+# Of pairs of records (two arrays of ids), whether each is compared.
+Compared = Callable[[numpy.ndarray, numpy.ndarray], numpy.ndarray]
 
 
 def name_similarity(a: str, b: str, edits: int | None = None) -> float:
@@ -597,16 +599,17 @@ def _count_parties(entries: set[tuple[str, bool, bool]], limit: int, review_scor
 
 def find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
                   cannot_link: Iterable[tuple[int, int]] = (), offices: dict[str, str] | None = None,
-                  parallel: bool | None = None) -> DedupeResult:
+                  parallel: bool | None = None, compared: Compared | None = None) -> DedupeResult:
     """Cluster records into clients; cannot_link holds pairs of record ids the user split apart.
 
     `offices` gives the city of each tax office (see office_cities); by default the records show it.
-    A clustering of part of a base passes the whole base's. Similar names are looked for in a process
-    of their own while this one links the keys when `parallel`, by default for PARALLEL_NAMES names or
-    more: the result is the same either way.
+    A clustering of part of a base passes the whole base's, and `compared`: of pairs of records of one city
+    (their names' first records), whether a clustering of the whole base compares their names. Similar names
+    are looked for in a process of their own while this one links the keys when `parallel`, by default for
+    PARALLEL_NAMES names or more: the result is the same either way.
     """
     with cyclic_gc_paused():
-        return _find_clusters(records, settings, cannot_link, offices, parallel)
+        return _find_clusters(records, settings, cannot_link, offices, parallel, compared)
 
 
 @contextmanager
@@ -631,7 +634,7 @@ def cyclic_gc_paused() -> Iterator[None]:
 
 
 def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, cannot_link: Iterable[tuple[int, int]],
-                   offices: dict[str, str] | None, parallel: bool | None) -> DedupeResult:
+                   offices: dict[str, str] | None, parallel: bool | None, compared: Compared | None) -> DedupeResult:
     linker = _Linker(records, settings, cannot_link)
     if offices is None:
         kpp_cities = Counter((kpp, city) for kpp, city in zip(linker.kpps, linker.cities) if kpp and city)
@@ -648,7 +651,10 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
         hubs, joined = _link_keys(linker)
         linker.release_keys()
         ambiguous = _link_same_names(linker, items)
-        _link_similar_names(linker, items, ambiguous, similar.values())
+        scored = similar.values()
+        if compared is not None:
+            scored = (_only_compared(batch, items, linker.ids, compared) for batch in scored)
+        _link_similar_names(linker, items, ambiguous, scored)
     linker.release_records()
 
     roots = _roots(linker.forest.parent)
@@ -660,6 +666,17 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
         joined=linker.ids[joined],
         cluster_of=linker.ids[roots],
     )
+
+
+def _only_compared(similar: _Similar, items: _NameItems, ids: numpy.ndarray, compared: Compared) -> _Similar:
+    """The pairs of similar names without those of one city that `compared` says are not compared."""
+    first, second, scores = similar
+    cities = items.city_numbers
+    one_city = numpy.flatnonzero((cities[first] != 0) & (cities[first] == cities[second]))
+    firsts = numpy.array(items.firsts, dtype=numpy.int64)
+    kept = numpy.ones(len(first), dtype=bool)
+    kept[one_city] = compared(ids[firsts[first[one_city]]], ids[firsts[second[one_city]]])
+    return first[kept], second[kept], scores[kept]
 
 
 def _positions_of(ids: numpy.ndarray, pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -33,6 +33,7 @@ from clientbase.changes import CompanyNames, PartEdge, PlaceRows, joined_records
 from clientbase.config import Rules
 from clientbase.cycle import next_due
 from clientbase.dedupe import (
+    Compared,
     ContactRecord,
     MatchRecord,
     cyclic_gc_paused,
@@ -520,10 +521,11 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     offices = places.offices() if places else {}
     scope: set[int] | None = set()
     edge = PartEdge.none()
+    names = CompanyNames(places, offices) if incremental and places is not None else None
     if not incremental:
         scope = None
     elif changed:
-        scope, edge = _records_to_recheck(store, rules, changed, places, CompanyNames(places, offices), former)
+        scope, edge = _records_to_recheck(store, rules, changed, places, names, former)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"), places)
@@ -534,8 +536,10 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
         places = None
     else:
         store.set_scope(scope, changed)
-    summary, joins = (_save_clusters(store, rules, command, offices if scoped else None, edge, step) if reclustered
+    summary, joins = (_save_clusters(store, rules, command, offices if scoped else None, edge,
+                                     names.compared if scoped and names is not None else None, step) if reclustered
                       else (DedupeSummary(mode="incremental"), None))
+    del names
     # Worked out once the clustering's memory is free, before the places are read whole after a full one.
     components = (joins[0], joined_records(*joins)) if joins and len(joins[0]) else None
     del joins
@@ -553,9 +557,11 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
 
 
 def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, str] | None, edge: PartEdge,
-                   step: Callable[[str], None]) -> tuple[DedupeSummary, tuple[numpy.ndarray, ...]]:
-    """Cluster the records (of the scope, when the whole base's `offices` are given), save their clients and
-    matches (with the pairs to review between the scope and the rest, `edge`), and log each record that moved.
+                   compared: Compared | None, step: Callable[[str], None]
+                   ) -> tuple[DedupeSummary, tuple[numpy.ndarray, ...]]:
+    """Cluster the records (of the scope, when the whole base's `offices` are given, with the names a clustering
+    of the whole base would compare, `compared`), save their clients and matches (with the pairs to review
+    between the scope and the rest, `edge`), and log each record that moved.
     Returns the records clustered, and the smallest record their keys join each to and an id standing for its
     cluster (DedupeResult.ids, joined and cluster_of).
 
@@ -573,7 +579,7 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
         for record_id, name_key, person, city, inn, inn_valid, kpp, phones, emails, domains in store.match_facts(scoped)
     )
     step(f"clustering {'the changed' if scoped else 'all'} records into clients")
-    result = find_clusters(candidates, rules.dedupe, store.not_duplicate_ids(scoped), offices)
+    result = find_clusters(candidates, rules.dedupe, store.not_duplicate_ids(scoped), offices, compared=compared)
     clusters = result.clusters
     store.hold_clusters(clusters)
     claims = [(cluster, clusters[cluster][0], old_id, votes) for cluster, old_id, votes in store.cluster_votes()]
@@ -599,7 +605,7 @@ def _save_clusters(store: Store, rules: Rules, command: str, offices: dict[str, 
     step(f"saving {len(clusters):,} clients" + (f" ({unchanged:,} unchanged)" if unchanged else "")
          + " and their matches")
     store.save_clients(_goldens(store.clustered_facts(scoped), rules), chain(result.pairs, edge.pairs), result.hubs,
-                       scoped, edge.relisted)
+                       scoped, edge.relisted, compared)
     return (DedupeSummary(mode="incremental" if scoped else "full", rechecked=sum(map(len, clusters)),
                           moved_records=moved, unchanged=unchanged), (result.ids, result.joined, result.cluster_of))
 

@@ -22,14 +22,18 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+import numpy
 import sqlite_utils
 
 from clientbase.errors import UserError
 from clientbase.models import QuarantineEntry, RecordRow, SourceInfo
 from clientbase.ownership import LedgerEvent, manager_key
 from clientbase.values import FUTURE_DATE
+
+if TYPE_CHECKING:
+    from clientbase.dedupe import Compared
 
 
 class StoreError(UserError):
@@ -1623,12 +1627,14 @@ class Store:
         ).fetchone()[0]
 
     def save_clients(self, goldens: Iterable, pairs: Iterable, hubs: dict[str, int], scoped: bool,
-                     relisted: Iterable[int] = ()) -> None:
+                     relisted: Iterable[int] = (), compared: Compared | None = None) -> None:
         """Replace the derived client tables with the held clusters' and point each record at its client.
 
         Scoped, only the clients of the held records (before and after) and the changed ones are replaced,
         and the hubs among their phones. The clients held unchanged keep their golden record and people, and are
         judged again only where a number's hub changed; the replaced clients and the scope are then the others.
+        The pairs to review across the scope's edge stand as they were, but those of names that a clustering of
+        the whole base no longer compares (`compared`; see _save_part_matches).
         """
         conn = self._conn
         if not scoped:
@@ -1689,7 +1695,7 @@ class Store:
             with self._indexes_rebuilt("matches", ("ref_b",), True):
                 conn.execute(f"INSERT INTO matches({columns}) {found}")
         else:
-            self._save_part_matches(found, columns, relisted)
+            self._save_part_matches(found, columns, relisted, compared)
         conn.execute("DELETE FROM temp.pairs")
         conn.executemany("INSERT INTO hubs(e164, clients) VALUES (?,?)", hubs.items())
         if scoped:  # a hub's count is in its numbers' judgement, of unchanged clients too
@@ -1699,14 +1705,16 @@ class Store:
                          "CROSS JOIN temp.cluster_client cc ON cc.cluster = c.cluster WHERE cc.client_id IN temp.unchanged)")
             conn.execute("DELETE FROM temp.replaced WHERE id IN temp.unchanged")
 
-    def _save_part_matches(self, found: str, columns: str, relisted: Iterable[int]) -> None:
+    def _save_part_matches(self, found: str, columns: str, relisted: Iterable[int], compared: Compared | None
+                           ) -> None:
         """Replace the replaced clients' matches, and the pairs to review listed under a client outside the scope with
         a record in it, with the pairs `found` (a query of `columns`, then the records' ids, in their order).
 
         A pair found as it stands is left in place: most of a clustered part's clients are as they were, and
         their pairs with them. A pair to review between a record of the scope and one outside it is found again
         only for the `relisted` records (the changed ones and their namesakes); for another it stands as it was:
-        it is kept, listed under its first record's client, which may be new. Of the pairs to review between a
+        it is kept, listed under its first record's client, which may be new, unless its names are no longer
+        `compared`. Of the pairs to review between a
         client of the scope and one outside it, found or kept, only the closest is listed, as a clustering of the
         whole lists one for each two clients."""
         conn = self._conn
@@ -1741,6 +1749,12 @@ class Store:
             "AND m.id NOT IN (SELECT match_id FROM temp.standing_pairs) AND a.status = 'ok' AND b.status = 'ok' AND ("
             "(a.id IN temp.scope AND a.id NOT IN temp.relisted AND b.id NOT IN temp.scope) OR "
             "(b.id IN temp.scope AND b.id NOT IN temp.relisted AND a.id NOT IN temp.scope))")
+        if compared is not None:  # new names between two similar ones push them out of each other's window
+            kept = numpy.array(conn.execute("SELECT k.match_id, k.a, k.b FROM temp.kept_pairs k CROSS JOIN matches m "
+                                            "ON m.id = k.match_id WHERE m.rule = 'name+city'").fetchall(),
+                               dtype=numpy.int64).reshape(-1, 3)
+            self._fill_ids("stale", kept[~compared(kept[:, 1], kept[:, 2]), 0].tolist())
+            conn.execute("DELETE FROM temp.kept_pairs WHERE match_id IN temp.stale")
         self._list_closest_across()
         conn.execute("DELETE FROM matches WHERE id IN (SELECT id FROM temp.touched) "
                      "AND id NOT IN (SELECT match_id FROM temp.standing_pairs) "

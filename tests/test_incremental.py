@@ -359,6 +359,42 @@ def test_a_name_close_only_with_its_words_sorted_is_not_listed_when_the_clusteri
     assert review_pairs(db) == set()
 
 
+# Names of one block (their first letters alike), none close to another, that sort between тепаэкспорт and
+# тепяэксперт (90.9): more than NAME_WINDOW of them put the two out of each other's window.
+_BETWEEN = ("тепбурмаш", "тепвагон", "тепгидро", "тепдизель", "тепжелдор", "тепзавод", "тепизол", "тепкабель",
+            "теплес", "тепмонтаж", "тепнасос")
+_OTHERS = [f"ООО Фирма {n};+73812000{n:03};Омск" for n in range(60)]  # so that a clean clusters a part, not the whole
+
+
+def test_two_new_names_far_apart_in_the_base_are_not_compared_as_neighbours_in_the_part(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;Телефон;Город"
+    _sent(db, "base.csv", [header, *(f"ООО {name};+7495111{n:04};Москва" for n, name in enumerate(_BETWEEN)),
+                           *_OTHERS], AS_OF)
+    # Neighbours among the part's names, but with the whole base's names between them.
+    (tmp_path / "new.csv").write_text(f"{header}\nООО Тепаэкспорт;+74952220001;Москва\n"
+                                      "ООО Тепяэксперт;+74952220002;Москва\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+    assert review_pairs(db) == set()
+
+
+def test_a_pair_to_review_kept_at_the_parts_edge_goes_when_new_names_come_between(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;Телефон;Город"
+    _sent(db, "base.csv", [header, "ООО Тепаэкспорт;+74952220001;Москва", "ООО Тепяэксперт;+74952220002;Москва",
+                           *_OTHERS], AS_OF)
+    assert review_pairs(db) == {("base.csv:1", "base.csv:2", "name+city",
+                                 'names "тепаэкспорт" ~ "тепяэксперт" (90.9) in москва')}
+    # A new company with Тепаэкспорт's phone joins it, so it is clustered again; Тепяэксперт is not.
+    (tmp_path / "new.csv").write_text("\n".join([header, "ООО Бета;+74952220001;Москва", *(
+        f"ООО {name};+7495111{n:04};Москва" for n, name in enumerate(_BETWEEN))]) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    incremental, _ = same_as_full(db, tmp_path)
+    assert (incremental["mode"], incremental["rechecked"]) == ("incremental", len(_BETWEEN) + 2)
+    assert review_pairs(db) == set()
+
+
 _NAME_ROOTS = ("теплоэксперт", "стройсервис", "нефтекомплект", "альфа строй", "строй альфа м", "центр нефть комплект")
 _OFFICES = {"7701": "москва", "1655": "казань"}
 

@@ -354,14 +354,14 @@ class CompanyNames:
 
     def compared(self, record_ids: numpy.ndarray, other_ids: numpy.ndarray) -> numpy.ndarray:
         """Whether a clustering of the whole base compares the names of these pairs of records of one city (see
-        _in_one_block); a pair this cannot place (not both usable records with a name, in one city) is taken as
+        _in_one_block); a pair this cannot place (not both usable records with a name, in one known city) is taken as
         compared. A clustering of part of the base compares a name with its neighbours among the part's names
         only, nearer in its order than in the whole base's: find_clusters leaves out the pairs a clustering of
         the whole would not compare."""
         (positions, held), (other_positions, other_held) = found(self._ids, record_ids), found(self._ids, other_ids)
         placed = numpy.flatnonzero(held & other_held)
         items, other_items = self._item_of[positions[placed]], self._item_of[other_positions[placed]]
-        one_city = items // self._count == other_items // self._count
+        one_city = (items // self._count == other_items // self._count) & (items >= self._count)  # city code 0: none
         compared = numpy.ones(len(record_ids), dtype=bool)
         compared[placed[one_city]] = self._in_one_block(items[one_city], other_items[one_city])
         return compared

@@ -1633,8 +1633,8 @@ class Store:
         Scoped, only the clients of the held records (before and after) and the changed ones are replaced,
         and the hubs among their phones. The clients held unchanged keep their golden record and people, and are
         judged again only where a number's hub changed; the replaced clients and the scope are then the others.
-        The pairs to review across the scope's edge stand as they were, but those of names that a clustering of
-        the whole base no longer compares (`compared`; see _save_part_matches).
+        The pairs to review across the scope's edge stand as they were, but those of similar names in one city that
+        a clustering of the whole base no longer compares (`compared`; see _save_part_matches).
         """
         conn = self._conn
         if not scoped:
@@ -1713,8 +1713,8 @@ class Store:
         A pair found as it stands is left in place: most of a clustered part's clients are as they were, and
         their pairs with them. A pair to review between a record of the scope and one outside it is found again
         only for the `relisted` records (the changed ones and their namesakes); for another it stands as it was:
-        it is kept, listed under its first record's client, which may be new, unless its names are no longer
-        `compared`. Of the pairs to review between a
+        it is kept, listed under its first record's client, which may be new, unless it is a pair of similar names
+        in one city that a clustering of the whole base no longer compares (`compared`). Of the pairs to review between a
         client of the scope and one outside it, found or kept, only the closest is listed, as a clustering of the
         whole lists one for each two clients."""
         conn = self._conn
@@ -2161,11 +2161,9 @@ class Store:
 
     def event_spellings(self) -> Iterator[tuple[str, int]]:
         """(manager, how many clients' last ledger event names them)."""
-        # A bare column beside max() is read from the row holding the max: one pass of the ledger in client
-        # order, where looking each client's last id up again took twice as long.
         return self._conn.execute(
-            "SELECT manager, count(*) FROM (SELECT manager, max(id) FROM ledger GROUP BY client_id) "
-            "WHERE manager IS NOT NULL GROUP BY manager")
+            "SELECT manager, count(*) FROM ledger WHERE id IN (SELECT max(id) FROM ledger GROUP BY client_id) "
+            "AND manager IS NOT NULL GROUP BY manager")
 
     def state_totals(self) -> dict[str, int]:
         return dict(self._conn.execute("SELECT state, count(*) FROM clients GROUP BY state").fetchall())

@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy
 import openpyxl
 import pytest
 from hypothesis import example, given, settings
@@ -1273,6 +1274,15 @@ def test_new_phone_rules_judge_everything_again(cleaned):
 def _company_names(rows):
     """Company names from (record id, city, name) rows, each city as the clustering places it."""
     return CompanyNames(PlaceRows.read((record_id, city, not city, None, None, name) for record_id, city, name in rows), {})
+
+
+def test_only_names_of_one_known_city_are_judged_out_of_each_others_window():
+    names = _company_names([(1, "москва", "тепаэкспорт"), *((n + 2, "москва", name) for n, name in enumerate(_BETWEEN)),
+                            (20, "москва", "тепяэксперт"), (21, "москва", "тепбурмаш"), (30, None, "абвгд"),
+                            (31, None, "абгде"), (40, "казань", "тепаэкспорт")])
+    compared = names.compared(numpy.array([1, 1, 30, 1, 99]), numpy.array([20, 21, 31, 40, 1]))
+    # Eleven names apart; neighbours; no city (compared in every city's order); two cities; 99 is no record.
+    assert compared.tolist() == [False, True, True, True, True]
 
 
 def test_a_name_without_a_city_reaches_the_same_name_in_every_city():

@@ -1714,9 +1714,9 @@ class Store:
         their pairs with them. A pair to review between a record of the scope and one outside it is found again
         only for the `relisted` records (the changed ones and their namesakes); for another it stands as it was:
         it is kept, listed under its first record's client, which may be new, unless it is a pair of similar names
-        in one city that a clustering of the whole base no longer compares (`compared`). Of the pairs to review between a
-        client of the scope and one outside it, found or kept, only the closest is listed, as a clustering of the
-        whole lists one for each two clients."""
+        in one city that a clustering of the whole base no longer compares (`compared`). Of the pairs to review
+        between a client of the scope and one outside it, found or kept, only the closest is listed, as a clustering
+        of the whole lists one for each two clients."""
         conn = self._conn
         self._fill_ids("relisted", relisted)
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS found({columns}, a INTEGER, b INTEGER)")

@@ -132,9 +132,11 @@ def dumps(tmp_path_factory):
 
 @pytest.fixture
 def cleaned(tmp_path, dumps):
-    """The CRM, 1C and most of the purchased list, cleaned once."""
+    """The CRM, 1C and most of the purchased list, read and cleaned on AS_OF: the tests' days come after it,
+    whatever day they run on."""
     db = tmp_path / "cb.db"
-    cli(db, "ingest", str(dumps / "crm_export.xlsx"), str(dumps / "1c_export.csv"), str(dumps / "purchased_old.csv"))
+    cli(db, "ingest", str(dumps / "crm_export.xlsx"), str(dumps / "1c_export.csv"), str(dumps / "purchased_old.csv"),
+        "--as-of", AS_OF)
     assert clean(db)["mode"] == "full"
     return db
 

@@ -897,13 +897,13 @@ def test_a_re_exported_file_reads_only_its_changed_rows_again(cleaned, dumps, tm
     before = _phone_rows(cleaned, untouched)
     assert any(judged.strip("- ") for _, judged in before.values())
 
-    ingested = json.loads(cli(cleaned, "ingest", str(changed), "--json").stdout)
+    ingested = json.loads(cli(cleaned, "ingest", str(changed), "--json", "--as-of", AS_OF).stdout)
     [source] = ingested["sources"]
     assert (source["outcome"], source["rows"], source["kept"]) == ("replaced", count + 1, count - 3)
     assert _phone_rows(cleaned, untouched) == before  # the same phones, judgements and all: not read again
     fresh = tmp_path / "fresh" / "cb.db"
     fresh.parent.mkdir()
-    fresh_source = json.loads(cli(fresh, "ingest", str(changed), "--json").stdout)
+    fresh_source = json.loads(cli(fresh, "ingest", str(changed), "--json", "--as-of", AS_OF).stdout)
     assert _as_read(cleaned, "purchased_old.csv") == _as_read(fresh, "purchased_old.csv")
     assert {k: v for k, v in source.items() if k not in ("outcome", "kept", "path")} == \
         {k: v for k, v in fresh_source["sources"][0].items() if k not in ("outcome", "kept", "path")}
@@ -917,11 +917,11 @@ def test_rows_are_read_again_when_what_builds_them_changed(cleaned, dumps, tmp_p
     rules = tmp_path / "kz.toml"
     rules.write_text('[ingest]\ndefault_region = "KZ"\n', encoding="utf-8")
     ingested = json.loads(cli(cleaned, "--rules", str(rules), "ingest", str(changed), "--source", "1c_export.csv",
-                              "--json").stdout)
+                              "--json", "--as-of", AS_OF).stdout)
     assert ingested["sources"][0]["kept"] == 0  # the phones are read as Kazakh numbers now
     fresh = tmp_path / "fresh" / "cb.db"
     fresh.parent.mkdir()
-    cli(fresh, "--rules", str(rules), "ingest", str(changed), "--source", "1c_export.csv")
+    cli(fresh, "--rules", str(rules), "ingest", str(changed), "--source", "1c_export.csv", "--as-of", AS_OF)
     assert _as_read(cleaned, "1c_export.csv") == _as_read(fresh, "1c_export.csv")
 
 

@@ -98,19 +98,29 @@ class PlaceRows:
                    tuple(_with_new_names(name_order, name_list, len(lists[2]), sort_key)
                          for name_order, sort_key in zip(name_orders, NAME_ORDERS)))
 
-    def updated(self, changed: Iterable[int], rows: Iterable[PlaceRow]) -> PlaceRows:
+    def updated(self, changed: Iterable[int], rows: Iterable[PlaceRow]) -> tuple[PlaceRows, PlaceRows]:
         """These places with the `changed` records' rows replaced by `rows` (as the base now reads those of
-        them still usable), and no city, office or name left that no record carries."""
+        them still usable), and no city, office or name left that no record carries; and the rows replaced, as
+        they were, in the codes of the places returned: a city or name that no other record carries is -1 (the
+        changed records' namesakes are what they are looked up for), an office 0."""
         changed = numpy.fromiter(set(changed), dtype=numpy.int64)
         kept = ~numpy.isin(self.ids, changed)
         ids, cities, blank, kpp_offices, inn_offices, inns, names, components = (
             getattr(self, name)[kept] for name, _ in _COLUMNS)
-        city_list, (cities,), _ = _compacted(self.city_list, (cities,), always=(0,))
-        office_list, (kpp_offices, inn_offices), _ = _compacted(self.office_list, (kpp_offices, inn_offices), always=(0,))
+        city_list, (cities,), new_city = _compacted(self.city_list, (cities,), always=(0,))
+        office_list, (kpp_offices, inn_offices), new_office = _compacted(self.office_list, (kpp_offices, inn_offices),
+                                                                         always=(0,))
         name_list, (names,), new_name = _compacted(self.name_list, (names,))
         name_orders = [new_name[name_order][new_name[name_order] >= 0] for name_order in self.name_orders]
-        return self._encoded(rows, (city_list, office_list, name_list),
-                             (ids, cities, blank, kpp_offices, inn_offices, inns, names, components), name_orders)
+        places = self._encoded(rows, (city_list, office_list, name_list),
+                               (ids, cities, blank, kpp_offices, inn_offices, inns, names, components), name_orders)
+        gone = ~kept
+        former = replace(places, ids=self.ids[gone], cities=new_city[self.cities[gone]], blank=self.blank[gone],
+                         kpp_offices=new_office[self.kpp_offices[gone]].clip(0),
+                         inn_offices=new_office[self.inn_offices[gone]].clip(0), inns=self.inns[gone],
+                         names=numpy.append(new_name, -1)[self.names[gone]],  # -1, none, stays
+                         components=self.components[gone])
+        return places, former
 
     def offices(self) -> dict[str, str]:
         """The city of each tax office these records show, as office_cities tells it."""
@@ -235,26 +245,38 @@ class CompanyNames:
 
     def __init__(self, places: PlaceRows, offices: dict[str, str]) -> None:
         city_codes = {city: code for code, city in enumerate(places.city_list)}  # 0, "": no city known
-        home = numpy.array([city_codes.setdefault(city, len(city_codes)) if (city := offices.get(office)) else 0
-                            for office in places.office_list], dtype=numpy.int64)  # an office's city code
-        named = places.names >= 0
-        by_kpp, by_inn = home[places.kpp_offices[named]], home[places.inn_offices[named]]
-        city_of = numpy.where(places.blank[named] != 0, numpy.where(by_kpp != 0, by_kpp, by_inn),
-                              places.cities[named]).astype(numpy.int64)
+        self._home = numpy.array([city_codes.setdefault(city, len(city_codes)) if (city := offices.get(office)) else 0
+                                  for office in places.office_list], dtype=numpy.int64)  # an office's city code
         self.cities, self.names = list(city_codes), places.name_list  # code -> city, code -> name
+        self._count = max(1, len(self.names))
+        named = places.names >= 0
         self._ids = places.ids[named]
         self._blank, self._inns = places.blank[named], places.inns[named]
         self._name_of = places.names[named].astype(numpy.int64)
-        self._count = max(1, len(self.names))
-        self._item_of = city_of * self._count + self._name_of  # (city, name) as one number, an item
+        self._item_of = self._items_held(places, named)
         # Each record's item as its place among the distinct ones, so that a lookup is in a table, not a sort.
         self._distinct_items, self._item_places = _distinct_places(self._item_of)
         self._name_orders = places.name_orders
 
+    def _items_held(self, places: PlaceRows, rows: numpy.ndarray) -> numpy.ndarray:
+        """The item of each of these rows of places in these names' codes: (city, name) as one number."""
+        by_kpp, by_inn = self._home[places.kpp_offices[rows]], self._home[places.inn_offices[rows]]
+        city_of = numpy.where(places.blank[rows] != 0, numpy.where(by_kpp != 0, by_kpp, by_inn), places.cities[rows])
+        return city_of.astype(numpy.int64) * self._count + places.names[rows]
+
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
         """Records with the same name in the same city as any of these, or either without a city: a name
         without a city is listed for review with the same name in any city."""
-        cities, names = divmod(self._items(record_ids), self._count)
+        return self._same_name(self._items(record_ids))
+
+    def former_namesakes(self, former: PlaceRows) -> set[int]:
+        """Records with the same name in the same city (or either without one) as these rows (the rows replaced, as
+        PlaceRows.updated returns them): a record that leaves a name may have kept its namesakes apart, as a second
+        INN carrying it in the city does."""
+        return self._same_name(_distinct(self._items_held(former, (former.names >= 0) & (former.cities >= 0))))
+
+    def _same_name(self, items: numpy.ndarray) -> set[int]:
+        cities, names = divmod(items, self._count)
         cityless = names[cities == 0]
         with_city = cities != 0
         wanted = numpy.concatenate((cities[with_city] * self._count + names[with_city], names[with_city]))
@@ -353,18 +375,75 @@ class CompanyNames:
         return listed
 
     def compared(self, record_ids: numpy.ndarray, other_ids: numpy.ndarray) -> numpy.ndarray:
-        """Whether a clustering of the whole base compares the names of these pairs of records of one city (see
-        _in_one_block); a pair this cannot place (not both usable records with a name, in one known city) is taken as
-        compared. A clustering of part of the base compares a name with its neighbours among the part's names
-        only, nearer in its order than in the whole base's: find_clusters leaves out the pairs a clustering of
-        the whole would not compare."""
+        """Whether a clustering of the whole base compares the names of these pairs of records: two of one city
+        within a block (see _in_one_block), one without a city with its neighbours of every city (see
+        _in_all_cities_window), two without one either way. A pair this cannot place (not both usable records with a
+        name) is taken as compared. A clustering of part of the base compares a name with its neighbours among the
+        part's names only, nearer in its order than in the whole base's: find_clusters leaves out the pairs a
+        clustering of the whole would not compare."""
         (positions, held), (other_positions, other_held) = found(self._ids, record_ids), found(self._ids, other_ids)
         placed = numpy.flatnonzero(held & other_held)
         items, other_items = self._item_of[positions[placed]], self._item_of[other_positions[placed]]
-        one_city = (items // self._count == other_items // self._count) & (items >= self._count)  # city code 0: none
+        cities, other_cities = items // self._count, other_items // self._count  # city code 0: none
+        one_city = cities == other_cities
+        cityless = (cities == 0) | (other_cities == 0)
+        within = numpy.zeros(len(placed), dtype=bool)
+        within[one_city] = self._in_one_block(items[one_city], other_items[one_city])
+        within[cityless] |= self._in_all_cities_window(items[cityless], other_items[cityless])
         compared = numpy.ones(len(record_ids), dtype=bool)
-        compared[placed[one_city]] = self._in_one_block(items[one_city], other_items[one_city])
+        judged = one_city | cityless
+        compared[placed[judged]] = within[judged]
         return compared
+
+    def _in_all_cities_window(self, items: numpy.ndarray, other_items: numpy.ndarray) -> numpy.ndarray:
+        """Whether these pairs of items are within NAME_WINDOW of each other in a name order of every city's items,
+        where the clustering compares an item without a city with its neighbours: by name, and one name's items in
+        the order it meets their cities (see _city_ranks). An item's place there is counted, not sorted: the items
+        of the names before its own, then its namesakes before it."""
+        count = self._count
+        wanted = numpy.concatenate((items, other_items)) % count
+        namesakes = self._distinct_items[numpy.isin(self._distinct_items % count, wanted, kind="table")]
+        by_name = numpy.argsort(namesakes % count * len(self.cities) + self._city_ranks[namesakes // count])
+        ordered = namesakes[by_name] % count
+        starts = numpy.flatnonzero(numpy.concatenate(([True], ordered[1:] != ordered[:-1])))
+        among_namesakes = numpy.empty(len(namesakes), dtype=numpy.int64)
+        among_namesakes[by_name] = numpy.arange(len(namesakes)) - numpy.repeat(starts, numpy.diff(numpy.append(
+            starts, len(namesakes))))
+        at = [numpy.searchsorted(namesakes, column) for column in (items, other_items)]  # namesakes are sorted
+        compared = numpy.zeros(len(items), dtype=bool)
+        for before in self._items_before_names:
+            first, second = (before[namesakes[k] % count] + among_namesakes[k] for k in at)
+            compared |= numpy.abs(first - second) <= NAME_WINDOW
+        return compared
+
+    @cached_property
+    def _items_before_names(self) -> list[numpy.ndarray]:
+        """In each of NAME_ORDERS, how many items (of every city) come before each name's."""
+        per_name = numpy.bincount(self._distinct_items % self._count, minlength=len(self.names))
+        counted = []
+        for name_order in self._name_orders:
+            in_order = per_name[name_order]
+            before = numpy.empty(len(self.names), dtype=numpy.int64)
+            before[name_order] = numpy.cumsum(in_order) - in_order
+            counted.append(before)
+        return counted
+
+    @cached_property
+    def _city_ranks(self) -> numpy.ndarray:
+        """Each city code's place in the order dedupe._name_items meets the cities, going through the records by id:
+        first those the records name, each at its first such record; then, each at its first record, those only
+        a tax office places records in, and none."""
+        cities = self._item_of // self._count
+        own = self._blank == 0
+        named = numpy.zeros(len(self.cities), dtype=bool)
+        named[cities[own]] = True
+        # A city's first record: of those naming it when any does, else of those placed in it.
+        firsts = numpy.full(len(self.cities), numpy.iinfo(numpy.int64).max)
+        counted = own | ~named[cities]
+        numpy.minimum.at(firsts, cities[counted], self._ids[counted])
+        ranks = numpy.empty(len(self.cities), dtype=numpy.int64)
+        ranks[numpy.lexsort((firsts, ~named))] = numpy.arange(len(self.cities))
+        return ranks
 
     def _in_one_block(self, seeds: numpy.ndarray, items: numpy.ndarray) -> numpy.ndarray:
         """Whether the clustering compares these pairs of items of one city: in a name order, within NAME_WINDOW
@@ -481,7 +560,8 @@ def records_to_recheck(
     held at the last clean: nothing in it changed since, and a changed record it may join is found from that
     record's side, as the keys join both ways; same names are looked for at each record reached. So a large part
     costs no lookup of its own. `former` holds the usable records of the changed ones' components at the last
-    clean: a key a record no longer carries may have kept them apart (a hub) or joined them. `similar` holds the
+    clean (a key a record no longer carries may have kept them apart, a hub, or joined them) and those named as
+    the changed ones were (CompanyNames.former_namesakes). `similar` holds the
     records of the names similar enough to the changed records' to join them; a name less similar can only be
     listed for review with them (CompanyNames.pairs_to_review_outside), and is left out.
     """

@@ -603,8 +603,8 @@ def find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings,
     """Cluster records into clients; cannot_link holds pairs of record ids the user split apart.
 
     `offices` gives the city of each tax office (see office_cities); by default the records show it.
-    A clustering of part of a base passes the whole base's, and `compared`: of pairs of records of one city
-    (their names' first records), whether a clustering of the whole base compares their names. Similar names
+    A clustering of part of a base passes the whole base's, and `compared`: of pairs of records (their names'
+    first records), whether a clustering of the whole base compares their names. Similar names
     are looked for in a process of their own while this one links the keys when `parallel`, by default for
     PARALLEL_NAMES names or more: the result is the same either way.
     """
@@ -669,13 +669,10 @@ def _find_clusters(records: Iterable[MatchRecord], settings: DedupeSettings, can
 
 
 def _only_compared(similar: _Similar, items: _NameItems, ids: numpy.ndarray, compared: Compared) -> _Similar:
-    """The pairs of similar names without those of one city that `compared` says are not compared."""
+    """The pairs of similar names without those `compared` says are not compared."""
     first, second, scores = similar
-    cities = items.city_numbers
-    one_city = numpy.flatnonzero((cities[first] != 0) & (cities[first] == cities[second]))
     firsts = numpy.array(items.firsts, dtype=numpy.int64)
-    kept = numpy.ones(len(first), dtype=bool)
-    kept[one_city] = compared(ids[firsts[first[one_city]]], ids[firsts[second[one_city]]])
+    kept = compared(ids[firsts[first]], ids[firsts[second]])
     return first[kept], second[kept], scores[kept]
 
 

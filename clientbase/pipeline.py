@@ -467,9 +467,10 @@ def _dedupe_settings(rules: Rules) -> str:
 
 
 def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: PlaceRows, names: CompanyNames,
-                        former: set[int]) -> tuple[set[int] | None, PartEdge]:
+                        former: set[int], replaced: PlaceRows | None) -> tuple[set[int] | None, PartEdge]:
     """The records changed since the last clean (`changed`, some) and all they may join, None when all must be
-    clustered; and the pairs to review between them and the rest of the base.
+    clustered; and the pairs to review between them and the rest of the base. `former` holds the records of
+    their components at the last clean, `replaced` their places then (see _record_places).
 
     A record without a city is looked for in the city its KPP or its own INN places it in, as the
     clustering puts it there; without either, in every city.
@@ -478,29 +479,34 @@ def _records_to_recheck(store: Store, rules: Rules, changed: set[int], places: P
     if len(changed) > limit:  # a dump re-exported with every row touched: no need to look for names
         return None, PartEdge.none()
     settings = rules.dedupe
-    similar = names.similar_pairs(changed, settings.review_score)
+    # A record that leaves a name may have kept its namesakes apart (a second INN carrying it in the city): they are
+    # looked at again as the changed records are.
+    namesakes = names.former_namesakes(replaced) if replaced is not None else set()
+    sought = changed | namesakes
+    similar = names.similar_pairs(sought, settings.review_score)
     scope = records_to_recheck(changed, store.keys_of, lambda keys: places.usable(store.records_with_keys(keys)),
-                               names, places, places.usable(former),
+                               names, places, places.usable(former) | namesakes,
                                names.holders(similar.items[similar.scores >= settings.merge_score]), limit)
     if scope is None:
         return None, PartEdge.none()
     banned = {(min(a, b), max(a, b)) for a, b in store.not_duplicate_ids()}
     return scope, PartEdge(names.pairs_to_review_outside(similar, scope, settings.merge_score, banned),
-                           changed | names.namesakes(changed))
+                           sought | names.namesakes(changed))
 
 
-def _record_places(store: Store, kept: dict[str, bytes]) -> tuple[PlaceRows, set[int]]:
+def _record_places(store: Store, kept: dict[str, bytes]) -> tuple[PlaceRows, set[int], PlaceRows | None]:
     """The usable records' places as the base now reads them: those the last clean kept (`kept`), with every record
     changed since read again; all of them without. And the records of the changed records' components at the
-    last clean (PlaceRows.joined)."""
+    last clean (PlaceRows.joined), and the changed records' places then (see PlaceRows.updated)."""
     def read(record_ids: Iterable[int] | None = None) -> Iterator:
         return ((record_id, city_key(city), blank, kpp, inn, name)
                 for record_id, city, blank, kpp, inn, name in store.record_places(record_ids))
     if not kept:
-        return PlaceRows.read(read()), set()
+        return PlaceRows.read(read()), set(), None
     changed = store.records_to_reread()
     last = PlaceRows.from_parts(kept)
-    return last.updated(changed, read(changed)), last.joined(changed)
+    places, replaced = last.updated(changed, read(changed))
+    return places, last.joined(changed), replaced
 
 
 def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False,
@@ -516,8 +522,8 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     incremental = bool(kept)
     changed = store.changed_records() if incremental else set()
     # The tax offices' cities as the whole base shows them, for a clustering of part of it.
-    places, former = (_record_places(store, kept) if changed or (incremental and store.changed_clients())
-                      else (None, set()))
+    places, former, replaced = (_record_places(store, kept) if changed or (incremental and store.changed_clients())
+                                else (None, set(), None))
     offices = places.offices() if places else {}
     scope: set[int] | None = set()
     edge = PartEdge.none()
@@ -525,12 +531,12 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     if not incremental:
         scope = None
     elif changed:
-        scope, edge = _records_to_recheck(store, rules, changed, places, names, former)
+        scope, edge = _records_to_recheck(store, rules, changed, places, names, former, replaced)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():
         return _dedupe_totals(store, DedupeSummary(mode="unchanged"), places)
     if incremental and places is None:  # kept all the same: the next clean then reads only what changed since
-        places, _ = _record_places(store, kept)
+        places = _record_places(store, kept)[0]
     scoped = scope is not None
     if not scoped:  # read again after the clustering, whose memory it would add to
         places = None
@@ -549,7 +555,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     step("finding the people at each client")
     store.save_contacts(_contacts(store, scoped), scoped)
     if not scoped:
-        places, _ = _record_places(store, {})
+        places = _record_places(store, {})[0]
     if components is not None:
         places = places.with_components(*components)
     store.save_dedupe_state(settings, places.to_parts())

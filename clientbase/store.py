@@ -1633,8 +1633,8 @@ class Store:
         Scoped, only the clients of the held records (before and after) and the changed ones are replaced,
         and the hubs among their phones. The clients held unchanged keep their golden record and people, and are
         judged again only where a number's hub changed; the replaced clients and the scope are then the others.
-        The pairs to review across the scope's edge stand as they were, but those of similar names in one city that
-        a clustering of the whole base no longer compares (`compared`; see _save_part_matches).
+        The pairs to review across the scope's edge stand as they were, but those of similar names that a clustering
+        of the whole base no longer compares (`compared`; see _save_part_matches).
         """
         conn = self._conn
         if not scoped:
@@ -1714,7 +1714,7 @@ class Store:
         their pairs with them. A pair to review between a record of the scope and one outside it is found again
         only for the `relisted` records (the changed ones and their namesakes); for another it stands as it was:
         it is kept, listed under its first record's client, which may be new, unless it is a pair of similar names
-        in one city that a clustering of the whole base no longer compares (`compared`). Of the pairs to review
+        that a clustering of the whole base no longer compares (`compared`). Of the pairs to review
         between a client of the scope and one outside it, found or kept, only the closest is listed, as a clustering
         of the whole lists one for each two clients."""
         conn = self._conn
@@ -1751,7 +1751,7 @@ class Store:
             "(b.id IN temp.scope AND b.id NOT IN temp.relisted AND a.id NOT IN temp.scope))")
         if compared is not None:  # new names between two similar ones push them out of each other's window
             kept = numpy.array(conn.execute("SELECT k.match_id, k.a, k.b FROM temp.kept_pairs k CROSS JOIN matches m "
-                                            "ON m.id = k.match_id WHERE m.rule = 'name+city'").fetchall(),
+                                            "ON m.id = k.match_id WHERE m.rule IN ('name+city', 'name')").fetchall(),
                                dtype=numpy.int64).reshape(-1, 3)
             self._fill_ids("stale", kept[~compared(kept[:, 1], kept[:, 2]), 0].tolist())
             conn.execute("DELETE FROM temp.kept_pairs WHERE match_id IN temp.stale")

@@ -22,8 +22,8 @@ from stdnum.ru import inn as stdnum_inn
 
 from clientbase.changes import CompanyNames, PlaceRows
 from clientbase.config import DedupeSettings
-from clientbase.dedupe import (NAME_ORDERS, NAME_WINDOW, MatchRecord, edit_cutoff, find_clusters, name_similarity,
-                               office_cities, similarity_as_written)
+from clientbase.dedupe import (NAME_ORDERS, NAME_WINDOW, MatchRecord, _Linker, _name_items, _similar_pairs, edit_cutoff,
+                               find_clusters, name_similarity, office_cities, similarity_as_written)
 from test_pipeline import AS_OF, cli, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -367,6 +367,9 @@ def test_a_name_close_only_with_its_words_sorted_is_not_listed_when_the_clusteri
 _BETWEEN = ("тепбурмаш", "тепвагон", "тепгидро", "тепдизель", "тепжелдор", "тепзавод", "тепизол", "тепкабель",
             "теплес", "тепмонтаж", "тепнасос")
 _OTHERS = [f"ООО Фирма {n};+73812000{n:03};Омск" for n in range(60)]  # so that a clean clusters a part, not the whole
+# Омск's тепаэкспорд… names put тепаэкспорт and тепаэкспорд out of each other's window in both orders of every city's names.
+_SUFFIXES = ("монтаж", "лес", "пром", "сервис", "торг", "инвест", "центр", "групп", "строй", "альянс", "ресурс",
+             "снабжение")
 
 
 def test_two_new_names_far_apart_in_the_base_are_not_compared_as_neighbours_in_the_part(tmp_path):
@@ -397,6 +400,53 @@ def test_a_pair_to_review_kept_at_the_parts_edge_goes_when_new_names_come_betwee
     assert (incremental["mode"], incremental["rechecked"]) == ("incremental", len(_BETWEEN) + 2)
     assert review_pairs(db) == set()
 
+
+
+def test_a_new_name_without_a_city_is_compared_only_with_its_neighbours_in_the_whole_base(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;Телефон;Город"
+    _sent(db, "base.csv", [header, *(f"ООО Тепаэкспорд{s};+7495111{n:04};Омск" for n, s in enumerate(_SUFFIXES)),
+                           *_OTHERS], AS_OF)
+    # Neighbours among the part's names, with Омск's between them in both orders of every city's names.
+    (tmp_path / "new.csv").write_text(f"{header}\nООО Тепаэкспорт;+74952220001;\n"
+                                      "ООО Тепаэкспорд;+74952220002;Москва\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+    assert not any(ref.startswith("new.csv") for pair in review_pairs(db) for ref in pair[:2])
+
+
+def test_a_pair_without_a_city_kept_at_the_parts_edge_goes_when_new_names_come_between(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;Телефон;Город"
+    _sent(db, "base.csv", [header, "ООО Тепаэкспорт;+74952220001;", "ООО Тепаэкспорд;+74952220002;Москва",
+                           *_OTHERS], AS_OF)
+    assert review_pairs(db) == {("base.csv:1", "base.csv:2", "name",
+                                 'names "тепаэкспорт" ~ "тепаэкспорд" (95.5), city unknown vs москва')}
+    # A new company with Тепаэкспорт's phone joins it, so it is clustered again; Тепаэкспорд is not.
+    (tmp_path / "new.csv").write_text("\n".join([header, "ООО Бета;+74952220001;", *(
+        f"ООО Тепаэкспорд{suffix};+7495111{n:04};Омск" for n, suffix in enumerate(_SUFFIXES))]) + "\n",
+        encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "new.csv"))
+    incremental, _ = same_as_full(db, tmp_path)
+    assert (incremental["mode"], incremental["rechecked"]) == ("incremental", len(_SUFFIXES) + 2)
+    assert not any(ref.startswith("base.csv") for pair in review_pairs(db) for ref in pair[:2])
+
+
+def test_namesakes_kept_apart_by_a_second_inn_join_when_its_row_takes_another_name(tmp_path):
+    db = tmp_path / "cb.db"
+    header = "Наименование;ИНН;Город;Телефон"
+    base = [header, "ООО Ромашка;7701000019;Москва;+74951600001", "ООО Ромашка;;Москва;+74951600002",
+            "ООО Ромашко;;Москва;", *(f"ООО Фирма {n};;Омск;+73812000{n:03}" for n in range(60))]
+    _sent(db, "base.csv", base, AS_OF)
+    _sent(db, "bought.csv", [header, "ООО Ромашка;7701000026;Москва;+74951600003"], AS_OF)
+    # Two INNs carry the name in Москва: neither the record without one nor the typo joins either.
+    assert {frozenset(refs) for refs in partition(db) if "base.csv:1" in refs} == {frozenset(["base.csv:1"])}
+    (tmp_path / "bought.csv").write_text(f"{header}\nООО Лютик;7701000026;Москва;+74951600003\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "bought.csv"))
+    incremental, _ = same_as_full(db, tmp_path)
+    assert incremental["mode"] == "incremental"
+    assert {frozenset(refs) for refs in partition(db) if "base.csv:1" in refs} == {
+        frozenset(["base.csv:1", "base.csv:2", "base.csv:3"])}
 
 _NAME_ROOTS = ("теплоэксперт", "стройсервис", "нефтекомплект", "альфа строй", "строй альфа м", "центр нефть комплект")
 _OFFICES = {"7701": "москва", "1655": "казань"}
@@ -448,6 +498,35 @@ def test_the_pairs_listed_across_a_parts_edge_are_the_full_clusterings(seed):
               and (pair.a if pair.a in scope else pair.b) in relisted}
     listed = names.pairs_to_review_outside(similar, scope, settings_.merge_score, split)
     assert {(pair.a, pair.b, pair.detail) for pair in listed} == across
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_the_names_judged_compared_are_those_the_whole_bases_clustering_compares(seed):
+    # Similar names in several cities, one of them only a tax office places records in, many without a city; one
+    # name in several cities now and then, so that their order among one name's items counts.
+    rng = random.Random(seed)
+    rows, records = [], []
+    for record_id in range(1, rng.randint(20, 120) + 1):
+        name = _misspelt(rng, rng.choice(_NAME_ROOTS)) if not rows or rng.random() < 0.8 else rng.choice(rows)[5]
+        city = rng.choice(["москва", "омск", "тверь", "тверь", None, None])
+        kpp = None if city else rng.choice(["770101001", "165501001", None])
+        rows.append((record_id, city, int(not city), kpp, None, name))
+        records.append(MatchRecord(record_id, name, False, city, None, kpp, (), (), ()))
+    linker = _Linker(records, DedupeSettings(), ())
+    linker.home = _OFFICES
+    items = _name_items(linker)
+    firsts = linker.ids[numpy.array(items.firsts)]
+    # Scoring from 0, the search returns every pair of items it compares.
+    looked_at = {(firsts[k1], firsts[k2]) for batch in _similar_pairs(items.names, items.city_numbers, 0.0)
+                 for k1, k2 in zip(batch[0].tolist(), batch[1].tolist())}
+    k1, k2 = numpy.triu_indices(len(firsts), 1)
+    cities = items.city_numbers
+    comparable = (cities[k1] == cities[k2]) | (cities[k1] == 0) | (cities[k2] == 0)
+    a, b = firsts[k1[comparable]], firsts[k2[comparable]]
+    rng.shuffle(rows)
+    judged = CompanyNames(PlaceRows.read(rows), _OFFICES).compared(a, b)
+    assert judged.tolist() == [pair in looked_at for pair in zip(a.tolist(), b.tolist())]
 
 
 def test_a_new_namesake_never_takes_the_id_of_a_client_left_out_of_the_clustering(tmp_path):
@@ -1278,13 +1357,14 @@ def _company_names(rows):
     return CompanyNames(PlaceRows.read((record_id, city, not city, None, None, name) for record_id, city, name in rows), {})
 
 
-def test_only_names_of_one_known_city_are_judged_out_of_each_others_window():
+def test_names_out_of_each_others_window_in_the_whole_base_are_judged_not_compared():
     names = _company_names([(1, "москва", "тепаэкспорт"), *((n + 2, "москва", name) for n, name in enumerate(_BETWEEN)),
                             (20, "москва", "тепяэксперт"), (21, "москва", "тепбурмаш"), (30, None, "абвгд"),
-                            (31, None, "абгде"), (40, "казань", "тепаэкспорт")])
-    compared = names.compared(numpy.array([1, 1, 30, 1, 99]), numpy.array([20, 21, 31, 40, 1]))
-    # Eleven names apart; neighbours; no city (compared in every city's order); two cities; 99 is no record.
-    assert compared.tolist() == [False, True, True, True, True]
+                            (31, None, "абгде"), (40, "казань", "тепаэкспорт"), (50, None, "тепяэксперта")])
+    compared = names.compared(numpy.array([1, 1, 30, 1, 99, 50, 50]), numpy.array([20, 21, 31, 40, 1, 1, 20]))
+    # Eleven names apart; neighbours; no city, neighbours in every city's order; two cities; 99 is no record;
+    # no city, more than ten names of every city between in both orders; neighbours in every city's order.
+    assert compared.tolist() == [False, True, True, True, True, False, True]
 
 
 def test_a_name_without_a_city_reaches_the_same_name_in_every_city():
@@ -1397,11 +1477,21 @@ def test_places_kept_by_the_last_clean_and_read_again_where_changed_are_the_plac
     after = {record_id: row for record_id, row in {**before, **changes}.items() if row is not None}
     changed = set(changes) | untouched
     kept = PlaceRows.from_parts(PlaceRows.read(_place_rows(before)).to_parts())
-    updated = kept.updated(changed, _place_rows({r: row for r, row in after.items() if r in changed}))
+    updated, replaced = kept.updated(changed, _place_rows({r: row for r, row in after.items() if r in changed}))
     whole = PlaceRows.read(_place_rows(after))
     expected = [(record_id, city, blank, kpp and kpp[:4], inn, name)
                 for record_id, city, blank, kpp, inn, name in _place_rows(after)]
     assert _rows_read(updated) == _rows_read(whole) == expected
+    # the rows replaced as they were, in the codes of the places now: -1 for a city or name no other record carries
+    others = [(city, kpp and kpp[:4], name) for record_id, (city, kpp, _, name) in before.items() if record_id not in changed]
+
+    def now(values, value, column):
+        return values.index(value or "") if not value or any(row[column] == value for row in others) else -1
+    assert [(record_id, city, name, kpp) for record_id, city, name, kpp in zip(*(column.tolist() for column in (
+        replaced.ids, replaced.cities, replaced.names, replaced.kpp_offices)))] == [
+        (record_id, now(updated.city_list, city, 0), now(updated.name_list, name, 2) if name else -1,
+         max(0, now(updated.office_list, kpp and kpp[:4], 1)))
+        for record_id, (city, kpp, _, name) in sorted(before.items()) if record_id in changed]
     # no city, office or name left that no record carries
     assert (len(updated.city_list), len(updated.office_list), len(updated.name_list)) == (
         len(whole.city_list), len(whole.office_list), len(whole.name_list))

@@ -372,63 +372,44 @@ _SUFFIXES = ("монтаж", "лес", "пром", "сервис", "торг", "
              "снабжение")
 
 
-def test_two_new_names_far_apart_in_the_base_are_not_compared_as_neighbours_in_the_part(tmp_path):
+# Similar names with more than NAME_WINDOW names between them in the whole base: in one city, or one of them without
+# a city, and the names of another city between them in the order of every city's names.
+_FAR_APART = {
+    "one city": ([f"ООО {name};+7495111{n:04};Москва" for n, name in enumerate(_BETWEEN)],
+                 "ООО Тепаэкспорт;+74952220001;Москва", "ООО Тепяэксперт;+74952220002;Москва",
+                 ("name+city", 'names "тепаэкспорт" ~ "тепяэксперт" (90.9) in москва')),
+    "no city": ([f"ООО Тепаэкспорд{suffix};+7495111{n:04};Омск" for n, suffix in enumerate(_SUFFIXES)],
+                "ООО Тепаэкспорт;+74952220001;", "ООО Тепаэкспорд;+74952220002;Москва",
+                ("name", 'names "тепаэкспорт" ~ "тепаэкспорд" (95.5), city unknown vs москва')),
+}
+
+
+@pytest.mark.parametrize("where", _FAR_APART)
+def test_two_new_names_far_apart_in_the_base_are_not_compared_as_neighbours_in_the_part(tmp_path, where):
+    between, first, second, _ = _FAR_APART[where]
     db = tmp_path / "cb.db"
     header = "Наименование;Телефон;Город"
-    _sent(db, "base.csv", [header, *(f"ООО {name};+7495111{n:04};Москва" for n, name in enumerate(_BETWEEN)),
-                           *_OTHERS], AS_OF)
+    _sent(db, "base.csv", [header, *between, *_OTHERS], AS_OF)
     # Neighbours among the part's names, but with the whole base's names between them.
-    (tmp_path / "new.csv").write_text(f"{header}\nООО Тепаэкспорт;+74952220001;Москва\n"
-                                      "ООО Тепяэксперт;+74952220002;Москва\n", encoding="utf-8")
-    cli(db, "ingest", str(tmp_path / "new.csv"))
-    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
-    assert review_pairs(db) == set()
-
-
-def test_a_pair_to_review_kept_at_the_parts_edge_goes_when_new_names_come_between(tmp_path):
-    db = tmp_path / "cb.db"
-    header = "Наименование;Телефон;Город"
-    _sent(db, "base.csv", [header, "ООО Тепаэкспорт;+74952220001;Москва", "ООО Тепяэксперт;+74952220002;Москва",
-                           *_OTHERS], AS_OF)
-    assert review_pairs(db) == {("base.csv:1", "base.csv:2", "name+city",
-                                 'names "тепаэкспорт" ~ "тепяэксперт" (90.9) in москва')}
-    # A new company with Тепаэкспорт's phone joins it, so it is clustered again; Тепяэксперт is not.
-    (tmp_path / "new.csv").write_text("\n".join([header, "ООО Бета;+74952220001;Москва", *(
-        f"ООО {name};+7495111{n:04};Москва" for n, name in enumerate(_BETWEEN))]) + "\n", encoding="utf-8")
-    cli(db, "ingest", str(tmp_path / "new.csv"))
-    incremental, _ = same_as_full(db, tmp_path)
-    assert (incremental["mode"], incremental["rechecked"]) == ("incremental", len(_BETWEEN) + 2)
-    assert review_pairs(db) == set()
-
-
-
-def test_a_new_name_without_a_city_is_compared_only_with_its_neighbours_in_the_whole_base(tmp_path):
-    db = tmp_path / "cb.db"
-    header = "Наименование;Телефон;Город"
-    _sent(db, "base.csv", [header, *(f"ООО Тепаэкспорд{s};+7495111{n:04};Омск" for n, s in enumerate(_SUFFIXES)),
-                           *_OTHERS], AS_OF)
-    # Neighbours among the part's names, with Омск's between them in both orders of every city's names.
-    (tmp_path / "new.csv").write_text(f"{header}\nООО Тепаэкспорт;+74952220001;\n"
-                                      "ООО Тепаэкспорд;+74952220002;Москва\n", encoding="utf-8")
+    (tmp_path / "new.csv").write_text("\n".join([header, first, second]) + "\n", encoding="utf-8")
     cli(db, "ingest", str(tmp_path / "new.csv"))
     assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
     assert not any(ref.startswith("new.csv") for pair in review_pairs(db) for ref in pair[:2])
 
 
-def test_a_pair_without_a_city_kept_at_the_parts_edge_goes_when_new_names_come_between(tmp_path):
+@pytest.mark.parametrize("where", _FAR_APART)
+def test_a_pair_to_review_kept_at_the_parts_edge_goes_when_new_names_come_between(tmp_path, where):
+    between, first, second, (rule, detail) = _FAR_APART[where]
     db = tmp_path / "cb.db"
     header = "Наименование;Телефон;Город"
-    _sent(db, "base.csv", [header, "ООО Тепаэкспорт;+74952220001;", "ООО Тепаэкспорд;+74952220002;Москва",
-                           *_OTHERS], AS_OF)
-    assert review_pairs(db) == {("base.csv:1", "base.csv:2", "name",
-                                 'names "тепаэкспорт" ~ "тепаэкспорд" (95.5), city unknown vs москва')}
-    # A new company with Тепаэкспорт's phone joins it, so it is clustered again; Тепаэкспорд is not.
-    (tmp_path / "new.csv").write_text("\n".join([header, "ООО Бета;+74952220001;", *(
-        f"ООО Тепаэкспорд{suffix};+7495111{n:04};Омск" for n, suffix in enumerate(_SUFFIXES))]) + "\n",
-        encoding="utf-8")
+    _sent(db, "base.csv", [header, first, second, *_OTHERS], AS_OF)
+    assert review_pairs(db) == {("base.csv:1", "base.csv:2", rule, detail)}
+    # A new company with the first one's phone and city joins it, so it is clustered again; the second is not.
+    joining = first.replace(first.split(";")[0], "ООО Бета")
+    (tmp_path / "new.csv").write_text("\n".join([header, joining, *between]) + "\n", encoding="utf-8")
     cli(db, "ingest", str(tmp_path / "new.csv"))
     incremental, _ = same_as_full(db, tmp_path)
-    assert (incremental["mode"], incremental["rechecked"]) == ("incremental", len(_SUFFIXES) + 2)
+    assert (incremental["mode"], incremental["rechecked"]) == ("incremental", len(between) + 2)
     assert not any(ref.startswith("base.csv") for pair in review_pairs(db) for ref in pair[:2])
 
 

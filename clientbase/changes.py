@@ -101,24 +101,27 @@ class PlaceRows:
     def updated(self, changed: Iterable[int], rows: Iterable[PlaceRow]) -> tuple[PlaceRows, PlaceRows]:
         """These places with the `changed` records' rows replaced by `rows` (as the base now reads those of
         them still usable), and no city, office or name left that no record carries; and the rows replaced, as
-        they were, in the codes of the places returned: a city or name that no other record carries is -1 (the
-        changed records' namesakes are what they are looked up for), an office 0."""
+        they were, in the codes of the places returned: a city no record carries now is -1, an office 0, and a name
+        no other record carries -1 (only changed records hold it, and the rows are read for their namesakes)."""
         changed = numpy.fromiter(set(changed), dtype=numpy.int64)
         kept = ~numpy.isin(self.ids, changed)
         ids, cities, blank, kpp_offices, inn_offices, inns, names, components = (
             getattr(self, name)[kept] for name, _ in _COLUMNS)
-        city_list, (cities,), new_city = _compacted(self.city_list, (cities,), always=(0,))
-        office_list, (kpp_offices, inn_offices), new_office = _compacted(self.office_list, (kpp_offices, inn_offices),
-                                                                         always=(0,))
+        city_list, (cities,), _ = _compacted(self.city_list, (cities,), always=(0,))
+        office_list, (kpp_offices, inn_offices), _ = _compacted(self.office_list, (kpp_offices, inn_offices), always=(0,))
         name_list, (names,), new_name = _compacted(self.name_list, (names,))
         name_orders = [new_name[name_order][new_name[name_order] >= 0] for name_order in self.name_orders]
         places = self._encoded(rows, (city_list, office_list, name_list),
                                (ids, cities, blank, kpp_offices, inn_offices, inns, names, components), name_orders)
         gone = ~kept
-        former = replace(places, ids=self.ids[gone], cities=new_city[self.cities[gone]], blank=self.blank[gone],
-                         kpp_offices=new_office[self.kpp_offices[gone]].clip(0),
-                         inn_offices=new_office[self.inn_offices[gone]].clip(0), inns=self.inns[gone],
-                         names=numpy.append(new_name, -1)[self.names[gone]],  # -1, none, stays
+        # A city or office the changed records alone carried may be back in the lists, read from their new rows.
+        city_now, office_now = ({value: code for code, value in enumerate(values)}
+                                for values in (places.city_list, places.office_list))
+        former = replace(places, ids=self.ids[gone],
+                         cities=_recoded(self.cities[gone], self.city_list, city_now, -1), blank=self.blank[gone],
+                         kpp_offices=_recoded(self.kpp_offices[gone], self.office_list, office_now, 0),
+                         inn_offices=_recoded(self.inn_offices[gone], self.office_list, office_now, 0),
+                         inns=self.inns[gone], names=numpy.append(new_name, -1)[self.names[gone]],  # no name: -1 still
                          components=self.components[gone])
         return places, former
 
@@ -194,6 +197,11 @@ def _compacted(values: list[str], columns: Sequence[numpy.ndarray], always: Sequ
     return [value for value, kept in zip(values, used.tolist()) if kept], recoded, new_code
 
 
+def _recoded(codes: numpy.ndarray, values: list[str], now: dict[str, int], missing: int) -> numpy.ndarray:
+    """These codes into `values` as codes into the values `now` numbers, `missing` for a value it lacks."""
+    return numpy.array([now.get(values[code], missing) for code in codes.tolist()], dtype=codes.dtype)
+
+
 def _with_new_names(name_order: numpy.ndarray, names: list[str], first_new: int, sort_key: Callable[[str], str]
                     ) -> numpy.ndarray:
     """`name_order`, the codes of names[:first_new] in sort_key's order, with those of the names from
@@ -267,20 +275,20 @@ class CompanyNames:
     def same_name(self, record_ids: Iterable[int]) -> set[int]:
         """Records with the same name in the same city as any of these, or either without a city: a name
         without a city is listed for review with the same name in any city."""
-        return self._same_name(self._items(record_ids))
-
-    def former_namesakes(self, former: PlaceRows) -> set[int]:
-        """Records with the same name in the same city (or either without one) as these rows (the rows replaced, as
-        PlaceRows.updated returns them): a record that leaves a name may have kept its namesakes apart, as a second
-        INN carrying it in the city does."""
-        return self._same_name(_distinct(self._items_held(former, (former.names >= 0) & (former.cities >= 0))))
-
-    def _same_name(self, items: numpy.ndarray) -> set[int]:
-        cities, names = divmod(items, self._count)
+        cities, names = divmod(self._items(record_ids), self._count)
         cityless = names[cities == 0]
         with_city = cities != 0
         wanted = numpy.concatenate((cities[with_city] * self._count + names[with_city], names[with_city]))
         return set(self._ids[self._holding(wanted) | numpy.isin(self._name_of, cityless, kind="table")].tolist())
+
+    def former_namesakes(self, former: PlaceRows) -> set[int]:
+        """Records with the same name in the same city as these rows (the rows replaced, as PlaceRows.updated returns
+        them), or without a city: a record that leaves a name may have kept its namesakes apart, as a second INN
+        carrying it in the city does, or counted among the cities a name without one is found in. A row without a
+        city keeps none apart in a city: only its namesakes without one are looked for."""
+        items = self._items_held(former, former.names >= 0)
+        cities, names = divmod(items, self._count)  # a city no record carries now: -1
+        return self.holders(numpy.concatenate((items[cities > 0], names)))  # (0, name): the name without a city
 
     def similar_names(self, record_ids: Iterable[int], review_score: float) -> set[int]:
         """Records whose name, in the same city (or either without one), scores review_score or more."""

@@ -530,7 +530,7 @@ def _deduplicate(store: Store, rules: Rules, command: str, *, full: bool = False
     names = CompanyNames(places, offices) if incremental and places is not None else None
     if not incremental:
         scope = None
-    elif changed:
+    elif changed or (replaced is not None and len(replaced.ids)):  # a record removed may have kept namesakes apart
         scope, edge = _records_to_recheck(store, rules, changed, places, names, former, replaced)
     reclustered = scope is None or bool(scope) or bool(store.changed_clients())
     if not reclustered and not store.has_stale_clients():

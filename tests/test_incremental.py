@@ -429,6 +429,48 @@ def test_namesakes_kept_apart_by_a_second_inn_join_when_its_row_takes_another_na
     assert {frozenset(refs) for refs in partition(db) if "base.csv:1" in refs} == {
         frozenset(["base.csv:1", "base.csv:2", "base.csv:3"])}
 
+
+_LEAVING_HEADER = "Наименование;ИНН;КПП;Город;Телефон"
+_LEAVING_OTHERS = [f"ООО Фирма {n};;;Омск;+73812000{n:03}" for n in range(60)]
+_KEEPS_TVER = "ООО Заря;;;Тверь;+74822000009"  # an unchanged record naming Тверь
+
+
+def _leaves(tmp_path: Path, before: list[str], after: list[str]) -> None:
+    """Clean `before`, send `after` as the same file, clean incrementally: as a full clean would."""
+    db = tmp_path / "cb.db"
+    _sent(db, "base.csv", [_LEAVING_HEADER, *_LEAVING_OTHERS, *before], AS_OF)
+    (tmp_path / "base.csv").write_text("\n".join([_LEAVING_HEADER, *_LEAVING_OTHERS, *after]) + "\n", encoding="utf-8")
+    cli(db, "ingest", str(tmp_path / "base.csv"))
+    assert same_as_full(db, tmp_path)[0]["mode"] == "incremental"
+
+
+@pytest.mark.parametrize("tver", ["only the leaving record", "another record too"])
+@pytest.mark.parametrize("how", ["renamed", "moved", "removed"])
+def test_namesakes_placed_by_their_tax_office_are_looked_at_when_a_second_inn_leaves_the_name(tmp_path, how, tver):
+    # The last row (removing it renumbers no other) names Тверь with a second INN of tax office 6901, whose other
+    # records have a blank city: placed in Тверь, its namesakes.
+    leaving = "ООО Ромашка;6901000014;690101001;Тверь;+74822000001"
+    placed = ["ООО Ромашка;6901000021;690101001;;+74822000002", "ООО Ромашка;;690101001;;+74822000003"]
+    others = [_KEEPS_TVER] if tver == "another record too" else []
+    if how == "moved":  # another record keeps office 6901 in Тверь
+        others.append("ООО Вектор;6901000039;690101001;Тверь;+74822000008")
+    after = {"renamed": [leaving.replace("Ромашка", "Лютик")], "moved": [leaving.replace("Тверь", "Тула")],
+             "removed": []}[how]
+    _leaves(tmp_path, [*others, *placed, leaving], [*others, *placed, *after])
+
+
+@pytest.mark.parametrize("tver", ["only the leaving record", "another record too"])
+@pytest.mark.parametrize("how", ["renamed", "moved", "removed"])
+def test_a_name_without_a_city_is_listed_when_a_city_leaves_its_name(tmp_path, how, tver):
+    # Found in hub_min_clients (3) cities, the name without a city is listed with none of them; in two, with each.
+    leaving = "ООО Ромашка;;;Тверь;+74822000001"
+    after = {"renamed": [leaving.replace("Ромашка", "Лютик")], "moved": [leaving.replace("Тверь", "Тула")],
+             "removed": []}[how]
+    others = [_KEEPS_TVER] if tver == "another record too" else []
+    named = [*others, "ООО Ромашка;;;Москва;+74950000001", "ООО Ромашка;;;Омск;+73810000001",
+             "ООО Ромашка;;;;+70000000001"]
+    _leaves(tmp_path, [*named, leaving], [*named, *after])
+
 _NAME_ROOTS = ("теплоэксперт", "стройсервис", "нефтекомплект", "альфа строй", "строй альфа м", "центр нефть комплект")
 _OFFICES = {"7701": "москва", "1655": "казань"}
 
@@ -1463,15 +1505,16 @@ def test_places_kept_by_the_last_clean_and_read_again_where_changed_are_the_plac
     expected = [(record_id, city, blank, kpp and kpp[:4], inn, name)
                 for record_id, city, blank, kpp, inn, name in _place_rows(after)]
     assert _rows_read(updated) == _rows_read(whole) == expected
-    # the rows replaced as they were, in the codes of the places now: -1 for a city or name no other record carries
-    others = [(city, kpp and kpp[:4], name) for record_id, (city, kpp, _, name) in before.items() if record_id not in changed]
+    # the rows replaced as they were, in the codes of the places now: -1 for a city no record carries now, or a name
+    # no other record carries; 0 for an office no record carries now
+    others = {name for record_id, (*_, name) in before.items() if record_id not in changed}
 
-    def now(values, value, column):
-        return values.index(value or "") if not value or any(row[column] == value for row in others) else -1
+    def now(values, value):
+        return values.index(value or "") if (value or "") in values else -1
     assert [(record_id, city, name, kpp) for record_id, city, name, kpp in zip(*(column.tolist() for column in (
         replaced.ids, replaced.cities, replaced.names, replaced.kpp_offices)))] == [
-        (record_id, now(updated.city_list, city, 0), now(updated.name_list, name, 2) if name else -1,
-         max(0, now(updated.office_list, kpp and kpp[:4], 1)))
+        (record_id, now(updated.city_list, city), now(updated.name_list, name) if name in others else -1,
+         max(0, now(updated.office_list, kpp and kpp[:4])))
         for record_id, (city, kpp, _, name) in sorted(before.items()) if record_id in changed]
     # no city, office or name left that no record carries
     assert (len(updated.city_list), len(updated.office_list), len(updated.name_list)) == (

@@ -267,13 +267,14 @@ def test_a_re_sorted_dump_keeps_each_companys_client_and_what_was_decided_for_it
 
     def send(lines):
         crm.write_text("\n".join(["Компания;ИНН;Город;Телефоны;Ответственный", *lines]) + "\n", encoding="utf-8")
-        cli(db, "ingest", str(crm))
-        cli(db, "clean")  # today, as the release below: a dump read today dates its claims today
+        cli(db, "ingest", str(crm), "--as-of", AS_OF)
+        cli(db, "clean", "--as-of", AS_OF)  # the release's day too: a dump dates its claims the day it is read
         return {row["name"]: (row["client_id"], row["state"]) for row in table(db, "clients")}
 
     ids = send(rows)
-    cli(db, "snooze", ids["ООО Ирис"][0], "--until", "2027-06-01", "--reason", "закупки через головной офис")
-    cli(db, "release", ids["ООО Лотос"][0])
+    cli(db, "snooze", ids["ООО Ирис"][0], "--until", "2027-06-01", "--reason", "закупки через головной офис",
+        "--as-of", AS_OF)
+    cli(db, "release", ids["ООО Лотос"][0], "--as-of", AS_OF)
     before = send(rows)
     assert before == {"ООО Лотос": (ids["ООО Лотос"][0], "pool"), "ООО Ирис": (ids["ООО Ирис"][0], "snoozed")}
     # The CRM sorts its export another way, and a new company comes first: every row holds another company.

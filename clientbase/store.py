@@ -2184,12 +2184,20 @@ class Store:
         return {row[0]: row[1:] for row in
                 self._conn.execute("SELECT client_id, managers, resolved_owner, rule FROM conflicts")}
 
-    def conflicts_now(self) -> list[tuple]:
+    def conflict_claimants(self) -> list[tuple[int, str]]:
+        """(client, claimants joined by ";") of each conflict of the last clean."""
+        return self._conn.execute("SELECT client_id, managers FROM conflicts").fetchall()
+
+    def conflicts_now(self, client_ids: Iterable[int] | None = None) -> list[tuple]:
         """(client, claimants, owner by the last clean, how it was settled, owner now, until, the last ledger
-        event's kind and manager, name, person) of each conflict of the last clean."""
+        event's kind and manager, name, person) of each conflict of the last clean (of these clients)."""
+        conflicts = "conflicts f"
+        if client_ids is not None:
+            self._fill_ids("conflicts_read", client_ids)
+            conflicts = "temp.conflicts_read x CROSS JOIN conflicts f ON f.client_id = x.id"
         return self._conn.execute(
             "SELECT f.client_id, f.managers, f.resolved_owner, f.rule, c.owner, c.owner_until, l.kind, l.manager, "
-            "c.name, c.person FROM conflicts f JOIN clients c ON c.id = f.client_id "
+            f"c.name, c.person FROM {conflicts} JOIN clients c ON c.id = f.client_id "
             "LEFT JOIN ledger l ON l.id = (SELECT max(id) FROM ledger WHERE client_id = f.client_id) "
             "ORDER BY f.client_id").fetchall()
 

@@ -272,6 +272,29 @@ def test_many_notices_are_counted_on_the_terminal_and_kept_whole_in_the_file(run
     assert len(json.loads((tmp_path / "lists.notices.json").read_text(encoding="utf-8"))) == 12
 
 
+def test_a_managers_notices_are_those_of_everyones_that_name_them_however_written(run, tmp_path):
+    crm, one_c = tmp_path / "crm.csv", tmp_path / "1c.csv"
+    crm.write_text("Компания;Город;Телефон;Ответственный;Дата назначения\n" + "".join(
+        f"ООО Альфа {i};Казань;+7 917 000-00-{i:02d};Иванов Иван;{'01.09.2026' if i < 3 else '01.10.2026'}\n"
+        for i in range(5)), encoding="utf-8")
+    one_c.write_text("Контрагент;Город;Телефон;Менеджер;Дата назначения\n" + "".join(
+        f"Альфа {i} ООО;Казань;8 917 000 00 {i:02d};{'ПЕТРОВ ПЁТР;01.10.2026' if i < 3 else 'Сидорова Анна;01.09.2026'}\n"
+        for i in range(5)), encoding="utf-8")
+    run("ingest", str(crm), str(one_c))
+    run("clean", "--as-of", "2026-11-20")
+
+    def notices(*args):
+        found = json.loads(run("today", "--as-of", "2026-11-20", "--json", *args).stdout)["notices"]
+        return sorted((n["manager"], n["name"], n["owner"]) for n in found)
+
+    losing = {"Пётр Петров": notices("--manager", "Пётр Петров"), "иванов иван": notices("--manager", "иванов иван"),
+              "Сидорова Анна": notices("--manager", "Сидорова Анна")}
+    everyones = notices()
+    assert [len(found) for found in losing.values()] == [3, 2, 0] and len(everyones) == 5
+    assert sorted(losing["Пётр Петров"] + losing["иванов иван"]) == everyones
+    assert {owner for _, _, owner in losing["Пётр Петров"]} == {"Иванов Иван"}
+
+
 def test_expiry_through_clean(run, tmp_path):
     crm, _ = write_dumps(tmp_path)
     run("ingest", str(crm))

@@ -9,7 +9,7 @@ from datetime import date
 
 from python_calamine import CalamineWorkbook
 
-from clientbase.ownership import Claim, LedgerEvent, one_spelling, resolve_owner
+from clientbase.ownership import Claim, LedgerEvent, claimed_by, one_spelling, resolve_owner
 
 
 def resolve(claims, event=None, last_result=None, key=False, as_of="2026-11-20", rule="earliest"):
@@ -272,7 +272,15 @@ def test_many_notices_are_counted_on_the_terminal_and_kept_whole_in_the_file(run
     assert len(json.loads((tmp_path / "lists.notices.json").read_text(encoding="utf-8"))) == 12
 
 
-def test_a_managers_notices_are_those_of_everyones_that_name_them_however_written(run, tmp_path):
+def test_the_conflicts_a_manager_claims_are_found_however_the_name_is_written():
+    claimants = [(1, "ПЕТРОВ ПЁТР;Иванов Иван"), (2, "Иванов Иван;Сидорова Анна"), (3, "Петров  Петр;Козлов Олег"),
+                 (4, "ПЕТРОВ ПЁТР;Иванов Иван")]
+    assert claimed_by(claimants, ["Пётр  Петров"]) == [1, 3, 4]
+    assert claimed_by(claimants, ["сидорова анна", "козлов олег"]) == [2, 3]
+    assert claimed_by(claimants, ["Орлов Олег"]) == []
+
+
+def test_a_managers_notices_are_those_of_everyones_that_name_them(run, tmp_path):
     crm, one_c = tmp_path / "crm.csv", tmp_path / "1c.csv"
     crm.write_text("Компания;Город;Телефон;Ответственный;Дата назначения\n" + "".join(
         f"ООО Альфа {i};Казань;+7 917 000-00-{i:02d};Иванов Иван;{'01.09.2026' if i < 3 else '01.10.2026'}\n"

@@ -358,6 +358,27 @@ def test_a_masked_export_or_list_hides_a_sole_traders_name_and_inn(run, tmp_path
 
 
 
+def test_a_masked_notice_hides_a_sole_traders_name(run, tmp_path):
+    crm, one_c = tmp_path / "crm.csv", tmp_path / "1c.csv"
+    crm.write_text("Компания;ИНН;Телефон;Ответственный;Дата назначения\n"
+                   "ИП Тихонов Леонид Васильевич;783842100587;+7 981 967-21-32;Орлов Евгений;01.09.2026\n",
+                   encoding="utf-8")
+    one_c.write_text("Контрагент;ИНН;Телефон;Менеджер;Дата назначения\n"
+                     "Тихонов Леонид Васильевич ИП;783842100587;89819672132;Петров Пётр;01.10.2026\n", encoding="utf-8")
+    run("ingest", str(crm), str(one_c))
+    run("clean", "--as-of", AS_OF)
+
+    def notices(*args):
+        return [(n["manager"], n["name"], n["owner"]) for n in
+                json.loads(run("today", "--as-of", AS_OF, "--manager", "Петров Пётр", "--json", *args).stdout)["notices"]]
+
+    assert notices() == [("Петров Пётр", "ИП Тихонов Леонид Васильевич", "Орлов Евгений")]
+    assert notices("--mask") == [("Петров Пётр", "ИП Тихонов Л. В.", "Орлов Евгений")]
+    run("today", "--as-of", AS_OF, "--mask", "-o", str(tmp_path / "lists.csv"))
+    beside = (tmp_path / "lists.notices.csv").read_text(encoding="utf-8-sig")
+    assert "ИП Тихонов Л. В." in beside and "Леонид" not in beside
+
+
 def test_explain_and_audit_mask_what_the_exports_mask(run, tmp_path):
     crm = tmp_path / "crm.csv"
     crm.write_text("Компания;ИНН;Город;Телефон;Email\n"

@@ -815,7 +815,9 @@ class Store:
             conn.create_function("valid_inn", 1, _valid_inn, deterministic=True)
             conn.create_function("manager_key", 1, manager_key, deterministic=True)
             conn.create_function("text_digest", 1, _text_digest, deterministic=True)
-            store = cls(path, sqlite_utils.Database(conn), read_only)
+            # Without sqlite-utils plugins: whatever else is installed must not change the connection, and
+            # finding them costs every command 40 ms.
+            store = cls(path, sqlite_utils.Database(conn, execute_plugins=False), read_only)
             store._migrate()
         except sqlite3.DatabaseError as exc:
             if read_only and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_READONLY:

@@ -93,3 +93,22 @@ def test_a_clean_that_rewrites_most_clients_and_records_leaves_every_index_in_pl
         assert "clients_owner_class" in plan
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()
+
+
+def test_an_installed_sqlite_utils_plugin_does_not_touch_the_bases_connection(tmp_path):
+    from sqlite_utils import hookimpl
+    from sqlite_utils.plugins import pm
+
+    class Planted:
+        @hookimpl
+        def prepare_connection(self, conn):
+            conn.create_function("planted", 0, lambda: 1)
+
+    plugin = pm.register(Planted())
+    try:
+        store = Store.open(tmp_path / "base.db")
+        with pytest.raises(sqlite3.OperationalError, match="no such function: planted"):
+            store.db.conn.execute("SELECT planted()")
+        store.close()
+    finally:
+        pm.unregister(name=plugin)

@@ -35,7 +35,7 @@ from clientbase.export import (
 from clientbase.models import QuarantineEntry
 from clientbase.numplan import NumberingPlan, Range, zone_of_number
 from clientbase.ownership import (
-    LedgerEvent, Notice, claimed_by, client_state, conflict_notices, manager_key, manager_name, manager_order,
+    LedgerEvent, Notice, client_state, conflict_notices, manager_key, manager_name, manager_order,
     similar_managers,
 )
 from clientbase.report import Report, build_report
@@ -390,7 +390,7 @@ def _hand_out(db: Path, rules: Rules, as_of: date, manager: str | None, limit: i
                 store.set_owner(client_id, to, day, until, "owned")
                 store.audit("today", "handout", {"manager": to, "until": until}, client_id=client_id)
             store.audit("today", "list", {m: len(items) for m, items in lists.lists.items()})
-            claimed = claimed_by(store.conflict_claimants(), managers) if manager else None
+            claimed = store.conflicts_claimed_by(managers) if manager else None
             notices = conflict_notices(store.conflicts_now(claimed), day, managers if manager else None)
             result = TodayResult(as_of, lists.lists, len(lists.handouts), notices, today_columns(rules, bool(manager)))
             stage, aside = stages

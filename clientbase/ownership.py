@@ -98,20 +98,6 @@ def conflict_notices(conflicts: Iterable[tuple], day: str, managers: Sequence[st
     return notices
 
 
-def claimed_by(claimants: Iterable[tuple[int, str]], managers: Sequence[str]) -> list[int]:
-    """The clients of these conflicts (client, claimants joined by ";": store.conflict_claimants) that one of
-    `managers` claims: a manager's notices need only those conflicts read whole."""
-    wanted = {manager_key(m) for m in managers}
-    naming: dict[str, bool] = {}  # tens of thousands of conflicts name a few hundred lists of claimants
-
-    def names_one(listed: str) -> bool:
-        if listed not in naming:
-            naming[listed] = any(manager_key(c) in wanted for c in listed.split(";"))
-        return naming[listed]
-
-    return [client_id for client_id, listed in claimants if names_one(listed)]
-
-
 def client_state(quarantined: bool, snoozed: bool, owner: str | None) -> str:
     """What a client is now: quarantined over snoozed over owned over pool, the order that keeps it off the lists."""
     return "quarantined" if quarantined else "snoozed" if snoozed else "owned" if owner else "pool"

@@ -460,6 +460,23 @@ MIGRATIONS: list[str] = [
     # 25: the owned clients by the end of their term, so that a clean finds the terms run out without reading
     # every client (0.34 s at 1M).
     "CREATE INDEX IF NOT EXISTS clients_owner_until ON clients(owner_until) WHERE owner_until IS NOT NULL;",
+    # 26: each conflict's claimants by who they are (manager_key), so that one manager's notices find the conflicts
+    # naming them by an index: reading every conflict's claimants took a tenth of `today` at 1M.
+    """
+    CREATE TABLE conflict_claims (
+        manager_key TEXT NOT NULL,
+        client_id INTEGER NOT NULL,
+        PRIMARY KEY (manager_key, client_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO conflict_claims(manager_key, client_id)
+    WITH RECURSIVE claimant(client_id, name, rest) AS (
+        SELECT client_id, NULL, managers || char(59) FROM conflicts
+        UNION ALL
+        SELECT client_id, substr(rest, 1, instr(rest, char(59)) - 1), substr(rest, instr(rest, char(59)) + 1)
+        FROM claimant WHERE rest <> ''
+    )
+    SELECT manager_key(name), client_id FROM claimant WHERE manager_key(name) IS NOT NULL;
+    """,
 ]
 
 # A client's golden record, as clients holds it.
@@ -2186,9 +2203,12 @@ class Store:
         return {row[0]: row[1:] for row in
                 self._conn.execute("SELECT client_id, managers, resolved_owner, rule FROM conflicts")}
 
-    def conflict_claimants(self) -> list[tuple[int, str]]:
-        """(client, claimants joined by ";") of each conflict of the last clean."""
-        return self._conn.execute("SELECT client_id, managers FROM conflicts").fetchall()
+    def conflicts_claimed_by(self, managers: Iterable[str]) -> list[int]:
+        """The clients of the last clean's conflicts that one of `managers` claims, however their names are written."""
+        keys = sorted({manager_key(m) for m in managers} - {None})
+        return [row[0] for row in self._conn.execute(
+            f"SELECT DISTINCT client_id FROM conflict_claims WHERE manager_key IN ({', '.join('?' * len(keys))}) "
+            "ORDER BY client_id", keys)]
 
     def conflicts_now(self, client_ids: Iterable[int] | None = None) -> list[tuple]:
         """(client, claimants, owner by the last clean, how it was settled, owner now, until, the last ledger
@@ -2206,10 +2226,16 @@ class Store:
     def save_conflicts(self, rows: Iterable[tuple], scoped: bool = False) -> int:
         """The conflicts of every client (of the scope, those of clients gone dropped too); returns how many
         conflicts there are now."""
+        rows = list(rows)
         self._conn.execute("DELETE FROM conflicts WHERE client_id IN temp.rules_clients "
                            "OR client_id NOT IN (SELECT id FROM clients)" if scoped else "DELETE FROM conflicts")
+        self._conn.execute("DELETE FROM conflict_claims WHERE client_id NOT IN (SELECT client_id FROM conflicts)"
+                           if scoped else "DELETE FROM conflict_claims")
         self._conn.executemany(
             "INSERT INTO conflicts(client_id, managers, resolved_owner, rule) VALUES (?,?,?,?)", rows)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO conflict_claims(manager_key, client_id) VALUES (?,?)",
+            ((manager_key(name), client_id) for client_id, claimants, *_ in rows for name in claimants.split(";")))
         return self._conn.execute("SELECT count(*) FROM conflicts").fetchone()[0]
 
     def snoozes(self) -> dict[int, tuple[str, str]]:

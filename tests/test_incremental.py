@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import sys
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import numpy
@@ -66,9 +67,14 @@ def standing(db: Path) -> dict[frozenset[str], tuple]:
         quarantine.setdefault(row["client_id"], []).append((row["e164"], row["reason"], row["since"], row["recheck_on"]))
     conflicts = {row["client_id"]: (row["managers"], row["resolved_owner"], row["rule"])
                  for row in table(db, "conflicts")}
+    claimed: dict[str, list[str]] = {}  # the claimants by whom `today --manager` finds a conflict
+    with closing(sqlite3.connect(db)) as conn:
+        for manager, client_id in conn.execute("SELECT manager_key, client_id FROM conflict_claims ORDER BY 1"):
+            claimed.setdefault(str(client_id), []).append(manager)
     return {frozenset(c["record_refs"].split(";")): (
         c["state"], c["last_contact"], c["next_due"], c["owner"], c["owner_until"], c["segment"], c["abcde"],
-        c["dependency"], conflicts.get(c["client_id"]), sorted(quarantine.get(c["client_id"], [])))
+        c["dependency"], conflicts.get(c["client_id"]), claimed.get(c["client_id"], []),
+        sorted(quarantine.get(c["client_id"], [])))
         for c in table(db, "clients")}
 
 

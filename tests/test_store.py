@@ -112,3 +112,39 @@ def test_an_installed_sqlite_utils_plugin_does_not_touch_the_bases_connection(tm
         store.close()
     finally:
         pm.unregister(name=plugin)
+
+
+CONFLICTS = [(1, "ПЕТРОВ ПЁТР;Иванов Иван", "Иванов Иван", "earliest assignment wins"),
+             (2, "Иванов Иван;Сидорова Анна", "Иванов Иван", "earliest assignment wins"),
+             (3, "Петров  Петр;Козлов Олег", "Козлов Олег", "earliest assignment wins"),
+             (4, "ПЕТРОВ ПЁТР;Иванов Иван", "Иванов Иван", "earliest assignment wins")]
+
+
+def _claimed(store):
+    return (store.conflicts_claimed_by(["Пётр  Петров"]), store.conflicts_claimed_by(["сидорова анна", "козлов олег"]),
+            store.conflicts_claimed_by(["Орлов Олег"]))
+
+
+def test_the_conflicts_a_manager_claims_are_found_however_the_name_is_written(tmp_path):
+    store = Store.open(tmp_path / "base.db")
+    with store.transaction():
+        store.save_conflicts(CONFLICTS)
+    assert _claimed(store) == ([1, 3, 4], [2, 3], [])
+    with store.transaction():  # the next clean's conflicts replace them
+        store.save_conflicts(CONFLICTS[1:3])
+    assert _claimed(store) == ([3], [2, 3], [])
+    store.close()
+
+
+def test_a_base_upgraded_to_claims_by_manager_finds_its_conflicts_claimants(tmp_path):
+    store = Store.open(tmp_path / "base.db")
+    with store.transaction():
+        store.save_conflicts(CONFLICTS)
+    store.close()
+    with sqlite3.connect(tmp_path / "base.db") as conn:  # as the last clean left a base of schema 25
+        conn.execute("DROP TABLE conflict_claims")
+        conn.execute("PRAGMA user_version=25")
+    conn.close()
+    store = Store.open(tmp_path / "base.db")
+    assert store.schema_version() == len(MIGRATIONS) and _claimed(store) == ([1, 3, 4], [2, 3], [])
+    store.close()

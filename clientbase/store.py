@@ -609,6 +609,9 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
+_HOLDER_WIDTH = 64  # the lock file's text: who holds it, for the next command to say
+
+
 @contextmanager
 def only_writer(db: Path, wait: float = 0) -> Iterator[None]:
     """Two writers never interleave: the second waits up to `wait` seconds, then is told who holds it.
@@ -629,8 +632,9 @@ def only_writer(db: Path, wait: float = 0) -> Iterator[None]:
                     raise StoreError(f"{db}: another clientbase command is writing ({holder}); "
                                      "try again when it has finished") from None
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
+        # Written over the last holder, padded, not truncated first: after a clean, truncating the file waits for
+        # the disk's journal to take the gigabytes written (0.7 s measured).
+        os.pwrite(fd, f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}".ljust(_HOLDER_WIDTH).encode(), 0)
         yield
     finally:
         os.close(fd)

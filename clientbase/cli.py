@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from clientbase.pipeline import IngestSummary
 
 
-# rich is imported by the first command that prints through it: `today --json`, `export` and cron's -q runs start
-# 0.05-0.1 s faster without it.
+# rich is imported by the first command that prints through it: `today --json`, an export to stdout and cron's -q
+# runs start 0.05-0.1 s faster without it.
 def _console(stderr: bool = False) -> Console:
     """Without markup or emoji codes: names, headers and messages are data, and "ООО [abc]" or
     "ООО :fire:" must print as written."""

@@ -115,7 +115,8 @@ def manager_name(text: str | None) -> str | None:
 def manager_key(text: str | None) -> str | None:
     """Who a manager is, however written: the name casefolded, runs of spaces folded, ё read as е and the
     words in any order, as 1C and the CRMs write the same name either way ("Иван Фёдоров", "ФЕДОРОВ ИВАН").
-    Every comparison of managers goes through this."""
+    Every comparison of managers goes through this. The base keeps the conflicts' claimants by it
+    (conflict_claims): a change here needs a migration that writes them again."""
     name = manager_name(text)
     return " ".join(sorted(name.casefold().replace("ё", "е").split())) if name else None
 

@@ -473,7 +473,7 @@ MIGRATIONS: list[str] = [
         SELECT client_id, NULL, managers || char(59) FROM conflicts
         UNION ALL
         SELECT client_id, substr(rest, 1, instr(rest, char(59)) - 1), substr(rest, instr(rest, char(59)) + 1)
-        FROM claimant WHERE rest <> ''
+        FROM claimant WHERE instr(rest, char(59)) > 0
     )
     SELECT manager_key(name), client_id FROM claimant WHERE manager_key(name) IS NOT NULL;
     """,
@@ -837,7 +837,7 @@ class Store:
             conn.create_function("manager_key", 1, manager_key, deterministic=True)
             conn.create_function("text_digest", 1, _text_digest, deterministic=True)
             # Without sqlite-utils plugins: whatever else is installed must not change the connection, and
-            # finding them costs every command 40 ms.
+            # finding them (sqlite-utils 4 does on the first connection) costs every command 40 ms.
             store = cls(path, sqlite_utils.Database(conn, execute_plugins=False), read_only)
             store._migrate()
         except sqlite3.DatabaseError as exc:

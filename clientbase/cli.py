@@ -333,11 +333,11 @@ def clean(
         return
     d, p, r = summary.dedupe, summary.phones, summary.rules
     table = _table(f"Clean {summary.as_of}" + (" (dry run: nothing written)" if dry_run else ""),
-                  caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered"
-                          + (f" ({d.unchanged:,} clients unchanged)" if d.unchanged else "")
-                          + (f", {d.restated:,} clients rebuilt as they stand" if d.restated else "")
-                          + f"; judging: {p.mode}, {p.clients:,} clients judged"
-                          + f"; rules: {r.mode}, {r.clients:,} clients' standing worked out")
+                   caption=f"clustering: {d.mode}, {d.rechecked:,} records clustered"
+                           + (f" ({d.unchanged:,} clients unchanged)" if d.unchanged else "")
+                           + (f", {d.restated:,} clients rebuilt as they stand" if d.restated else "")
+                           + f"; judging: {p.mode}, {p.clients:,} clients judged"
+                           + f"; rules: {r.mode}, {r.clients:,} clients' standing worked out")
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in (
